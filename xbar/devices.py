@@ -1,0 +1,211 @@
+"""Device models: the MTJ, the compound SOT-MTJ and the paper's device library.
+
+Physics from Kumar et al., Nanoscale Horiz. 2024, 9, 1522 ("the paper"). All
+resistances are in ohm, conductances in siemens, thicknesses in nanometre.
+
+A compound SOT-MTJ is ``n`` MTJ cells standing on one shared Pt/Ta write
+channel; their top electrodes are tied together, so a read sees the cells in
+parallel, 1/R = sum 1/R_i (paper, section D). With ``k`` of the ``n`` cells in
+the parallel (P) state the device has conductance
+``G_k = k / R_P + (n - k) / R_AP``, giving ``n + 1`` read states, k = 0..n.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ParameterError
+
+#: Write-channel resistance model, ohm: R_ch(n) = CHANNEL_BASE_OHM + CHANNEL_PER_CELL_OHM * n.
+#: The paper measures ~300 ohm for the 1-cell channel and ~600 ohm for the 3-cell
+#: channel (section D); the straight line through both gives a 150 ohm fixed part
+#: (contacts and the two channel ends) plus 150 ohm per cell pitch.
+CHANNEL_BASE_OHM = 150.0
+CHANNEL_PER_CELL_OHM = 150.0
+
+#: Most cells per compound device the tool models (the paper's contours go to 6).
+MAX_CELLS = 6
+
+
+def _check_resistance(name: str, value: float) -> float:
+    value = float(value)
+    if not np.isfinite(value) or value <= 0.0:
+        raise ParameterError(f"{name} must be a finite resistance > 0 ohm, got {value!r}")
+    return value
+
+
+def channel_resistance(n_cells: int) -> float:
+    """Total write-channel resistance in ohm of an ``n_cells`` compound device.
+
+    Linear in the number of cells, through the paper's two measured points:
+    300 ohm for 1 cell and 600 ohm for 3 cells.
+    """
+    return CHANNEL_BASE_OHM + CHANNEL_PER_CELL_OHM * n_cells
+
+
+@dataclass(frozen=True)
+class MTJ:
+    """One magnetic tunnel junction with its two read resistances (ohm)."""
+
+    r_p: float
+    r_ap: float
+
+    def __post_init__(self):
+        _check_resistance("R_P", self.r_p)
+        _check_resistance("R_AP", self.r_ap)
+        if self.r_ap < self.r_p:
+            raise ParameterError(f"R_AP ({self.r_ap!r} ohm) must not be below R_P ({self.r_p!r} ohm)")
+
+    @property
+    def tmr(self) -> float:
+        """Tunnel magnetoresistance ratio (R_AP - R_P) / R_P, as a fraction (0.34 = 34 %)."""
+        return (self.r_ap - self.r_p) / self.r_p
+
+    @classmethod
+    def from_tmr(cls, r_p: float, tmr: float) -> "MTJ":
+        """MTJ with parallel resistance ``r_p`` ohm and TMR ``tmr`` (fraction)."""
+        if not np.isfinite(tmr) or tmr < 0:
+            raise ParameterError(f"TMR must be a finite fraction >= 0, got {tmr!r}")
+        return cls(r_p=r_p, r_ap=r_p * (1.0 + tmr))
+
+
+@dataclass(frozen=True)
+class CompoundMTJ:
+    """``n_cells`` identical MTJ cells on one shared SOT write channel.
+
+    ``channel_ohm`` is the whole channel's resistance; by default it follows
+    :func:`channel_resistance`. Set it to 0 to model an ideal channel.
+    """
+
+    mtj: MTJ
+    n_cells: int = 1
+    channel_ohm: float | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.n_cells, (int, np.integer)) or not 1 <= self.n_cells <= MAX_CELLS:
+            raise ParameterError(f"n_cells must be an integer in 1..{MAX_CELLS}, got {self.n_cells!r}")
+        if self.channel_ohm is None:
+            object.__setattr__(self, "channel_ohm", channel_resistance(int(self.n_cells)))
+        ch = float(self.channel_ohm)
+        if not np.isfinite(ch) or ch < 0:
+            raise ParameterError(f"channel_ohm must be finite and >= 0, got {self.channel_ohm!r}")
+
+    @property
+    def n_states(self) -> int:
+        return self.n_cells + 1
+
+    def conductances(self) -> np.ndarray:
+        """Read conductances G_k in siemens, shape [n_cells + 1], k = number of cells in P.
+
+        Cells only; the channel is part of the circuit, not of these ideal levels.
+        """
+        k = np.arange(self.n_cells + 1)
+        return k / self.mtj.r_p + (self.n_cells - k) / self.mtj.r_ap
+
+    def resistances(self) -> np.ndarray:
+        """Read resistances 1/G_k in ohm, shape [n_cells + 1], descending."""
+        return 1.0 / self.conductances()
+
+    def normalized_levels(self) -> np.ndarray:
+        """G_k / G_max, shape [n_cells + 1], ascending, last entry 1.
+
+        These are the quantization levels of the paper's Methods ("normalized
+        conductance states"); with 1 cell and TMR 100 % they are 0.5 and 1.
+        """
+        g = self.conductances()
+        return g / g[-1]
+
+    def cell_states(self, state: np.ndarray) -> np.ndarray:
+        """Expand device states k (any shape, ints 0..n) into per-cell P flags.
+
+        Returns a bool array of shape ``state.shape + (n_cells,)``. Convention:
+        state k puts cells 0..k-1 in P, where cell 0 sits nearest the channel's
+        read terminal. The convention matters only when the channel has resistance.
+        """
+        state = np.asarray(state)
+        bad = ~np.isfinite(state) | (state != np.round(state)) | (state < 0) | (state > self.n_cells)
+        if bad.any():
+            raise ParameterError(
+                f"unknown device state {state[bad].flat[0]!r}: states of a {self.n_cells}-cell device are 0..{self.n_cells}")
+        return np.arange(self.n_cells) < state[..., None]
+
+
+# --- The paper's device library ---------------------------------------------------------
+#
+# Fig. 3f gives R_P, R_AP and TMR against free-layer thickness only as a plot; the
+# text fixes these anchors, and the table below interpolates between them:
+#   * 1.6 nm: R_P = 25.2 kohm, R_AP = 33.8 kohm (section C, Fig. 3b) -> TMR 34.1 %;
+#   * TMR rises gently, ~33-40 %, below 1.9 nm, then surges near-exponentially to 78 %
+#     at 2.6 nm (section C). Here: linear 34.1 -> 40 % over 1.6-1.9 nm, then
+#     40 % * exp(k (t - 1.9)) with k = ln(78/40)/0.7 up to 2.6 nm;
+#   * R_P follows a "dome": it rises to a plateau at intermediate thickness and
+#     falls for thick layers (section C). Its bounds come from the Methods' RA of
+#     2.2-3.6 kohm um^2 on a 250 x 500 nm^2 ellipse (area 0.0982 um^2), i.e.
+#     22.4-36.7 kohm. The dome below peaks at 36.7 kohm near 2.1 nm and ends at
+#     22.4 kohm at 2.6 nm. R_AP = R_P (1 + TMR).
+# These are trend interpolations, not measured points (except at 1.6 nm).
+
+_THICKNESS_NM = np.round(np.arange(1.6, 2.61, 0.1), 1)
+_TMR = np.concatenate([
+    np.linspace(33.8 / 25.2 - 1.0, 0.40, 4),
+    0.40 * np.exp(np.log(0.78 / 0.40) / 0.7 * (np.round(np.arange(2.0, 2.61, 0.1), 1) - 1.9)),
+])
+_R_P_OHM = np.array([25.2, 29.0, 32.2, 34.6, 36.0, 36.7, 36.4, 34.6, 31.4, 27.2, 22.4]) * 1e3
+
+
+def library_thicknesses() -> np.ndarray:
+    """Free-layer thicknesses in nm that the built-in library covers (1.6..2.6 step 0.1)."""
+    return _THICKNESS_NM.copy()
+
+
+def library_mtj(thickness_nm: float) -> MTJ:
+    """The paper's MTJ at free-layer thickness ``thickness_nm`` (1.6..2.6 nm).
+
+    Values between the 0.1 nm table points are linearly interpolated.
+    """
+    t = float(thickness_nm)
+    if not np.isfinite(t) or not 1.6 - 1e-9 <= t <= 2.6 + 1e-9:
+        raise ParameterError(f"free-layer thickness must be within 1.6..2.6 nm, got {thickness_nm!r}")
+    r_p = float(np.interp(t, _THICKNESS_NM, _R_P_OHM))
+    tmr = float(np.interp(t, _THICKNESS_NM, _TMR))
+    return MTJ(r_p=r_p, r_ap=r_p * (1.0 + tmr))
+
+
+def library_device(thickness_nm: float, n_cells: int) -> CompoundMTJ:
+    """A compound device of ``n_cells`` library MTJs at ``thickness_nm``, with the default channel."""
+    return CompoundMTJ(mtj=library_mtj(thickness_nm), n_cells=n_cells)
+
+
+def contour_device(tmr: float, n_cells: int, r_p: float = 10e3) -> CompoundMTJ:
+    """Device of the paper's Fig. 5d/e grid: R_P fixed at 10 kohm, R_AP from the TMR."""
+    return CompoundMTJ(mtj=MTJ.from_tmr(r_p, tmr), n_cells=n_cells)
+
+
+# --- Device-to-device variation ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Variation:
+    """Log-normal device-to-device variation of each cell's R_P and R_AP.
+
+    ``sigma`` is the standard deviation of ln(R) (about the relative spread for
+    small values) and the median is the nominal value; R_P and R_AP of one cell
+    vary independently. Seeded, so the
+    same ``seed`` always gives the same array.
+    """
+
+    sigma: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if not np.isfinite(self.sigma) or self.sigma < 0:
+            raise ParameterError(f"variation sigma must be finite and >= 0, got {self.sigma!r}")
+
+    def sample(self, mtj: MTJ, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """R_P and R_AP arrays in ohm of the given shape (usually [rows, cols, cells])."""
+        if self.sigma == 0:
+            return np.full(shape, mtj.r_p), np.full(shape, mtj.r_ap)
+        rng = np.random.default_rng(self.seed)
+        factor = rng.lognormal(0.0, self.sigma, size=(2,) + tuple(shape))
+        return mtj.r_p * factor[0], mtj.r_ap * factor[1]
