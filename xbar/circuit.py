@@ -1,0 +1,226 @@
+"""The one circuit description of a crossbar, shared by the netlist writer and every solver.
+
+A :class:`Circuit` is arrays, not an object per element: nodes are integers
+(0 is ground), resistors come in named groups of (node a, node b, ohm) arrays,
+and the compound devices are one block of [rows, cols] terminal nodes with
+[rows, cols, cells] cell resistances. Node and element names derive from indices
+through :func:`node_name` alone, so ngspice's node ``c3_4`` and the native
+solver's node for column 4 at row 3 are always the same point.
+
+Ideal (zero-ohm) wires, drivers and access paths are contracted: their two
+ends become one node, named after the end that comes first in
+:data:`NODE_KINDS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .crossbar import Crossbar
+from .errors import CircuitError, ParameterError
+
+#: Node kinds in naming priority order: (prefix, meaning). Indices follow the prefix,
+#: joined by "_": ``in3`` source of row 3, ``r3_4`` row wire at cell (3, 4).
+NODE_KINDS = (
+    ("in", "row source terminal, [rows]"),
+    ("d", "row driver output, [rows]"),
+    ("r", "row wire at a cell, [rows, cols]"),
+    ("t", "device top electrode, [rows, cols]"),
+    ("c", "column wire at a cell, [rows, cols]"),
+    ("o", "column sense node, [cols]"),
+)
+
+
+@dataclass(frozen=True)
+class ResistorGroup:
+    """Resistors of one kind. Element k is named ``prefix`` + "_".join(index[k]).
+
+    ``index`` [m, d] ints, ``a``/``b`` [m] node ids, ``ohm`` [m] resistances.
+    """
+
+    prefix: str
+    title: str
+    index: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    ohm: np.ndarray
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A crossbar as nodes, resistor groups, compound devices and grounded sources.
+
+    Shapes: ``input_nodes`` [rows] (source i sets that node to input i),
+    ``sense_nodes`` [cols] (held at 0 V by the TIA; empty for resistor sensing),
+    ``output_nodes`` [cols], ``device_top``/``device_read`` [rows, cols],
+    ``cell_ohm`` [rows, cols, cells]. ``channel_segment_ohm`` is one channel
+    segment (0 for an ideal channel). ``node_labels`` [n_nodes, 3] holds each
+    node's (kind, i, j) with j = -1 for one-index kinds; row 0 is ground.
+    """
+
+    crossbar: Crossbar
+    node_labels: np.ndarray
+    resistors: tuple[ResistorGroup, ...]
+    input_nodes: np.ndarray
+    sense_nodes: np.ndarray
+    output_nodes: np.ndarray
+    device_top: np.ndarray
+    device_read: np.ndarray
+    cell_ohm: np.ndarray
+    channel_segment_ohm: float
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes, ground (node 0) included."""
+        return len(self.node_labels)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.crossbar.shape
+
+    @property
+    def sense(self) -> str:
+        return self.crossbar.sense
+
+    def node_names(self) -> list[str]:
+        """Names of all nodes, index = node id; ``"0"`` is ground."""
+        return [node_name(*lab) for lab in self.node_labels.tolist()]
+
+
+def node_name(kind: int, i: int, j: int) -> str:
+    """The name of node (kind, i, j); kind indexes :data:`NODE_KINDS`, -1 is ground."""
+    if kind < 0:
+        return "0"
+    prefix = NODE_KINDS[kind][0]
+    return f"{prefix}{i}" if j < 0 else f"{prefix}{i}_{j}"
+
+
+def build_circuit(xbar: Crossbar, check: bool = True) -> Circuit:
+    """The circuit of ``xbar``; with ``check`` it also runs :func:`check_circuit`."""
+    rows, cols = xbar.shape
+    ii, jj = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    one_row, one_col = np.arange(rows), np.arange(cols)
+
+    # Raw nodes, one block per kind in NODE_KINDS order; raw id 0 is ground.
+    shapes = [(rows,), (rows,), (rows, cols), (rows, cols), (rows, cols), (cols,)]
+    offsets = np.cumsum([1] + [int(np.prod(s)) for s in shapes])
+    blocks = [offsets[k] + np.arange(np.prod(s)).reshape(s) for k, s in enumerate(shapes)]
+    n_in, n_d, n_r, n_t, n_c, n_o = blocks
+    labels = np.full((offsets[-1], 3), -1, dtype=np.int64)
+    for k, (blk, s) in enumerate(zip(blocks, shapes)):
+        idx = np.indices(s).reshape(len(s), -1).T
+        labels[blk.ravel(), 0] = k
+        labels[blk.ravel(), 1:1 + len(s)] = idx
+
+    # Two-terminal resistors (a, b, ohm, index) per group, before contraction.
+    prev_r = np.concatenate([n_d[:, None], n_r[:, :-1]], axis=1)
+    next_c = np.concatenate([n_c[1:, :], n_o[None, :]], axis=0)
+    groups = [
+        ("Rdrv", "row drivers", one_row[:, None], n_in, n_d, xbar.driver_ohm),
+        ("Rr", "row wire segments (driver side of each cell)",
+         np.stack([ii.ravel(), jj.ravel()], 1), prev_r.ravel(), n_r.ravel(), xbar.row_wire_ohm),
+        ("Ra", "device access", np.stack([ii.ravel(), jj.ravel()], 1), n_r.ravel(), n_t.ravel(),
+         xbar.access_ohm),
+        ("Rc", "column wire segments (sense side of each cell)",
+         np.stack([ii.ravel(), jj.ravel()], 1), n_c.ravel(), next_c.ravel(), xbar.col_wire_ohm),
+    ]
+    if xbar.sense == "resistor":
+        groups.append(("Rref", "sense reference resistors", one_col[:, None], n_o,
+                       np.zeros(cols, dtype=np.int64), xbar.ref_ohm))
+
+    # Contract ideal connections: union of all zero-ohm resistors.
+    n_raw = offsets[-1]
+    zero = [(a, b) for *_, a, b, ohm in groups if ohm == 0]
+    if zero:
+        za = np.concatenate([z[0] for z in zero])
+        zb = np.concatenate([z[1] for z in zero])
+        graph = coo_matrix((np.ones(len(za)), (za, zb)), shape=(n_raw, n_raw))
+        _, comp = connected_components(graph, directed=False)
+    else:
+        comp = np.arange(n_raw)
+    # Each component is named after its smallest raw id; number components by that id.
+    rep = np.full(comp.max() + 1, n_raw)
+    np.minimum.at(rep, comp, np.arange(n_raw))
+    order = np.argsort(rep)
+    new_id = np.empty_like(order)
+    new_id[order] = np.arange(len(order))
+    node_of = new_id[comp]
+    node_labels = labels[rep[order]]
+
+    resistors = tuple(
+        ResistorGroup(prefix, title, np.asarray(index), node_of[a], node_of[b],
+                      np.full(len(a), float(ohm)))
+        for prefix, title, index, a, b, ohm in groups if ohm > 0)
+
+    circuit = Circuit(
+        crossbar=xbar,
+        node_labels=node_labels,
+        resistors=resistors,
+        input_nodes=node_of[n_in],
+        sense_nodes=node_of[n_o] if xbar.sense == "tia" else np.zeros(0, dtype=np.int64),
+        output_nodes=node_of[n_o],
+        device_top=node_of[n_t],
+        device_read=node_of[n_c],
+        cell_ohm=xbar.cell_ohm(),
+        channel_segment_ohm=xbar.channel_segment_ohm(),
+    )
+    if check:
+        check_circuit(circuit)
+    return circuit
+
+
+def check_circuit(circuit: Circuit) -> None:
+    """Raise :class:`CircuitError` unless every resistance is finite and > 0 and every node reaches ground.
+
+    Sources count as connections to ground. Internal device nodes hang off the
+    top electrode through a cell, so they are covered by the device's resistances.
+    """
+    for g in circuit.resistors:
+        bad = ~(np.isfinite(g.ohm) & (g.ohm > 0))
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise CircuitError(f"resistor {g.prefix}{'_'.join(map(str, g.index[k]))} has invalid "
+                               f"resistance {g.ohm[k]!r} ohm (must be finite and > 0)")
+    bad = ~(np.isfinite(circuit.cell_ohm) & (circuit.cell_ohm > 0))
+    if bad.any():
+        i, j, k = np.argwhere(bad)[0]
+        raise CircuitError(f"MTJ cell {k} of device ({i}, {j}) has invalid resistance "
+                           f"{circuit.cell_ohm[i, j, k]!r} ohm (must be finite and > 0)")
+    if not (np.isfinite(circuit.channel_segment_ohm) and circuit.channel_segment_ohm >= 0):
+        raise CircuitError(f"channel segment resistance {circuit.channel_segment_ohm!r} ohm is invalid")
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(circuit.n_nodes))
+    for g in circuit.resistors:
+        graph.add_edges_from(zip(g.a.tolist(), g.b.tolist()))
+    graph.add_edges_from(zip(circuit.device_top.ravel().tolist(), circuit.device_read.ravel().tolist()))
+    graph.add_edges_from((int(n), 0) for n in np.concatenate([circuit.input_nodes, circuit.sense_nodes]))
+    if nx.number_of_selfloops(graph):
+        node = next(nx.selfloop_edges(graph))[0]
+        raise CircuitError(f"element shorted on itself at node {node_name(*circuit.node_labels[node])}")
+    if not nx.is_connected(graph):
+        island = min((c for c in nx.connected_components(graph) if 0 not in c), key=min)
+        names = ", ".join(node_name(*circuit.node_labels[n]) for n in sorted(island)[:5])
+        raise CircuitError(f"{len(island)} node(s) float with no path to ground, e.g. {names}")
+
+
+def check_inputs(inputs, rows: int) -> np.ndarray:
+    """Row voltages as a float array [batch, rows]; a single vector [rows] becomes a batch of one."""
+    try:
+        x = np.asarray(inputs, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError("inputs must be numeric row voltages") from None
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != rows:
+        raise ParameterError(f"inputs must have shape [batch, {rows}] (one voltage per row), "
+                             f"got {list(np.shape(inputs))}")
+    if not np.isfinite(x).all():
+        b, r = np.argwhere(~np.isfinite(x))[0]
+        raise ParameterError(f"input voltage at batch {b}, row {r} is {x[b, r]!r}; inputs must be finite")
+    return x

@@ -1,0 +1,38 @@
+"""Solvers of a crossbar circuit behind one interface.
+
+Every backend takes the one :class:`~xbar.circuit.Circuit` and returns a
+:class:`Solution` for a batch of row voltages [batch, rows]:
+
+* ``native``: exact sparse nodal analysis (scipy), factorized once;
+* ``ngspice``: the real ngspice on the generated netlist;
+* ``ideal``: I = V G with no parasitics.
+"""
+
+from __future__ import annotations
+
+from ..circuit import Circuit, build_circuit
+from ..crossbar import Crossbar
+from ..errors import ParameterError
+from .ideal import IdealSolver
+from .native import NativeSolver
+from .ngspice import NgspiceSolver
+from .result import Solution
+
+BACKENDS = {"native": NativeSolver, "ngspice": NgspiceSolver, "ideal": IdealSolver}
+
+
+def make_solver(circuit: Circuit | Crossbar, backend: str = "native", **options):
+    """A solver object for ``circuit`` (a Crossbar is built into its circuit first)."""
+    if backend not in BACKENDS:
+        raise ParameterError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if isinstance(circuit, Crossbar):
+        circuit = build_circuit(circuit)
+    return BACKENDS[backend](circuit, **options)
+
+
+def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", **options) -> Solution:
+    """Solve ``circuit`` for row voltages ``inputs`` [batch, rows] with ``backend``."""
+    return make_solver(circuit, backend, **options).solve(inputs)
+
+
+__all__ = ["BACKENDS", "IdealSolver", "NativeSolver", "NgspiceSolver", "Solution", "make_solver", "solve"]
