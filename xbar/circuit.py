@@ -89,7 +89,14 @@ class Circuit:
 
     def node_names(self) -> list[str]:
         """Names of all nodes, index = node id; ``"0"`` is ground."""
-        return [node_name(*lab) for lab in self.node_labels.tolist()]
+        names = np.empty(self.n_nodes, dtype=object)
+        names[0] = "0"
+        kinds = self.node_labels[:, 0]
+        for k, (prefix, _) in enumerate(NODE_KINDS):
+            sel = np.flatnonzero(kinds == k)
+            i, j = self.node_labels[sel, 1].tolist(), self.node_labels[sel, 2].tolist()
+            names[sel] = [f"{prefix}{a}" if b < 0 else f"{prefix}{a}_{b}" for a, b in zip(i, j)]
+        return names.tolist()
 
 
 def node_name(kind: int, i: int, j: int) -> str:

@@ -39,8 +39,136 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _load_array(path: str, what: str):
+    """Read a CSV or NPY file into a numpy array, with one-line errors."""
+    import numpy as np
+
+    from .errors import ParameterError
+    try:
+        if path.endswith(".npy"):
+            return np.load(path, allow_pickle=False)
+        return np.loadtxt(path, delimiter=",", ndmin=2)
+    except (ValueError, OSError) as exc:
+        raise ParameterError(f"cannot read {what} from {path}: {exc}") from None
+
+
+def _save_array(path: str, array) -> None:
+    import numpy as np
+    if path.endswith(".npy"):
+        np.save(path, array)
+    else:
+        np.savetxt(path, array, delimiter=",", fmt="%.17g")
+
+
+def _add_crossbar_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("crossbar")
+    g.add_argument("--rows", type=int, default=8, help="rows (default 8)")
+    g.add_argument("--cols", type=int, default=8, help="columns (default 8)")
+    g.add_argument("--cells", type=int, default=3, help="MTJ cells per compound device, 1..6 (default 3)")
+    g.add_argument("--thickness", type=float, default=1.9,
+                   help="free-layer thickness in nm from the paper's library, 1.6..2.6 (default 1.9)")
+    g.add_argument("--r-p", type=float, help="custom R_P in ohm (with --tmr; overrides --thickness)")
+    g.add_argument("--tmr", type=float, help="custom TMR in percent (with --r-p)")
+    g.add_argument("--channel-ohm", type=float, help="write-channel resistance in ohm (default: 150 + 150 n)")
+    g.add_argument("--states", help="device states 0..cells, [rows, cols] CSV or NPY (default: random from --seed)")
+    g.add_argument("--seed", type=int, default=0, help="seed for random states, inputs and variation")
+    g.add_argument("--wire-ohm", type=float, default=1.0, help="row and column wire ohm per segment (default 1)")
+    g.add_argument("--row-wire-ohm", type=float, help="row wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--col-wire-ohm", type=float, help="column wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--driver-ohm", type=float, default=0.0, help="row driver output resistance in ohm")
+    g.add_argument("--access-ohm", type=float, default=0.0, help="series access resistance per device in ohm")
+    g.add_argument("--sense", choices=("tia", "resistor"), default="tia",
+                   help="virtual-ground TIA or reference resistor to ground (default tia)")
+    g.add_argument("--ref-ohm", type=float, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
+    g.add_argument("--sigma", type=float, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
+
+
+def _crossbar_from_args(args):
+    import numpy as np
+
+    from .crossbar import Crossbar
+    from .devices import MTJ, CompoundMTJ, Variation, library_mtj
+    from .errors import ParameterError
+    if (args.r_p is None) != (args.tmr is None):
+        raise ParameterError("--r-p and --tmr go together")
+    mtj = library_mtj(args.thickness) if args.r_p is None else MTJ.from_tmr(args.r_p, args.tmr / 100.0)
+    device = CompoundMTJ(mtj, args.cells, args.channel_ohm)
+    if args.states:
+        states = _load_array(args.states, "states")
+        if np.any(states != np.round(states)):
+            raise ParameterError(f"device states in {args.states} must be integers 0..{args.cells}")
+        states = states.astype(np.int64)
+    else:
+        if args.rows < 1 or args.cols < 1:
+            raise ParameterError(f"--rows and --cols must be >= 1, got {args.rows} x {args.cols}")
+        states = np.random.default_rng(args.seed).integers(0, args.cells + 1, (args.rows, args.cols))
+    wire = args.wire_ohm
+    return Crossbar(device, states,
+                    row_wire_ohm=wire if args.row_wire_ohm is None else args.row_wire_ohm,
+                    col_wire_ohm=wire if args.col_wire_ohm is None else args.col_wire_ohm,
+                    driver_ohm=args.driver_ohm, access_ohm=args.access_ohm, sense=args.sense,
+                    ref_ohm=args.ref_ohm, variation=Variation(args.sigma, args.seed))
+
+
+def _inputs_from_args(args, rows: int):
+    import numpy as np
+    if args.inputs:
+        return _load_array(args.inputs, "inputs")
+    return np.random.default_rng(args.seed + 1).uniform(0.0, args.v_read, (args.random, rows))
+
+
+def _add_netlist(sub) -> None:
+    p = sub.add_parser("netlist", help="write the ngspice netlist of a crossbar",
+                       description="Write a readable ngspice netlist (.op, ready for `ngspice -b -r out.raw`).")
+    _add_crossbar_options(p)
+    p.add_argument("--inputs", help="row voltages for the sources, one row of a CSV/NPY file (default 0 V)")
+    p.add_argument("--title", help="title comment (letters, digits, spaces and _.,:()+-=%%/ only)")
+    p.add_argument("-o", "--output", required=True, help="netlist file to write")
+    p.set_defaults(func=_run_netlist)
+
+
+def _run_netlist(args) -> int:
+    from .circuit import build_circuit
+    from .netlist import write_netlist
+    xbar = _crossbar_from_args(args)
+    inputs = _load_array(args.inputs, "inputs")[0] if args.inputs else None
+    path = write_netlist(build_circuit(xbar), args.output, inputs=inputs, title=args.title)
+    print(f"wrote {path} ({xbar.shape[0]}x{xbar.shape[1]}, {xbar.n_cells}-cell devices, sense {xbar.sense})")
+    return 0
+
+
+def _add_solve(sub) -> None:
+    p = sub.add_parser("solve", help="solve a crossbar for a batch of row voltages",
+                       description="Solve a crossbar circuit and write column currents (and output voltages).")
+    _add_crossbar_options(p)
+    p.add_argument("--backend", choices=("native", "ngspice", "ideal"), default="native",
+                   help="solver (default native)")
+    p.add_argument("--inputs", help="row voltages [batch, rows], CSV or NPY (default: random)")
+    p.add_argument("--random", type=int, default=4, help="number of random input vectors (default 4)")
+    p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
+    p.add_argument("-o", "--output", help="write currents [batch, cols] in ampere (CSV or NPY)")
+    p.add_argument("--voltages", help="write sense output voltages [batch, cols] in volt (CSV or NPY)")
+    p.set_defaults(func=_run_solve)
+
+
+def _run_solve(args) -> int:
+    import numpy as np
+
+    from .solvers import solve
+    xbar = _crossbar_from_args(args)
+    x = _inputs_from_args(args, xbar.shape[0])
+    sol = solve(xbar, x, backend=args.backend)
+    if args.output:
+        _save_array(args.output, sol.currents)
+    if args.voltages:
+        _save_array(args.voltages, sol.voltages)
+    print(f"{args.backend}: {len(sol.currents)} input vector(s) on {xbar.shape[0]}x{xbar.shape[1]}; "
+          f"column currents {np.abs(sol.currents).min():.6g}..{np.abs(sol.currents).max():.6g} A")
+    return 0
+
+
 #: Every subcommand's registration function, in the order ``--help`` lists them.
-_COMMANDS: list = []
+_COMMANDS: list = [_add_netlist, _add_solve]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -39,6 +39,20 @@ def _num(x: float) -> str:
     return f"{x:.17g}"
 
 
+def _values(ohm: np.ndarray, named: dict | None = None) -> list[str]:
+    """Netlist text of each value in ``ohm``, formatting each distinct value once."""
+    uniq, inverse = np.unique(ohm, return_inverse=True)
+    text = [(named or {}).get(u, _num(u)) for u in uniq.tolist()]
+    return [text[k] for k in inverse.ravel().tolist()]
+
+
+def _labels(index: np.ndarray) -> list[str]:
+    """Element labels ``i`` or ``i_j`` from an index array [m, 1] or [m, 2]."""
+    if index.shape[1] == 1:
+        return [str(i) for i in index[:, 0].tolist()]
+    return [f"{i}_{j}" for i, j in zip(index[:, 0].tolist(), index[:, 1].tolist())]
+
+
 def subckt_name(n_cells: int, channel: bool) -> str:
     """Name of the compound-MTJ subcircuit: ``cmtj3`` (with channel) or ``cmtj3_ideal``."""
     return f"cmtj{n_cells}" + ("" if channel else "_ideal")
@@ -104,16 +118,19 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
     body = [f"V{i} {names[node]} 0 DC {_num(v)}" for i, (node, v) in enumerate(zip(circuit.input_nodes, x))]
     for g in circuit.resistors:
         body.append(f"* {g.title}")
-        labels = ["_".join(map(str, ix)) for ix in g.index.tolist()]
-        body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {_num(r)}"
-                    for lab, a, b, r in zip(labels, g.a.tolist(), g.b.tolist(), g.ohm.tolist()))
-    body.append(f"* devices X<i>_<j>: {subckt_name(n, channel)} between row and column wire, cell resistances rc<k>")
-    top, read = circuit.device_top.ravel().tolist(), circuit.device_read.ravel().tolist()
-    cells = circuit.cell_ohm.reshape(-1, n)
-    params = [" ".join(f"rc{k}={_num(r)}" for k, r in enumerate(row)) for row in cells.tolist()]
+        labels = _labels(g.index)
+        body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {r}"
+                    for lab, a, b, r in zip(labels, g.a.tolist(), g.b.tolist(), _values(g.ohm)))
     sub = subckt_name(n, channel)
-    body.extend(f"X{i}_{j} {names[top[k]]} {names[read[k]]} {sub} params: {params[k]}"
-                for k, (i, j) in enumerate(np.ndindex(rows, cols)))
+    body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
+                "({rp}: parallel, {rap}: antiparallel)")
+    cells = circuit.cell_ohm.reshape(-1, n)
+    named = {mtj.r_p: "{rp}", mtj.r_ap: "{rap}"}
+    values = [_values(cells[:, k], named) for k in range(n)]
+    fmt = "X{} {} {} " + sub + " params: " + " ".join(f"rc{k}={{}}" for k in range(n))
+    top = [names[k] for k in circuit.device_top.ravel().tolist()]
+    read = [names[k] for k in circuit.device_read.ravel().tolist()]
+    body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *values))
     if xbar.sense == "tia":
         body.append("* virtual-ground sense: 0 V sources, current flows from the column into Vs<j>")
         body.extend(f"Vs{j} {names[node]} 0 DC 0" for j, node in enumerate(circuit.sense_nodes))
