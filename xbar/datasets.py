@@ -1,0 +1,215 @@
+"""Datasets: MNIST and Fashion-MNIST from their IDX files, and scikit-learn's 8x8 digits.
+
+MNIST and Fashion-MNIST are read from their original gzip-compressed IDX files in
+``<data_dir>/mnist/`` and ``<data_dir>/fashion-mnist/``. The data directory is the
+``data_dir`` argument, else ``$XBAR_DATA_DIR``, else ``$XDG_CACHE_HOME/xbar/data``
+(``~/.cache/xbar/data``). Every file's MD5 is checked against the published value.
+A missing file is downloaded into the data directory from the standard mirror
+(atomically, checksum first); without internet the error says which files to put
+where. ``digits`` is scikit-learn's bundled 8x8 digits set and needs no files.
+
+Images become rows of float64 pixels scaled to [0, 1], as in the paper's Methods.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import http.client
+import hashlib
+import os
+import struct
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ParameterError, XbarError
+
+#: Seconds a download may wait for the server before giving up.
+DOWNLOAD_TIMEOUT_S = 10.0
+
+#: Held-out share and seed of the fixed train/test split of the digits set.
+DIGITS_TEST_FRACTION = 0.25
+DIGITS_SPLIT_SEED = 0
+
+
+@dataclass(frozen=True)
+class _Source:
+    folder: str
+    url: str
+    md5: dict[str, str]
+
+
+_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+_SOURCES = {
+    "mnist": _Source("mnist", "https://ossci-datasets.s3.amazonaws.com/mnist/", dict(zip(_FILES, (
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
+        "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c")))),
+    "fashion": _Source("fashion-mnist", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+                       dict(zip(_FILES, (
+                           "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
+                           "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310")))),
+}
+
+#: Names :func:`load` accepts.
+NAMES = ("mnist", "fashion", "digits")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A classification set: ``x_*`` [N, features] float64 in [0, 1], ``y_*`` [N] int64 labels."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def n_features(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+
+def default_data_dir() -> Path:
+    """``$XBAR_DATA_DIR``, else ``$XDG_CACHE_HOME/xbar/data``, else ``~/.cache/xbar/data``."""
+    if os.environ.get("XBAR_DATA_DIR"):
+        return Path(os.environ["XBAR_DATA_DIR"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache).expanduser() / "xbar" / "data"
+
+
+def file_md5(path: Path) -> str:
+    """Hex MD5 of a file, read in chunks."""
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def canonical_name(name: str) -> str:
+    """``name`` as one of :data:`NAMES` (``fashion-mnist`` is an alias of ``fashion``)."""
+    key = str(name).lower().replace("_", "-")
+    key = {"fashion-mnist": "fashion"}.get(key, key)
+    if key not in NAMES:
+        raise ParameterError(f"unknown dataset {name!r}: choose one of {', '.join(NAMES)}")
+    return key
+
+
+def data_fingerprint(name: str) -> str:
+    """A string that changes when the data behind ``name`` could change (for cache keys)."""
+    key = canonical_name(name)
+    if key == "digits":
+        import sklearn
+        return f"sklearn-digits-{sklearn.__version__}-{DIGITS_TEST_FRACTION}-{DIGITS_SPLIT_SEED}"
+    return "-".join(_SOURCES[key].md5[f] for f in _FILES)
+
+
+def _download(url: str, target: Path, md5: str) -> None:
+    """Fetch ``url`` to ``target`` through a temporary file; keep it only if the MD5 matches."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        digest = hashlib.md5()
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
+            for chunk in iter(lambda: resp.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != md5:
+            raise XbarError(f"download of {url} has MD5 {digest.hexdigest()}, expected {md5}")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _fetch(key: str, data_dir: Path, download: bool) -> dict[str, Path]:
+    """Paths of the four verified IDX files of ``key``, downloading missing ones if allowed."""
+    src = _SOURCES[key]
+    folder = data_dir / src.folder
+    paths = {}
+    for fname, md5 in src.md5.items():
+        path = folder / fname
+        if not path.is_file():
+            missing = ", ".join(f for f in _FILES if not (folder / f).is_file())
+            where = (f"put {missing} (from {src.url}) into {folder}, "
+                     f"or point --data-dir / XBAR_DATA_DIR at a folder that holds {src.folder}/")
+            if not download:
+                raise XbarError(f"{key} file {path} is missing: {where}")
+            try:
+                _download(src.url + fname, path, md5)
+            except (OSError, http.client.HTTPException) as exc:
+                reason = getattr(exc, "reason", None) or exc.strerror or exc
+                raise XbarError(f"{key} file {path} is missing and its download failed ({reason}): {where}")
+        actual = file_md5(path)
+        if actual != md5:
+            raise XbarError(f"{path} has MD5 {actual}, expected {md5}: delete it, or replace it with "
+                            f"the original file from {src.url}")
+        paths[fname] = path
+    return paths
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Array stored in one gzip-compressed IDX file (unsigned bytes, any number of dims)."""
+    with gzip.open(path, "rb") as fh:
+        raw = fh.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ParameterError(f"{path} is not an unsigned-byte IDX file")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    if len(raw) - header != int(np.prod(shape)):
+        raise ParameterError(f"{path}: IDX header says shape {shape}, but holds {len(raw) - header} bytes")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def _idx_dataset(key: str, data_dir: Path, download: bool) -> Dataset:
+    p = _fetch(key, data_dir, download)
+
+    def images(fname):
+        x = read_idx(p[fname])
+        return x.reshape(len(x), -1).astype(np.float64) / 255.0
+
+    return Dataset(key, images(_FILES[0]), read_idx(p[_FILES[1]]).astype(np.int64),
+                   images(_FILES[2]), read_idx(p[_FILES[3]]).astype(np.int64))
+
+
+def _digits() -> Dataset:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x = bunch.data.astype(np.float64) / 16.0
+    y = bunch.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=DIGITS_TEST_FRACTION,
+                                              random_state=DIGITS_SPLIT_SEED, stratify=y)
+    return Dataset("digits", x_tr, y_tr, x_te, y_te)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_cached(key: str, data_dir: Path | None, download: bool) -> Dataset:
+    ds = _digits() if key == "digits" else _idx_dataset(key, data_dir, download)
+    for arr in (ds.x_train, ds.y_train, ds.x_test, ds.y_test):
+        arr.flags.writeable = False
+    return ds
+
+
+def load(name: str, data_dir: str | os.PathLike | None = None, download: bool = True) -> Dataset:
+    """Load dataset ``name`` (``mnist``, ``fashion`` or ``digits``).
+
+    ``data_dir`` defaults to :func:`default_data_dir`. Results are memoized per
+    process (arrays are read-only), so repeated calls in one worker are free.
+    """
+    key = canonical_name(name)
+    root = None if key == "digits" else Path(data_dir).expanduser() if data_dir else default_data_dir()
+    return _load_cached(key, root.resolve() if root else None, bool(download))
