@@ -192,12 +192,12 @@ def check_circuit(circuit: Circuit) -> None:
         if bad.any():
             k = int(np.argmax(bad))
             raise CircuitError(f"resistor {g.prefix}{'_'.join(map(str, g.index[k]))} has invalid "
-                               f"resistance {g.ohm[k]!r} ohm (must be finite and > 0)")
+                               f"resistance {g.ohm[k].item()!r} ohm (must be finite and > 0)")
     bad = ~(np.isfinite(circuit.cell_ohm) & (circuit.cell_ohm > 0))
     if bad.any():
         i, j, k = np.argwhere(bad)[0]
         raise CircuitError(f"MTJ cell {k} of device ({i}, {j}) has invalid resistance "
-                           f"{circuit.cell_ohm[i, j, k]!r} ohm (must be finite and > 0)")
+                           f"{circuit.cell_ohm[i, j, k].item()!r} ohm (must be finite and > 0)")
     if not (np.isfinite(circuit.channel_segment_ohm) and circuit.channel_segment_ohm >= 0):
         raise CircuitError(f"channel segment resistance {circuit.channel_segment_ohm!r} ohm is invalid")
 
@@ -229,5 +229,5 @@ def check_inputs(inputs, rows: int) -> np.ndarray:
                              f"got {list(np.shape(inputs))}")
     if not np.isfinite(x).all():
         b, r = np.argwhere(~np.isfinite(x))[0]
-        raise ParameterError(f"input voltage at batch {b}, row {r} is {x[b, r]!r}; inputs must be finite")
+        raise ParameterError(f"input voltage at batch {b}, row {r} is {x[b, r].item()!r}; inputs must be finite")
     return x

@@ -128,7 +128,7 @@ class CompoundMTJ:
         bad = ~np.isfinite(state) | (state != np.round(state)) | (state < 0) | (state > self.n_cells)
         if bad.any():
             raise ParameterError(
-                f"unknown device state {state[bad].flat[0]!r}: states of a {self.n_cells}-cell device are 0..{self.n_cells}")
+                f"unknown device state {state[bad].flat[0].item()!r}: states of a {self.n_cells}-cell device are 0..{self.n_cells}")
         return np.arange(self.n_cells) < state[..., None]
 
 

@@ -2,8 +2,8 @@
 
 Every element and node name is built from integer indices (see
 :func:`xbar.circuit.node_name`); no user string reaches the netlist except a
-title that must pass :func:`safe_title`. Numbers are written with 17
-significant digits, so ngspice reads exactly the doubles the native solver uses.
+title that must pass :func:`safe_title`. Numbers are written in their
+shortest round-trip form, so ngspice reads exactly the doubles the native solver uses.
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ def safe_title(title: str) -> str:
 
 
 def _num(x: float) -> str:
-    return f"{x:.17g}"
+    """Shortest text that reads back as exactly the same double (``0.1``, ``34600``)."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _values(ohm: np.ndarray, named: dict | None = None) -> list[str]:

@@ -81,6 +81,7 @@ class NativeSolver:
         self._free = np.flatnonzero(~fixed)
         self._lap = lap
         lap_ff = lap[self._free][:, self._free].tocsc()
+        self._lap_ff = lap_ff
         self._lap_fs = lap[self._free][:, circuit.input_nodes].tocsc()
         try:
             self._lu = splu(lap_ff, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
@@ -95,8 +96,11 @@ class NativeSolver:
         v = np.zeros((x.shape[0], self.circuit.n_nodes))
         v[:, self.circuit.input_nodes] = x
         if len(self._free):
-            rhs = -(self._lap_fs @ x.T)
-            v[:, self._free] = self._lu.solve(np.asfortranarray(rhs)).T
+            rhs = np.asfortranarray(-(self._lap_fs @ x.T))
+            v_free = self._lu.solve(rhs)
+            # One step of iterative refinement brings the residual to rounding level.
+            v_free += self._lu.solve(np.asfortranarray(rhs - self._lap_ff @ v_free))
+            v[:, self._free] = v_free.T
         return v
 
     def _output_operator(self) -> sp.csr_matrix:
