@@ -167,8 +167,47 @@ def _run_solve(args) -> int:
     return 0
 
 
+def _add_reproduce(sub) -> None:
+    from .datasets import NAMES
+    from .quantize import BIAS_MODES, SCALE_RULES
+    p = sub.add_parser("reproduce", help="reproduce the paper's Fig. 5: accuracy against TMR and states",
+                       description="Train the paper's network (inputs -> 128 sigmoid -> 10, Adam, 40 epochs), "
+                                   "quantize it to compound-MTJ states, and write a Markdown report beside the "
+                                   "paper's numbers with PNG/SVG figures. Trained networks and finished points "
+                                   "are cached, so an interrupted run resumes where it stopped.")
+    p.add_argument("--dataset", choices=NAMES, default="digits", help="dataset (default digits, bundled)")
+    p.add_argument("--quick", action="store_true", help="reduced grid and 2 seeds (seconds on digits)")
+    p.add_argument("--seeds", type=int, help="number of training seeds, 0..N-1 (default 3; quick 2)")
+    p.add_argument("--rule", choices=SCALE_RULES, default="mse", help="per-layer scale rule (default mse)")
+    p.add_argument("--bias", choices=BIAS_MODES, default="row",
+                   help="bias as a quantized input row, or kept at full precision (default row)")
+    p.add_argument("--data-dir", help="folder holding mnist/ and fashion-mnist/ IDX files "
+                                      "(default $XBAR_DATA_DIR or ~/.cache/xbar/data)")
+    p.add_argument("--cache-dir", help="cache of trained networks (default $XBAR_CACHE_DIR or ~/.cache/xbar)")
+    p.add_argument("--out", help="output folder (default out/reproduce-<dataset>, -quick in quick mode)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars and no summary, only the report path")
+    p.set_defaults(func=_run_reproduce)
+
+
+def _run_reproduce(args) -> int:
+    from .experiments.paper import DEFAULT_SEEDS, QUICK_SEEDS, reproduce
+    from .errors import ParameterError
+    if args.seeds is not None and args.seeds < 1:
+        raise ParameterError(f"--seeds must be at least 1, got {args.seeds}")
+    seeds = range(args.seeds) if args.seeds else (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
+    out = args.out or f"out/reproduce-{args.dataset}{'-quick' if args.quick else ''}"
+    s = reproduce(args.dataset, out, seeds, quick=args.quick, rule=args.rule, bias=args.bias,
+                  data_dir=args.data_dir, cache_dir=args.cache_dir, progress=not args.quiet)
+    if not args.quiet:
+        print(f"{s['dataset']}: full precision {s['full'][0]:.1f} %, best library device {s['best']['accuracy']:.1f} % "
+              f"({s['best']['n_cells']} cells, {s['best']['thickness_nm']:.1f} nm), seeds {len(s['seeds'])}, "
+              f"{s['info']['seconds']:.0f} s")
+    print(f"wrote {s['files'][-3]} and figures in {out}")
+    return 0
+
+
 #: Every subcommand's registration function, in the order ``--help`` lists them.
-_COMMANDS: list = [_add_netlist, _add_solve]
+_COMMANDS: list = [_add_netlist, _add_solve, _add_reproduce]
 
 if __name__ == "__main__":
     sys.exit(main())
