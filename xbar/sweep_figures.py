@@ -1,0 +1,101 @@
+"""Figures drawn from a sweep's records (the list that :func:`xbar.sweep.load_records` returns).
+
+A grid's ``[figure]`` table names one of :data:`FIGURES` as ``kind`` plus that
+function's keyword arguments; :func:`draw` dispatches. Every function averages the
+metric over the axes it does not plot (seeds, typically) and returns one Figure per
+panel value, keyed by it.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import plots
+from .errors import ParameterError
+from .sweep import flat_rows
+
+
+def mean_grid(rows: list[dict], x: str, y: str, z: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``x`` [nx] and ``y`` [ny] values, and mean and std of ``z`` over all other axes [ny, nx].
+
+    Cells without a finished point are NaN.
+    """
+    for name in (x, y, z):
+        if rows and name not in rows[0]:
+            raise ParameterError(f"records have no field {name!r}; they have {', '.join(rows[0])}")
+    xs, ys = sorted({r[x] for r in rows}), sorted({r[y] for r in rows})
+    values = [[[] for _ in xs] for _ in ys]
+    for r in rows:
+        values[ys.index(r[y])][xs.index(r[x])].append(float(r[z]))
+    mean = np.array([[np.mean(v) if v else np.nan for v in line] for line in values])
+    std = np.array([[np.std(v) if v else np.nan for v in line] for line in values])
+    return np.array(xs, dtype=float), np.array(ys, dtype=float), mean, std
+
+
+def _panels(records: list[dict], panels: str | None) -> dict[str, list[dict]]:
+    rows = flat_rows(records)
+    if not rows:
+        raise ParameterError("no finished records to draw")
+    if panels is None:
+        return {"all": rows}
+    if panels not in rows[0]:
+        raise ParameterError(f"records have no field {panels!r} to split panels by")
+    return {str(v): [r for r in rows if r[panels] == v] for v in dict.fromkeys(r[panels] for r in rows)}
+
+
+def accuracy_contours(records: list[dict], x: str = "tmr", y: str = "n_cells", z: str = "accuracy",
+                      panels: str | None = "dataset") -> dict[str, Figure]:
+    """Fig. 5d/e from ``paper`` records: mean accuracy (0..1) over TMR (fraction) and cell count, per panel."""
+    figures = {}
+    for name, rows in _panels(records, panels).items():
+        xs, ys, mean, _ = mean_grid(rows, x, y, z)
+        figures[name] = plots.accuracy_contour(xs * 100, ys.astype(int), mean * 100,
+                                               title=name if panels else "")
+    return figures
+
+
+def metric_lines(records: list[dict], x: str, hue: str, z: str, panels: str | None = None,
+                 logx: bool = False) -> dict[str, Figure]:
+    """Mean ``z`` (error bars: std over the other axes) against ``x``, one line per ``hue`` value, per panel."""
+    figures = {}
+    for name, rows in _panels(records, panels).items():
+        xs, hues, mean, std = mean_grid(rows, x, hue, z)
+        fig = Figure(figsize=(5.2, 3.8), layout="constrained")
+        ax = fig.add_subplot()
+        for h, m, s in zip(hues, mean, std):
+            ax.errorbar(xs, m, yerr=s, marker="o", ms=4, capsize=3, label=f"{hue} = {h:g}")
+        if logx:
+            ax.set_xscale("symlog", linthresh=min((v for v in xs if v > 0), default=1.0))
+        ax.set_xlabel(x)
+        ax.set_ylabel(z)
+        ax.legend(fontsize=8)
+        if panels:
+            ax.set_title(name, fontsize=10)
+        figures[name] = fig
+    return figures
+
+
+#: Figure kinds a grid's ``[figure]`` table can name.
+FIGURES = {"accuracy_contours": accuracy_contours, "metric_lines": metric_lines}
+
+
+def check(spec: dict) -> None:
+    """Raise :class:`ParameterError` unless ``spec`` names a figure kind with valid options."""
+    options = dict(spec)
+    kind = options.pop("kind", None)
+    if kind not in FIGURES:
+        raise ParameterError(f"unknown figure kind {kind!r}; choose one of {', '.join(FIGURES)}")
+    try:
+        inspect.signature(FIGURES[kind]).bind([], **options)
+    except TypeError as exc:
+        raise ParameterError(f"figure {kind!r}: {exc}") from None
+
+
+def draw(records: list[dict], spec: dict) -> dict[str, Figure]:
+    """The figures a grid's ``[figure]`` table ``spec`` describes, drawn from ``records``."""
+    check(spec)
+    options = dict(spec)
+    return FIGURES[options.pop("kind")](records, **options)
