@@ -52,6 +52,7 @@ EXPERIMENTS: dict[str, str] = {
     "crossbar": "xbar.experiments.crossbar:crossbar_point",
     "variation": "xbar.experiments.crossbar:variation_point",
     "paper": "xbar.experiments.paper:paper_point",
+    "inference": "xbar.experiments.circuits:inference_point",
 }
 
 #: Folder of the grids that ship with xbar; ``xbar sweep NAME`` runs ``NAME.toml`` from it.
