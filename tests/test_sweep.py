@@ -3,6 +3,7 @@ the same results from 1 and 2 local workers and a Dask LocalCluster, ngspice ins
 
 import csv
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -160,8 +161,10 @@ def test_shipped_grids_are_valid():
     assert {p.params["tmr"] for p in fig5de.points} >= {0.6, 2.6}
     wire = sweep.load_grid("wire")
     assert wire.axes["wire_ohm"] == (0, 0.5, 1, 2, 5, 10)
-    if wire.experiment in sweep.EXPERIMENTS:
-        plan(wire)
+    module = sweep.EXPERIMENTS[wire.experiment].partition(":")[0]
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not in this checkout")
+    assert len(plan(wire).points) == 2 * 3 * 6
 
 
 def test_contour_figure_from_records():

@@ -5,7 +5,8 @@ parameter) over an experiment, a pure function ``f(**params) -> dict`` found by 
 in :data:`EXPERIMENTS`. :func:`plan` validates the whole grid against the function's
 signature before any work starts and expands it into points. Each point's key is the
 sha256 of the canonical JSON of the experiment name and all its parameters (defaults
-filled in), so a key names one computation whatever grid or run it came from.
+filled in), so a key names one computation whatever grid or run it came from. Keys name
+parameters, not code: after changing what an experiment computes, use a fresh results file.
 
 Results store: append-only JSON lines, written by the parent process only, one
 ``write()`` of one line per finished point followed by ``fsync``. The first line of a
@@ -14,7 +15,8 @@ Chosen over SQLite because a line is self-describing, appendable from any tool,
 readable while a sweep runs, and needs no schema for arbitrary records; with a single
 writer, SQLite's transactions buy nothing here. A kill can tear at most the last line:
 loading ignores a final line without its newline and any line that does not parse, and
-de-duplicates by key; the next run truncates the torn tail before appending. Records are
+de-duplicates by key; the next run truncates the torn tail before appending. A rerun with
+a changed grid appends a new header and reuses every record whose key it still has. Records are
 keyed, and every view of them (status, CSV, figures) follows the grid's order, so results
 never depend on the order in which points finish.
 
@@ -43,6 +45,8 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tqdm import tqdm
 
 from .errors import ParameterError, XbarError
 
@@ -475,8 +479,6 @@ def run_sweep(sweep: Sweep, path: str | Path, *, workers: int = 1, scheduler=Non
         failures = []
         tasks = (_run_dask(grid.experiment, todo, scheduler) if scheduler is not None
                  else _run_local(grid.experiment, todo, workers))
-        from tqdm import tqdm
-
         with closing(tasks), tqdm(total=len(sweep.points), initial=resumed, desc=grid.experiment,
                                   unit="pt", disable=quiet, file=sys.stderr, dynamic_ncols=True) as bar:
             for point, future in tasks:
