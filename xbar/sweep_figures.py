@@ -69,6 +69,8 @@ def metric_lines(records: list[dict], x: str, hue: str, z: str, panels: str | No
             ax.errorbar(xs, m, yerr=s, marker="o", ms=4, capsize=3, label=f"{hue} = {h:g}")
         if logx:
             ax.set_xscale("symlog", linthresh=min((v for v in xs if v > 0), default=1.0))
+        ax.set_xticks(xs, [f"{v:g}" for v in xs], minor=False)
+        ax.minorticks_off()
         ax.set_xlabel(x)
         ax.set_ylabel(z)
         ax.legend(fontsize=8)
