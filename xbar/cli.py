@@ -289,8 +289,89 @@ def _run_sweep(args) -> int:
     return 0
 
 
+def _add_infer(sub) -> None:
+    p = sub.add_parser("infer", help="run a trained network through parasitic-aware crossbars",
+                       description="Map a trained, quantized network onto compound SOT-MTJ crossbar tiles, "
+                                   "run the test set through the circuits, and compare with ideal quantized "
+                                   "inference. Prints the comparison table; writes report.md, results.json "
+                                   "and figures.")
+    p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
+                   help="digits (bundled, default), mnist or fashion")
+    p.add_argument("--data-dir", help="directory of the IDX files (default $XBAR_DATA_DIR or the user cache)")
+    p.add_argument("--seed", type=int, default=0, help="training seed")
+    p.add_argument("--cells", type=int, default=3, help="MTJ cells per compound device, 1..6 (default 3)")
+    p.add_argument("--thickness", type=float, default=1.9, help="free-layer thickness in nm, 1.6..2.6 (default 1.9)")
+    p.add_argument("--wire-ohm", type=float, default=1.0, help="row and column wire ohm per segment (default 1)")
+    p.add_argument("--driver-ohm", type=float, default=0.0, help="row driver output resistance (ohm)")
+    p.add_argument("--tile", default="128", help="tile size in devices (rows = columns), or 'none' for untiled "
+                   "(default 128)")
+    p.add_argument("--sense", choices=("tia", "resistor"), default="tia", help="sense mode (default tia)")
+    p.add_argument("--ref-ohm", type=float, default=1e6, help="reference resistor for --sense resistor (ohm)")
+    p.add_argument("--sigma", type=float, default=0.0, help="log-normal device-to-device variation")
+    p.add_argument("--v-read", type=float, default=0.1, help="read voltage for a full input, volt (default 0.1)")
+    p.add_argument("--adc-bits", type=int, help="digitize each column current with this many bits (default: off)")
+    p.add_argument("--scheme", choices=("differential", "reference"), default="differential",
+                   help="weight mapping (default differential column pairs)")
+    p.add_argument("--backend", choices=("native", "ngspice"), default="native",
+                   help="solver for the base run (ngspice is slow: use with --limit)")
+    p.add_argument("--limit", type=int, help="use only the first N test images")
+    p.add_argument("--study", default="all",
+                   help="comma list of studies around the base run: wire,tile,sense,cells,thickness,variation; "
+                        "'all' (default) or 'none'")
+    p.add_argument("--netlist-dir", help="also write every tile's ngspice netlist here")
+    p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_infer)
+
+
+def _run_infer(args) -> int:
+    from .errors import ParameterError
+    from .experiments.circuits import STUDIES, run_infer
+    from .inference import CircuitSpec
+    if args.study == "all":
+        studies = STUDIES
+    elif args.study == "none":
+        studies = ()
+    else:
+        studies = tuple(s.strip() for s in args.study.split(","))
+        unknown = [s for s in studies if s not in STUDIES]
+        if unknown:
+            raise ParameterError(f"unknown study {unknown[0]!r}; choose from {', '.join(STUDIES)}, all or none")
+    if args.tile.lower() in ("none", "untiled"):
+        tile = None
+    else:
+        try:
+            tile = int(args.tile)
+        except ValueError:
+            raise ParameterError(f"--tile must be a positive integer or 'none', got {args.tile!r}") from None
+    if args.limit is not None and args.limit < 1:
+        raise ParameterError(f"--limit must be >= 1, got {args.limit}")
+    spec = CircuitSpec(n_cells=args.cells, thickness_nm=args.thickness, wire_ohm=args.wire_ohm,
+                       driver_ohm=args.driver_ohm, sense=args.sense, ref_ohm=args.ref_ohm, sigma=args.sigma,
+                       variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
+                       adc_bits=args.adc_bits, scheme=args.scheme)
+    result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
+                       data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
+                       quiet=args.quiet)
+    base = result["base"]
+    print(f"{base['dataset']}: {base['n_test']} test images, {args.cells}-cell devices at {args.thickness} nm, "
+          f"{args.wire_ohm:g} ohm wires, tile {args.tile}, sense {args.sense}")
+    print("| full precision | paper-method quantized | ideal quantized | analog | agreement |")
+    print("|---|---|---|---|---|")
+    print("| " + " | ".join(f"{100 * base[k]:.2f} %" for k in (
+        "accuracy_full_precision", "accuracy_paper_quantized", "accuracy_ideal_quantized",
+        "accuracy_analog", "top1_agreement")) + " |")
+    for e in base["layers"]:
+        print(f"layer {e['layer']}: output error RMS {e['rms_rel']:.3e}, worst {e['worst_rel']:.3e} (relative)")
+    worst = max(base["ir_drop"], key=lambda s: s["worst_rel"])
+    print(f"worst IR drop: {100 * worst['worst_rel']:.2f} % of the row voltage (layer {worst['layer']}, "
+          f"tile {tuple(worst['tile'])})")
+    print(f"report: {args.out}/report.md")
+    return 0
+
+
 #: Every subcommand's registration function, in the order ``--help`` lists them.
-_COMMANDS: list = [_add_netlist, _add_solve, _add_reproduce, _add_sweep]
+_COMMANDS: list = [_add_netlist, _add_solve, _add_infer, _add_reproduce, _add_sweep]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -68,3 +68,51 @@ def accuracy_contour(tmr_pct: np.ndarray, n_cells: np.ndarray, accuracy: np.ndar
     if title:
         ax.set_title(title, fontsize=10)
     return fig
+
+
+def ir_drop_heatmap(rel_loss: np.ndarray, title: str = "") -> Figure:
+    """Heat map of a tile's relative voltage loss per device, ``rel_loss`` [rows, cols] (NaN: undriven)."""
+    fig = Figure(figsize=(6.0, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    im = ax.imshow(100 * rel_loss, aspect="auto", cmap="magma", interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="voltage lost before the cell (% of row voltage)")
+    ax.set_xlabel("column (physical)")
+    ax.set_ylabel("row")
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def accuracy_vs_wire(by_cells: dict[int, list[tuple[float, float, float]]]) -> Figure:
+    """Analog (solid) and ideal quantized (dashed) accuracy against wire ohm per segment, one colour per cell count.
+
+    ``by_cells[n]`` lists (wire_ohm, analog accuracy, ideal accuracy), accuracies in 0..1.
+    """
+    fig = Figure(figsize=(5.5, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    for k, (n, pts) in enumerate(sorted(by_cells.items())):
+        w, acc, ideal = (np.array(v) for v in zip(*sorted(pts)))
+        colour = f"C{k}"
+        ax.plot(w, 100 * acc, "o-", color=colour, label=f"{n}-cell, analog")
+        ax.plot(w, 100 * ideal, "--", color=colour, alpha=0.6, label=f"{n}-cell, ideal quantized")
+    ax.set_xlabel("wire resistance per segment (ohm)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def analog_vs_ideal(z_ideal: np.ndarray, z_analog: np.ndarray, max_points: int = 20000) -> Figure:
+    """Scatter of analog against ideal quantized outputs (same shape), with the identity line."""
+    a, b = np.ravel(z_ideal), np.ravel(z_analog)
+    if a.size > max_points:
+        pick = np.random.default_rng(0).choice(a.size, max_points, replace=False)
+        a, b = a[pick], b[pick]
+    fig = Figure(figsize=(4.8, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.scatter(a, b, s=3, alpha=0.4)
+    lim = [min(a.min(), b.min()), max(a.max(), b.max())]
+    ax.plot(lim, lim, "k--", lw=1, label="analog = ideal")
+    ax.set_xlabel("ideal quantized output (logit)")
+    ax.set_ylabel("analog output (logit)")
+    ax.legend(fontsize=8)
+    return fig

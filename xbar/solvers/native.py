@@ -51,6 +51,13 @@ def device_transfer(cell_ohm: np.ndarray, segment_ohm: float) -> tuple[np.ndarra
     return h[..., 0] * g_seg, 1.0 - h
 
 
+def cell_voltages(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
+    """Voltage across each MTJ cell, [batch, rows, cols, cells], from node voltages [batch, n_nodes]."""
+    _, frac = device_transfer(circuit.cell_ohm, circuit.channel_segment_ohm)
+    across = node_voltages[:, circuit.device_top] - node_voltages[:, circuit.device_read]
+    return frac[None] * across[..., None]
+
+
 def conductance_matrix(circuit: Circuit) -> sp.csr_matrix:
     """The nodal conductance matrix L [n_nodes, n_nodes] in siemens, ground (node 0) included."""
     g_dev, _ = device_transfer(circuit.cell_ohm, circuit.channel_segment_ohm)
@@ -122,13 +129,22 @@ class NativeSolver:
     def effective_matrix(self) -> np.ndarray:
         """M [cols, rows] in siemens, exact: sense currents = inputs @ M.T.
 
-        Built once by the adjoint method (one solve per column) and cached.
+        Built once and cached, with one solve per output (the adjoint system; L
+        is symmetric) or one per input, whichever is fewer.
         """
         if self._matrix is None:
             c_op = self._output_operator()
-            c_free = c_op[:, self._free].toarray()
-            y = self._lu.solve(np.asfortranarray(c_free.T)) if len(self._free) else np.zeros((0, c_free.shape[0]))
-            m = -(self._lap_fs.T.tocsr() @ np.ascontiguousarray(y)).T + c_op[:, self.circuit.input_nodes].toarray()
+            c_free = c_op[:, self._free]
+            c_src = c_op[:, self.circuit.input_nodes].toarray()
+            rows, cols = self.circuit.shape
+            if not len(self._free):
+                m = c_src
+            elif cols <= rows:
+                y = self._lu.solve(np.asfortranarray(c_free.T.toarray()))
+                m = -(self._lap_fs.T.tocsr() @ np.ascontiguousarray(y)).T + c_src
+            else:
+                x = self._lu.solve(np.asfortranarray(-self._lap_fs.toarray()))
+                m = c_free @ x + c_src
             self._matrix = np.ascontiguousarray(m)
         return self._matrix
 

@@ -1,0 +1,228 @@
+"""Analog inference experiments: one network on circuits against ideal quantized inference, and studies.
+
+:func:`compare` runs a test set through an :class:`~xbar.inference.AnalogNetwork`
+and returns a JSON-ready record; :func:`inference_point` is the same as a pure
+function of plain parameters, for sweeps; :func:`run_infer` runs the studies of
+``xbar infer`` and writes the Markdown report and figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import plots
+from ..datasets import Dataset, load
+from ..inference import AnalogNetwork, CircuitSpec
+from ..network import Network, accuracy, default_cache_dir, sigmoid, trained
+from ..quantize import paper_levels, quantize_network
+
+#: Wire resistances per segment (ohm) of the wire-resistance study.
+WIRE_OHMS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
+#: The studies ``xbar infer`` knows; each varies one parameter around the base spec.
+STUDIES = ("wire", "tile", "sense", "cells", "thickness", "variation")
+
+
+def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "native",
+            n_test: int | None = None, ir_samples: int = 16, cache_dir=None, details: bool = False) -> dict:
+    """Accuracy, agreement, per-layer error and IR drop of ``network`` on circuits built from ``spec``.
+
+    Uses the first ``n_test`` test images (all when None). With ``details`` the
+    record also holds arrays for figures under ``"arrays"`` (not JSON-ready).
+    """
+    x, y = data.x_test[:n_test], data.y_test[:n_test]
+    analog_net = AnalogNetwork(network, spec, cache_dir=cache_dir)
+    logits_a, logits_i, layers = analog_net.run(x, backend)
+    paper_q = quantize_network(network, paper_levels(analog_net.device), rule=spec.rule)
+    pred_a, pred_i = logits_a.argmax(1), logits_i.argmax(1)
+    record = dict(
+        dataset=data.name, n_test=len(x), spec=dataclasses.asdict(spec), backend=backend,
+        accuracy_full_precision=accuracy(network, x, y),
+        accuracy_paper_quantized=accuracy(paper_q.network, x, y),
+        accuracy_ideal_quantized=float(np.mean(pred_i == y)),
+        accuracy_analog=float(np.mean(pred_a == y)),
+        top1_agreement=float(np.mean(pred_a == pred_i)),
+        layers=[], ir_drop=[],
+    )
+    inputs = x
+    maps = []
+    for l, res in enumerate(layers):
+        err = res.z_analog - res.z_ideal
+        record["layers"].append(dict(
+            layer=l, rms_rel=float(np.sqrt(np.mean(err ** 2) / np.mean(res.z_ideal ** 2))),
+            worst_rel=float(np.abs(err).max() / np.abs(res.z_ideal).max())))
+        for st in analog_net.ir_drop(l, inputs[:ir_samples]):
+            maps.append(st.pop("map_rel"))
+            record["ir_drop"].append(dict(st, tile=list(st["tile"])))
+        inputs = sigmoid(res.z_analog)
+    if details:
+        record["arrays"] = dict(ir_map=maps[0], z_ideal=layers[-1].z_ideal, z_analog=layers[-1].z_analog)
+    return record
+
+
+def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thickness_nm: float = 1.9,
+                    wire_ohm: float = 1.0, tile: int | None = 128, sense: str = "tia", ref_ohm: float = 1e6,
+                    sigma: float = 0.0, variation_seed: int = 0, v_read: float = 0.1, adc_bits: int | None = None,
+                    scheme: str = "differential", n_test: int | None = None, hidden: int = 128,
+                    epochs: int = 40, data_dir=None) -> dict:
+    """One analog-inference point from plain parameters (a sweep task); returns a JSON-ready record."""
+    spec = CircuitSpec(n_cells=cells, thickness_nm=thickness_nm, wire_ohm=wire_ohm, sense=sense, ref_ohm=ref_ohm,
+                       sigma=sigma, variation_seed=variation_seed, tile_rows=tile, tile_cols=tile, v_read=v_read,
+                       adc_bits=adc_bits, scheme=scheme)
+    net = trained(dataset, seed=seed, hidden=hidden, epochs=epochs, data_dir=data_dir)
+    rec = compare(net, load(dataset, data_dir), spec, n_test=n_test,
+                  cache_dir=default_cache_dir())
+    return {k: v for k, v in rec.items() if k != "spec"}
+
+
+def study_specs(base: CircuitSpec, studies=STUDIES) -> list[tuple[str, str, CircuitSpec]]:
+    """(study, label, spec) for each point of the studies, varying one parameter of ``base`` at a time."""
+    rep = dataclasses.replace
+    points = []
+    if "wire" in studies:
+        points += [("wire", f"{c} cells, {w:g} ohm", rep(base, n_cells=c, wire_ohm=w))
+                   for c in (1, 2, 3) for w in WIRE_OHMS]
+    if "tile" in studies:
+        points += [("tile", "untiled" if t is None else f"{t}x{t}", rep(base, tile_rows=t, tile_cols=t))
+                   for t in (32, 64, 128, 256, None)]
+    if "sense" in studies:
+        points += [("sense", "TIA (virtual ground)", rep(base, sense="tia"))]
+        points += [("sense", f"resistor {r:g} ohm", rep(base, sense="resistor", ref_ohm=r))
+                   for r in (100.0, 1e3, 1e4, 1e6)]
+    if "cells" in studies:
+        points += [("cells", f"{c} cells", rep(base, n_cells=c)) for c in (1, 2, 3, 4, 5, 6)]
+    if "thickness" in studies:
+        points += [("thickness", f"{t:.1f} nm", rep(base, thickness_nm=t)) for t in (1.6, 1.9, 2.2, 2.6)]
+    if "variation" in studies:
+        points += [("variation", f"sigma {s:g}", rep(base, sigma=s)) for s in (0.0, 0.02, 0.05, 0.1, 0.2)]
+    return points
+
+
+def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=STUDIES, seed: int = 0,
+              n_test: int | None = None, data_dir=None, backend: str = "native", netlist_dir=None,
+              quiet: bool = False) -> dict:
+    """Run the base spec and the studies; write ``report.md``, ``results.json`` and figures to ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = load(dataset, data_dir)
+    net = trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
+    cache = default_cache_dir()
+    base_rec = compare(net, data, base, backend=backend, n_test=n_test, cache_dir=cache, details=True)
+    arrays = base_rec.pop("arrays")
+    if netlist_dir:
+        write_tile_netlists(AnalogNetwork(net, base), data.x_test[:1], netlist_dir)
+    rows = []
+    for study, label, spec in tqdm(study_specs(base, studies), desc="studies", disable=quiet):
+        rec = compare(net, data, spec, n_test=n_test, cache_dir=cache)
+        rows.append(dict(study=study, label=label, **{k: rec[k] for k in _SUMMARY}, layers=rec["layers"],
+                         worst_ir_rel=max(s["worst_rel"] for s in rec["ir_drop"]),
+                         mean_ir_rel=float(np.mean([s["mean_rel"] for s in rec["ir_drop"]])),
+                         cells=spec.n_cells, wire_ohm=spec.wire_ohm))
+    figures = _figures(out, base_rec, arrays, rows)
+    result = dict(base=base_rec, studies=rows, figures=[str(p.name) for p in figures])
+    _write_text(out / "results.json", json.dumps(result, indent=1))
+    _write_text(out / "report.md", report_markdown(base_rec, rows, figures))
+    return result
+
+
+_SUMMARY = ("accuracy_full_precision", "accuracy_paper_quantized", "accuracy_ideal_quantized",
+            "accuracy_analog", "top1_agreement")
+
+
+def write_tile_netlists(analog_net: AnalogNetwork, x: np.ndarray, directory) -> list[Path]:
+    """Write every tile's netlist, its sources set by the first input of ``x``, as ``layer<l>_tile<r>_<c>.cir``."""
+    from ..netlist import write_netlist
+    paths, a = [], x[:1]
+    for l, tiles in enumerate(analog_net.tiles):
+        v = analog_net.row_voltages(a)
+        for tile in tiles:
+            name = f"layer{l}_tile{tile.index[0]}_{tile.index[1]}"
+            paths.append(write_netlist(analog_net.circuit(tile), Path(directory) / f"{name}.cir",
+                                       inputs=v[0, tile.rows[0]:tile.rows[1]], title=f"xbar {name}"))
+        z = analog_net.pre_activation(l, a)
+        a = sigmoid(z)
+    return paths
+
+
+def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path]:
+    figs = []
+    tile = base["ir_drop"][0]
+    figs += plots.save(plots.ir_drop_heatmap(arrays["ir_map"], f"layer 0 tile {tuple(tile['tile'])}: "
+                                             "mean relative voltage lost before each cell"), out / "ir_drop_heatmap")
+    wire = [r for r in rows if r["study"] == "wire"]
+    if wire:
+        by_cells = {c: [(r["wire_ohm"], r["accuracy_analog"], r["accuracy_ideal_quantized"]) for r in wire
+                        if r["cells"] == c] for c in sorted({r["cells"] for r in wire})}
+        figs += plots.save(plots.accuracy_vs_wire(by_cells), out / "accuracy_vs_wire")
+    figs += plots.save(plots.analog_vs_ideal(arrays["z_ideal"], arrays["z_analog"]), out / "analog_vs_ideal")
+    return figs
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.2f}"
+
+
+def report_markdown(base: dict, rows: list[dict], figures: list[Path]) -> str:
+    """The comparison report: base configuration, per-layer errors, IR drop by tile, and the studies."""
+    spec = base["spec"]
+    lines = [
+        f"# xbar analog inference: {base['dataset']}",
+        "",
+        f"{base['n_test']} test images through compound SOT-MTJ crossbars, solved exactly "
+        f"({base['backend']}), against ideal quantized inference on the same conductances.",
+        "",
+        "## Base configuration",
+        "",
+        "| parameter | value |", "|---|---|",
+        *[f"| {k} | {v} |" for k, v in spec.items()],
+        "",
+        "## Accuracy (%)",
+        "",
+        "| full precision | paper-method quantized | ideal quantized | analog | top-1 agreement analog vs ideal |",
+        "|---|---|---|---|---|",
+        f"| {_pct(base['accuracy_full_precision'])} | {_pct(base['accuracy_paper_quantized'])} "
+        f"| {_pct(base['accuracy_ideal_quantized'])} | {_pct(base['accuracy_analog'])} | {_pct(base['top1_agreement'])} |",
+        "",
+        "The paper-method column quantizes to the paper's +/-G_k/G_max levels and is context only; the",
+        "ideal-quantized column holds exactly the conductances of the arrays (differential pairs), so",
+        "analog vs ideal isolates the circuit's effect.",
+        "",
+        "## Per-layer output error (analog vs ideal on the same inputs)",
+        "",
+        "| layer | RMS relative | worst relative (to max output) |", "|---|---|---|",
+        *[f"| {e['layer']} | {e['rms_rel']:.3e} | {e['worst_rel']:.3e} |" for e in base["layers"]],
+        "",
+        "## IR drop by tile (voltage lost before each MTJ cell, driven rows, first inputs)",
+        "",
+        "| layer | tile | worst (mV) | mean (mV) | worst (% of row voltage) | mean (%) |",
+        "|---|---|---|---|---|---|",
+        *[f"| {s['layer']} | {tuple(s['tile'])} | {1e3 * s['worst_v']:.3f} | {1e3 * s['mean_v']:.3f} "
+          f"| {100 * s['worst_rel']:.2f} | {100 * s['mean_rel']:.2f} |" for s in base["ir_drop"]],
+    ]
+    if rows:
+        lines += ["", "## Studies (one parameter varied from the base)", "",
+                  "| study | point | ideal quantized (%) | analog (%) | agreement (%) | layer RMS rel. err. "
+                  "| worst IR drop (%) | mean IR drop (%) |", "|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            rms = ", ".join(f"{e['rms_rel']:.2e}" for e in r["layers"])
+            lines.append(f"| {r['study']} | {r['label']} | {_pct(r['accuracy_ideal_quantized'])} "
+                         f"| {_pct(r['accuracy_analog'])} | {_pct(r['top1_agreement'])} | {rms} "
+                         f"| {100 * r['worst_ir_rel']:.2f} | {100 * r['mean_ir_rel']:.2f} |")
+        above = [r for r in rows if r["accuracy_analog"] > r["accuracy_ideal_quantized"]]
+        if above:
+            lines += ["", "Where the analog accuracy exceeds the ideal quantized one, the analog outputs differ "
+                      "from the ideal ones by a smooth, mostly common-mode attenuation; on a finite test set "
+                      "this shifts a few borderline decisions either way. The top-1 agreement column shows how "
+                      f"many decisions moved. Points: {', '.join(r['label'] for r in above)}."]
+    lines += ["", "## Figures", "", *[f"![{p.stem}]({p.name})" for p in figures if p.suffix == ".png"]]
+    return "\n".join(lines) + "\n"
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

@@ -1,0 +1,278 @@
+"""Whole networks on circuits: analog inference through parasitic-aware crossbars vs ideal quantized.
+
+An :class:`AnalogNetwork` maps each layer of a trained network onto device
+states (:mod:`xbar.mapping`), splits it into tiles, and builds each tile's
+:class:`~xbar.crossbar.Crossbar` and circuit with the core's one circuit
+description. Inputs a in [0, 1] drive rows at ``a * v_read``; the bias row is
+driven at ``v_read``. Each tile's column currents come from its exact effective
+matrix (native solver) or from ngspice; partial sums over row tiles are added
+digitally, an optional ADC digitizes each column current, and the sigmoid runs
+digitally between layers.
+
+"Ideal quantized" inference uses exactly the conductances the arrays hold (the
+sum of each device's cell conductances, variation included) with no wire,
+channel, driver or sense parasitics and no ADC: the like-for-like reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .circuit import Circuit, build_circuit
+from .crossbar import SENSE_MODES, Crossbar
+from .devices import CompoundMTJ, Variation, library_device
+from .errors import ParameterError
+from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
+from .network import Network, sigmoid
+from .quantize import SCALE_RULES
+from .solvers import NativeSolver, NgspiceSolver
+from .solvers.native import cell_voltages
+
+#: Default tile: 128 x 128 devices, a common macro size (64 differential outputs per tile).
+DEFAULT_TILE = 128
+
+
+@dataclass(frozen=True)
+class CircuitSpec:
+    """How a network is put on circuits. Resistances in ohm, voltages in volt.
+
+    ``wire_ohm`` is per segment of row and column wires; ``channel_ohm`` None
+    uses the device model's write channel (:func:`xbar.devices.channel_resistance`).
+
+    ``tile_rows``/``tile_cols`` = None leaves layers untiled. ``adc_bits`` = None
+    reads currents exactly; otherwise each column current is digitized over
+    [0, ``adc_full_scale_a``] ampere, or, when that is None, over [0, the largest
+    ideal column current of the tile in the batch].
+    """
+
+    n_cells: int = 3
+    thickness_nm: float = 1.9
+    channel_ohm: float | None = None
+    wire_ohm: float = 1.0
+    driver_ohm: float = 0.0
+    access_ohm: float = 0.0
+    sense: str = "tia"
+    ref_ohm: float = 1e6
+    sigma: float = 0.0
+    variation_seed: int = 0
+    tile_rows: int | None = DEFAULT_TILE
+    tile_cols: int | None = DEFAULT_TILE
+    v_read: float = 0.1
+    adc_bits: int | None = None
+    adc_full_scale_a: float | None = None
+    scheme: str = "differential"
+    rule: str = "mse"
+
+    def __post_init__(self):
+        self.device()  # validates cells, thickness and channel
+        for name in ("wire_ohm", "driver_ohm", "access_ohm"):
+            v = getattr(self, name)
+            if not np.isfinite(v) or v < 0:
+                raise ParameterError(f"{name} must be a finite resistance >= 0 ohm, got {v!r}")
+        if not np.isfinite(self.ref_ohm) or self.ref_ohm <= 0:
+            raise ParameterError(f"ref_ohm must be a finite resistance > 0 ohm, got {self.ref_ohm!r}")
+        Variation(self.sigma, self.variation_seed)
+        if not np.isfinite(self.v_read) or self.v_read <= 0:
+            raise ParameterError(f"v_read must be a finite voltage > 0, got {self.v_read!r}")
+        if self.scheme not in SCHEMES:
+            raise ParameterError(f"unknown mapping scheme {self.scheme!r}; choose one of {', '.join(SCHEMES)}")
+        if self.rule not in SCALE_RULES:
+            raise ParameterError(f"unknown scale rule {self.rule!r}; choose one of {', '.join(SCALE_RULES)}")
+        if self.sense not in SENSE_MODES:
+            raise ParameterError(f"unknown sense mode {self.sense!r}; choose one of {', '.join(SENSE_MODES)}")
+        for name in ("tile_rows", "tile_cols"):
+            v = getattr(self, name)
+            if v is not None and (int(v) != v or v < 1):
+                raise ParameterError(f"{name} must be a positive integer (or None for untiled), got {v!r}")
+        if self.adc_bits is not None and (int(self.adc_bits) != self.adc_bits or not 1 <= self.adc_bits <= 24):
+            raise ParameterError(f"adc_bits must be an integer in 1..24 or None, got {self.adc_bits!r}")
+        if self.adc_full_scale_a is not None and not (np.isfinite(self.adc_full_scale_a) and self.adc_full_scale_a > 0):
+            raise ParameterError(f"adc_full_scale_a must be > 0 ampere, got {self.adc_full_scale_a!r}")
+
+    def device(self) -> CompoundMTJ:
+        """The library device at ``thickness_nm`` with ``n_cells`` cells (channel: default model or ``channel_ohm``)."""
+        mtj = library_device(self.thickness_nm, self.n_cells).mtj
+        return CompoundMTJ(mtj, self.n_cells, self.channel_ohm)
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One layer of an analog pass: ``z_analog`` and ``z_ideal`` [batch, out] from the same inputs."""
+
+    z_analog: np.ndarray
+    z_ideal: np.ndarray
+
+
+class AnalogNetwork:
+    """A trained network mapped onto compound-MTJ tiles, solvable with the native solver or ngspice.
+
+    ``cache_dir``: where effective matrices are kept between runs (keyed by
+    everything that defines a tile's circuit); None keeps them in memory only.
+    """
+
+    def __init__(self, network: Network, spec: CircuitSpec, cache_dir: str | os.PathLike | None = None):
+        self.network = network
+        self.spec = spec
+        self.device = spec.device()
+        self.layers: list[MappedLayer] = [
+            map_layer(np.vstack([w, b[None, :]]), spec.n_cells, spec.scheme, spec.rule)
+            for w, b in zip(network.weights, network.biases)]
+        self.tiles: list[list[Tile]] = [tile_layer(m, l, spec.tile_rows, spec.tile_cols)
+                                        for l, m in enumerate(self.layers)]
+        self.gains = [current_gain(self.device, spec.scheme, m.scale, spec.v_read) for m in self.layers]
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self._matrices: dict[tuple, np.ndarray] = {}
+        self._circuits: dict[tuple, Circuit] = {}
+        self._solvers: dict[tuple, NativeSolver] = {}
+
+    def crossbar(self, tile: Tile) -> Crossbar:
+        """The physical array of ``tile``, with its own variation seed."""
+        s = self.spec
+        seed = int(np.random.SeedSequence([s.variation_seed, tile.layer, *tile.index]).generate_state(1)[0])
+        return Crossbar(self.device, tile.states, row_wire_ohm=s.wire_ohm, col_wire_ohm=s.wire_ohm,
+                        driver_ohm=s.driver_ohm, access_ohm=s.access_ohm, sense=s.sense, ref_ohm=s.ref_ohm,
+                        variation=Variation(s.sigma, seed))
+
+    def circuit(self, tile: Tile) -> Circuit:
+        """The tile's circuit, built and checked once."""
+        key = (tile.layer, tile.index)
+        if key not in self._circuits:
+            self._circuits[key] = build_circuit(self.crossbar(tile))
+        return self._circuits[key]
+
+    def solver(self, tile: Tile) -> NativeSolver:
+        """The tile's factorized native solver, kept for later solves of the same tile."""
+        key = (tile.layer, tile.index)
+        if key not in self._solvers:
+            self._solvers[key] = NativeSolver(self.circuit(tile))
+        return self._solvers[key]
+
+    def _key(self, tile: Tile) -> str:
+        xb = self.crossbar(tile)
+        h = hashlib.sha256()
+        fields = {k: v for k, v in asdict(self.spec).items()
+                  if k not in ("adc_bits", "adc_full_scale_a", "rule", "scheme", "tile_rows", "tile_cols")}
+        h.update(repr((__version__, fields, xb.device, xb.variation, xb.states.shape)).encode())
+        h.update(np.ascontiguousarray(xb.states).tobytes())
+        return h.hexdigest()[:32]
+
+    def effective_matrix(self, tile: Tile) -> np.ndarray:
+        """The tile's exact transfer matrix [rows, cols]: column currents = row voltages @ it."""
+        key = (tile.layer, tile.index)
+        if key not in self._matrices:
+            path = self.cache_dir / "matrices" / f"{self._key(tile)}.npy" if self.cache_dir else None
+            if path is not None and path.is_file():
+                m = np.load(path)
+            else:
+                m = self.solver(tile).effective_matrix().T.copy()
+                if path is not None:
+                    _save_atomic(path, m)
+            self._matrices[key] = m
+        return self._matrices[key]
+
+    def ideal_matrix(self, tile: Tile) -> np.ndarray:
+        """The tile's conductances G [rows, cols] in siemens: the ideal column currents are V @ G."""
+        return self.crossbar(tile).ideal_conductance()
+
+    def row_voltages(self, a: np.ndarray) -> np.ndarray:
+        """Row voltages [batch, in + 1] for activations ``a`` [batch, in]: the bias row is driven at v_read."""
+        return self.spec.v_read * np.hstack([a, np.ones((len(a), 1))])
+
+    def _adc(self, currents: np.ndarray, tile: Tile, vt: np.ndarray) -> np.ndarray:
+        bits = self.spec.adc_bits
+        if bits is None:
+            return currents
+        full = self.spec.adc_full_scale_a or max(float(np.abs(vt @ self.ideal_matrix(tile)).max()), 1e-30)
+        steps = 2 ** bits - 1
+        return np.clip(np.round(currents / full * steps), 0, steps) * full / steps
+
+    def tile_currents(self, tile: Tile, vt: np.ndarray, backend: str = "native") -> np.ndarray:
+        """Column currents [batch, cols] in ampere of ``tile`` for its row voltages ``vt`` [batch, rows].
+
+        ``backend``: ``native`` (exact effective matrix, then the ADC), ``ngspice``
+        (then the ADC) or ``ideal`` (V @ G, no ADC).
+        """
+        if backend == "ideal":
+            return vt @ self.ideal_matrix(tile)
+        if backend == "native":
+            return self._adc(vt @ self.effective_matrix(tile), tile, vt)
+        if backend == "ngspice":
+            return self._adc(NgspiceSolver(self.circuit(tile)).solve(vt).currents, tile, vt)
+        raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice or ideal")
+
+    def pre_activation(self, l: int, a: np.ndarray, backend: str = "native") -> np.ndarray:
+        """Pre-activations [batch, out] of layer ``l`` for activations ``a`` [batch, in]: partial sums over tiles."""
+        v = self.row_voltages(a)
+        z = np.zeros((len(a), self.layers[l].shape[1]))
+        for tile in self.tiles[l]:
+            currents = self.tile_currents(tile, v[:, tile.rows[0]:tile.rows[1]], backend)
+            z[:, tile.outputs[0]:tile.outputs[1]] += self.gains[l] * tile_outputs(currents, tile, self.spec.scheme)
+        return z
+
+    def run(self, x: np.ndarray, backend: str = "native") -> tuple[np.ndarray, np.ndarray, list[LayerResult]]:
+        """Analog and ideal-quantized logits [batch, classes] for inputs ``x`` [batch, features] in [0, 1].
+
+        Each chain feeds its own activations forward; the per-layer results
+        compare the analog layer with the ideal one on the analog chain's inputs.
+        """
+        x = _check_activations(x, self.network.shape[0])
+        a, a_ideal, results = x, x, []
+        last = len(self.layers) - 1
+        for l in range(len(self.layers)):
+            res = LayerResult(self.pre_activation(l, a, backend), self.pre_activation(l, a, "ideal"))
+            z_ideal = res.z_ideal if l == 0 else self.pre_activation(l, a_ideal, "ideal")
+            results.append(res)
+            a = res.z_analog if l == last else sigmoid(res.z_analog)
+            a_ideal = z_ideal if l == last else sigmoid(z_ideal)
+        return a, a_ideal, results
+
+    def ir_drop(self, l: int, a: np.ndarray) -> list[dict]:
+        """Voltage lost before each MTJ cell, per tile of layer ``l``, for activations ``a`` [batch, in].
+
+        A cell driven from row voltage V_i ideally sees V_i; the loss is
+        V_i - V_cell (wires, driver, channel and the sense node's rise). Returns per
+        tile: worst and mean loss in volt and relative to V_i (rows with V_i > 0),
+        and the mean relative loss per device [rows, cols] for heat maps.
+        """
+        v = self.row_voltages(a)
+        stats = []
+        for tile in self.tiles[l]:
+            circuit = self.circuit(tile)
+            vt = v[:, tile.rows[0]:tile.rows[1]]
+            nodes = self.solver(tile).node_voltages(vt)
+            cells = cell_voltages(circuit, nodes)  # [batch, rows, cols, cells]
+            applied = np.broadcast_to(vt[:, :, None, None], cells.shape)
+            driven = applied > 0
+            loss = (applied - cells)[driven]
+            rel = np.abs(loss / applied[driven])
+            count = driven.sum(axis=(0, 3))
+            total = np.where(driven, np.abs(applied - cells) / np.where(driven, applied, 1.0), 0.0).sum(axis=(0, 3))
+            stats.append(dict(layer=l, tile=tile.index, worst_v=float(np.abs(loss).max(initial=0.0)),
+                              mean_v=float(np.abs(loss).mean()) if loss.size else 0.0,
+                              worst_rel=float(rel.max(initial=0.0)), mean_rel=float(rel.mean()) if rel.size else 0.0,
+                              map_rel=np.where(count > 0, total / np.maximum(count, 1), np.nan)))
+        return stats
+
+
+def _check_activations(x, features: int) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != features:
+        raise ParameterError(f"inputs must have shape [batch, {features}], got {list(x.shape)}")
+    if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise ParameterError("inputs must be finite activations in [0, 1] (pixel intensities)")
+    return x
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
+    with os.fdopen(fd, "wb") as f:
+        np.save(f, array)
+    os.replace(tmp, path)
