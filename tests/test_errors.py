@@ -123,3 +123,20 @@ def test_cli_solve_and_netlist_roundtrip(tmp_path):
 def test_every_error_is_an_xbar_error():
     assert issubclass(ParameterError, XbarError) and issubclass(CircuitError, XbarError)
     assert issubclass(SolverError, XbarError)
+
+
+@pytest.mark.parametrize("netlist", [
+    "* voltage-source loop\nV1 a 0 DC 1\nV2 a 0 DC 2\nR1 a 0 1k\n.op\n.end\n",
+    "* floating pair\nV1 a 0 DC 1\nR1 a 0 1k\nR2 c d 1k\n.op\n.end\n",
+])
+def test_ngspice_non_convergence_is_an_error(netlist, tmp_path):
+    from xbar.solvers.ngspice import run_ngspice
+    with pytest.raises(SolverError, match="ngspice (failed|did not converge directly)"):
+        run_ngspice(netlist, tmp_path, timeout_s=60)
+
+
+def test_ngspice_timeout_is_an_error():
+    from xbar.solvers import NgspiceSolver
+    circuit = build_circuit(Crossbar(DEV, np.zeros((30, 30), int), row_wire_ohm=1.0))
+    with pytest.raises(SolverError, match="ngspice did not finish within 0.01 s"):
+        NgspiceSolver(circuit, timeout_s=0.01).solve(np.full((1, 30), 0.1))

@@ -25,6 +25,7 @@ from ..netlist import _num, netlist_text, output_vectors, read_raw
 from .result import Solution
 
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_./\-]+")
+_STEPPING = re.compile(r"singular matrix|gmin stepping|source stepping|Transient op", re.I)
 
 
 def find_ngspice(executable: str | None = None) -> str:
@@ -57,6 +58,11 @@ def run_ngspice(netlist: str, workdir: Path, timeout_s: float, executable: str |
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
         raise SolverError(f"ngspice failed (exit {proc.returncode}): {_last_error(output)}")
+    if _STEPPING.search(output):
+        # A linear, well-posed circuit converges by plain Newton; stepping means a singular
+        # matrix, and its answer carries the added gmin: refuse it rather than return it.
+        raise SolverError(f"ngspice did not converge directly (singular matrix; gmin or source stepping "
+                          f"was needed): {_last_error(output)}")
     return output
 
 
