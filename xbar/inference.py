@@ -32,7 +32,7 @@ from .errors import ParameterError
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
 from .network import Network, sigmoid
 from .quantize import SCALE_RULES
-from .solvers import NativeSolver, NgspiceSolver
+from .solvers import IdealSolver, NativeSolver, NgspiceSolver
 from .solvers.native import cell_voltages
 
 #: Default tile: 128 x 128 devices, a common macro size (64 differential outputs per tile).
@@ -178,8 +178,8 @@ class AnalogNetwork:
         return self._matrices[key]
 
     def ideal_matrix(self, tile: Tile) -> np.ndarray:
-        """The tile's conductances G [rows, cols] in siemens: the ideal column currents are V @ G."""
-        return self.crossbar(tile).ideal_conductance()
+        """The tile's conductances G [rows, cols] in siemens, as its circuit holds them: ideal currents are V @ G."""
+        return IdealSolver(self.circuit(tile)).conductance
 
     def row_voltages(self, a: np.ndarray) -> np.ndarray:
         """Row voltages [batch, in + 1] for activations ``a`` [batch, in]: the bias row is driven at v_read."""

@@ -35,7 +35,7 @@ def safe_title(title: str) -> str:
     return title
 
 
-def _num(x: float) -> str:
+def format_number(x: float) -> str:
     """Shortest text that reads back as exactly the same double (``0.1``, ``34600``)."""
     text = repr(float(x))
     return text[:-2] if text.endswith(".0") else text
@@ -44,7 +44,7 @@ def _num(x: float) -> str:
 def _values(ohm: np.ndarray, named: dict | None = None) -> list[str]:
     """Netlist text of each value in ``ohm``, formatting each distinct value once."""
     uniq, inverse = np.unique(ohm, return_inverse=True)
-    text = [(named or {}).get(u, _num(u)) for u in uniq.tolist()]
+    text = [(named or {}).get(u, format_number(u)) for u in uniq.tolist()]
     return [text[k] for k in inverse.ravel().tolist()]
 
 
@@ -113,11 +113,11 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
         f"driver {xbar.driver_ohm:.6g} ohm; access {xbar.access_ohm:.6g} ohm (0 = ideal, nodes merged)",
         f"* sense: {'virtual ground (ideal TIA), currents i(vs<j>)' if xbar.sense == 'tia' else f'reference resistor {xbar.ref_ohm:.6g} ohm to ground, voltages v(o<j>)'}",
         f"* variation: sigma {xbar.variation.sigma:g} (seed {xbar.variation.seed})",
-        f".param rp={_num(mtj.r_p)} rap={_num(mtj.r_ap)} rseg={_num(circuit.channel_segment_ohm)}",
+        f".param rp={format_number(mtj.r_p)} rap={format_number(mtj.r_ap)} rseg={format_number(circuit.channel_segment_ohm)}",
         *_subckt(n, channel),
         "* row sources: V<i> drives row i",
     ]
-    body = [f"V{i} {names[node]} 0 DC {_num(v)}" for i, (node, v) in enumerate(zip(circuit.input_nodes, x))]
+    body = [f"V{i} {names[node]} 0 DC {format_number(v)}" for i, (node, v) in enumerate(zip(circuit.input_nodes, x))]
     for g in circuit.resistors:
         body.append(f"* {g.title}")
         labels = _labels(g.index)

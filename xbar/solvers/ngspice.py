@@ -21,7 +21,7 @@ import numpy as np
 
 from ..circuit import Circuit, check_inputs
 from ..errors import SolverError
-from ..netlist import _num, netlist_text, output_vectors, read_raw
+from ..netlist import format_number, netlist_text, output_vectors, read_raw
 from .result import Solution
 
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_./\-]+")
@@ -91,7 +91,7 @@ class NgspiceSolver:
         for k, row in enumerate(x):
             if k:
                 changed = np.flatnonzero(row != x[k - 1])
-                lines.extend(f"alter V{i} dc = {_num(row[i])}" for i in changed)
+                lines.extend(f"alter V{i} dc = {format_number(row[i])}" for i in changed)
             lines += ["op", f"write {out}/out{k}.raw {vectors}"]
         lines += ["quit", ".endc"]
         return "\n".join(lines) + "\n"
