@@ -15,6 +15,10 @@ recovered from the terminal voltages by :func:`device_transfer`.
 The outputs are linear in the inputs, ``y = M x``. :meth:`NativeSolver.effective_matrix`
 builds M exactly with one solve per output column (the adjoint system; L is
 symmetric), so any number of input vectors then costs one matrix product.
+
+SuperLU's supernodal solves call BLAS on small blocks; a multithreaded BLAS
+only adds synchronization there (10-25x slower when the cores are busy), so
+factorization and solves run with one BLAS thread.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
+from threadpoolctl import threadpool_limits
 
 from ..circuit import Circuit, check_inputs
 from ..errors import SolverError
@@ -91,11 +96,17 @@ class NativeSolver:
         self._lap_ff = lap_ff
         self._lap_fs = lap[self._free][:, circuit.input_nodes].tocsc()
         try:
-            self._lu = splu(lap_ff, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                            options=dict(SymmetricMode=True))
+            with threadpool_limits(1, user_api="blas"):
+                self._lu = splu(lap_ff, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                                options=dict(SymmetricMode=True))
         except RuntimeError as exc:
             raise SolverError(f"native solver: conductance matrix is singular ({exc})") from None
         self._matrix = None
+
+    def _solve(self, rhs: np.ndarray) -> np.ndarray:
+        """L_FF^-1 rhs for a Fortran-ordered rhs [free, k], with one BLAS thread."""
+        with threadpool_limits(1, user_api="blas"):
+            return self._lu.solve(rhs)
 
     def node_voltages(self, inputs: np.ndarray) -> np.ndarray:
         """Voltages of all nodes, [batch, n_nodes], for row voltages ``inputs`` [batch, rows]."""
@@ -104,9 +115,9 @@ class NativeSolver:
         v[:, self.circuit.input_nodes] = x
         if len(self._free):
             rhs = np.asfortranarray(-(self._lap_fs @ x.T))
-            v_free = self._lu.solve(rhs)
+            v_free = self._solve(rhs)
             # One step of iterative refinement brings the residual to rounding level.
-            v_free += self._lu.solve(np.asfortranarray(rhs - self._lap_ff @ v_free))
+            v_free += self._solve(np.asfortranarray(rhs - self._lap_ff @ v_free))
             v[:, self._free] = v_free.T
         return v
 
@@ -140,10 +151,10 @@ class NativeSolver:
             if not len(self._free):
                 m = c_src
             elif cols <= rows:
-                y = self._lu.solve(np.asfortranarray(c_free.T.toarray()))
+                y = self._solve(np.asfortranarray(c_free.T.toarray()))
                 m = -(self._lap_fs.T.tocsr() @ np.ascontiguousarray(y)).T + c_src
             else:
-                x = self._lu.solve(np.asfortranarray(-self._lap_fs.toarray()))
+                x = self._solve(np.asfortranarray(-self._lap_fs.toarray()))
                 m = c_free @ x + c_src
             self._matrix = np.ascontiguousarray(m)
         return self._matrix
