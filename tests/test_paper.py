@@ -94,7 +94,7 @@ def test_report_flags_differences_from_the_paper(cache):
     s = paper.summarize(records)
     s = {**s, "dataset": "mnist", "paper": paper.PAPER["mnist"]}
     info = {"date": "2026-11-24", "sklearn": "x", "machine": "m", "n_train": 1, "n_test": 1,
-            "n_features": 64, "n_classes": 10, "seconds": 1.0, "quick": True}
+            "n_features": 64, "n_classes": 10, "seconds": 1.0, "quick": True, "points": 1, "reused": 0}
     md = paper.report_markdown(s, info)
     assert "| 3 cells at 1.9 nm (paper: best) | 91.7 % |" in md
     assert "2-cell fall" not in md  # Fashion-only rows are left out for MNIST

@@ -20,7 +20,6 @@ import hashlib
 import os
 import struct
 import tempfile
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path

@@ -35,15 +35,21 @@ def accuracy_vs_tmr(tmr_pct: np.ndarray, thickness_nm: np.ndarray, mean: dict[in
     fig = Figure(figsize=(5.2, 4.0), layout="constrained")
     ax = fig.add_subplot()
     order = np.argsort(tmr_pct)
-    for i, n in enumerate(sorted(mean)):
-        ax.errorbar(tmr_pct[order], mean[n][order], yerr=std[n][order], marker="o", ms=4, capsize=2,
+    span = float(np.ptp(tmr_pct)) or 1.0
+    cells = sorted(mean)
+    for i, n in enumerate(cells):
+        dx = (i - (len(cells) - 1) / 2) * 0.006 * span  # side by side, so error bars stay readable
+        ax.errorbar(tmr_pct[order] + dx, mean[n][order], yerr=std[n][order], marker="o", ms=4, capsize=2,
                     color=_CELL_COLORS[i % len(_CELL_COLORS)], label=f"{n}-cell ({n + 1} states)")
     if full_precision is not None:
         ax.axhline(full_precision, color="0.4", ls="--", lw=1, label="full precision")
     ax.set_xlabel("TMR (%)")
     ax.set_ylabel("test accuracy (%)")
     top = ax.secondary_xaxis("top")
-    pick = order[:: max(1, len(order) // 6)]
+    pick = [order[0]]
+    for j in order[1:]:
+        if tmr_pct[j] - tmr_pct[pick[-1]] >= 0.07 * span:
+            pick.append(j)
     top.set_xticks(tmr_pct[pick], [f"{t:.1f}" for t in thickness_nm[pick]])
     top.set_xlabel("free-layer thickness (nm)")
     ax.grid(alpha=0.3)
