@@ -83,6 +83,8 @@ def paper_point(dataset: str, seed: int = 0, n_cells: int | None = 1, tmr: float
     ``"differential"`` (``n_cells``) or ``"uniform"`` (``bits``). ``rule`` and
     ``bias`` choose the scale rule and bias treatment of :mod:`xbar.quantize`.
     """
+    from threadpoolctl import threadpool_limits
+
     name = datasets.canonical_name(dataset)
     net = network.trained(name, seed, data_dir=data_dir, cache_dir=cache_dir, progress=progress)
     data = datasets.load(name, data_dir)
@@ -102,7 +104,8 @@ def paper_point(dataset: str, seed: int = 0, n_cells: int | None = 1, tmr: float
         if dev is not None:
             record.update(tmr=float(dev.mtj.tmr), r_p=dev.mtj.r_p, r_ap=dev.mtj.r_ap,
                           thickness_nm=None if thickness_nm is None else float(thickness_nm))
-    record["accuracy"] = network.accuracy(model, data.x_test, data.y_test)
+    with threadpool_limits(limits=1, user_api="blas"):  # small products: threads only cost on shared cores
+        record["accuracy"] = network.accuracy(model, data.x_test, data.y_test)
     return record
 
 
