@@ -364,7 +364,7 @@ def _run_infer(args) -> int:
     for e in base["layers"]:
         print(f"layer {e['layer']}: output error RMS {e['rms_rel']:.3e}, worst {e['worst_rel']:.3e} (relative)")
     worst = max(base["ir_drop"], key=lambda s: s["worst_rel"])
-    print(f"worst IR drop: {100 * worst['worst_rel']:.2f} % of the row voltage (layer {worst['layer']}, "
+    print(f"worst IR drop: {100 * worst['worst_rel']:.2f} % of V_read (layer {worst['layer']}, "
           f"tile {tuple(worst['tile'])})")
     print(f"report: {args.out}/report.md")
     return 0

@@ -236,28 +236,23 @@ class AnalogNetwork:
     def ir_drop(self, l: int, a: np.ndarray) -> list[dict]:
         """Voltage lost before each MTJ cell, per tile of layer ``l``, for activations ``a`` [batch, in].
 
-        A cell driven from row voltage V_i ideally sees V_i; the loss is
-        V_i - V_cell (wires, driver, channel and the sense node's rise). Returns per
-        tile: worst and mean loss in volt and relative to V_i (rows with V_i > 0),
-        and the mean relative loss per device [rows, cols] for heat maps.
+        A cell on row i ideally sees that row's source voltage V_i; the loss is
+        |V_i - V_cell| (wires, driver, channel, and the rise of the column). Returns
+        per tile the worst and mean loss in volt and as a fraction of ``v_read``
+        (the full-scale row voltage), over all cells and inputs, and the mean
+        fraction per device [rows, cols] for heat maps.
         """
         v = self.row_voltages(a)
         stats = []
         for tile in self.tiles[l]:
             circuit = self.circuit(tile)
             vt = v[:, tile.rows[0]:tile.rows[1]]
-            nodes = self.solver(tile).node_voltages(vt)
-            cells = cell_voltages(circuit, nodes)  # [batch, rows, cols, cells]
-            applied = np.broadcast_to(vt[:, :, None, None], cells.shape)
-            driven = applied > 0
-            loss = (applied - cells)[driven]
-            rel = np.abs(loss / applied[driven])
-            count = driven.sum(axis=(0, 3))
-            total = np.where(driven, np.abs(applied - cells) / np.where(driven, applied, 1.0), 0.0).sum(axis=(0, 3))
-            stats.append(dict(layer=l, tile=tile.index, worst_v=float(np.abs(loss).max(initial=0.0)),
-                              mean_v=float(np.abs(loss).mean()) if loss.size else 0.0,
-                              worst_rel=float(rel.max(initial=0.0)), mean_rel=float(rel.mean()) if rel.size else 0.0,
-                              map_rel=np.where(count > 0, total / np.maximum(count, 1), np.nan)))
+            cells = cell_voltages(circuit, self.solver(tile).node_voltages(vt))  # [batch, rows, cols, cells]
+            loss = np.abs(vt[:, :, None, None] - cells)
+            stats.append(dict(layer=l, tile=tile.index, worst_v=float(loss.max()), mean_v=float(loss.mean()),
+                              worst_rel=float(loss.max() / self.spec.v_read),
+                              mean_rel=float(loss.mean() / self.spec.v_read),
+                              map_rel=loss.mean(axis=(0, 3)) / self.spec.v_read))
         return stats
 
 

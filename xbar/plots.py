@@ -77,11 +77,11 @@ def accuracy_contour(tmr_pct: np.ndarray, n_cells: np.ndarray, accuracy: np.ndar
 
 
 def ir_drop_heatmap(rel_loss: np.ndarray, title: str = "") -> Figure:
-    """Heat map of a tile's relative voltage loss per device, ``rel_loss`` [rows, cols] (NaN: undriven)."""
+    """Heat map of a tile's voltage loss per device as a fraction of V_read, ``rel_loss`` [rows, cols]."""
     fig = Figure(figsize=(6.0, 4.8), layout="constrained")
     ax = fig.add_subplot()
     im = ax.imshow(100 * rel_loss, aspect="auto", cmap="magma", interpolation="nearest")
-    fig.colorbar(im, ax=ax, label="voltage lost before the cell (% of row voltage)")
+    fig.colorbar(im, ax=ax, label="voltage lost before the cell (% of V_read)")
     ax.set_xlabel("column (physical)")
     ax.set_ylabel("row")
     ax.set_title(title, fontsize=9)

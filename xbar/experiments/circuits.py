@@ -152,7 +152,7 @@ def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path
     figs = []
     tile = base["ir_drop"][0]
     figs += plots.save(plots.ir_drop_heatmap(arrays["ir_map"], f"layer 0 tile {tuple(tile['tile'])}: "
-                                             "mean relative voltage lost before each cell"), out / "ir_drop_heatmap")
+                                             "mean voltage lost before each cell"), out / "ir_drop_heatmap")
     wire = [r for r in rows if r["study"] == "wire"]
     if wire:
         by_cells = {c: [(r["wire_ohm"], r["accuracy_analog"], r["accuracy_ideal_quantized"]) for r in wire
@@ -196,9 +196,11 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path]) -> str:
         "| layer | RMS relative | worst relative (to max output) |", "|---|---|---|",
         *[f"| {e['layer']} | {e['rms_rel']:.3e} | {e['worst_rel']:.3e} |" for e in base["layers"]],
         "",
-        "## IR drop by tile (voltage lost before each MTJ cell, driven rows, first inputs)",
+        "## IR drop by tile (voltage lost before each MTJ cell, first test inputs)",
         "",
-        "| layer | tile | worst (mV) | mean (mV) | worst (% of row voltage) | mean (%) |",
+        f"Loss = |V_row - V_cell| over every cell; percentages are of V_read = {spec['v_read']:g} V.",
+        "",
+        "| layer | tile | worst (mV) | mean (mV) | worst (% of V_read) | mean (% of V_read) |",
         "|---|---|---|---|---|---|",
         *[f"| {s['layer']} | {tuple(s['tile'])} | {1e3 * s['worst_v']:.3f} | {1e3 * s['mean_v']:.3f} "
           f"| {100 * s['worst_rel']:.2f} | {100 * s['mean_rel']:.2f} |" for s in base["ir_drop"]],
@@ -206,7 +208,7 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path]) -> str:
     if rows:
         lines += ["", "## Studies (one parameter varied from the base)", "",
                   "| study | point | ideal quantized (%) | analog (%) | agreement (%) | layer RMS rel. err. "
-                  "| worst IR drop (%) | mean IR drop (%) |", "|---|---|---|---|---|---|---|---|"]
+                  "| worst IR drop (% V_read) | mean IR drop (% V_read) |", "|---|---|---|---|---|---|---|---|"]
         for r in rows:
             rms = ", ".join(f"{e['rms_rel']:.2e}" for e in r["layers"])
             lines.append(f"| {r['study']} | {r['label']} | {_pct(r['accuracy_ideal_quantized'])} "
