@@ -181,3 +181,23 @@ def test_infer_cli_end_to_end(tmp_path):
     for name in ("ir_drop_heatmap", "accuracy_vs_wire", "analog_vs_ideal"):
         assert (out / f"{name}.png").stat().st_size > 1000 and (out / f"{name}.svg").exists()
     assert len(list((tmp_path / "net").glob("*.cir"))) == 4
+
+
+def test_calibration_removes_most_of_the_attenuation(small):
+    net, data = small
+    spec = CircuitSpec(n_cells=3, wire_ohm=5.0, tile_rows=32, tile_cols=32)
+    raw = AnalogNetwork(net, spec)
+    _, _, raw_layers = raw.run(data.x_test[:200])
+    cal = AnalogNetwork(net, spec)
+    cal.calibrate(data.x_train[:200])
+    _, _, cal_layers = cal.run(data.x_test[:200])
+    for r, c in zip(raw_layers, cal_layers):
+        assert np.sqrt(np.mean((c.z_analog - c.z_ideal) ** 2)) < 0.5 * np.sqrt(np.mean((r.z_analog - r.z_ideal) ** 2))
+
+
+def test_calibration_is_identity_without_parasitics(small):
+    net, data = small
+    analog_net = AnalogNetwork(net, CircuitSpec(wire_ohm=0.0, channel_ohm=0.0, tile_rows=32, tile_cols=32))
+    analog_net.calibrate(data.x_train[:100])
+    for gain, offset in analog_net.calibration:
+        assert np.allclose(gain, 1.0, atol=1e-9) and np.allclose(offset, 0.0, atol=1e-9)

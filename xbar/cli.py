@@ -312,11 +312,14 @@ def _add_infer(sub) -> None:
     p.add_argument("--adc-bits", type=int, help="digitize each column current with this many bits (default: off)")
     p.add_argument("--scheme", choices=("differential", "reference"), default="differential",
                    help="weight mapping (default differential column pairs)")
+    p.add_argument("--calibrate", type=int, default=0, metavar="N",
+                   help="fit a digital gain and offset per output on N training images (default 0: off)")
     p.add_argument("--backend", choices=("native", "ngspice"), default="native",
                    help="solver for the base run (ngspice is slow: use with --limit)")
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--study", default="all",
-                   help="comma list of studies around the base run: wire,tile,sense,cells,thickness,variation; "
+                   help="comma list of studies around the base run: wire,calibration,tile,sense,cells,thickness,"
+                        "variation; "
                         "'all' (default) or 'none'")
     p.add_argument("--netlist-dir", help="also write every tile's ngspice netlist here")
     p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")
@@ -349,7 +352,7 @@ def _run_infer(args) -> int:
     spec = CircuitSpec(n_cells=args.cells, thickness_nm=args.thickness, wire_ohm=args.wire_ohm,
                        driver_ohm=args.driver_ohm, sense=args.sense, ref_ohm=args.ref_ohm, sigma=args.sigma,
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
-                       adc_bits=args.adc_bits, scheme=args.scheme)
+                       adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate)
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
                        quiet=args.quiet)

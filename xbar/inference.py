@@ -49,7 +49,9 @@ class CircuitSpec:
     ``tile_rows``/``tile_cols`` = None leaves layers untiled. ``adc_bits`` = None
     reads currents exactly; otherwise each column current is digitized over
     [0, ``adc_full_scale_a``] ampere, or, when that is None, over [0, the largest
-    ideal column current of the tile in the batch].
+    ideal column current of the tile in the batch]. ``calibration_images`` > 0
+    fits a digital gain and offset per output on that many training images
+    (:meth:`AnalogNetwork.calibrate`; experiments apply it).
     """
 
     n_cells: int = 3
@@ -69,6 +71,7 @@ class CircuitSpec:
     adc_full_scale_a: float | None = None
     scheme: str = "differential"
     rule: str = "mse"
+    calibration_images: int = 0
 
     def __post_init__(self):
         self.device()  # validates cells, thickness and channel
@@ -79,6 +82,8 @@ class CircuitSpec:
         if not np.isfinite(self.ref_ohm) or self.ref_ohm <= 0:
             raise ParameterError(f"ref_ohm must be a finite resistance > 0 ohm, got {self.ref_ohm!r}")
         Variation(self.sigma, self.variation_seed)
+        if int(self.calibration_images) != self.calibration_images or self.calibration_images < 0:
+            raise ParameterError(f"calibration_images must be an integer >= 0, got {self.calibration_images!r}")
         if not np.isfinite(self.v_read) or self.v_read <= 0:
             raise ParameterError(f"v_read must be a finite voltage > 0, got {self.v_read!r}")
         if self.scheme not in SCHEMES:
@@ -129,6 +134,8 @@ class AnalogNetwork:
         self.gains = [current_gain(self.device, spec.scheme, m.scale, spec.v_read) for m in self.layers]
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self._matrices: dict[tuple, np.ndarray] = {}
+        #: Per layer (gain [out], offset [out]) from :meth:`calibrate`; empty: uncalibrated.
+        self.calibration: list[tuple[np.ndarray, np.ndarray]] = []
         self._circuits: dict[tuple, Circuit] = {}
         self._solvers: dict[tuple, NativeSolver] = {}
 
@@ -158,7 +165,8 @@ class AnalogNetwork:
         xb = self.crossbar(tile)
         h = hashlib.sha256()
         fields = {k: v for k, v in asdict(self.spec).items()
-                  if k not in ("adc_bits", "adc_full_scale_a", "rule", "scheme", "tile_rows", "tile_cols")}
+                  if k not in ("adc_bits", "adc_full_scale_a", "rule", "scheme", "tile_rows", "tile_cols",
+                               "calibration_images")}
         h.update(repr((__version__, fields, xb.device, xb.variation, xb.states.shape)).encode())
         h.update(np.ascontiguousarray(xb.states).tobytes())
         return h.hexdigest()[:32]
@@ -208,13 +216,41 @@ class AnalogNetwork:
         raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice or ideal")
 
     def pre_activation(self, l: int, a: np.ndarray, backend: str = "native") -> np.ndarray:
-        """Pre-activations [batch, out] of layer ``l`` for activations ``a`` [batch, in]: partial sums over tiles."""
+        """Pre-activations [batch, out] of layer ``l`` for activations ``a`` [batch, in]: partial sums over tiles.
+
+        Analog backends apply the layer's digital calibration, if :meth:`calibrate` set one.
+        """
         v = self.row_voltages(a)
         z = np.zeros((len(a), self.layers[l].shape[1]))
         for tile in self.tiles[l]:
             currents = self.tile_currents(tile, v[:, tile.rows[0]:tile.rows[1]], backend)
             z[:, tile.outputs[0]:tile.outputs[1]] += self.gains[l] * tile_outputs(currents, tile, self.spec.scheme)
+        if backend != "ideal" and l < len(self.calibration):
+            gain, offset = self.calibration[l]
+            z = z * gain + offset
         return z
+
+    def calibrate(self, x: np.ndarray, backend: str = "native") -> None:
+        """Fit a digital gain and offset per output of each layer on calibration inputs ``x`` [batch, features].
+
+        Layer by layer, the analog pre-activation of each output is mapped by least
+        squares onto the ideal one for the same inputs (the calibrated analog chain
+        feeds the next layer). A per-column gain and offset is cheap in the digital
+        periphery and removes the smooth attenuation that IR drop causes; what is
+        left is the circuit's true distortion.
+        """
+        a = _check_activations(x, self.network.shape[0])
+        self.calibration = []
+        last = len(self.layers) - 1
+        for l in range(len(self.layers)):
+            z_a, z_i = self.pre_activation(l, a, backend), self.pre_activation(l, a, "ideal")
+            da, di = z_a - z_a.mean(0), z_i - z_i.mean(0)
+            var = (da ** 2).sum(0)
+            gain = np.where(var > 0, (da * di).sum(0) / np.where(var > 0, var, 1.0), 1.0)
+            offset = z_i.mean(0) - gain * z_a.mean(0)
+            self.calibration.append((gain, offset))
+            z = z_a * gain + offset
+            a = z if l == last else sigmoid(z)
 
     def run(self, x: np.ndarray, backend: str = "native") -> tuple[np.ndarray, np.ndarray, list[LayerResult]]:
         """Analog and ideal-quantized logits [batch, classes] for inputs ``x`` [batch, features] in [0, 1].

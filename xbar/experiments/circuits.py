@@ -24,18 +24,23 @@ from ..quantize import paper_levels, quantize_network
 #: Wire resistances per segment (ohm) of the wire-resistance study.
 WIRE_OHMS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 #: The studies ``xbar infer`` knows; each varies one parameter around the base spec.
-STUDIES = ("wire", "tile", "sense", "cells", "thickness", "variation")
+STUDIES = ("wire", "calibration", "tile", "sense", "cells", "thickness", "variation")
 
 
 def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "native",
             n_test: int | None = None, ir_samples: int = 16, cache_dir=None, details: bool = False) -> dict:
     """Accuracy, agreement, per-layer error and IR drop of ``network`` on circuits built from ``spec``.
 
-    Uses the first ``n_test`` test images (all when None). With ``details`` the
-    record also holds arrays for figures under ``"arrays"`` (not JSON-ready).
+    Uses the first ``n_test`` test images (all when None). With
+    ``spec.calibration_images`` > 0 the analog outputs are first calibrated
+    (:meth:`AnalogNetwork.calibrate`) on that many training images. With
+    ``details`` the record also holds arrays for figures under ``"arrays"``
+    (not JSON-ready).
     """
     x, y = data.x_test[:n_test], data.y_test[:n_test]
     analog_net = AnalogNetwork(network, spec, cache_dir=cache_dir)
+    if spec.calibration_images:
+        analog_net.calibrate(data.x_train[:spec.calibration_images], backend)
     logits_a, logits_i, layers = analog_net.run(x, backend)
     paper_q = quantize_network(network, paper_levels(analog_net.device), rule=spec.rule)
     pred_a, pred_i = logits_a.argmax(1), logits_i.argmax(1)
@@ -97,6 +102,9 @@ def study_specs(base: CircuitSpec, studies=STUDIES) -> list[tuple[str, str, Circ
         points += [("cells", f"{c} cells", rep(base, n_cells=c)) for c in (1, 2, 3, 4, 5, 6)]
     if "thickness" in studies:
         points += [("thickness", f"{t:.1f} nm", rep(base, thickness_nm=t)) for t in (1.6, 1.9, 2.2, 2.6)]
+    if "calibration" in studies:
+        points += [("calibration", f"3 cells, {w:g} ohm, calibrated on 256 images",
+                    rep(base, n_cells=3, wire_ohm=w, calibration_images=256)) for w in WIRE_OHMS]
     if "variation" in studies:
         points += [("variation", f"sigma {s:g}", rep(base, sigma=s)) for s in (0.0, 0.02, 0.05, 0.1, 0.2)]
     return points
