@@ -7,7 +7,8 @@
    (its training time is reported separately when it had to be trained).
 2. The per-image cost of ngspice on the same tiles (one image; ngspice 39 has no
    KLU), extrapolated to the test set.
-3. Accuracy tables for 1-, 2- and 3-cell devices at 0, 1 and 5 ohm per segment.
+3. Accuracy tables for 1-, 2- and 3-cell devices at 0, 1 and 5 ohm per segment, also after
+   digital calibration (gain and offset per output, fitted on 256 training images).
 
 Needs the IDX files in $XBAR_DATA_DIR (e.g. ../shared/data).
 
@@ -87,15 +88,19 @@ def main(argv=None):
         data = load(name)
         print(f"## {name}: accuracy (%) over the full test set, 128x128 tiles, 1.9 nm, TIA\n")
         print("| cells | wire ohm | full precision | paper-method quantized | ideal quantized | analog "
-              "| agreement | layer-0 RMS rel. err. | worst IR drop (% of V_read) |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "| agreement | layer-0 RMS rel. err. | worst IR drop (% of V_read) | analog, calibrated "
+              "| agreement, calibrated |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for cells in (1, 2, 3):
             for wire in (0.0, 1.0, 5.0):
-                r = compare(net, data, dataclasses.replace(base, n_cells=cells, wire_ohm=wire))
+                spec = dataclasses.replace(base, n_cells=cells, wire_ohm=wire)
+                r = compare(net, data, spec)
+                c = compare(net, data, dataclasses.replace(spec, calibration_images=256))
                 print(f"| {cells} | {wire:g} | {100 * r['accuracy_full_precision']:.2f} "
                       f"| {100 * r['accuracy_paper_quantized']:.2f} | {100 * r['accuracy_ideal_quantized']:.2f} "
                       f"| {100 * r['accuracy_analog']:.2f} | {100 * r['top1_agreement']:.2f} "
-                      f"| {r['layers'][0]['rms_rel']:.3f} | {100 * max(s['worst_rel'] for s in r['ir_drop']):.1f} |",
+                      f"| {r['layers'][0]['rms_rel']:.3f} | {100 * max(s['worst_rel'] for s in r['ir_drop']):.1f} "
+                      f"| {100 * c['accuracy_analog']:.2f} | {100 * c['top1_agreement']:.2f} |",
                       flush=True)
         print()
     print(f"peak memory: {peak_gib():.2f} GiB")
