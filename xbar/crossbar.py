@@ -29,7 +29,8 @@ from .errors import ParameterError
 SENSE_MODES = ("tia", "resistor")
 
 
-def _nonnegative(name: str, value: float) -> float:
+def nonnegative_ohm(name: str, value: float) -> float:
+    """``value`` as a float, or a ParameterError unless it is a finite resistance >= 0."""
     value = float(value)
     if not np.isfinite(value) or value < 0:
         raise ParameterError(f"{name} must be a finite resistance >= 0 ohm, got {value!r}")
@@ -76,7 +77,7 @@ class Crossbar:
         cells.flags.writeable = False
         object.__setattr__(self, "states", cells)
         for name in ("row_wire_ohm", "col_wire_ohm", "driver_ohm", "access_ohm"):
-            object.__setattr__(self, name, _nonnegative(name, getattr(self, name)))
+            object.__setattr__(self, name, nonnegative_ohm(name, getattr(self, name)))
         if self.sense not in SENSE_MODES:
             raise ParameterError(f"unknown sense mode {self.sense!r}; choose one of {', '.join(SENSE_MODES)}")
         for name in ("ref_ohm", "tia_feedback_ohm"):

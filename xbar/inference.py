@@ -26,7 +26,7 @@ import numpy as np
 
 from . import __version__
 from .circuit import Circuit, build_circuit
-from .crossbar import SENSE_MODES, Crossbar
+from .crossbar import SENSE_MODES, Crossbar, nonnegative_ohm
 from .devices import CompoundMTJ, Variation, library_device
 from .errors import ParameterError
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
@@ -76,9 +76,7 @@ class CircuitSpec:
     def __post_init__(self):
         self.device()  # validates cells, thickness and channel
         for name in ("wire_ohm", "driver_ohm", "access_ohm"):
-            v = getattr(self, name)
-            if not np.isfinite(v) or v < 0:
-                raise ParameterError(f"{name} must be a finite resistance >= 0 ohm, got {v!r}")
+            nonnegative_ohm(name, getattr(self, name))
         if not np.isfinite(self.ref_ohm) or self.ref_ohm <= 0:
             raise ParameterError(f"ref_ohm must be a finite resistance > 0 ohm, got {self.ref_ohm!r}")
         Variation(self.sigma, self.variation_seed)
