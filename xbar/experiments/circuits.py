@@ -72,12 +72,12 @@ def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "
 def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thickness_nm: float = 1.9,
                     wire_ohm: float = 1.0, tile: int | None = 128, sense: str = "tia", ref_ohm: float = 1e6,
                     sigma: float = 0.0, variation_seed: int = 0, v_read: float = 0.1, adc_bits: int | None = None,
-                    scheme: str = "differential", n_test: int | None = None, hidden: int = 128,
-                    epochs: int = 40, data_dir=None) -> dict:
+                    scheme: str = "differential", calibration_images: int = 0, n_test: int | None = None,
+                    hidden: int = 128, epochs: int = 40, data_dir=None) -> dict:
     """One analog-inference point from plain parameters (a sweep task); returns a JSON-ready record."""
     spec = CircuitSpec(n_cells=cells, thickness_nm=thickness_nm, wire_ohm=wire_ohm, sense=sense, ref_ohm=ref_ohm,
                        sigma=sigma, variation_seed=variation_seed, tile_rows=tile, tile_cols=tile, v_read=v_read,
-                       adc_bits=adc_bits, scheme=scheme)
+                       adc_bits=adc_bits, scheme=scheme, calibration_images=calibration_images)
     net = trained(dataset, seed=seed, hidden=hidden, epochs=epochs, data_dir=data_dir)
     rec = compare(net, load(dataset, data_dir), spec, n_test=n_test,
                   cache_dir=default_cache_dir())
