@@ -32,8 +32,8 @@ def main() -> None:
     out = Path(args.out)
     for name in args.datasets.split(","):
         start = time.perf_counter()
-        s = reproduce(name, out / name, range(args.seeds), data_dir=data_dir, cache_dir=out / "cache",
-                      progress=True)
+        reproduce(name, out / name, range(args.seeds), data_dir=data_dir, cache_dir=out / "cache",
+                  progress=True)
         print(f"\n<!-- {name}: {time.perf_counter() - start:.0f} s wall, report {out / name / 'report.md'} -->\n")
         print((out / name / "report.md").read_text())
         if args.figures:

@@ -19,13 +19,13 @@ import http.client
 import hashlib
 import os
 import struct
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_open
 from .errors import ParameterError, XbarError
 
 #: Seconds a download may wait for the server before giving up.
@@ -116,20 +116,13 @@ def data_fingerprint(name: str) -> str:
 
 def _download(url: str, target: Path, md5: str) -> None:
     """Fetch ``url`` to ``target`` through a temporary file; keep it only if the MD5 matches."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        digest = hashlib.md5()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
-            for chunk in iter(lambda: resp.read(1 << 20), b""):
-                digest.update(chunk)
-                out.write(chunk)
+    digest = hashlib.md5()
+    with atomic_open(target) as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
+        for chunk in iter(lambda: resp.read(1 << 20), b""):
+            digest.update(chunk)
+            out.write(chunk)
         if digest.hexdigest() != md5:
             raise XbarError(f"download of {url} has MD5 {digest.hexdigest()}, expected {md5}")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _fetch(key: str, data_dir: Path, download: bool) -> dict[str, Path]:

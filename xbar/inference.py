@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from .atomic import atomic_open
 from .circuit import Circuit, build_circuit
 from .crossbar import SENSE_MODES, Crossbar, nonnegative_ohm
 from .devices import CompoundMTJ, Variation, library_device
@@ -179,7 +179,8 @@ class AnalogNetwork:
             else:
                 m = self.solver(tile).effective_matrix().T.copy()
                 if path is not None:
-                    _save_atomic(path, m)
+                    with atomic_open(path) as f:
+                        np.save(f, m)
             self._matrices[key] = m
         return self._matrices[key]
 
@@ -297,11 +298,3 @@ def _check_activations(x, features: int) -> np.ndarray:
     if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
         raise ParameterError("inputs must be finite activations in [0, 1] (pixel intensities)")
     return x
-
-
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
-    with os.fdopen(fd, "wb") as f:
-        np.save(f, array)
-    os.replace(tmp, path)

@@ -8,14 +8,13 @@ shortest round-trip form, so ngspice reads exactly the doubles the native solver
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from .atomic import write_text
 from .circuit import Circuit, check_inputs, node_name
 from .errors import ParameterError, SolverError
 
@@ -145,14 +144,7 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
 
 def write_netlist(circuit: Circuit, path, inputs=None, title: str | None = None) -> Path:
     """Write :func:`netlist_text` to ``path`` atomically; returns the path."""
-    path = Path(path)
-    text = netlist_text(circuit, inputs=inputs, title=title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cir")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return path
+    return write_text(path, netlist_text(circuit, inputs=inputs, title=title))
 
 
 def read_raw(path) -> list[dict[str, np.ndarray]]:

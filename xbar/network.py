@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from . import datasets
+from .atomic import atomic_open
 from .errors import ParameterError
 
 #: Hidden width, epochs and Adam step of the paper's network (scikit-learn's default step).
@@ -159,17 +159,10 @@ def training_key(dataset: str, seed: int = 0, hidden: int = HIDDEN, epochs: int 
 
 def save(network: Network, path: Path) -> None:
     """Write ``network`` to ``path`` (npz) atomically: a temporary file, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"w{l}": w for l, w in enumerate(network.weights)}
     arrays.update({f"b{l}": b for l, b in enumerate(network.biases)})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path) as fh:
+        np.savez(fh, **arrays)
 
 
 def load(path: Path) -> Network:

@@ -16,6 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import plots
+from ..atomic import write_text
 from ..datasets import Dataset, load
 from ..inference import AnalogNetwork, CircuitSpec
 from ..network import Network, accuracy, default_cache_dir, sigmoid, trained
@@ -132,8 +133,8 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=STUDIES, seed: i
                          cells=spec.n_cells, wire_ohm=spec.wire_ohm))
     figures = _figures(out, base_rec, arrays, rows)
     result = dict(base=base_rec, studies=rows, figures=[str(p.name) for p in figures])
-    _write_text(out / "results.json", json.dumps(result, indent=1))
-    _write_text(out / "report.md", report_markdown(base_rec, rows, figures))
+    write_text(out / "results.json", json.dumps(result, indent=1))
+    write_text(out / "report.md", report_markdown(base_rec, rows, figures))
     return result
 
 
@@ -230,9 +231,3 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path]) -> str:
                       f"many decisions moved. Points: {', '.join(r['label'] for r in above)}."]
     lines += ["", "## Figures", "", *[f"![{p.stem}]({p.name})" for p in figures if p.suffix == ".png"]]
     return "\n".join(lines) + "\n"
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)

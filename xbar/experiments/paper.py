@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__, datasets, devices, network, plots, quantize
+from ..atomic import write_text
 from ..errors import ParameterError
 
 #: Cell counts of the device library sweep (Fig. 5b/c) and of the contour (Fig. 5d/e).
@@ -413,12 +414,6 @@ def report_markdown(s: dict, info: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def reproduce(dataset: str = "digits", out_dir: str | os.PathLike = "out/reproduce", seeds=DEFAULT_SEEDS,
               quick: bool = False, rule: str = "mse", bias: str = "row", data_dir=None, cache_dir=None,
               progress: bool = False) -> dict:
@@ -456,7 +451,7 @@ def reproduce(dataset: str = "digits", out_dir: str | os.PathLike = "out/reprodu
             "n_train": len(data.y_train), "n_test": len(data.y_test), "n_features": data.n_features,
             "n_classes": data.n_classes, "seconds": time.perf_counter() - start, "quick": bool(quick),
             "points": len(points), "reused": reused}
-    _write_atomic(out / "report.md", report_markdown(s, info))
-    _write_atomic(out / "summary.json", json.dumps({**s, "info": info}, indent=1))
+    write_text(out / "report.md", report_markdown(s, info))
+    write_text(out / "summary.json", json.dumps({**s, "info": info}, indent=1))
     files += [out / "summary.json", out / "points.jsonl"]
     return {**s, "info": info, "report": str(out / "report.md"), "files": [str(f) for f in files]}
