@@ -38,6 +38,10 @@ from .solvers.native import cell_voltages
 #: Default tile: 128 x 128 devices, a common macro size (64 differential outputs per tile).
 DEFAULT_TILE = 128
 
+#: Part of every cached effective matrix's key: bump it when the circuit model or solver
+#: changes what a tile's matrix is, so stale files on disk are never reused.
+MATRIX_CACHE_FORMAT = 1
+
 
 @dataclass(frozen=True)
 class CircuitSpec:
@@ -165,7 +169,7 @@ class AnalogNetwork:
         fields = {k: v for k, v in asdict(self.spec).items()
                   if k not in ("adc_bits", "adc_full_scale_a", "rule", "scheme", "tile_rows", "tile_cols",
                                "calibration_images")}
-        h.update(repr((__version__, fields, xb.device, xb.variation, xb.states.shape)).encode())
+        h.update(repr((__version__, MATRIX_CACHE_FORMAT, fields, xb.device, xb.variation, xb.states.shape)).encode())
         h.update(np.ascontiguousarray(xb.states).tobytes())
         return h.hexdigest()[:32]
 
