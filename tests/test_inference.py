@@ -91,9 +91,10 @@ def test_ideal_quantized_equals_the_quantized_network(small):
     assert np.abs(ideal - a).max() <= 1e-9 * np.abs(a).max()
 
 
-def test_ngspice_cross_check_on_20_images(small):
+@pytest.mark.parametrize("scheme", ["differential", "reference"])
+def test_ngspice_cross_check_on_20_images(small, scheme):
     net, data = small
-    spec = CircuitSpec(n_cells=3, wire_ohm=2.0, tile_rows=40, tile_cols=12, driver_ohm=5.0)
+    spec = CircuitSpec(n_cells=3, wire_ohm=2.0, tile_rows=40, tile_cols=12, driver_ohm=5.0, scheme=scheme)
     analog_net = AnalogNetwork(net, spec)
     x = data.x_test[:20]
     native, _, native_layers = analog_net.run(x, "native")
