@@ -319,7 +319,7 @@ def _add_infer(sub) -> None:
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--study", default="all",
                    help="comma list of studies around the base run: wire,calibration,tile,sense,cells,thickness,"
-                        "variation; "
+                        "adc,variation; "
                         "'all' (default) or 'none'")
     p.add_argument("--netlist-dir", help="also write every tile's ngspice netlist here")
     p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")

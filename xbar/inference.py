@@ -52,8 +52,9 @@ class CircuitSpec:
 
     ``tile_rows``/``tile_cols`` = None leaves layers untiled. ``adc_bits`` = None
     reads currents exactly; otherwise each column current is digitized over
-    [0, ``adc_full_scale_a``] ampere, or, when that is None, over [0, the largest
-    ideal column current of the tile in the batch]. ``calibration_images`` > 0
+    [0, ``adc_full_scale_a``] ampere, or, when that is None, over [0, the tile's
+    largest ideal column current with every row at ``v_read``] (the most a column
+    can carry, so no input clips). ``calibration_images`` > 0
     fits a digital gain and offset per output on that many training images
     (:meth:`AnalogNetwork.calibrate`; experiments apply it).
     """
@@ -196,11 +197,11 @@ class AnalogNetwork:
         """Row voltages [batch, in + 1] for activations ``a`` [batch, in]: the bias row is driven at v_read."""
         return self.spec.v_read * np.hstack([a, np.ones((len(a), 1))])
 
-    def _adc(self, currents: np.ndarray, tile: Tile, vt: np.ndarray) -> np.ndarray:
+    def _adc(self, currents: np.ndarray, tile: Tile) -> np.ndarray:
         bits = self.spec.adc_bits
         if bits is None:
             return currents
-        full = self.spec.adc_full_scale_a or max(float(np.abs(vt @ self.ideal_matrix(tile)).max()), 1e-30)
+        full = self.spec.adc_full_scale_a or self.spec.v_read * float(self.ideal_matrix(tile).sum(axis=0).max())
         steps = 2 ** bits - 1
         return np.clip(np.round(currents / full * steps), 0, steps) * full / steps
 
@@ -213,9 +214,9 @@ class AnalogNetwork:
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
         if backend == "native":
-            return self._adc(vt @ self.effective_matrix(tile), tile, vt)
+            return self._adc(vt @ self.effective_matrix(tile), tile)
         if backend == "ngspice":
-            return self._adc(NgspiceSolver(self.circuit(tile)).solve(vt).currents, tile, vt)
+            return self._adc(NgspiceSolver(self.circuit(tile)).solve(vt).currents, tile)
         raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice or ideal")
 
     def pre_activation(self, l: int, a: np.ndarray, backend: str = "native") -> np.ndarray:

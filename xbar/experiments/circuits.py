@@ -25,7 +25,7 @@ from ..quantize import paper_levels, quantize_network
 #: Wire resistances per segment (ohm) of the wire-resistance study.
 WIRE_OHMS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 #: The studies ``xbar infer`` knows; each varies one parameter around the base spec.
-STUDIES = ("wire", "calibration", "tile", "sense", "cells", "thickness", "variation")
+STUDIES = ("wire", "calibration", "tile", "sense", "cells", "thickness", "adc", "variation")
 
 
 def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "native",
@@ -106,6 +106,8 @@ def study_specs(base: CircuitSpec, studies=STUDIES) -> list[tuple[str, str, Circ
     if "calibration" in studies:
         points += [("calibration", f"3 cells, {w:g} ohm, calibrated on 256 images",
                     rep(base, n_cells=3, wire_ohm=w, calibration_images=256)) for w in WIRE_OHMS]
+    if "adc" in studies:
+        points += [("adc", f"{b}-bit ADC", rep(base, adc_bits=b)) for b in (4, 6, 8, 10, 12)]
     if "variation" in studies:
         points += [("variation", f"sigma {s:g}", rep(base, sigma=s)) for s in (0.0, 0.02, 0.05, 0.1, 0.2)]
     return points
