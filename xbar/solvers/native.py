@@ -18,10 +18,14 @@ symmetric), so any number of input vectors then costs one matrix product.
 
 SuperLU's supernodal solves call BLAS on small blocks; a multithreaded BLAS
 only adds synchronization there (10-25x slower when the cores are busy), so
-factorization and solves run with one BLAS thread.
+factorization and solves run with one BLAS thread; many right-hand sides are
+instead split over threads.
 """
 
 from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,6 +35,21 @@ from threadpoolctl import threadpool_limits
 from ..circuit import Circuit, check_inputs
 from ..errors import SolverError
 from .result import Solution
+
+
+#: Fewest right-hand sides worth a thread of their own.
+_MIN_COLUMNS_PER_THREAD = 8
+
+
+def solver_threads() -> int:
+    """Threads for multi-column solves: $XBAR_THREADS, else the CPUs this process may use."""
+    value = os.environ.get("XBAR_THREADS")
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise SolverError(f"XBAR_THREADS must be a positive integer, got {value!r}") from None
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def device_transfer(cell_ohm: np.ndarray, segment_ohm: float) -> tuple[np.ndarray, np.ndarray]:
@@ -104,9 +123,22 @@ class NativeSolver:
         self._matrix = None
 
     def _solve(self, rhs: np.ndarray) -> np.ndarray:
-        """L_FF^-1 rhs for a Fortran-ordered rhs [free, k], with one BLAS thread."""
+        """L_FF^-1 rhs for a Fortran-ordered rhs [free, k]: one BLAS thread, right-hand sides split over threads.
+
+        SuperLU's solve releases the GIL and only reads the factors, so column
+        blocks solve in parallel (see :func:`solver_threads`).
+        """
+        threads = min(solver_threads(), rhs.shape[1] // _MIN_COLUMNS_PER_THREAD)
         with threadpool_limits(1, user_api="blas"):
-            return self._lu.solve(rhs)
+            if threads <= 1:
+                return self._lu.solve(rhs)
+            blocks = np.array_split(np.arange(rhs.shape[1]), threads)
+            out = np.empty_like(rhs, order="F")
+            with ThreadPoolExecutor(threads) as pool:
+                parts = pool.map(lambda cols: self._lu.solve(np.asfortranarray(rhs[:, cols])), blocks)
+                for cols, part in zip(blocks, parts):
+                    out[:, cols] = part
+            return out
 
     def node_voltages(self, inputs: np.ndarray) -> np.ndarray:
         """Voltages of all nodes, [batch, n_nodes], for row voltages ``inputs`` [batch, rows]."""
