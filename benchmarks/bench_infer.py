@@ -23,12 +23,11 @@ import resource
 import sys
 import time
 
-import numpy as np
 
 from xbar.datasets import load
 from xbar.experiments.circuits import compare
 from xbar.inference import AnalogNetwork, CircuitSpec
-from xbar.network import trained
+from xbar.network import sigmoid, trained
 from xbar.solvers import NgspiceSolver
 
 
@@ -52,7 +51,7 @@ def ngspice_per_image(net, data, spec) -> tuple[float, str]:
                 timed[shape] = time.perf_counter() - t
                 notes.append(f"layer {l} tile {shape[0]}x{shape[1]}: {timed[shape]:.1f} s")
             total += timed[shape]
-        a = 1.0 / (1.0 + np.exp(-analog_net.pre_activation(l, a)))
+        a = sigmoid(analog_net.pre_activation(l, a))
     return total, "; ".join(notes)
 
 

@@ -110,10 +110,6 @@ class Crossbar:
         """
         return self.device.channel_ohm / (self.n_cells + 1)
 
-    def ideal_conductance(self) -> np.ndarray:
-        """Sum of cell conductances per device in siemens, [rows, cols]: the crossbar's G with no parasitics."""
-        return (1.0 / self.cell_ohm()).sum(axis=2)
-
     @property
     def has_parasitics(self) -> bool:
         """True when any wire, driver, access or channel resistance is non-zero."""

@@ -141,6 +141,7 @@ class AnalogNetwork:
         self.calibration: list[tuple[np.ndarray, np.ndarray]] = []
         self._circuits: dict[tuple, Circuit] = {}
         self._solvers: dict[tuple, NativeSolver] = {}
+        self._ideal: dict[tuple, np.ndarray] = {}
 
     def crossbar(self, tile: Tile) -> Crossbar:
         """The physical array of ``tile``, with its own variation seed."""
@@ -191,7 +192,10 @@ class AnalogNetwork:
 
     def ideal_matrix(self, tile: Tile) -> np.ndarray:
         """The tile's conductances G [rows, cols] in siemens, as its circuit holds them: ideal currents are V @ G."""
-        return IdealSolver(self.circuit(tile)).conductance
+        key = (tile.layer, tile.index)
+        if key not in self._ideal:
+            self._ideal[key] = IdealSolver(self.circuit(tile)).conductance
+        return self._ideal[key]
 
     def row_voltages(self, a: np.ndarray) -> np.ndarray:
         """Row voltages [batch, in + 1] for activations ``a`` [batch, in]: the bias row is driven at v_read."""

@@ -111,9 +111,10 @@ class NativeSolver:
         fixed[circuit.sense_nodes] = True
         self._free = np.flatnonzero(~fixed)
         self._lap = lap
-        lap_ff = lap[self._free][:, self._free].tocsc()
+        lap_free = lap[self._free]
+        lap_ff = lap_free[:, self._free].tocsc()
         self._lap_ff = lap_ff
-        self._lap_fs = lap[self._free][:, circuit.input_nodes].tocsc()
+        self._lap_fs = lap_free[:, circuit.input_nodes].tocsc()
         try:
             with threadpool_limits(1, user_api="blas"):
                 self._lu = splu(lap_ff, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
