@@ -85,17 +85,22 @@ def _subckt(n: int, channel: bool) -> list[str]:
 
 
 def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
-                 analysis: bool = True) -> str:
+                 analysis: bool = True, batch=None) -> str:
     """The ngspice netlist of ``circuit``.
 
     ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
     ``analysis`` the netlist ends in ``.op``, a ``.save`` of the outputs and
     ``.end``, ready for ``ngspice -b -r out.raw``; without, the caller appends
-    its own control section.
+    its own control section. ``batch`` [batch, rows] (two or more vectors)
+    instead writes the batch as one ``.dc`` sweep (see :func:`sweep_sources`).
     """
     xbar = circuit.crossbar
     rows, cols = circuit.shape
     n = xbar.n_cells
+    if batch is not None:
+        batch = check_inputs(batch, rows)
+        if len(batch) < 2 or inputs is not None:
+            raise ParameterError("a batch netlist takes two or more input vectors and no separate inputs")
     x = np.zeros(rows) if inputs is None else check_inputs(inputs, rows)[0]
     if inputs is not None and np.shape(inputs) not in ((rows,), (1, rows)):
         raise ParameterError(f"a netlist takes one input vector of {rows} voltages, got shape {list(np.shape(inputs))}")
@@ -114,9 +119,12 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
         f"* variation: sigma {xbar.variation.sigma:g} (seed {xbar.variation.seed})",
         f".param rp={format_number(mtj.r_p)} rap={format_number(mtj.r_ap)} rseg={format_number(circuit.channel_segment_ohm)}",
         *_subckt(n, channel),
-        "* row sources: V<i> drives row i",
     ]
-    body = [f"V{i} {names[node]} 0 DC {format_number(v)}" for i, (node, v) in enumerate(zip(circuit.input_nodes, x))]
+    if batch is None:
+        head.append("* row sources: V<i> drives row i")
+        body = [f"V{i} {names[node]} 0 DC {format_number(v)}" for i, (node, v) in enumerate(zip(circuit.input_nodes, x))]
+    else:
+        body = sweep_sources(circuit, batch)
     for g in circuit.resistors:
         body.append(f"* {g.title}")
         labels = _labels(g.index)
@@ -137,9 +145,49 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
         body.extend(f"Vs{j} {names[node]} 0 DC 0" for j, node in enumerate(circuit.sense_nodes))
     tail = [".options klu"]
     if analysis:
-        tail += [f".save {' '.join(output_vectors(circuit))}",
-                 ".op", ".end"]
+        tail += [f".save {' '.join(output_vectors(circuit))}", analysis_line(batch), ".end"]
     return "\n".join(head + body + tail) + "\n"
+
+
+def analysis_line(batch=None) -> str:
+    """``.op`` for one input vector, or the ``.dc`` sweep that plays a ``batch`` [batch, rows]."""
+    return ".op" if batch is None else f".dc {SWEEP_SOURCE} 0 {len(batch) - 1} 1"
+
+
+#: The control source of a batch sweep; its node ``ctl`` is named apart from every circuit node.
+SWEEP_SOURCE = "Vctl"
+
+
+def sweep_sources(circuit: Circuit, x: np.ndarray) -> list[str]:
+    """Row sources that play the batch ``x`` [batch, rows] as one ``.dc`` sweep.
+
+    The control source ``Vctl`` steps through 0, 1, ..., batch-1 V; behavioural
+    source ``B<i>`` drives row i with ``pwl(v(ctl), k, x[k, i], ...)``, which at
+    the integer ``k`` is exactly ``x[k, i]``. Each vector is then one solve of
+    the linear circuit (two Newton iterations), with no re-parsing and no
+    growing list of plots: measured at 128x128 with KLU, about a tenth of the
+    cost per vector of ``alter`` + ``op`` in a ``.control`` loop.
+    """
+    names = circuit.node_names()
+    lines = [f"* batch of {len(x)} input vectors as a .dc sweep of {SWEEP_SOURCE}: at v(ctl) = k V, "
+             "B<i> drives row i with input vector k",
+             f"{SWEEP_SOURCE} ctl 0 DC 0"]
+    steps = [format_number(k) for k in range(len(x))]
+    for i, node in enumerate(circuit.input_nodes.tolist()):
+        points = ", ".join(f"{k},{v}" for k, v in zip(steps, map(format_number, x[:, i].tolist())))
+        lines.append(f"B{i} {names[node]} 0 V = pwl(v(ctl), {points})")
+    return lines
+
+
+def source_vectors(circuit: Circuit, batch: bool = False) -> list[str]:
+    """ngspice vectors of the row sources' currents (``V<i>``, or ``B<i>`` in a batch sweep).
+
+    ngspice's source current flows into the source's positive terminal, so the
+    current the sources deliver is minus their sum: it must match the sensed
+    total, a whole-circuit Kirchhoff check of every solve.
+    """
+    prefix = "b" if batch else "v"
+    return [f"i({prefix}{i})" for i in range(circuit.shape[0])]
 
 
 def write_netlist(circuit: Circuit, path, inputs=None, title: str | None = None) -> Path:
@@ -152,8 +200,19 @@ def read_raw(path) -> list[dict[str, np.ndarray]]:
 
     Returns one dict per plot mapping lower-case vector names (``v(o0)``,
     ``i(vs0)``; ``vs0#branch`` is renamed to ``i(vs0)``) to arrays [points].
+    A truncated or garbage file raises :class:`SolverError` naming the file.
     """
     data = Path(path).read_bytes()
+    try:
+        plots = _parse_raw(data, path)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise SolverError(f"ngspice raw file {path} is truncated or not a raw file ({exc})") from None
+    if not plots:
+        raise SolverError(f"ngspice raw file {path} holds no results")
+    return plots
+
+
+def _parse_raw(data: bytes, path) -> list[dict[str, np.ndarray]]:
     plots, pos = [], 0
     while pos < len(data):
         header = {}
@@ -176,14 +235,20 @@ def read_raw(path) -> list[dict[str, np.ndarray]]:
             else:
                 header[key] = value.strip()
         nvars, npts = int(header["no. variables"]), int(header["no. points"])
+        if nvars < 1 or npts < 0 or len(names) != nvars:
+            raise ValueError(f"{nvars} variables and {npts} points declared, {len(names)} named")
         if "complex" in header.get("flags", "").lower():
             raise SolverError(f"ngspice raw file {path} holds complex data; xbar reads operating points only")
         if key == "binary":
+            if len(data) - pos < 8 * nvars * npts:
+                raise ValueError(f"{len(data) - pos} bytes of data where {8 * nvars * npts} are declared")
             values = np.frombuffer(data, dtype="<f8", count=nvars * npts, offset=pos)
             pos += 8 * nvars * npts
         else:
             tokens: list[str] = []
             while len(tokens) < (nvars + 1) * npts:
+                if pos >= len(data):
+                    raise ValueError(f"{len(tokens)} values where {(nvars + 1) * npts} are declared")
                 end = data.find(b"\n", pos)
                 end = len(data) if end < 0 else end
                 tokens.extend(data[pos:end].decode("latin-1").split())
@@ -193,8 +258,6 @@ def read_raw(path) -> list[dict[str, np.ndarray]]:
         plots.append({name: values[:, k].copy() for k, name in enumerate(names)})
         while pos < len(data) and data[pos:pos + 1] in (b"\n", b"\r", b" "):
             pos += 1
-    if not plots:
-        raise SolverError(f"ngspice raw file {path} holds no results")
     return plots
 
 

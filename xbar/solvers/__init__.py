@@ -5,6 +5,7 @@ Every backend takes the one :class:`~xbar.circuit.Circuit` and returns a
 
 * ``native``: exact sparse nodal analysis (scipy), factorized once;
 * ``ngspice``: the real ngspice on the generated netlist;
+* ``pyspice``: the same netlist in libngspice, in this process (PySpice);
 * ``ideal``: I = V G with no parasitics.
 """
 
@@ -16,9 +17,10 @@ from ..errors import ParameterError
 from .ideal import IdealSolver
 from .native import NativeSolver
 from .ngspice import NgspiceSolver
+from .pyspice import PySpiceSolver
 from .result import Solution
 
-BACKENDS = {"native": NativeSolver, "ngspice": NgspiceSolver, "ideal": IdealSolver}
+BACKENDS = {"native": NativeSolver, "ngspice": NgspiceSolver, "pyspice": PySpiceSolver, "ideal": IdealSolver}
 
 
 def make_solver(circuit: Circuit | Crossbar, backend: str = "native", **options):
@@ -32,7 +34,9 @@ def make_solver(circuit: Circuit | Crossbar, backend: str = "native", **options)
 
 def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", **options) -> Solution:
     """Solve ``circuit`` for row voltages ``inputs`` [batch, rows] with ``backend``."""
-    return make_solver(circuit, backend, **options).solve(inputs)
+    sol = make_solver(circuit, backend, **options).solve(inputs)
+    sol.solver.setdefault("backend", backend)
+    return sol
 
 
-__all__ = ["BACKENDS", "IdealSolver", "NativeSolver", "NgspiceSolver", "Solution", "make_solver", "solve"]
+__all__ = ["BACKENDS", "IdealSolver", "NativeSolver", "NgspiceSolver", "PySpiceSolver", "Solution", "make_solver", "solve"]
