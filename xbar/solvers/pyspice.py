@@ -31,8 +31,6 @@ from .ngspice import (CHUNK, _KLU_USED, check_log, check_spread, check_timeout, 
 from .result import Solution
 
 _ENGINE: dict[int, "_Engine"] = {}
-#: Set (to anything) to make the backend act as if PySpice were not installed (tests, doctor).
-NO_PYSPICE_ENV = "XBAR_NO_PYSPICE"
 
 
 def library_path() -> str:
@@ -44,8 +42,6 @@ class _Engine:
     """One libngspice instance driven through PySpice, with output captured line by line."""
 
     def __init__(self):
-        if os.environ.get(NO_PYSPICE_ENV):
-            raise SolverError("PySpice is not available ($XBAR_NO_PYSPICE is set): use --backend ngspice")
         try:
             from PySpice.Spice.NgSpice import Shared
         except ImportError:
