@@ -1,10 +1,9 @@
 """The ngspice backend: runs the real ngspice in batch mode on the netlist of a circuit.
 
 One ``ngspice -b -r out.raw`` process solves up to :data:`CHUNK` input vectors:
-one vector is an ``.op``; a batch is one ``.dc`` sweep of a control source
-that plays vector k at step k (:func:`xbar.netlist.sweep_sources`), so each
-vector costs one solve of the factorized circuit instead of a re-setup per
-``alter`` + ``op``. No ``.control`` section is written, so no netlist line can
+one vector is an ``.op``; a batch is one ``.dc`` sweep whose step k plays
+vector k (:func:`xbar.netlist.sweep_sources`), so each vector costs one solve
+of the circuit instead of a re-setup per ``alter`` + ``op``. No ``.control`` section is written, so no netlist line can
 run a command; the only paths are argv entries inside a fresh temporary folder,
 which is removed also when the run times out or is terminated.
 
