@@ -70,12 +70,14 @@ def output_vectors(circuit: Circuit) -> list[str]:
     return [f"v({node_name(*circuit.node_labels[n])})" for n in circuit.output_nodes]
 
 
-def _subckt(n: int, channel: bool) -> list[str]:
+def _subckt(n: int, channel: bool, capacitors: bool = False) -> list[str]:
     params = " ".join(f"rc{k}=1" for k in range(n))
     lines = [f".subckt {subckt_name(n, channel)} top rd params: {params}",
              "* cell k: top electrode -> MTJ -> its node h<k> on the write channel"]
     for k in range(n):
         lines.append(f"Rcell{k} top {'h' + str(k) if channel else 'rd'} {{rc{k}}}")
+        if capacitors:
+            lines.append(f"Ccell{k} top {'h' + str(k) if channel else 'rd'} {{cj}}")
     if channel:
         lines.append("* channel segments toward the read terminal rd (one cell pitch each)")
         for k in range(n):
@@ -85,13 +87,16 @@ def _subckt(n: int, channel: bool) -> list[str]:
 
 
 def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
-                 analysis: bool = True) -> str:
+                 analysis: bool = True, capacitors: bool = False, rise_s: float | None = None) -> str:
     """The ngspice netlist of ``circuit``.
 
     ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
     ``analysis`` the netlist ends in ``.op``, a ``.save`` of the outputs and
     ``.end``, ready for ``ngspice -b -r out.raw``; without, the caller appends
-    its own control section.
+    its own control section. ``capacitors`` adds the circuit's capacitances
+    (wire, sense node, and each cell's junction inside the subcircuit) for a
+    transient; ``rise_s`` makes each row source a step from 0 V at t = 0 to its
+    input, linear over ``rise_s`` seconds (PWL).
     """
     xbar = circuit.crossbar
     rows, cols = circuit.shape
@@ -113,15 +118,29 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
         f"* sense: {'virtual ground (ideal TIA), currents i(vs<j>)' if xbar.sense == 'tia' else f'reference resistor {xbar.ref_ohm:.6g} ohm to ground, voltages v(o<j>)'}",
         f"* variation: sigma {xbar.variation.sigma:g} (seed {xbar.variation.seed})",
         f".param rp={format_number(mtj.r_p)} rap={format_number(mtj.r_ap)} rseg={format_number(circuit.channel_segment_ohm)}",
-        *_subckt(n, channel),
+        *([f".param cj={format_number(circuit.cell_farad)}"] if capacitors else []),
+        *_subckt(n, channel, capacitors),
         "* row sources: V<i> drives row i",
     ]
-    body = [f"V{i} {names[node]} 0 DC {format_number(v)}" for i, (node, v) in enumerate(zip(circuit.input_nodes, x))]
+    if rise_s is not None:
+        rise = float(rise_s)
+        if not np.isfinite(rise) or rise <= 0:
+            raise ParameterError(f"source rise time must be a finite time > 0 s, got {rise_s!r}")
+        wave = [f" PWL(0 0 {format_number(rise)} {format_number(v)})" for v in x.tolist()]
+    else:
+        wave = [""] * rows
+    body = [f"V{i} {names[node]} 0 DC {format_number(v)}{w}"
+            for i, (node, v, w) in enumerate(zip(circuit.input_nodes, x, wave))]
     for g in circuit.resistors:
         body.append(f"* {g.title}")
         labels = _labels(g.index)
         body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {r}"
                     for lab, a, b, r in zip(labels, g.a.tolist(), g.b.tolist(), _values(g.ohm)))
+    if capacitors:
+        for g in circuit.capacitors:
+            body.append(f"* {g.title}")
+            body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {f}"
+                        for lab, a, b, f in zip(_labels(g.index), g.a.tolist(), g.b.tolist(), _values(g.farad)))
     sub = subckt_name(n, channel)
     body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
                 "({rp}: parallel, {rap}: antiparallel)")
