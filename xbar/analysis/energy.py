@@ -25,7 +25,7 @@ import numpy as np
 
 from ..circuit import Circuit
 from ..errors import ParameterError
-from ..solvers.native import conductance_matrix, device_transfer
+from ..solvers.native import device_transfer, kcl_residual
 
 #: Default read pulse width, second: 30 ns, the SOT-MTJ read time the paper quotes
 #: (Kumar et al. 2024, introduction, citing its ref. 10).
@@ -91,12 +91,11 @@ class PowerBreakdown:
 def source_currents(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
     """Current each source drives into the network, ampere, [batch, n_sources] (rows, then sense).
 
-    By Kirchhoff's current law at the source node: I_s = (L v)_s.
+    By Kirchhoff's current law at the source node: the sum of its branch currents.
     """
     v = _check_voltages(circuit, node_voltages)
-    lap = conductance_matrix(circuit)
     nodes = np.concatenate([circuit.input_nodes, circuit.sense_nodes])
-    return np.asarray((lap[nodes] @ v.T).T)
+    return kcl_residual(circuit, v)[:, nodes]
 
 
 def power_breakdown(circuit: Circuit, node_voltages: np.ndarray, currents: np.ndarray | None = None) -> PowerBreakdown:

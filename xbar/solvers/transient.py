@@ -80,7 +80,9 @@ def expanded_matrices(circuit: Circuit) -> tuple[sp.csr_matrix, sp.csr_matrix, i
     cell_a = np.repeat(top[:, None], nc, axis=1)
     ga.append(cell_a.ravel()), gb.append(cell_b.ravel()), gv.append(1.0 / cells.ravel())
     if circuit.cell_farad > 0:
-        ca.append(cell_a.ravel()), cb.append(cell_b.ravel()), cv.append(np.full(m * nc, circuit.cell_farad))
+        present = np.isfinite(cells.ravel())  # an open cell has no element, so no junction either
+        ca.append(cell_a.ravel()[present]), cb.append(cell_b.ravel()[present])
+        cv.append(np.full(int(present.sum()), circuit.cell_farad))
     return _stamp(ga, gb, gv, total), _stamp(ca, cb, cv, total), total
 
 
