@@ -60,7 +60,7 @@ def expanded_matrices(circuit: Circuit) -> tuple[sp.csr_matrix, sp.csr_matrix, i
     n = circuit.n_nodes
     top = circuit.device_top.ravel()
     read = circuit.device_read.ravel()
-    cells = circuit.cell_ohm.reshape(len(top), -1)
+    cells = circuit.cell_ohm.reshape(len(top), circuit.cell_ohm.shape[-1])
     m, nc = cells.shape
     seg = circuit.channel_segment_ohm
     ga, gb, gv, ca, cb, cv = [], [], [], [], [], []
@@ -119,6 +119,7 @@ class TransientSolver:
         f = self._free
         self._g_ff, self._c_ff = g[f][:, f].tocsc(), c[f][:, f].tocsc()
         self._g_fs, self._c_fs = g[f][:, circuit.input_nodes], c[f][:, circuit.input_nodes]
+        self._g_sense, self._c_sense = g[circuit.sense_nodes], c[circuit.sense_nodes]
         self._h_be = dt / 2 if method == "trap" else dt  # the backward-Euler step that shares the matrix
         try:
             with threadpool_limits(1, user_api="blas"):
@@ -160,37 +161,38 @@ class TransientSolver:
 
         f = self._free
         v = np.zeros(self.n_nodes)
-        times, currents, probe_v = [0.0], [np.zeros(c.shape[1])], [v[probes].copy()]
+        n_out = len(c.sense_nodes) if c.sense == "tia" else len(c.output_nodes)
+        times, currents, probe_v = [0.0], [np.zeros(n_out)], [v[probes].copy()]
         h_be = self._h_be
         s_old, t = np.zeros(len(x)), 0.0
         v_f = np.zeros(len(f))
-        dv_f = np.zeros(len(f))  # v' of the free nodes (trapezoidal history)
-        ds_old = np.zeros(len(x))
+        q_old = np.zeros(len(c.sense_nodes))  # charge on the sense nodes, and its rate (trapezoidal history)
+        dq = np.zeros(len(c.sense_nodes))
         # Backward-Euler steps: every step for "be"; two half steps, then trapezoidal steps, for "trap".
         plan = ["be"] * steps if self.method == "be" else ["be", "be"] + ["trap"] * (steps - 1)
         with threadpool_limits(1, user_api="blas"):
             for k, kind in enumerate(plan):
+                h = h_be if kind == "be" else self.dt_s
+                t += h
+                s = src(t)
                 if kind == "be":
-                    h = h_be
-                    t += h
-                    s = src(t)
-                    ds = (s - s_old) / h
-                    v_new = self._lu.solve(self._c_ff @ v_f / h - self._g_fs @ s - self._c_fs @ ds)
-                    dv_f = (v_new - v_f) / h
+                    # (C/h + G) v1 = C v0 / h - C_FS (s1 - s0) / h - G_FS s1
+                    rhs = self._c_ff @ v_f / h - self._c_fs @ (s - s_old) / h - self._g_fs @ s
                 else:
-                    # (G + 2C/h) v1 = C (2 v0 / h + v0') - G_FS s1 - C_FS s1': the h/2 Euler matrix.
-                    h = self.dt_s
-                    t += h
-                    s = src(t)
-                    ds = 2 * (s - s_old) / h - ds_old
-                    v_new = self._lu.solve(self._c_ff @ (2 * v_f / h + dv_f) - self._g_fs @ s - self._c_fs @ ds)
-                    dv_f = 2 * (v_new - v_f) / h - dv_f
-                v_f, s_old, ds_old = v_new, s, ds
-                if self.method == "trap" and k == 0:
-                    continue  # the first half step is not an output point
+                    # (2C/h + G) v1 = (2C/h - G) v0 - 2 C_FS (s1 - s0) / h - G_FS (s1 + s0): the h/2 Euler matrix
+                    rhs = (2 / h) * (self._c_ff @ v_f) - self._g_ff @ v_f - (2 / h) * (self._c_fs @ (s - s_old)) \
+                        - self._g_fs @ (s + s_old)
+                v_f = self._lu.solve(rhs)
+                s_old = s
                 v[f] = v_f
                 v[c.input_nodes] = s
-                i_sense = self._sense_currents(v, dv_f, ds)
+                q = self._c_sense @ v
+                dq = (q - q_old) / h if kind == "be" else 2 * (q - q_old) / h - dq
+                q_old = q
+                if self.method == "trap" and k == 0:
+                    continue  # the first half step is not an output point
+                i_sense = (v[c.output_nodes] / c.crossbar.ref_ohm if c.sense != "tia"
+                           else -(self._g_sense @ v) - dq)
                 times.append(t), currents.append(i_sense), probe_v.append(v[probes].copy())
                 if stop is not None and stop(t, i_sense):
                     break
@@ -199,13 +201,18 @@ class TransientSolver:
         gain = -xbar.tia_feedback_ohm if xbar.sense == "tia" else xbar.ref_ohm
         return Waveforms(np.array(times), currents, currents * gain, np.array(probe_v), v[:n].copy())
 
-    def _sense_currents(self, v: np.ndarray, dv_f: np.ndarray, ds: np.ndarray) -> np.ndarray:
-        """Current from the network into each sense element: TIA sources take (G v + C v')_s, resistors v / R_ref."""
-        c = self.circuit
-        if c.sense != "tia":
-            return v[c.output_nodes] / c.crossbar.ref_ohm
-        dv = np.zeros(self.n_nodes)
-        dv[self._free] = dv_f
-        dv[c.input_nodes] = ds
-        nodes = c.sense_nodes
-        return -(self._g[nodes] @ v + self._c[nodes] @ dv)
+
+def settle(circuit: Circuit, inputs, final_currents: np.ndarray, band_a: float, dt_s: float,
+           method: str = "be", max_steps: int = 200_000, hold_steps: int = 50, rise_s: float = 0.0) -> Waveforms:
+    """Step response run until every sense current has stayed within ``band_a`` / 10 of
+    ``final_currents`` [cols] (the DC solution) for ``hold_steps`` steps, or ``max_steps``."""
+    final = np.asarray(final_currents, dtype=float).reshape(-1)
+    if not (np.isfinite(band_a) and band_a > 0):
+        raise ParameterError(f"settling band must be > 0 A, got {band_a!r}")
+    held = [0]
+
+    def stop(_t, i):
+        held[0] = held[0] + 1 if np.all(np.abs(i - final) <= band_a / 10) else 0
+        return held[0] >= hold_steps
+
+    return TransientSolver(circuit, dt_s, method).step_response(inputs, max_steps, rise_s, stop=stop)
