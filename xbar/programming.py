@@ -156,8 +156,11 @@ def program(device: CompoundMTJ, thickness_nm: float, target, start=None,
     sample_rng, pulse_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     if sample is None:
         sample = sample_devices(switching, thickness_nm, n, (count,), sample_rng)
-    ic0 = np.asarray(sample.ic0_a, dtype=float).reshape(count, n)
-    vb = np.broadcast_to(np.asarray(sample.vb_v, dtype=float), shape).reshape(count)
+    ic0 = np.asarray(sample.ic0_a, dtype=float)
+    vb = np.asarray(sample.vb_v, dtype=float).reshape(-1)
+    if ic0.size != count * n or vb.size not in (1, count) or not (ic0 > 0).all() or np.isnan(vb).any():
+        raise ParameterError(f"a device sample needs {count} x {n} critical currents > 0 and {count} breakdown voltages")
+    ic0, vb = ic0.reshape(count, n), np.broadcast_to(vb, (count,))
 
     # The write circuit for every configuration of P cells (bit k: cell k in P).
     configs = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1

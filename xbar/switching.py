@@ -141,6 +141,8 @@ def _check_cells(n_cells: int) -> int:
 
 
 def _along(t: float, thin: float, thick: float) -> float:
+    if thin == thick:  # also infinite (breakdown switched off)
+        return thin
     lo, hi = THICKNESS_RANGE_NM
     return thin + (thick - thin) * (t - lo) / (hi - lo)
 
