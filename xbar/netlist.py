@@ -54,9 +54,13 @@ def _labels(index: np.ndarray) -> list[str]:
     return [f"{i}_{j}" for i, j in zip(index[:, 0].tolist(), index[:, 1].tolist())]
 
 
-def subckt_name(n_cells: int, channel: bool) -> str:
-    """Name of the compound-MTJ subcircuit: ``cmtj3`` (with channel) or ``cmtj3_ideal``."""
-    return f"cmtj{n_cells}" + ("" if channel else "_ideal")
+def subckt_name(n_cells: int, channel: bool, open_cells: tuple[int, ...] = ()) -> str:
+    """Name of the compound-MTJ subcircuit: ``cmtj3`` (with channel) or ``cmtj3_ideal``.
+
+    A device with open cells uses a variant without them: ``cmtj3_open0_2`` lacks cells 0 and 2.
+    """
+    opened = "_open" + "_".join(map(str, open_cells)) if open_cells else ""
+    return f"cmtj{n_cells}{opened}" + ("" if channel else "_ideal")
 
 
 def output_vectors(circuit: Circuit) -> list[str]:
@@ -70,18 +74,49 @@ def output_vectors(circuit: Circuit) -> list[str]:
     return [f"v({node_name(*circuit.node_labels[n])})" for n in circuit.output_nodes]
 
 
-def _subckt(n: int, channel: bool) -> list[str]:
-    params = " ".join(f"rc{k}=1" for k in range(n))
-    lines = [f".subckt {subckt_name(n, channel)} top rd params: {params}",
+def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = ()) -> list[str]:
+    present = [k for k in range(n) if k not in open_cells]
+    params = " ".join(f"rc{k}=1" for k in present)
+    name = subckt_name(n, channel, open_cells)
+    lines = [f".subckt {name} top rd params: {params}",
              "* cell k: top electrode -> MTJ -> its node h<k> on the write channel"]
-    for k in range(n):
+    if open_cells:
+        lines.append(f"* open cells (no element): {' '.join(map(str, open_cells))}")
+    for k in present:
         lines.append(f"Rcell{k} top {'h' + str(k) if channel else 'rd'} {{rc{k}}}")
     if channel:
         lines.append("* channel segments toward the read terminal rd (one cell pitch each)")
         for k in range(n):
             lines.append(f"Rch{k} h{k} {'h' + str(k - 1) if k else 'rd'} {{rseg}}")
-    lines.append(f".ends {subckt_name(n, channel)}")
+    lines.append(f".ends {name}")
     return lines
+
+
+def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: list[list[str]]) -> list[str]:
+    """Instance lines of a circuit with open cells: each device uses the subcircuit variant of its open set.
+
+    Devices whose cells are all open carry no current and are left out (a comment
+    counts them); returns the variants' definitions followed by the instances.
+    """
+    rows, cols, n = circuit.cell_ohm.shape
+    is_open = ~np.isfinite(circuit.cell_ohm.reshape(-1, n))
+    labels = _labels(np.indices((rows, cols)).reshape(2, -1).T)
+    top, read = circuit.device_top.ravel().tolist(), circuit.device_read.ravel().tolist()
+    variants, lines, dead = {}, [], 0
+    for d, opened in enumerate(is_open.tolist()):
+        open_cells = tuple(k for k in range(n) if opened[k])
+        if len(open_cells) == n:
+            dead += 1
+            continue
+        if open_cells and open_cells not in variants:
+            variants[open_cells] = _subckt(n, channel, open_cells)
+        params = " ".join(f"rc{k}={values[k][d]}" for k in range(n) if not opened[k])
+        lines.append(f"X{labels[d]} {names[top[d]]} {names[read[d]]} "
+                     f"{subckt_name(n, channel, open_cells)} params: {params}")
+    head = [line for v in variants.values() for line in v]
+    if dead:
+        head.append(f"* {dead} device(s) with every cell open: no element, no current")
+    return head + lines
 
 
 def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
@@ -128,10 +163,13 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
     cells = circuit.cell_ohm.reshape(-1, n)
     named = {mtj.r_p: "{rp}", mtj.r_ap: "{rap}"}
     values = [_values(cells[:, k], named) for k in range(n)]
-    fmt = "X{} {} {} " + sub + " params: " + " ".join(f"rc{k}={{}}" for k in range(n))
-    top = [names[k] for k in circuit.device_top.ravel().tolist()]
-    read = [names[k] for k in circuit.device_read.ravel().tolist()]
-    body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *values))
+    if np.isfinite(cells).all():
+        fmt = "X{} {} {} " + sub + " params: " + " ".join(f"rc{k}={{}}" for k in range(n))
+        top = [names[k] for k in circuit.device_top.ravel().tolist()]
+        read = [names[k] for k in circuit.device_read.ravel().tolist()]
+        body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *values))
+    else:
+        body.extend(_open_devices(circuit, channel, names, values))
     if xbar.sense == "tia":
         body.append("* virtual-ground sense: 0 V sources, current flows from the column into Vs<j>")
         body.extend(f"Vs{j} {names[node]} 0 DC 0" for j, node in enumerate(circuit.sense_nodes))
