@@ -34,6 +34,9 @@ from ..errors import ParameterError, SolverError
 from ..netlist import analysis_line, netlist_text, output_vectors, read_raw, source_vectors
 from .result import Solution
 
+#: Paths that may appear inside a ``.control`` section (the transient and write solvers
+#: write raw files from one): no spaces, quotes or shell characters.
+_SAFE_PATH = re.compile(r"[A-Za-z0-9_./\-]+")
 _STEPPING = re.compile(r"singular matrix|gmin stepping|source stepping|Transient op", re.I)
 _KLU_USED = re.compile(r"Using KLU", re.I)
 #: Input vectors per ngspice run: long enough to amortize parsing, short enough that each
