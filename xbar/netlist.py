@@ -15,7 +15,8 @@ import numpy as np
 
 from . import __version__
 from .atomic import write_text
-from .circuit import Circuit, check_inputs, node_name
+from .circuit import Circuit, as_circuit, check_inputs, node_name
+from .crossbar import Crossbar
 from .errors import ParameterError, SolverError
 
 _SAFE_TITLE = re.compile(r"[A-Za-z0-9 _.,:()+\-=%/]{0,120}")
@@ -84,15 +85,16 @@ def _subckt(n: int, channel: bool) -> list[str]:
     return lines
 
 
-def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
+def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = None,
                  analysis: bool = True) -> str:
-    """The ngspice netlist of ``circuit``.
+    """The ngspice netlist of ``circuit`` (a Crossbar is built into its circuit first).
 
     ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
     ``analysis`` the netlist ends in ``.op``, a ``.save`` of the outputs and
     ``.end``, ready for ``ngspice -b -r out.raw``; without, the caller appends
     its own control section.
     """
+    circuit = as_circuit(circuit)
     xbar = circuit.crossbar
     rows, cols = circuit.shape
     n = xbar.n_cells
@@ -142,7 +144,7 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
     return "\n".join(head + body + tail) + "\n"
 
 
-def write_netlist(circuit: Circuit, path, inputs=None, title: str | None = None) -> Path:
+def write_netlist(circuit: Circuit | Crossbar, path, inputs=None, title: str | None = None) -> Path:
     """Write :func:`netlist_text` to ``path`` atomically; returns the path."""
     return write_text(path, netlist_text(circuit, inputs=inputs, title=title))
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..circuit import Circuit, check_inputs
+from ..circuit import Circuit, as_circuit, check_inputs
+from ..crossbar import Crossbar
 from .result import Solution
 
 
@@ -13,8 +14,8 @@ class IdealSolver:
     output voltages follow the crossbar's sense gain as for the other solvers.
     """
 
-    def __init__(self, circuit: Circuit):
-        self.circuit = circuit
+    def __init__(self, circuit: Circuit | Crossbar):
+        self.circuit = circuit = as_circuit(circuit)
         self.conductance = (1.0 / circuit.cell_ohm).sum(axis=2)
 
     def solve(self, inputs) -> Solution:
