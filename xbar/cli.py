@@ -277,7 +277,11 @@ def _add_sweep(sub) -> None:
                                    "from a TOML grid (experiment = NAME, [params], optional [figure]) and/or "
                                    "--param; the whole grid is checked before anything runs.")
     p.add_argument("grid", nargs="?", help="grid TOML file, or the name of a shipped grid (see --list)")
-    p.add_argument("-e", "--experiment", help="experiment name or module:function (replaces the grid's)")
+    p.add_argument("-e", "--experiment", help="experiment name, or module:function with --allow-import "
+                                              "(replaces the grid's)")
+    p.add_argument("--allow-import", action="append", default=[], metavar="MODULE",
+                   help="allow module:function experiments from MODULE (exact name; repeatable). Without "
+                        "it only registered experiments run, whatever a grid file names")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUES",
                    help="an axis, name=1,2,3 or inclusive name=start:stop:step; replaces the grid's "
                         "(repeatable)")
@@ -324,10 +328,10 @@ def _run_sweep(args) -> int:
     if args.figure and not grid.figure:
         raise ParameterError(f"--figure needs a [figure] table in the grid of experiment {grid.experiment!r}")
     if not args.export:
-        plan = sweep.plan(grid)
+        plan = sweep.plan(grid, allow_import=args.allow_import)
         if args.figure:
             from .sweep_figures import check
-            check(grid.figure)
+            check(grid.figure, plan.grid.axes)
         name = Path(args.grid).stem if args.grid else "sweep-" + re.sub(r"\W+", "_", grid.experiment)
         results = args.results or f"{name}.jsonl"
         s = sweep.run_sweep(plan, results, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
@@ -369,8 +373,9 @@ def _tile_size(text: str) -> int | None:
 
 
 def _add_infer(sub) -> None:
-    from .experiments.studies import STUDIES
-    studies = "; ".join(f"{name}: {what}" for name, what in STUDIES.items())
+    from .experiments.studies import EXTRA_STUDIES, STUDIES
+    every = {**STUDIES, **{k: f"{v} (opt-in: not part of all)" for k, v in EXTRA_STUDIES.items()}}
+    studies = "; ".join(f"{name}: {what}" for name, what in every.items())
     p = sub.add_parser("infer", help="run a trained network through parasitic-aware crossbars",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Map a trained, quantized network onto compound SOT-MTJ crossbar tiles, "
@@ -379,7 +384,7 @@ def _add_infer(sub) -> None:
                                    "and figures. By default only the base configuration runs (seconds); add "
                                    "studies around it with --study.",
                        epilog="studies (--study NAME, repeatable, or --study all):\n" + "\n".join(
-                           f"  {name:<12} {what}" for name, what in STUDIES.items()))
+                           f"  {name:<12} {what}" for name, what in every.items()))
     p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
                    help="digits (bundled, default), mnist or fashion")
     p.add_argument("--data-dir", help="folder of the IDX files (mnist/ or fashion-mnist/), or the folder "
@@ -396,6 +401,10 @@ def _add_infer(sub) -> None:
     p.add_argument("--sense", choices=("tia", "resistor"), default="tia", help="sense mode (default tia)")
     p.add_argument("--ref-ohm", type=positive, default=1e6, help="reference resistor for --sense resistor (ohm)")
     p.add_argument("--sigma", type=nonnegative, default=0.0, help="log-normal device-to-device variation")
+    p.add_argument("--variation", choices=("typical",),
+                   help="correlated variation with the documented typical RA and TMR spreads (instead of --sigma)")
+    p.add_argument("--fault-rate", type=within(0.0, 1.0), default=0.0,
+                   help="fraction of faulty cells, split evenly over stuck-P, stuck-AP, open and short (default 0)")
     p.add_argument("--v-read", type=positive, default=0.1, help="read voltage for a full input, volt (default 0.1)")
     p.add_argument("--adc-bits", type=integer(1, 24), help="digitize each column current with this many bits, "
                                                            "1..24 (default: off)")
@@ -408,11 +417,21 @@ def _add_infer(sub) -> None:
     p.add_argument("--limit", type=count, help="use only the first N test images")
     p.add_argument("--study", type=_study_names, action="append", default=[], metavar="NAME",
                    help="also run a study around the base run (repeatable; 'all' for every one; default "
-                        "none). " + studies)
+                        "none). " + studies.replace("%", "%%"))
     p.add_argument("--netlist-dir", help="also write every tile's ngspice netlist here")
     p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")
     p.add_argument("--quiet", action="store_true", help="no progress bars and no plan or estimate lines")
     p.set_defaults(func=_run_infer)
+
+
+def _typical_variation(name: str | None) -> dict:
+    """CircuitSpec fields of ``--variation typical`` (empty without it)."""
+    if name is None:
+        return {}
+    from .devices import Variation
+    v = Variation.typical()
+    return dict(device_ra_sigma=v.device_ra_sigma, cell_ra_sigma=v.cell_ra_sigma,
+                device_tmr_sigma=v.device_tmr_sigma, cell_tmr_sigma=v.cell_tmr_sigma)
 
 
 def _run_infer(args) -> int:
@@ -424,7 +443,8 @@ def _run_infer(args) -> int:
     spec = CircuitSpec(n_cells=args.cells, thickness_nm=args.thickness, wire_ohm=args.wire_ohm,
                        driver_ohm=args.driver_ohm, sense=args.sense, ref_ohm=args.ref_ohm, sigma=args.sigma,
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
-                       adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate)
+                       adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
+                       fault_rate=args.fault_rate, **_typical_variation(args.variation))
     say = None if args.quiet else (lambda line: print(line, flush=True))
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,

@@ -15,6 +15,13 @@ Layout (rows index i, columns index j):
   channel, and along the channel to the channel's read terminal on the column wire.
 
 Zero wire, driver or access resistance means an ideal connection.
+
+Every cell's read resistance is one explicit array [rows, cols, cells] in ohm,
+:attr:`Crossbar.cell_resistance_ohm`: either given directly (measured or
+externally generated per-device values) or produced from device states by
+:func:`cell_resistances` (the device's nominal values, then variation). It is
+the only way cell resistances reach the circuit. An infinite resistance is an
+open cell: the circuit has no element there.
 """
 
 from __future__ import annotations
@@ -25,8 +32,41 @@ import numpy as np
 
 from .devices import CompoundMTJ, Variation
 from .errors import ParameterError
+from .faults import Faults
 
 SENSE_MODES = ("tia", "resistor")
+
+
+def cell_resistances(device: CompoundMTJ, p_flags: np.ndarray, variation: Variation | None = None,
+                     faults: Faults | None = None) -> np.ndarray:
+    """Read resistance in ohm of every cell, [rows, cols, cells], from per-cell P flags [rows, cols, cells].
+
+    Each cell's R_P and R_AP come from ``variation`` (nominal when None); the cell
+    reads R_P where its flag is set, else R_AP, unless ``faults`` override it
+    (stuck, open = inf, short).
+    """
+    r_p, r_ap = (variation or Variation()).sample(device.cell_r_p(), device.cell_r_ap(), p_flags.shape)
+    return (faults or Faults()).apply(p_flags, r_p, r_ap)
+
+
+def check_cell_ohm(cell_ohm, n_cells: int) -> np.ndarray:
+    """``cell_ohm`` as a float array [rows, cols, n_cells], or a ParameterError.
+
+    Each value must be > 0 ohm and not NaN; +inf marks an open cell.
+    """
+    try:
+        r = np.array(cell_ohm, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterError("cell resistances must be a numeric array [rows, cols, cells] in ohm") from None
+    if r.ndim != 3 or r.shape[2] != n_cells or r.shape[0] < 1 or r.shape[1] < 1:
+        raise ParameterError(f"cell resistances must have shape [rows, cols, {n_cells}] (rows, cols >= 1), "
+                             f"got {list(r.shape)}")
+    bad = np.isnan(r) | (r <= 0) | np.isneginf(r)
+    if bad.any():
+        i, j, k = np.argwhere(bad)[0]
+        raise ParameterError(f"cell {k} of device ({i}, {j}) has resistance {r[i, j, k].item()!r} ohm; "
+                             "cell resistances must be > 0 ohm (inf: an open cell)")
+    return r
 
 
 def nonnegative_ohm(name: str, value: float) -> float:
@@ -39,15 +79,20 @@ def nonnegative_ohm(name: str, value: float) -> float:
 
 @dataclass(frozen=True)
 class Crossbar:
-    """Rows x cols compound MTJs with per-cell states and circuit parameters.
+    """Rows x cols compound MTJs with per-cell resistances and circuit parameters.
 
     ``states`` is either device states, ints 0..n_cells of shape [rows, cols]
     (state k: k cells parallel, see :meth:`CompoundMTJ.cell_states`), or per-cell
-    parallel flags, bools of shape [rows, cols, n_cells]. Resistances in ohm.
+    parallel flags, bools of shape [rows, cols, n_cells]; from them and
+    ``variation`` and ``faults`` the cells' resistances follow
+    (:func:`cell_resistances`). Alternatively give ``cell_resistance_ohm``
+    [rows, cols, n_cells] directly (``states`` then optional, kept as a label;
+    ``variation`` and ``faults`` must be left at none). ``device`` still sets the cell count and the write channel.
+    Resistances in ohm.
     """
 
     device: CompoundMTJ
-    states: np.ndarray
+    states: np.ndarray | None = None
     row_wire_ohm: float = 0.0
     col_wire_ohm: float = 0.0
     driver_ohm: float = 0.0
@@ -56,12 +101,46 @@ class Crossbar:
     ref_ohm: float = 1e6
     tia_feedback_ohm: float = 1e3
     variation: Variation = field(default_factory=Variation)
+    cell_resistance_ohm: np.ndarray | None = None
+    faults: Faults = field(default_factory=Faults)
 
     def __post_init__(self):
         if not isinstance(self.device, CompoundMTJ):
             raise ParameterError(f"device must be a CompoundMTJ, got {type(self.device).__name__}")
-        states = np.asarray(self.states)
+        if not isinstance(self.variation, Variation):
+            raise ParameterError(f"variation must be a Variation, got {type(self.variation).__name__}")
+        if not isinstance(self.faults, Faults):
+            raise ParameterError(f"faults must be a Faults, got {type(self.faults).__name__}")
         n = self.device.n_cells
+        cells = None if self.states is None else self._cell_flags(self.states, n)
+        if self.cell_resistance_ohm is None:
+            if cells is None:
+                raise ParameterError("a crossbar needs device states or explicit cell resistances")
+            r = cell_resistances(self.device, cells, self.variation, self.faults)
+        else:
+            if not (self.variation.is_zero and self.faults.is_zero):
+                raise ParameterError("give variation and faults either inside the explicit cell resistances "
+                                     "or as variation=/faults=, not both")
+            r = check_cell_ohm(self.cell_resistance_ohm, n)
+            if cells is not None and cells.shape != r.shape:
+                raise ParameterError(f"states of shape {list(cells.shape[:2])} do not match cell resistances "
+                                     f"of shape {list(r.shape[:2])}")
+        r.flags.writeable = False
+        object.__setattr__(self, "cell_resistance_ohm", r)
+        object.__setattr__(self, "states", cells)
+        for name in ("row_wire_ohm", "col_wire_ohm", "driver_ohm", "access_ohm"):
+            object.__setattr__(self, name, nonnegative_ohm(name, getattr(self, name)))
+        if self.sense not in SENSE_MODES:
+            raise ParameterError(f"unknown sense mode {self.sense!r}; choose one of {', '.join(SENSE_MODES)}")
+        for name in ("ref_ohm", "tia_feedback_ohm"):
+            value = float(getattr(self, name))
+            if not np.isfinite(value) or value <= 0:
+                raise ParameterError(f"{name} must be a finite resistance > 0 ohm, got {value!r}")
+            object.__setattr__(self, name, value)
+
+    def _cell_flags(self, states, n: int) -> np.ndarray:
+        """Per-cell P flags [rows, cols, n] (read-only) from device states or flags."""
+        states = np.asarray(states)
         if states.dtype == bool:
             if states.ndim != 3 or states.shape[2] != n:
                 raise ParameterError(
@@ -75,30 +154,20 @@ class Crossbar:
         if cells.shape[0] < 1 or cells.shape[1] < 1:
             raise ParameterError(f"a crossbar needs at least 1 row and 1 column, got {list(cells.shape[:2])}")
         cells.flags.writeable = False
-        object.__setattr__(self, "states", cells)
-        for name in ("row_wire_ohm", "col_wire_ohm", "driver_ohm", "access_ohm"):
-            object.__setattr__(self, name, nonnegative_ohm(name, getattr(self, name)))
-        if self.sense not in SENSE_MODES:
-            raise ParameterError(f"unknown sense mode {self.sense!r}; choose one of {', '.join(SENSE_MODES)}")
-        for name in ("ref_ohm", "tia_feedback_ohm"):
-            value = float(getattr(self, name))
-            if not np.isfinite(value) or value <= 0:
-                raise ParameterError(f"{name} must be a finite resistance > 0 ohm, got {value!r}")
-            object.__setattr__(self, name, value)
+        return cells
 
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, cols)."""
-        return self.states.shape[0], self.states.shape[1]
+        return self.cell_resistance_ohm.shape[0], self.cell_resistance_ohm.shape[1]
 
     @property
     def n_cells(self) -> int:
         return self.device.n_cells
 
     def cell_ohm(self) -> np.ndarray:
-        """Each MTJ cell's read resistance in ohm, shape [rows, cols, n_cells], variation included."""
-        r_p, r_ap = self.variation.sample(self.device.mtj, self.states.shape)
-        return np.where(self.states, r_p, r_ap)
+        """Each MTJ cell's read resistance in ohm, [rows, cols, n_cells] (read-only; inf: open)."""
+        return self.cell_resistance_ohm
 
     def channel_segment_ohm(self) -> float:
         """Resistance in ohm of one write-channel segment in the read path.

@@ -23,7 +23,8 @@ from ..datasets import Dataset, load
 from ..inference import AnalogNetwork, CircuitSpec
 from ..network import Network, accuracy, default_cache_dir, sigmoid, trained
 from ..quantize import paper_levels, quantize_network
-from .studies import STUDIES, WIRE_OHMS, study_specs  # noqa: F401  (re-exported)
+from .studies import (CORRELATED_SCALES, EXTRA_STUDIES, FAULT_RATES, STUDIES,  # noqa: F401  (re-exported)
+                      WIRE_OHMS, study_specs)
 
 
 def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "native",
@@ -84,11 +85,22 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
                     wire_ohm: float = 1.0, tile: int | None = 128, sense: str = "tia", ref_ohm: float = 1e6,
                     sigma: float = 0.0, variation_seed: int = 0, v_read: float = 0.1, adc_bits: int | None = None,
                     scheme: str = "differential", calibration_images: int = 0, n_test: int | None = None,
-                    hidden: int = 128, epochs: int = 40, data_dir=None) -> dict:
-    """One analog-inference point from plain parameters (a sweep task); returns a JSON-ready record."""
+                    hidden: int = 128, epochs: int = 40, data_dir=None, fault_rate: float = 0.0,
+                    correlated_scale: float = 0.0) -> dict:
+    """One analog-inference point from plain parameters (a sweep task); returns a JSON-ready record.
+
+    ``fault_rate``: fraction of faulty cells; ``correlated_scale``: multiple of the
+    typical correlated RA/TMR spreads (:meth:`xbar.devices.Variation.typical`).
+    """
+    from ..devices import Variation
+    typical = Variation.typical()
     spec = CircuitSpec(n_cells=cells, thickness_nm=thickness_nm, wire_ohm=wire_ohm, sense=sense, ref_ohm=ref_ohm,
                        sigma=sigma, variation_seed=variation_seed, tile_rows=tile, tile_cols=tile, v_read=v_read,
-                       adc_bits=adc_bits, scheme=scheme, calibration_images=calibration_images)
+                       adc_bits=adc_bits, scheme=scheme, calibration_images=calibration_images,
+                       fault_rate=fault_rate, device_ra_sigma=correlated_scale * typical.device_ra_sigma,
+                       cell_ra_sigma=correlated_scale * typical.cell_ra_sigma,
+                       device_tmr_sigma=correlated_scale * typical.device_tmr_sigma,
+                       cell_tmr_sigma=correlated_scale * typical.cell_tmr_sigma)
     net = trained(dataset, seed=seed, hidden=hidden, epochs=epochs, data_dir=data_dir)
     rec = compare(net, load(dataset, data_dir), spec, n_test=n_test,
                   cache_dir=default_cache_dir())
@@ -200,6 +212,13 @@ _SETTINGS = {
     "ref_ohm": ("reference resistor (resistor sensing)", lambda v: f"{v:g} ohm"),
     "sigma": ("device-to-device variation sigma of ln R", lambda v: f"{v:g}" if v else "0 (none)"),
     "variation_seed": ("variation seed", lambda v: f"{v}"),
+    "device_ra_sigma": ("correlated variation: device RA sigma of ln", lambda v: f"{v:g}"),
+    "cell_ra_sigma": ("correlated variation: cell RA sigma of ln", lambda v: f"{v:g}"),
+    "device_tmr_sigma": ("correlated variation: device TMR sigma of ln", lambda v: f"{v:g}"),
+    "cell_tmr_sigma": ("correlated variation: cell TMR sigma of ln", lambda v: f"{v:g}"),
+    "fault_rate": ("faulty cells", lambda v: f"{100 * v:g} %" if v else "0 (none)"),
+    "fault_kind": ("fault kinds", lambda v: "stuck-P, stuck-AP, open and short, evenly" if v == "all"
+                   else str(v).replace("_", "-")),
     "tile_rows": ("tile rows", lambda v: "untiled" if v is None else f"{v}"),
     "tile_cols": ("tile columns", lambda v: "untiled" if v is None else f"{v}"),
     "v_read": ("read voltage V_read (full-scale input)", lambda v: f"{v:g} V"),
@@ -218,9 +237,12 @@ def _settings_rows(base: dict) -> list[str]:
     spec, dev = base["spec"], base["device"]
     unused = {"adc_full_scale_a"} if spec["adc_bits"] is None else set()
     unused |= {"ref_ohm"} if spec["sense"] == "tia" else set()
-    unused |= {"variation_seed"} if not spec["sigma"] else set()
+    correlated = ("device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma", "cell_tmr_sigma")
+    unused |= set(correlated) if not any(spec.get(k) for k in correlated) else set()
+    unused |= {"variation_seed"} if not (spec["sigma"] or any(spec.get(k) for k in correlated)) else set()
+    unused |= {"fault_kind"} if not spec.get("fault_rate") else set()
     rows = [f"| {_SETTINGS[k][0]} | {_SETTINGS[k][1](v)} |" if k in _SETTINGS else f"| {k} | {v} |"
-            for k, v in spec.items() if k not in unused]
+            for k, v in spec.items() if k not in unused and (k in _SETTINGS or v is not None)]
     if "adc_full_scale_a" in base:
         fs = base["adc_full_scale_a"]
         rows.append(f"| ADC full scale used | {1e6 * fs['min']:.4g} .. {1e6 * fs['max']:.4g} uA over the tiles |")

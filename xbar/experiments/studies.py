@@ -24,6 +24,15 @@ STUDIES = {
     "adc": "4..12-bit ADC",
     "variation": "device-to-device variation sigma 0..0.2",
 }
+#: Opt-in studies, run only when named (``--study faults``): not part of ``all``.
+EXTRA_STUDIES = {
+    "faults": "accuracy against the faulty-cell rate 0..5 %, and 1 % of each fault kind",
+    "correlated": "typical correlated RA/TMR spread x 0..4",
+}
+#: Fault rates (fraction of cells, split evenly over stuck-P, stuck-AP, open, short) of the faults study.
+FAULT_RATES = (0.0, 0.005, 0.01, 0.02, 0.05)
+#: Multiples of the typical correlated spreads (:meth:`xbar.devices.Variation.typical`) of that study.
+CORRELATED_SCALES = (0.0, 1.0, 2.0, 4.0)
 
 
 def study_specs(base, studies=tuple(STUDIES)) -> list[tuple[str, str, object]]:
@@ -51,21 +60,36 @@ def study_specs(base, studies=tuple(STUDIES)) -> list[tuple[str, str, object]]:
         points += [("adc", f"{b}-bit ADC", rep(base, adc_bits=b)) for b in (4, 6, 8, 10, 12)]
     if "variation" in studies:
         points += [("variation", f"sigma {s:g}", rep(base, sigma=s)) for s in (0.0, 0.02, 0.05, 0.1, 0.2)]
+    if "faults" in studies:
+        from ..faults import FAULT_KINDS
+        points += [("faults", f"{100 * r:g} % faulty cells (all kinds)", rep(base, fault_rate=r))
+                   for r in FAULT_RATES]
+        points += [("faults", f"1 % {k.replace('_', '-')} cells", rep(base, fault_rate=0.01, fault_kind=k))
+                   for k in FAULT_KINDS]
+    if "correlated" in studies:
+        from ..devices import (TYPICAL_CELL_RA_SIGMA, TYPICAL_CELL_TMR_SIGMA, TYPICAL_DEVICE_RA_SIGMA,
+                               TYPICAL_DEVICE_TMR_SIGMA)
+        points += [("correlated", f"{k:g} x typical RA/TMR spread",
+                    rep(base, sigma=0.0, device_ra_sigma=k * TYPICAL_DEVICE_RA_SIGMA,
+                        cell_ra_sigma=k * TYPICAL_CELL_RA_SIGMA, device_tmr_sigma=k * TYPICAL_DEVICE_TMR_SIGMA,
+                        cell_tmr_sigma=k * TYPICAL_CELL_TMR_SIGMA)) for k in CORRELATED_SCALES]
     return points
 
 
 def parse_studies(values) -> tuple[str, ...]:
     """Study names from ``--study`` values (repeatable, each a name, a comma list, ``all`` or ``none``).
 
-    Returns them in :data:`STUDIES` order without repeats; raises ValueError naming an unknown one.
+    ``all`` is every study of :data:`STUDIES`; those of :data:`EXTRA_STUDIES` run only when
+    named. Returns them in that order without repeats; raises ValueError naming an unknown one.
     """
     names = set()
     for value in values or ():
         for name in filter(None, (v.strip().lower() for v in str(value).split(","))):
             if name == "all":
                 names.update(STUDIES)
-            elif name in STUDIES:
+            elif name in STUDIES or name in EXTRA_STUDIES:
                 names.add(name)
             elif name != "none":
-                raise ValueError(f"unknown study {name!r}; choose from {', '.join(STUDIES)} or all")
-    return tuple(s for s in STUDIES if s in names)
+                raise ValueError(f"unknown study {name!r}; choose from "
+                                 f"{', '.join([*STUDIES, *EXTRA_STUDIES])} or all")
+    return tuple(s for s in [*STUDIES, *EXTRA_STUDIES] if s in names)
