@@ -111,3 +111,14 @@ def within(low: float, high: float):
         return value
     convert.__name__ = "number"
     return convert
+
+
+def comma_list(convert):
+    """A converter for one value or a comma list of values, each read by ``convert``."""
+    def convert_list(text: str) -> list:
+        items = [t.strip() for t in text.split(",")]
+        if not all(items):
+            raise argparse.ArgumentTypeError(f"expected a value or a comma list of values, got {text!r}")
+        return [convert(t) for t in items]
+    convert_list.__name__ = "list"
+    return convert_list

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .argtypes import Parser, count, integer, nonnegative, one_line, positive, seed, within
+from .argtypes import Parser, comma_list, count, finite, integer, nonnegative, one_line, positive, seed, within
 from .errors import XbarError
 
 
@@ -480,41 +480,33 @@ def _add_program(sub) -> None:
                                    "OUT/results.jsonl, so a rerun resumes.")
     p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
                    help="digits (bundled, default), mnist or fashion")
-    p.add_argument("--data-dir", help="directory of the IDX files (default $XBAR_DATA_DIR or the user cache)")
-    p.add_argument("--seed", type=int, default=0, help="training and programming seed (default 0)")
-    p.add_argument("--cells", default="3", help="cells per device, or a comma list (default 3)")
-    p.add_argument("--thickness", default="1.6,1.9,2.2,2.6",
+    p.add_argument("--data-dir", help="folder of the IDX files (mnist/ or fashion-mnist/), or the folder "
+                                      "holding mnist/ and fashion-mnist/ (default $XBAR_DATA_DIR or "
+                                      "~/.cache/xbar/data)")
+    p.add_argument("--seed", type=seed, default=0, help="training and programming seed, 0..2^32-1 (default 0)")
+    p.add_argument("--cells", type=comma_list(integer(1, 6)), default=[3],
+                   help="cells per device, 1..6, or a comma list (default 3)")
+    p.add_argument("--thickness", type=comma_list(within(1.6, 2.6)), default=[1.6, 1.9, 2.2, 2.6],
                    help="free-layer thickness in nm, or a comma list, within 1.6..2.6 (default 1.6,1.9,2.2,2.6)")
-    p.add_argument("--field", type=float, default=6.0, help="assisting field in mT (default 6, the paper's -6 mT)")
-    p.add_argument("--wire-ohm", type=float, default=1.0, help="row and column wire ohm per segment (default 1)")
-    p.add_argument("--tile", type=int, default=128, help="tile size in devices (default 128)")
-    p.add_argument("--max-pulses", type=int, default=400, help="pulse budget per device (default 400)")
-    p.add_argument("--limit", type=int, help="evaluate on the first N test images only")
+    p.add_argument("--field", type=finite, default=6.0, help="assisting field in mT (default 6, the paper's -6 mT)")
+    p.add_argument("--wire-ohm", type=nonnegative, default=1.0, help="row and column wire ohm per segment (default 1)")
+    p.add_argument("--tile", type=count, default=128, help="tile size in devices (default 128)")
+    p.add_argument("--max-pulses", type=count, default=400, help="pulse budget per device (default 400)")
+    p.add_argument("--limit", type=count, help="evaluate on the first N test images only")
     p.add_argument("--out", default="xbar-program", help="output directory (default ./xbar-program)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_program)
 
 
-def _number_list(text: str, kind, what: str) -> list:
-    from .errors import ParameterError
-    try:
-        return [kind(v) for v in text.split(",") if v.strip()] or [kind("")]
-    except ValueError:
-        raise ParameterError(f"{what} must be a number or a comma list of numbers, got {text!r}") from None
-
-
 def _run_program(args) -> int:
     import dataclasses
 
-    from .errors import ParameterError
     from .experiments.programming import run_program
     from .inference import CircuitSpec
     from .programming import ProgramParams
     from .switching import SwitchingParams, check_thickness, critical_current
-    cells = _number_list(args.cells, int, "--cells")
-    thicknesses = [check_thickness(t) for t in _number_list(args.thickness, float, "--thickness")]
-    if args.limit is not None and args.limit < 1:
-        raise ParameterError(f"--limit must be >= 1, got {args.limit}")
+    cells = args.cells
+    thicknesses = [check_thickness(t) for t in args.thickness]
     switching = SwitchingParams(field_mt=args.field)
     for t in thicknesses:
         critical_current(switching, t)
