@@ -15,7 +15,8 @@ import numpy as np
 
 from . import __version__
 from .atomic import write_text
-from .circuit import Circuit, check_inputs, node_name
+from .circuit import Circuit, as_circuit, check_inputs, node_name
+from .crossbar import Crossbar
 from .errors import ParameterError, SolverError
 
 _SAFE_TITLE = re.compile(r"[A-Za-z0-9 _.,:()+\-=%/]{0,120}")
@@ -142,10 +143,16 @@ def _cells_comment(device) -> list[str]:
     return [f"* cell {k}: R_P = {c.r_p:.6g} ohm, R_AP = {c.r_ap:.6g} ohm" for k, c in enumerate(device.cells)]
 
 
+<<<<<<< HEAD
 def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
                  analysis: bool = True, capacitors: bool = False, rise_s: float | None = None,
                  batch=None) -> str:
     """The ngspice netlist of ``circuit``.
+=======
+def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = None,
+                 analysis: bool = True, capacitors: bool = False, rise_s: float | None = None) -> str:
+    """The ngspice netlist of ``circuit`` (a Crossbar is built into its circuit first).
+>>>>>>> main
 
     ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
     ``analysis`` the netlist ends in ``.op``, a ``.save`` of the outputs and
@@ -156,6 +163,7 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
     input, linear over ``rise_s`` seconds (PWL). ``batch`` [batch, rows] (two or
     more vectors) instead writes the batch as one ``.dc`` sweep (see :func:`sweep_sources`).
     """
+    circuit = as_circuit(circuit)
     xbar = circuit.crossbar
     rows, cols = circuit.shape
     n = xbar.n_cells
@@ -231,6 +239,7 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
     return "\n".join(head + body + tail) + "\n"
 
 
+<<<<<<< HEAD
 def analysis_line(batch=None) -> str:
     """``.op`` for one input vector, or the ``.dc`` sweep that plays a ``batch`` [batch, rows]."""
     return ".op" if batch is None else f".dc TEMP 0 {len(batch) - 1} 1"
@@ -272,6 +281,9 @@ def source_vectors(circuit: Circuit, batch: bool = False) -> list[str]:
 
 
 def write_netlist(circuit: Circuit, path, inputs=None, title: str | None = None) -> Path:
+=======
+def write_netlist(circuit: Circuit | Crossbar, path, inputs=None, title: str | None = None) -> Path:
+>>>>>>> main
     """Write :func:`netlist_text` to ``path`` atomically; returns the path."""
     return write_text(path, netlist_text(circuit, inputs=inputs, title=title))
 

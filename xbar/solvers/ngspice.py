@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..circuit import Circuit, check_inputs
+from ..circuit import Circuit, as_circuit, check_inputs
+from ..crossbar import Crossbar
 from ..errors import ParameterError, SolverError
 from ..netlist import analysis_line, netlist_text, output_vectors, read_raw, source_vectors
 from .result import Solution
@@ -236,12 +237,12 @@ class NgspiceSolver:
     scaled to the circuit, see :func:`timeout_seconds`).
     """
 
-    def __init__(self, circuit: Circuit, timeout_s: float | None = None, executable: str | None = None):
-        self.circuit = circuit
+    def __init__(self, circuit: Circuit | Crossbar, timeout_s: float | None = None, executable: str | None = None):
+        self.circuit = as_circuit(circuit)
         self.timeout_s = None if timeout_s is None else check_timeout(timeout_s)
         self.executable = executable
         self.build = ngspice_build(executable)
-        check_spread(circuit)
+        check_spread(self.circuit)
 
     def solve(self, inputs) -> Solution:
         """Sense currents and output voltages for row voltages ``inputs`` [batch, rows]."""

@@ -23,7 +23,8 @@ import time
 
 import numpy as np
 
-from ..circuit import Circuit, check_inputs
+from ..circuit import Circuit, as_circuit, check_inputs
+from ..crossbar import Crossbar
 from ..errors import SolverError
 from ..netlist import output_vectors, source_vectors
 from .ngspice import (CHUNK, _KLU_USED, check_log, check_spread, check_timeout, collect, last_error, spice_deck,
@@ -152,10 +153,10 @@ class PySpiceSolver:
     ``timeout_s`` bounds each chunk's run, as for the ngspice backend.
     """
 
-    def __init__(self, circuit: Circuit, timeout_s: float | None = None):
-        self.circuit = circuit
+    def __init__(self, circuit: Circuit | Crossbar, timeout_s: float | None = None):
+        self.circuit = as_circuit(circuit)
         self.timeout_s = None if timeout_s is None else check_timeout(timeout_s)
-        check_spread(circuit)
+        check_spread(self.circuit)
         self.engine = engine()
 
     def solve(self, inputs) -> Solution:
