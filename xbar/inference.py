@@ -33,12 +33,8 @@ from .faults import Faults
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
 from .network import Network, sigmoid
 from .quantize import SCALE_RULES
-<<<<<<< HEAD
-from .solvers import IdealSolver, NativeSolver, make_solver
-=======
-from .solvers import NativeSolver, NgspiceSolver
+from .solvers import NativeSolver, make_solver
 from .solvers.ideal import summed_conductance
->>>>>>> main
 from .solvers.native import cell_voltages
 
 #: Default tile: 128 x 128 devices, a common macro size (64 differential outputs per tile).

@@ -143,16 +143,10 @@ def _cells_comment(device) -> list[str]:
     return [f"* cell {k}: R_P = {c.r_p:.6g} ohm, R_AP = {c.r_ap:.6g} ohm" for k, c in enumerate(device.cells)]
 
 
-<<<<<<< HEAD
-def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
+def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = None,
                  analysis: bool = True, capacitors: bool = False, rise_s: float | None = None,
                  batch=None) -> str:
-    """The ngspice netlist of ``circuit``.
-=======
-def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = None,
-                 analysis: bool = True, capacitors: bool = False, rise_s: float | None = None) -> str:
     """The ngspice netlist of ``circuit`` (a Crossbar is built into its circuit first).
->>>>>>> main
 
     ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
     ``analysis`` the netlist ends in ``.op``, a ``.save`` of the outputs and
@@ -239,7 +233,6 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
     return "\n".join(head + body + tail) + "\n"
 
 
-<<<<<<< HEAD
 def analysis_line(batch=None) -> str:
     """``.op`` for one input vector, or the ``.dc`` sweep that plays a ``batch`` [batch, rows]."""
     return ".op" if batch is None else f".dc TEMP 0 {len(batch) - 1} 1"
@@ -280,10 +273,7 @@ def source_vectors(circuit: Circuit, batch: bool = False) -> list[str]:
     return [f"i({prefix}{i})" for i in range(circuit.shape[0])]
 
 
-def write_netlist(circuit: Circuit, path, inputs=None, title: str | None = None) -> Path:
-=======
 def write_netlist(circuit: Circuit | Crossbar, path, inputs=None, title: str | None = None) -> Path:
->>>>>>> main
     """Write :func:`netlist_text` to ``path`` atomically; returns the path."""
     return write_text(path, netlist_text(circuit, inputs=inputs, title=title))
 

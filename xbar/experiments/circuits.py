@@ -55,14 +55,11 @@ def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "
         device=device_record(analog_net.device),
         layers=[], ir_drop=[],
     )
-<<<<<<< HEAD
     if spice:
         record["spice"] = spice
-=======
     if spec.adc_bits is not None:
         full = [analog_net.adc_full_scale(t) for tiles in analog_net.tiles for t in tiles]
         record["adc_full_scale_a"] = dict(min=min(full), max=max(full))
->>>>>>> main
     inputs = x
     maps = []
     for l, res in enumerate(layers):
@@ -81,7 +78,6 @@ def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "
     return record
 
 
-<<<<<<< HEAD
 def spice_agreement(analog_net: AnalogNetwork, x: np.ndarray, logits_spice: np.ndarray) -> dict:
     """How a SPICE run of ``x`` agrees with the native solver on the same tiles, and what solved it.
 
@@ -97,12 +93,12 @@ def spice_agreement(analog_net: AnalogNetwork, x: np.ndarray, logits_spice: np.n
                 kcl_residual=max(r["kcl_residual"] for r in runs), tile_solves=len(runs),
                 logits_max_rel_to_native=float(np.abs(logits_spice - logits_native).max() / scale),
                 prediction_agreement_with_native=float(np.mean(logits_spice.argmax(1) == logits_native.argmax(1))))
-=======
+
+
 def device_record(device) -> dict:
     """The compound device's values for reports: R_P, R_AP (ohm), TMR (fraction), cells, channel (ohm)."""
     return dict(r_p_ohm=device.mtj.r_p, r_ap_ohm=device.mtj.r_ap, tmr=device.mtj.tmr,
                 n_cells=int(device.n_cells), channel_ohm=float(device.channel_ohm))
->>>>>>> main
 
 
 def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thickness_nm: float = 1.9,
@@ -297,17 +293,13 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dic
         f"{base['n_test']} test images through compound SOT-MTJ crossbars, solved exactly "
         f"({base['backend']}), against ideal quantized inference on the same conductances.",
         "",
-<<<<<<< HEAD
-        *spice_lines(base.get("spice")),
-        "## Base configuration",
-=======
         f"xbar {info.get('version', __version__)}"
         + (f", run {info['date']}" if "date" in info else "")
         + (f", {info['seconds']:g} s in all (base run {info['base_seconds']:g} s)" if "seconds" in info else "")
         + ".",
         "",
+        *spice_lines(base.get("spice")),
         "## Configuration",
->>>>>>> main
         "",
         "| parameter | value |", "|---|---|",
         *_settings_rows(base),
