@@ -27,8 +27,8 @@ def rel(a, b):
 
 def tile_128(sense):
     rng = np.random.default_rng(7)
-    return Crossbar(library_device(1.9, 3), rng.integers(0, 4, (128, 128)), row_wire_ohm=1.0, col_wire_ohm=1.0,
-                    sense=sense, variation=Variation(0.05, 3))
+    return Crossbar(library_device(thickness_nm=1.9, n_cells=3), rng.integers(0, 4, (128, 128)),
+                    row_wire_ohm=1.0, col_wire_ohm=1.0, sense=sense, variation=Variation(0.05, 3))
 
 
 @pytest.mark.parametrize("sense", ["tia", "resistor"])
@@ -51,8 +51,8 @@ def test_128x128_tile_agrees_with_native(backend, sense):
 @pytest.mark.parametrize("backend", ["ngspice", "pyspice"])
 def test_single_vector_and_batch_paths_agree(backend):
     rng = np.random.default_rng(2)
-    xb = Crossbar(library_device(2.2, 2), rng.integers(0, 3, (6, 5)), row_wire_ohm=2.0, col_wire_ohm=1.0,
-                  driver_ohm=10.0, variation=Variation(0.1, 1))
+    xb = Crossbar(library_device(thickness_nm=2.2, n_cells=2), rng.integers(0, 3, (6, 5)), row_wire_ohm=2.0,
+                  col_wire_ohm=1.0, driver_ohm=10.0, variation=Variation(0.1, 1))
     x = rng.uniform(-0.1, 0.1, (3, 6))
     batch = solve(xb, x, backend).currents
     one = np.vstack([solve(xb, v[None], backend).currents for v in x])
@@ -82,8 +82,8 @@ logging.getLogger("PySpice").setLevel(logging.CRITICAL)
 worst = 0.0
 for sense in ("tia", "resistor"):
     rng = np.random.default_rng(4)
-    xb = Crossbar(library_device(1.9, 3), rng.integers(0, 4, (6, 5)), row_wire_ohm=1.0, col_wire_ohm=1.0,
-                  driver_ohm=3.0, sense=sense, variation=Variation(0.05, 2))
+    xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), rng.integers(0, 4, (6, 5)), row_wire_ohm=1.0,
+                  col_wire_ohm=1.0, driver_ohm=3.0, sense=sense, variation=Variation(0.05, 2))
     x = rng.uniform(0.0, 0.1, 6)
     op = to_pyspice(xb, x, title="export test").simulator(simulator="ngspice-shared").operating_point()
     if sense == "tia":
@@ -164,7 +164,7 @@ def test_libngspice_absent_refuses_in_one_line_and_others_still_work():
 @pytest.mark.parametrize("backend", ["ngspice", "pyspice"])
 def test_huge_variation_is_refused_not_returned(backend):
     # Issue 13: sigma 50 gave negative currents for positive inputs, exit 0.
-    xb = Crossbar(library_device(1.9, 3), np.random.default_rng(0).integers(0, 4, (8, 8)),
+    xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), np.random.default_rng(0).integers(0, 4, (8, 8)),
                   row_wire_ohm=1.0, col_wire_ohm=1.0, variation=Variation(50.0, 0))
     with pytest.raises(SolverError, match="past the 1e\\+15 that ngspice's tolerances resolve"):
         solve(xb, np.full((2, 8), 0.1), backend)
