@@ -100,6 +100,15 @@ class Crossbar:
         r_p, r_ap = self.variation.sample(self.device.mtj, self.states.shape)
         return np.where(self.states, r_p, r_ap)
 
+    def cell_rp_ohm(self) -> np.ndarray:
+        """Each MTJ cell's parallel resistance R_P in ohm, [rows, cols, n_cells], variation included.
+
+        The bias-independent part of a cell's I-V (see :func:`xbar.devices.junction_current`);
+        for cells in P it equals :meth:`cell_ohm`.
+        """
+        r_p, _ = self.variation.sample(self.device.mtj, self.states.shape)
+        return np.broadcast_to(r_p, self.states.shape).copy()
+
     def channel_segment_ohm(self) -> float:
         """Resistance in ohm of one write-channel segment in the read path.
 

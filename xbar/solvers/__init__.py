@@ -3,7 +3,8 @@
 Every backend takes the one :class:`~xbar.circuit.Circuit` and returns a
 :class:`Solution` for a batch of row voltages [batch, rows]:
 
-* ``native``: exact sparse nodal analysis (scipy), factorized once;
+* ``native``: exact sparse nodal analysis (scipy), factorized once; a circuit of
+  non-linear junctions (finite V_h) gets the Newton solver built on it;
 * ``ngspice``: the real ngspice on the generated netlist;
 * ``ideal``: I = V G with no parasitics.
 """
@@ -15,6 +16,7 @@ from ..crossbar import Crossbar
 from ..errors import ParameterError
 from .ideal import IdealSolver
 from .native import NativeSolver
+from .newton import NewtonSolver
 from .ngspice import NgspiceSolver
 from .result import Solution
 
@@ -27,6 +29,8 @@ def make_solver(circuit: Circuit | Crossbar, backend: str = "native", **options)
         raise ParameterError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if isinstance(circuit, Crossbar):
         circuit = build_circuit(circuit)
+    if backend == "native" and circuit.nonlinear:
+        return NewtonSolver(circuit, **options)
     return BACKENDS[backend](circuit, **options)
 
 
@@ -35,4 +39,4 @@ def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", **option
     return make_solver(circuit, backend, **options).solve(inputs)
 
 
-__all__ = ["BACKENDS", "IdealSolver", "NativeSolver", "NgspiceSolver", "Solution", "make_solver", "solve"]
+__all__ = ["BACKENDS", "IdealSolver", "NativeSolver", "NewtonSolver", "NgspiceSolver", "Solution", "make_solver", "solve"]

@@ -141,6 +141,15 @@ class NativeSolver:
                     out[:, cols] = part
             return out
 
+    @property
+    def free_nodes(self) -> np.ndarray:
+        """Node ids of the unknowns (all but ground, sources and virtual grounds), in solve order."""
+        return self._free
+
+    def solve_free(self, rhs: np.ndarray) -> np.ndarray:
+        """L_FF^-1 rhs for ``rhs`` [free, k]: the factorization's solve, for iterative solvers built on it."""
+        return self._solve(np.asfortranarray(rhs))
+
     def node_voltages(self, inputs: np.ndarray) -> np.ndarray:
         """Voltages of all nodes, [batch, n_nodes], for row voltages ``inputs`` [batch, rows]."""
         x = check_inputs(inputs, self.circuit.shape[0])
