@@ -215,7 +215,11 @@ def _add_sweep(sub) -> None:
                                    "from a TOML grid (experiment = NAME, [params], optional [figure]) and/or "
                                    "--param; the whole grid is checked before anything runs.")
     p.add_argument("grid", nargs="?", help="grid TOML file, or the name of a shipped grid (see --list)")
-    p.add_argument("-e", "--experiment", help="experiment name or module:function (replaces the grid's)")
+    p.add_argument("-e", "--experiment", help="experiment name, or module:function with --allow-import "
+                                              "(replaces the grid's)")
+    p.add_argument("--allow-import", action="append", default=[], metavar="MODULE",
+                   help="allow module:function experiments from MODULE (exact name; repeatable). Without "
+                        "it only registered experiments run, whatever a grid file names")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUES",
                    help="an axis, name=1,2,3 or inclusive name=start:stop:step; replaces the grid's "
                         "(repeatable)")
@@ -262,10 +266,10 @@ def _run_sweep(args) -> int:
     if args.figure and not grid.figure:
         raise ParameterError(f"--figure needs a [figure] table in the grid of experiment {grid.experiment!r}")
     if not args.export:
-        plan = sweep.plan(grid)
+        plan = sweep.plan(grid, allow_import=args.allow_import)
         if args.figure:
             from .sweep_figures import check
-            check(grid.figure)
+            check(grid.figure, plan.grid.axes)
         name = Path(args.grid).stem if args.grid else "sweep-" + re.sub(r"\W+", "_", grid.experiment)
         results = args.results or f"{name}.jsonl"
         s = sweep.run_sweep(plan, results, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)

@@ -15,6 +15,13 @@ Layout (rows index i, columns index j):
   channel, and along the channel to the channel's read terminal on the column wire.
 
 Zero wire, driver or access resistance means an ideal connection.
+
+Every cell's read resistance is one explicit array [rows, cols, cells] in ohm,
+:attr:`Crossbar.cell_resistance_ohm`: either given directly (measured or
+externally generated per-device values) or produced from device states by
+:func:`cell_resistances` (the device's nominal values, then variation). It is
+the only way cell resistances reach the circuit. An infinite resistance is an
+open cell: the circuit has no element there.
 """
 
 from __future__ import annotations
@@ -29,6 +36,36 @@ from .errors import ParameterError
 SENSE_MODES = ("tia", "resistor")
 
 
+def cell_resistances(device: CompoundMTJ, p_flags: np.ndarray, variation: Variation | None = None) -> np.ndarray:
+    """Read resistance in ohm of every cell, [rows, cols, cells], from per-cell P flags [rows, cols, cells].
+
+    Each cell's R_P and R_AP come from ``variation`` (nominal when None or sigma 0);
+    the cell reads R_P where its flag is set, else R_AP.
+    """
+    r_p, r_ap = (variation or Variation()).sample(device.mtj, p_flags.shape)
+    return np.where(p_flags, r_p, r_ap)
+
+
+def check_cell_ohm(cell_ohm, n_cells: int) -> np.ndarray:
+    """``cell_ohm`` as a float array [rows, cols, n_cells], or a ParameterError.
+
+    Each value must be > 0 ohm and not NaN; +inf marks an open cell.
+    """
+    try:
+        r = np.array(cell_ohm, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterError("cell resistances must be a numeric array [rows, cols, cells] in ohm") from None
+    if r.ndim != 3 or r.shape[2] != n_cells or r.shape[0] < 1 or r.shape[1] < 1:
+        raise ParameterError(f"cell resistances must have shape [rows, cols, {n_cells}] (rows, cols >= 1), "
+                             f"got {list(r.shape)}")
+    bad = np.isnan(r) | (r <= 0) | np.isneginf(r)
+    if bad.any():
+        i, j, k = np.argwhere(bad)[0]
+        raise ParameterError(f"cell {k} of device ({i}, {j}) has resistance {r[i, j, k].item()!r} ohm; "
+                             "cell resistances must be > 0 ohm (inf: an open cell)")
+    return r
+
+
 def nonnegative_ohm(name: str, value: float) -> float:
     """``value`` as a float, or a ParameterError unless it is a finite resistance >= 0."""
     value = float(value)
@@ -39,15 +76,20 @@ def nonnegative_ohm(name: str, value: float) -> float:
 
 @dataclass(frozen=True)
 class Crossbar:
-    """Rows x cols compound MTJs with per-cell states and circuit parameters.
+    """Rows x cols compound MTJs with per-cell resistances and circuit parameters.
 
     ``states`` is either device states, ints 0..n_cells of shape [rows, cols]
     (state k: k cells parallel, see :meth:`CompoundMTJ.cell_states`), or per-cell
-    parallel flags, bools of shape [rows, cols, n_cells]. Resistances in ohm.
+    parallel flags, bools of shape [rows, cols, n_cells]; from them and
+    ``variation`` the cells' resistances follow (:func:`cell_resistances`).
+    Alternatively give ``cell_resistance_ohm`` [rows, cols, n_cells] directly
+    (``states`` then optional, kept as a label; ``variation`` must be left at
+    none). ``device`` still sets the cell count and the write channel.
+    Resistances in ohm.
     """
 
     device: CompoundMTJ
-    states: np.ndarray
+    states: np.ndarray | None = None
     row_wire_ohm: float = 0.0
     col_wire_ohm: float = 0.0
     driver_ohm: float = 0.0
@@ -56,12 +98,43 @@ class Crossbar:
     ref_ohm: float = 1e6
     tia_feedback_ohm: float = 1e3
     variation: Variation = field(default_factory=Variation)
+    cell_resistance_ohm: np.ndarray | None = None
 
     def __post_init__(self):
         if not isinstance(self.device, CompoundMTJ):
             raise ParameterError(f"device must be a CompoundMTJ, got {type(self.device).__name__}")
-        states = np.asarray(self.states)
+        if not isinstance(self.variation, Variation):
+            raise ParameterError(f"variation must be a Variation, got {type(self.variation).__name__}")
         n = self.device.n_cells
+        cells = None if self.states is None else self._cell_flags(self.states, n)
+        if self.cell_resistance_ohm is None:
+            if cells is None:
+                raise ParameterError("a crossbar needs device states or explicit cell resistances")
+            r = cell_resistances(self.device, cells, self.variation)
+        else:
+            if self.variation.sigma != 0:
+                raise ParameterError("give variation either inside the explicit cell resistances or as "
+                                     "variation=, not both")
+            r = check_cell_ohm(self.cell_resistance_ohm, n)
+            if cells is not None and cells.shape != r.shape:
+                raise ParameterError(f"states of shape {list(cells.shape[:2])} do not match cell resistances "
+                                     f"of shape {list(r.shape[:2])}")
+        r.flags.writeable = False
+        object.__setattr__(self, "cell_resistance_ohm", r)
+        object.__setattr__(self, "states", cells)
+        for name in ("row_wire_ohm", "col_wire_ohm", "driver_ohm", "access_ohm"):
+            object.__setattr__(self, name, nonnegative_ohm(name, getattr(self, name)))
+        if self.sense not in SENSE_MODES:
+            raise ParameterError(f"unknown sense mode {self.sense!r}; choose one of {', '.join(SENSE_MODES)}")
+        for name in ("ref_ohm", "tia_feedback_ohm"):
+            value = float(getattr(self, name))
+            if not np.isfinite(value) or value <= 0:
+                raise ParameterError(f"{name} must be a finite resistance > 0 ohm, got {value!r}")
+            object.__setattr__(self, name, value)
+
+    def _cell_flags(self, states, n: int) -> np.ndarray:
+        """Per-cell P flags [rows, cols, n] (read-only) from device states or flags."""
+        states = np.asarray(states)
         if states.dtype == bool:
             if states.ndim != 3 or states.shape[2] != n:
                 raise ParameterError(
@@ -75,39 +148,40 @@ class Crossbar:
         if cells.shape[0] < 1 or cells.shape[1] < 1:
             raise ParameterError(f"a crossbar needs at least 1 row and 1 column, got {list(cells.shape[:2])}")
         cells.flags.writeable = False
-        object.__setattr__(self, "states", cells)
-        for name in ("row_wire_ohm", "col_wire_ohm", "driver_ohm", "access_ohm"):
-            object.__setattr__(self, name, nonnegative_ohm(name, getattr(self, name)))
-        if self.sense not in SENSE_MODES:
-            raise ParameterError(f"unknown sense mode {self.sense!r}; choose one of {', '.join(SENSE_MODES)}")
-        for name in ("ref_ohm", "tia_feedback_ohm"):
-            value = float(getattr(self, name))
-            if not np.isfinite(value) or value <= 0:
-                raise ParameterError(f"{name} must be a finite resistance > 0 ohm, got {value!r}")
-            object.__setattr__(self, name, value)
+        return cells
 
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, cols)."""
-        return self.states.shape[0], self.states.shape[1]
+        return self.cell_resistance_ohm.shape[0], self.cell_resistance_ohm.shape[1]
 
     @property
     def n_cells(self) -> int:
         return self.device.n_cells
 
     def cell_ohm(self) -> np.ndarray:
-        """Each MTJ cell's read resistance in ohm, shape [rows, cols, n_cells], variation included."""
-        r_p, r_ap = self.variation.sample(self.device.mtj, self.states.shape)
-        return np.where(self.states, r_p, r_ap)
+        """Each MTJ cell's read resistance in ohm, [rows, cols, n_cells] (read-only; inf: open)."""
+        return self.cell_resistance_ohm
 
-    def cell_rp_ohm(self) -> np.ndarray:
-        """Each MTJ cell's parallel resistance R_P in ohm, [rows, cols, n_cells], variation included.
+    def cell_rp_ohm(self) -> np.ndarray | None:
+        """Each MTJ cell's parallel resistance R_P in ohm, [rows, cols, n_cells]; None for a linear device.
 
-        The bias-independent part of a cell's I-V (see :func:`xbar.devices.junction_current`);
-        for cells in P it equals :meth:`cell_ohm`.
+        The bias-independent part of a cell's I-V (:func:`xbar.devices.junction_current`):
+        a P cell's own resistance; an AP cell's R_P drawn with it by ``variation``, or, for
+        explicit cell resistances, R_0 / (1 + TMR0) with the device's zero-bias TMR. A
+        non-linear device needs ``states`` to tell P from AP cells. Open cells: inf.
         """
-        r_p, _ = self.variation.sample(self.device.mtj, self.states.shape)
-        return np.broadcast_to(r_p, self.states.shape).copy()
+        if self.device.mtj.linear:
+            return None
+        if self.states is None:
+            raise ParameterError("a non-linear junction (finite V_h) needs device states with explicit "
+                                 "cell resistances, to tell parallel from antiparallel cells")
+        r0 = self.cell_resistance_ohm
+        if self.variation.sigma > 0:
+            r_p = np.minimum(self.variation.sample(self.device.mtj, r0.shape)[0], r0)  # TMR >= 0
+        else:
+            r_p = r0 / (1.0 + self.device.mtj.tmr)
+        return np.where(self.states | ~np.isfinite(r0), r0, r_p)
 
     def channel_segment_ohm(self) -> float:
         """Resistance in ohm of one write-channel segment in the read path.

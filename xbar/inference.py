@@ -40,7 +40,7 @@ DEFAULT_TILE = 128
 
 #: Part of every cached effective matrix's key: bump it when the circuit model or solver
 #: changes what a tile's matrix is, so stale files on disk are never reused.
-MATRIX_CACHE_FORMAT = 1
+MATRIX_CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,8 @@ class AnalogNetwork:
         fields = {k: v for k, v in asdict(self.spec).items()
                   if k not in ("adc_bits", "adc_full_scale_a", "rule", "scheme", "tile_rows", "tile_cols",
                                "calibration_images")}
-        h.update(repr((__version__, MATRIX_CACHE_FORMAT, fields, xb.device, xb.variation, xb.states.shape)).encode())
-        h.update(np.ascontiguousarray(xb.states).tobytes())
+        h.update(repr((__version__, MATRIX_CACHE_FORMAT, fields, xb.device, xb.cell_resistance_ohm.shape)).encode())
+        h.update(np.ascontiguousarray(xb.cell_resistance_ohm).tobytes())
         return h.hexdigest()[:32]
 
     def effective_matrix(self, tile: Tile) -> np.ndarray:

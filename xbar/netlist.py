@@ -54,9 +54,14 @@ def _labels(index: np.ndarray) -> list[str]:
     return [f"{i}_{j}" for i, j in zip(index[:, 0].tolist(), index[:, 1].tolist())]
 
 
-def subckt_name(n_cells: int, channel: bool, nonlinear: bool = False) -> str:
-    """Name of the compound-MTJ subcircuit: ``cmtj3`` (with channel) or ``cmtj3_ideal``; ``_nl`` when non-linear."""
-    return f"cmtj{n_cells}" + ("" if channel else "_ideal") + ("_nl" if nonlinear else "")
+def subckt_name(n_cells: int, channel: bool, open_cells: tuple[int, ...] = (), nonlinear: bool = False) -> str:
+    """Name of the compound-MTJ subcircuit: ``cmtj3`` (with channel) or ``cmtj3_ideal``.
+
+    A device with open cells uses a variant without them: ``cmtj3_open0_2`` lacks cells 0 and 2.
+    Non-linear junctions (behavioural cells) add ``_nl``.
+    """
+    opened = "_open" + "_".join(map(str, open_cells)) if open_cells else ""
+    return f"cmtj{n_cells}{opened}" + ("" if channel else "_ideal") + ("_nl" if nonlinear else "")
 
 
 def output_vectors(circuit: Circuit) -> list[str]:
@@ -77,11 +82,15 @@ def output_vectors(circuit: Circuit) -> list[str]:
 NONLINEAR_OPTIONS = ".options reltol=1e-11 vntol=1e-14 abstol=1e-17"
 
 
-def _subckt(n: int, channel: bool, nonlinear: bool = False) -> list[str]:
-    params = " ".join(f"rc{k}=1" + (f" rp{k}=1" if nonlinear else "") for k in range(n))
-    lines = [f".subckt {subckt_name(n, channel, nonlinear)} top rd params: {params}",
+def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), nonlinear: bool = False) -> list[str]:
+    present = [k for k in range(n) if k not in open_cells]
+    params = " ".join(f"rc{k}=1" + (f" rp{k}=1" if nonlinear else "") for k in present)
+    name = subckt_name(n, channel, open_cells, nonlinear)
+    lines = [f".subckt {name} top rd params: {params}",
              "* cell k: top electrode -> MTJ -> its node h<k> on the write channel"]
-    for k in range(n):
+    if open_cells:
+        lines.append(f"* open cells (no element): {' '.join(map(str, open_cells))}")
+    for k in present:
         node = "h" + str(k) if channel else "rd"
         if nonlinear:
             lines.append(f"Bcell{k} top {node} I={{ijn(V(top,{node}), rp{k}, rc{k})}}")
@@ -91,7 +100,7 @@ def _subckt(n: int, channel: bool, nonlinear: bool = False) -> list[str]:
         lines.append("* channel segments toward the read terminal rd (one cell pitch each)")
         for k in range(n):
             lines.append(f"Rch{k} h{k} {'h' + str(k - 1) if k else 'rd'} {{rseg}}")
-    lines.append(f".ends {subckt_name(n, channel, nonlinear)}")
+    lines.append(f".ends {name}")
     return lines
 
 
@@ -101,6 +110,36 @@ def _junction(circuit: Circuit) -> list[str]:
             "R_P bias-independent",
             f".param vh={format_number(circuit.v_half_volt)}",
             ".func ijn(v, rp, r0) {v / (rp + (r0 - rp) / (1 + (v / vh) * (v / vh)))}"]
+
+
+def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: list[list[str]],
+                  rp_values: list[list[str]] | None = None) -> list[str]:
+    """Instance lines of a circuit with open cells: each device uses the subcircuit variant of its open set.
+
+    Devices whose cells are all open carry no current and are left out (a comment
+    counts them); returns the variants' definitions followed by the instances.
+    """
+    rows, cols, n = circuit.cell_ohm.shape
+    is_open = ~np.isfinite(circuit.cell_ohm.reshape(-1, n))
+    labels = _labels(np.indices((rows, cols)).reshape(2, -1).T)
+    top, read = circuit.device_top.ravel().tolist(), circuit.device_read.ravel().tolist()
+    variants, lines, dead = {}, [], 0
+    for d, opened in enumerate(is_open.tolist()):
+        open_cells = tuple(k for k in range(n) if opened[k])
+        if len(open_cells) == n:
+            dead += 1
+            continue
+        nl = rp_values is not None
+        if open_cells and open_cells not in variants:
+            variants[open_cells] = _subckt(n, channel, open_cells, nl)
+        params = " ".join(f"rc{k}={values[k][d]}" + (f" rp{k}={rp_values[k][d]}" if nl else "")
+                          for k in range(n) if not opened[k])
+        lines.append(f"X{labels[d]} {names[top[d]]} {names[read[d]]} "
+                     f"{subckt_name(n, channel, open_cells, nl)} params: {params}")
+    head = [line for v in variants.values() for line in v]
+    if dead:
+        head.append(f"* {dead} device(s) with every cell open: no element, no current")
+    return head + lines
 
 
 def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
@@ -134,7 +173,7 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
         f"* variation: sigma {xbar.variation.sigma:g} (seed {xbar.variation.seed})",
         f".param rp={format_number(mtj.r_p)} rap={format_number(mtj.r_ap)} rseg={format_number(circuit.channel_segment_ohm)}",
         *(_junction(circuit) if nonlinear else []),
-        *_subckt(n, channel, nonlinear),
+        *_subckt(n, channel, nonlinear=nonlinear),
         "* row sources: V<i> drives row i",
     ]
     body = [f"V{i} {names[node]} 0 DC {format_number(v)}" for i, (node, v) in enumerate(zip(circuit.input_nodes, x))]
@@ -143,20 +182,25 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
         labels = _labels(g.index)
         body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {r}"
                     for lab, a, b, r in zip(labels, g.a.tolist(), g.b.tolist(), _values(g.ohm)))
-    sub = subckt_name(n, channel, nonlinear)
+    sub = subckt_name(n, channel, nonlinear=nonlinear)
     body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
                 "({rp}: parallel, {rap}: antiparallel)" + (", zero-bias; rp<k>: the cell's R_P" if nonlinear else ""))
     cells = circuit.cell_ohm.reshape(-1, n)
     named = {mtj.r_p: "{rp}", mtj.r_ap: "{rap}"}
     values = [_values(cells[:, k], named) for k in range(n)]
+    rp_values = None
     if nonlinear:
         cell_rp = circuit.cell_rp_ohm.reshape(-1, n)
-        values = [v for k in range(n) for v in (values[k], _values(cell_rp[:, k], named))]
-    fmt = "X{} {} {} " + sub + " params: " + " ".join(
-        f"rc{k}={{}}" + (f" rp{k}={{}}" if nonlinear else "") for k in range(n))
-    top = [names[k] for k in circuit.device_top.ravel().tolist()]
-    read = [names[k] for k in circuit.device_read.ravel().tolist()]
-    body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *values))
+        rp_values = [_values(cell_rp[:, k], named) for k in range(n)]
+    if np.isfinite(cells).all():
+        fmt = "X{} {} {} " + sub + " params: " + " ".join(
+            f"rc{k}={{}}" + (f" rp{k}={{}}" if nonlinear else "") for k in range(n))
+        columns = [v for k in range(n) for v in ((values[k], rp_values[k]) if nonlinear else (values[k],))]
+        top = [names[k] for k in circuit.device_top.ravel().tolist()]
+        read = [names[k] for k in circuit.device_read.ravel().tolist()]
+        body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *columns))
+    else:
+        body.extend(_open_devices(circuit, channel, names, values, rp_values))
     if xbar.sense == "tia":
         body.append("* virtual-ground sense: 0 V sources, current flows from the column into Vs<j>")
         body.extend(f"Vs{j} {names[node]} 0 DC 0" for j, node in enumerate(circuit.sense_nodes))

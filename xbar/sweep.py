@@ -15,13 +15,20 @@ Chosen over SQLite because a line is self-describing, appendable from any tool,
 readable while a sweep runs, and needs no schema for arbitrary records; with a single
 writer, SQLite's transactions buy nothing here. A kill can tear at most the last line:
 loading ignores a final line without its newline and any line that does not parse, and
-de-duplicates by key; the next run truncates the torn tail before appending. A rerun with
-a changed grid appends a new header and reuses every record whose key it still has. Records are
+de-duplicates by key; the next run truncates the torn tail before appending. A file is
+appended to, repaired or read only when it starts with xbar's header, so an unrelated file
+named as the output is refused untouched, and a hand-edited header is an error, not skipped.
+A rerun with an extended grid (all stored points kept) appends a new header and reuses every
+record; another experiment, or a grid that would hide stored points, needs its own file. Records are
 keyed, and every view of them (status, CSV, figures) follows the grid's order, so results
 never depend on the order in which points finish.
 
-Execution: a local pool of spawned processes (BLAS pinned to one thread per worker), or
-an existing ``dask.distributed`` cluster. Workers only compute; the parent writes.
+Execution: a local pool of spawned processes (BLAS pinned to one thread per worker, dying
+with the parent even under kill -9), or an existing ``dask.distributed`` cluster. Workers
+only compute; the parent writes.
+
+Security: a grid file names experiments, not code. Only :data:`EXPERIMENTS` run unless the
+caller allows a module explicitly (``plan(grid, allow_import=[...])``, ``--allow-import``).
 """
 
 from __future__ import annotations
@@ -49,9 +56,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .errors import ParameterError, XbarError
+from .orphans import die_with_parent
 
-#: Experiment name -> "module:function", imported only when a sweep uses it. Any
-#: "module:function" string also works directly as an experiment name.
+#: Experiment name -> "module:function", imported only when a sweep uses it. A grid file
+#: may name only these; other "module:function" experiments run only when the caller
+#: allows their module explicitly (``allow_import``; ``xbar sweep --allow-import MODULE``),
+#: because importing and calling a function named in a shared file is running its code.
 EXPERIMENTS: dict[str, str] = {
     "crossbar": "xbar.experiments.crossbar:crossbar_point",
     "variation": "xbar.experiments.crossbar:variation_point",
@@ -61,6 +71,13 @@ EXPERIMENTS: dict[str, str] = {
 
 #: Folder of the grids that ship with xbar; ``xbar sweep NAME`` runs ``NAME.toml`` from it.
 GRIDS_DIR = Path(__file__).parent / "grids"
+
+#: Default most points in one sweep (see :func:`max_points`): the point list, and the
+#: results header listing every key, are built in memory before the first point runs.
+MAX_POINTS = 100_000
+
+#: Largest grid file read, in bytes: a grid is a few lines of TOML.
+MAX_GRID_BYTES = 1 << 20
 
 #: Header field that marks a results file's grid line.
 HEADER_TAG = "xbar_sweep"
@@ -73,12 +90,37 @@ _ONE_THREAD = {name: "1" for name in (
 
 # --- Experiments -------------------------------------------------------------------------
 
-def experiment_function(name: str):
-    """The function registered as ``name`` (or named by a "module:function" string)."""
-    target = EXPERIMENTS.get(name, name if ":" in str(name) else None)
-    if target is None:
+def experiment_target(name: str, allow_import=()) -> str:
+    """The "module:function" that experiment ``name`` runs, refused unless it is registered or allowed.
+
+    ``name`` is a key of :data:`EXPERIMENTS`, or a "module:function" string whose module
+    is listed in ``allow_import`` (module names, exact). Nothing is imported here.
+    """
+    if not isinstance(name, str):
+        raise ParameterError(f"experiment must be a name, got {name!r}")
+    if name in EXPERIMENTS:
+        return EXPERIMENTS[name]
+    module, sep, attr = name.partition(":")
+    if not sep:
         raise ParameterError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)} "
-                             "or give module:function")
+                             "or give module:function with --allow-import MODULE")
+    if not (all(p.isidentifier() for p in module.split(".")) and attr.isidentifier()):
+        raise ParameterError(f"experiment {name!r} is not a valid module:function name")
+    if isinstance(allow_import, str):
+        allow_import = (allow_import,)
+    if module not in set(allow_import):
+        raise ParameterError(f"experiment {name!r} would import and run code from module {module!r}; "
+                             f"refused unless allowed explicitly (xbar sweep --allow-import {module}, "
+                             f"or allow_import=[{module!r}] in Python)")
+    return name
+
+
+def experiment_function(name: str, allow_import=()):
+    """The function registered as ``name``, or named by an allowed "module:function" (see :func:`experiment_target`)."""
+    return _load_target(experiment_target(name, allow_import), name)
+
+
+def _load_target(target: str, name: str):
     module, _, attr = target.partition(":")
     try:
         func = getattr(importlib.import_module(module), attr)
@@ -89,11 +131,14 @@ def experiment_function(name: str):
     return func
 
 
-def run_point(experiment: str, params: dict) -> dict:
-    """Run one point in a worker; the record comes back as plain JSON types."""
-    result = experiment_function(experiment)(**params)
+def run_point(target: str, params: dict) -> dict:
+    """Run one point in a worker: ``target`` is the "module:function" that :func:`plan` already checked.
+
+    The record comes back as plain JSON types.
+    """
+    result = _load_target(target, target)(**params)
     if not isinstance(result, dict):
-        raise ParameterError(f"experiment {experiment!r} returned {type(result).__name__}, not a dict record")
+        raise ParameterError(f"experiment {target!r} returned {type(result).__name__}, not a dict record")
     return json.loads(json.dumps(result, default=_plain))
 
 
@@ -134,6 +179,7 @@ class Sweep:
 
     grid: Grid
     points: tuple[Point, ...]
+    target: str | None = None  # "module:function" run per point; None: the registered experiment
 
     @property
     def keys(self) -> list[str]:
@@ -171,10 +217,17 @@ def load_grid(spec: str | Path) -> Grid:
     if not path.exists() and str(spec) in shipped_grids():
         path = GRIDS_DIR / f"{spec}.toml"
     try:
-        data = tomllib.loads(path.read_text())
+        if path.is_file() and path.stat().st_size > MAX_GRID_BYTES:
+            raise ParameterError(f"{path}: {path.stat().st_size:,} bytes is too large for a grid file "
+                                 f"(at most {MAX_GRID_BYTES:,})")
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ParameterError(f"no grid file {str(spec)!r} and no shipped grid of that name "
                              f"(shipped: {', '.join(shipped_grids())})") from None
+    except IsADirectoryError:
+        raise ParameterError(f"grid {str(spec)!r} is a folder, not a TOML file") from None
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"{path}: not UTF-8 text (byte {exc.start}); a grid file is UTF-8 TOML") from None
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"{path}: invalid TOML: {exc}") from None
     return grid_from_dict(data, str(path))
@@ -218,9 +271,13 @@ def _inclusive_range(name: str, start, stop, step) -> tuple:
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers) or step <= 0:
         raise ParameterError(f"range for {name} needs numbers start:stop:step with step > 0, "
                              f"got {start}:{stop}:{step}")
+    if not all(math.isfinite(v) for v in numbers):
+        raise ParameterError(f"range for {name} needs finite numbers, got {start}:{stop}:{step}")
     if all(isinstance(v, int) for v in numbers):
+        _check_count(len(range(start, stop + 1, step)), f"range for {name}")
         return tuple(range(start, stop + 1, step))
     count = math.floor((stop - start) / step + 1e-9) + 1
+    _check_count(count, f"range for {name}")
     return tuple(round(start + k * step, 12) for k in range(max(count, 0)))
 
 
@@ -229,16 +286,43 @@ def with_axes(grid: Grid, axes: dict[str, tuple], experiment: str | None = None)
     return Grid(experiment or grid.experiment, {**grid.axes, **axes}, grid.figure)
 
 
-def plan(grid: Grid) -> Sweep:
+def max_points() -> int:
+    """Most points one sweep may have: $XBAR_MAX_POINTS, else :data:`MAX_POINTS`."""
+    value = os.environ.get("XBAR_MAX_POINTS", "").strip()
+    if not value:
+        return MAX_POINTS
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ParameterError(f"XBAR_MAX_POINTS must be a positive integer, got {value!r}")
+    return limit
+
+
+def _check_count(count: int, what: str) -> None:
+    limit = max_points()
+    if count > limit:
+        raise ParameterError(f"{what} has {count:,} points, more than the limit of {limit:,} "
+                             "(split it, or raise XBAR_MAX_POINTS)")
+
+
+def plan(grid: Grid, *, allow_import=()) -> Sweep:
     """Validate ``grid`` against its experiment's signature and expand it into points.
 
     Fails with one :class:`ParameterError` on an unknown experiment or parameter, an
     empty axis, a repeated value, a value of the wrong type (checked against the
-    function's annotations) or a missing required parameter. Ints given for float
-    parameters become floats, so keys do not depend on how a number was written.
-    Parameters left out take the function's defaults, which enter the keys.
+    function's annotations), a missing required parameter, or more points than
+    :func:`max_points` (counted from the axes before any point is built). Ints given
+    for float parameters become floats, so keys do not depend on how a number was
+    written. Parameters left out take the function's defaults, which enter the keys.
+    ``allow_import`` lists the modules whose "module:function" experiments may run
+    (see :func:`experiment_target`); registered experiments need nothing.
     """
-    func = experiment_function(grid.experiment)
+    if not isinstance(grid, Grid):
+        raise ParameterError(f"plan() needs a Grid, got {type(grid).__name__}")
+    target = experiment_target(grid.experiment, allow_import)
+    func = _load_target(target, grid.experiment)
     signature = inspect.signature(func)
     try:
         hints = typing.get_type_hints(func)
@@ -252,14 +336,18 @@ def plan(grid: Grid) -> Sweep:
     for name, values in grid.axes.items():
         if name not in slots and not open_ended:
             raise ParameterError(f"{where} has no parameter {name!r}; it takes {', '.join(slots)}")
+        if not isinstance(values, (tuple, list)):
+            raise ParameterError(f"axis {name!r} of {where} must be a tuple of values, got {values!r}")
         if not values:
             raise ParameterError(f"axis {name!r} of {where} is empty")
+        _check_count(len(values), f"axis {name!r} of {where}")
         axis = tuple(_check_value(where, name, v, hints.get(name)) for v in values)
         seen = [json.dumps(v) for v in axis]
         if len(set(seen)) < len(seen):
             repeated = next(v for v in axis if seen.count(json.dumps(v)) > 1)
             raise ParameterError(f"axis {name!r} of {where} repeats the value {repeated!r}")
         axes[name] = axis
+    _check_count(math.prod(len(v) for v in axes.values()), f"the grid of {where}")
     fixed = {}
     for name, p in slots.items():
         if name in axes:
@@ -273,7 +361,7 @@ def plan(grid: Grid) -> Sweep:
     for index, values in enumerate(itertools.product(*axes.values())):
         params = {**dict(zip(axes, values)), **fixed}
         points.append(Point(point_key(grid.experiment, params), index, params))
-    return Sweep(checked, tuple(points))
+    return Sweep(checked, tuple(points), target)
 
 
 def _check_value(where: str, name: str, value, hint):
@@ -326,30 +414,78 @@ class Status:
 def read_store(path: str | Path) -> tuple[dict | None, dict[str, dict]]:
     """The latest grid header of a results file and its records by key.
 
-    A final line without its newline (a write torn by a kill) and lines that do not
-    parse are ignored; a key seen twice keeps its first record.
+    The file must be xbar's own: it starts with a header line (:func:`is_results_file`).
+    A final line without its newline (a write torn by a kill) and record lines that do
+    not parse are ignored; a key seen twice keeps its first record. A header line that
+    does not parse or lacks its fields (hand-edited) is an error, not skipped.
     """
     header, records = None, {}
     with open(path, "rb") as f:
-        for line in f:
+        _check_magic(f.read(len(_MAGIC)), path)
+        f.seek(0)
+        for number, line in enumerate(f, 1):
             if not line.endswith(b"\n"):
                 break
             try:
                 entry = json.loads(line)
             except ValueError:
+                if line.startswith(_MAGIC):
+                    raise ParameterError(f"{str(path)!r} line {number}: sweep header is not valid JSON "
+                                         "(hand-edited?); restore it or start a new results file") from None
                 continue
             if not isinstance(entry, dict):
                 continue
             if HEADER_TAG in entry:
-                header = entry
-            elif isinstance(entry.get("key"), str):
+                header = _check_header(entry, path, number)
+            elif isinstance(entry.get("key"), str) and isinstance(entry.get("params"), dict) \
+                    and isinstance(entry.get("result"), dict):
                 records.setdefault(entry["key"], entry)
     return header, records
+
+
+#: How every results file starts: the first header line, written by :func:`_append`.
+_MAGIC = b'{"' + HEADER_TAG.encode() + b'":'
+
+
+def _check_magic(head: bytes, path) -> None:
+    if head and head != _MAGIC:
+        raise ParameterError(f"{str(path)!r} is not an xbar sweep results file (it does not start with an "
+                             f"{HEADER_TAG} header); refusing to read or change it, choose another -o file")
+
+
+def is_results_file(path: str | Path) -> bool:
+    """True when ``path`` is an empty file or starts like an xbar results file (checked before any write)."""
+    with open(path, "rb") as f:
+        head = f.read(len(_MAGIC))
+    return not head or head == _MAGIC
+
+
+def _check_header(entry: dict, path, number: int) -> dict:
+    """``entry`` if it is a well-formed header (version 1), else a one-line ParameterError."""
+    problems = []
+    if entry.get(HEADER_TAG) != 1:
+        problems.append(f"{HEADER_TAG} must be 1")
+    if not isinstance(entry.get("experiment"), str):
+        problems.append("experiment must be a string")
+    axes = entry.get("axes")
+    if not (isinstance(axes, dict) and all(isinstance(v, list) for v in axes.values())):
+        problems.append("axes must map names to lists")
+    if not isinstance(entry.get("figure", {}), dict):
+        problems.append("figure must be a table")
+    keys = entry.get("keys")
+    if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+        problems.append("keys must be a list of point keys")
+    if problems:
+        raise ParameterError(f"{str(path)!r} line {number}: malformed sweep header ({problems[0]}; "
+                             "hand-edited?); restore it or start a new results file")
+    return entry
 
 
 def _require_store(path: str | Path) -> tuple[dict, dict[str, dict]]:
     if not Path(path).exists():
         raise ParameterError(f"no sweep results at {str(path)!r}")
+    if not Path(path).is_file():
+        raise ParameterError(f"{str(path)!r} is not a file")
     header, records = read_store(path)
     if header is None:
         raise ParameterError(f"{str(path)!r} holds no sweep header; is it an xbar sweep results file?")
@@ -406,16 +542,28 @@ def write_csv(records: list[dict], out) -> None:
 
 @contextmanager
 def _open_store(path: Path):
-    """The results file opened for appending under an exclusive lock, torn tail removed."""
-    import fcntl
+    """The results file opened for appending under an exclusive lock, torn tail removed.
 
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    An existing file is changed only after it is recognised as xbar's own
+    (:func:`is_results_file`); anything else is refused untouched.
+    """
+    import fcntl
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise ParameterError(f"results file {str(path)!r} is not a regular file")
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise XbarError(f"results file {str(path)!r} is in use by another running sweep") from None
         size = os.fstat(fd).st_size
+        _check_magic(os.pread(fd, len(_MAGIC), 0), path)
         if size and os.pread(fd, 1, size - 1) != b"\n":
             os.ftruncate(fd, _after_last_newline(fd, size))
             os.fsync(fd)
@@ -472,13 +620,16 @@ def run_sweep(sweep: Sweep, path: str | Path, *, workers: int = 1, scheduler=Non
               "figure": grid.figure, "keys": sweep.keys}
     with _open_store(path) as fd:
         previous, records = read_store(path)
+        if previous is not None:
+            _check_same_grid(previous, sweep, path)
         if previous != json.loads(json.dumps(header)):
             _append(fd, header)
         todo = [p for p in sweep.points if p.key not in records]
         resumed = len(sweep.points) - len(todo)
         failures = []
-        tasks = (_run_dask(grid.experiment, todo, scheduler) if scheduler is not None
-                 else _run_local(grid.experiment, todo, workers))
+        target = sweep.target or experiment_target(grid.experiment)
+        tasks = (_run_dask(target, todo, scheduler) if scheduler is not None
+                 else _run_local(target, todo, workers))
         with closing(tasks), tqdm(total=len(sweep.points), initial=resumed, desc=grid.experiment,
                                   unit="pt", disable=quiet, file=sys.stderr, dynamic_ncols=True) as bar:
             for point, future in tasks:
@@ -493,6 +644,23 @@ def run_sweep(sweep: Sweep, path: str | Path, *, workers: int = 1, scheduler=Non
                     _append(fd, {"key": point.key, "params": point.params, "result": result})
                 bar.update()
     return RunSummary(len(sweep.points), resumed, len(todo) - len(failures), tuple(failures))
+
+
+def _check_same_grid(previous: dict, sweep: Sweep, path) -> None:
+    """Refuse a grid that would hide results already in ``path``: another experiment, or fewer points.
+
+    A grid may extend the stored one (more values, its points all kept) or redraw its
+    figure; a different grid needs its own results file.
+    """
+    if previous["experiment"] != sweep.grid.experiment:
+        raise ParameterError(f"results file {str(path)!r} holds a sweep of experiment "
+                             f"{previous['experiment']!r}, not {sweep.grid.experiment!r}; "
+                             "write this grid to another file (-o)")
+    missing = len(set(previous["keys"]) - set(sweep.keys))
+    if missing:
+        raise ParameterError(f"results file {str(path)!r} holds a different grid: {missing} of its "
+                             f"{len(previous['keys'])} points are not in this one; write this grid to "
+                             "another file (-o), or extend the stored grid instead")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -516,22 +684,24 @@ def _one_blas_thread():
                 os.environ[k] = v
 
 
-def _run_local(experiment: str, todo: list[Point], workers: int):
+def _run_local(target: str, todo: list[Point], workers: int):
     """Yield (point, future) as points finish on ``workers`` spawned processes.
 
     At most two tasks per worker are queued, so an interrupt leaves little in flight.
+    Workers die with this process, also when it is killed (:func:`xbar.orphans.die_with_parent`).
     """
     if not todo:
         return
     with _one_blas_thread():
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
         try:
             queue = iter(todo)
             running = {}
 
             def refill():
                 for point in itertools.islice(queue, 2 * workers - len(running)):
-                    running[pool.submit(run_point, experiment, point.params)] = point
+                    running[pool.submit(run_point, target, point.params)] = point
 
             refill()
             while running:
@@ -543,7 +713,7 @@ def _run_local(experiment: str, todo: list[Point], workers: int):
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(experiment: str, todo: list[Point], scheduler):
+def _run_dask(target: str, todo: list[Point], scheduler):
     """Yield (point, future) as points finish on a Dask cluster (address or Client)."""
     if not todo:
         return
@@ -552,13 +722,15 @@ def _run_dask(experiment: str, todo: list[Point], scheduler):
     if isinstance(scheduler, Client):
         client, own = scheduler, False
     else:
+        if not isinstance(scheduler, str):
+            raise ParameterError(f"scheduler must be an address like tcp://host:8786 or a Client, got {scheduler!r}")
         try:
             client, own = Client(scheduler, timeout="20s"), True
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise XbarError(f"cannot reach the Dask scheduler at {scheduler!r}: {_one_line(exc)}") from None
     futures = {}
     try:
-        futures = {client.submit(run_point, experiment, p.params, key=f"xbar-sweep-{p.key}"): p
+        futures = {client.submit(run_point, target, p.params, key=f"xbar-sweep-{p.key}"): p
                    for p in todo}
         for future in as_completed(futures):
             yield futures.pop(future), future

@@ -26,6 +26,9 @@ def mean_grid(rows: list[dict], x: str, y: str, z: str) -> tuple[np.ndarray, np.
     for name in (x, y, z):
         if rows and name not in rows[0]:
             raise ParameterError(f"records have no field {name!r}; they have {', '.join(rows[0])}")
+        bad = [r.get(name) for r in rows if not _is_number(r.get(name))]
+        if bad:
+            raise ParameterError(f"figure axis {name!r} must be a numeric field, but it holds {bad[0]!r}")
     xs, ys = sorted({r[x] for r in rows}), sorted({r[y] for r in rows})
     values = [[[] for _ in xs] for _ in ys]
     for r in rows:
@@ -33,6 +36,10 @@ def mean_grid(rows: list[dict], x: str, y: str, z: str) -> tuple[np.ndarray, np.
     mean = np.array([[np.mean(v) if v else np.nan for v in line] for line in values])
     std = np.array([[np.std(v) if v else np.nan for v in line] for line in values])
     return np.array(xs, dtype=float), np.array(ys, dtype=float), mean, std
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
 
 
 def _panels(records: list[dict], panels: str | None) -> dict[str, list[dict]]:
@@ -84,16 +91,38 @@ def metric_lines(records: list[dict], x: str, hue: str, z: str, panels: str | No
 FIGURES = {"accuracy_contours": accuracy_contours, "metric_lines": metric_lines}
 
 
-def check(spec: dict) -> None:
-    """Raise :class:`ParameterError` unless ``spec`` names a figure kind with valid options."""
+#: Options of the figure functions that name a record field, and those that must be numeric.
+_FIELD_OPTIONS = ("x", "y", "z", "hue", "panels")
+_NUMERIC_OPTIONS = ("x", "y", "z", "hue")
+
+
+def check(spec: dict, axes: dict | None = None) -> None:
+    """Raise :class:`ParameterError` unless ``spec`` names a figure kind with valid options.
+
+    With the grid's ``axes``, a numeric figure axis that names a grid axis of
+    non-numbers (``sense = ["tia", "resistor"]``) is refused before anything runs.
+    """
+    if not isinstance(spec, dict):
+        raise ParameterError(f"figure must be a table, got {spec!r}")
     options = dict(spec)
     kind = options.pop("kind", None)
-    if kind not in FIGURES:
+    if not isinstance(kind, str) or kind not in FIGURES:
         raise ParameterError(f"unknown figure kind {kind!r}; choose one of {', '.join(FIGURES)}")
     try:
-        inspect.signature(FIGURES[kind]).bind([], **options)
+        bound = inspect.signature(FIGURES[kind]).bind([], **options)
     except TypeError as exc:
         raise ParameterError(f"figure {kind!r}: {exc}") from None
+    bound.apply_defaults()
+    for name, value in bound.arguments.items():
+        if name in _FIELD_OPTIONS and not (isinstance(value, str) or (name == "panels" and value is None)):
+            raise ParameterError(f"figure {kind!r}: {name} must name a field, got {value!r}")
+        if name == "logx" and not isinstance(value, bool):
+            raise ParameterError(f"figure {kind!r}: logx must be true or false, got {value!r}")
+        if name in _NUMERIC_OPTIONS and axes and value in axes:
+            bad = [v for v in axes[value] if not _is_number(v)]
+            if bad:
+                raise ParameterError(f"figure {kind!r}: {name} = {value!r} is not numeric (the grid gives it "
+                                     f"{bad[0]!r}); plot a numeric field, or use it as panels")
 
 
 def draw(records: list[dict], spec: dict) -> dict[str, Figure]:

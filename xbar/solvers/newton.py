@@ -44,9 +44,13 @@ class _DeviceModel:
     def __init__(self, circuit: Circuit):
         n = circuit.cell_ohm.shape[-1]
         self.n = n
-        self.r0 = np.ascontiguousarray(circuit.cell_ohm.reshape(-1, n).T[:, None, :])
-        rp = circuit.cell_rp_ohm if circuit.cell_rp_ohm is not None else circuit.cell_ohm
-        self.rp = np.ascontiguousarray(rp.reshape(-1, n).T[:, None, :])
+        r0 = circuit.cell_ohm.reshape(-1, n).T[:, None, :]
+        rp = (circuit.cell_rp_ohm if circuit.cell_rp_ohm is not None else circuit.cell_ohm).reshape(-1, n).T[:, None, :]
+        # Open cells (inf) carry nothing: a placeholder resistance, then a zero weight.
+        conducting = np.isfinite(r0)
+        self.weight = None if conducting.all() else conducting.astype(float)
+        self.r0 = np.ascontiguousarray(np.where(conducting, r0, 1.0))
+        self.rp = np.ascontiguousarray(np.where(conducting, rp, 1.0))
         self.vh = circuit.v_half_volt
         self.seg = circuit.channel_segment_ohm
         self.gs = 1.0 / self.seg if self.seg > 0 else np.inf
@@ -69,16 +73,22 @@ class _DeviceModel:
         ideal channel ``a`` and ``b`` are None and ``i``, ``g`` are exact.
         """
         if self.seg == 0:
-            i, g = junction_current(v_dev[None], self.rp, self.r0, self.vh)
+            i, g = self._cells(v_dev[None])
             return i.sum(0), g.sum(0), None, None
         gs, up = self.gs, self.upper
-        i_cell, g_cell = junction_current(v_dev[None] - h, self.rp, self.r0, self.vh)
+        i_cell, g_cell = self._cells(v_dev[None] - h)
         f = i_cell.copy()
         f[0] -= gs * h[0]
         f[1:] -= gs * (h[1:] - h[:-1])
         f[:-1] -= gs * (h[:-1] - h[1:])
         a, b = _tridiagonal(g_cell + gs + up[:, None, None], -gs, up, (f, g_cell))
         return gs * (h[0] + a[0]), gs * b[0], a, b
+
+    def _cells(self, v_cell: np.ndarray):
+        i, g = junction_current(v_cell, self.rp, self.r0, self.vh)
+        if self.weight is not None:
+            i, g = i * self.weight, g * self.weight
+        return i, g
 
     def solve(self, v_dev: np.ndarray, max_iterations: int = 60):
         """Exact device currents [batch, devices] and channel nodes at fixed voltages ``v_dev`` (for reports)."""
@@ -216,7 +226,7 @@ class NewtonSolver:
         """Solve J x = rhs column by column (J = wires + A diag(g) A^T), preconditioned by the zero-bias factorization."""
         x = np.zeros_like(rhs)
         r = rhs.copy()
-        z = self.linear.solve_free(r)
+        z = self.linear.factor.solve(r)
         p = z.copy()
         rz = (r * z).sum(axis=0)
         stop = rtol ** 2 * np.maximum(rz, 1e-300)
@@ -226,7 +236,7 @@ class NewtonSolver:
             alpha = np.where(pq > 0, rz / np.where(pq > 0, pq, 1.0), 0.0)
             x += alpha * p
             r -= alpha * q
-            z = self.linear.solve_free(r)
+            z = self.linear.factor.solve(r)
             rz_new = (r * z).sum(axis=0)
             self.inner_iterations += 1
             if (rz_new <= stop).all():
