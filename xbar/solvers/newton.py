@@ -130,14 +130,25 @@ def _tridiagonal(diag: np.ndarray, lower: float, upper: np.ndarray, rhs: tuple) 
     return out
 
 
+def _incidence(a: np.ndarray, b: np.ndarray, n_nodes: int) -> sp.csr_matrix:
+    """Incidence [n_nodes, m] of m two-terminal elements from node a[k] (+1) to b[k] (-1)."""
+    m = len(a)
+    return sp.csr_matrix((np.concatenate([np.ones(m), -np.ones(m)]),
+                          (np.concatenate([a, b]), np.concatenate([np.arange(m), np.arange(m)]))),
+                         shape=(n_nodes, m))
+
+
 def wire_laplacian(circuit: Circuit) -> sp.csr_matrix:
     """Nodal conductance matrix [n_nodes, n_nodes] of the linear resistors alone (no devices)."""
+    inc, g = _wires(circuit)
+    return (inc @ sp.diags(g) @ inc.T).tocsr()
+
+
+def _wires(circuit: Circuit) -> tuple[sp.csr_matrix, np.ndarray]:
     a = np.concatenate([g.a for g in circuit.resistors] + [np.zeros(0, dtype=np.int64)])
     b = np.concatenate([g.b for g in circuit.resistors] + [np.zeros(0, dtype=np.int64)])
     g = np.concatenate([1.0 / g.ohm for g in circuit.resistors] + [np.zeros(0)])
-    n = circuit.n_nodes
-    return sp.csr_matrix((np.concatenate([g, g, -g, -g]),
-                          (np.concatenate([a, b, a, b]), np.concatenate([a, b, b, a]))), shape=(n, n))
+    return _incidence(a, b, circuit.n_nodes), g
 
 
 class NewtonSolver:
@@ -158,7 +169,11 @@ class NewtonSolver:
         free = self.linear.free_nodes
         self._free = free
         lap = wire_laplacian(circuit)
-        self._lap = lap
+        # KCL residuals are summed from branch currents g (v_a - v_b): the small voltage
+        # drops are formed first, so the residual is accurate to rounding of the currents,
+        # not of g v (1 S wires against 30 kohm junctions would lose ~5 digits).
+        self._wire_inc, self._wire_g = _wires(circuit)
+        self._wire_inc_t = self._wire_inc.T.tocsr()
         self._lap_ff = lap[free][:, free].tocsr()
         ndev = circuit.device_top.size
         inc = sp.csr_matrix((np.concatenate([np.ones(ndev), -np.ones(ndev)]),
@@ -199,7 +214,7 @@ class NewtonSolver:
         for it in range(1, self.max_iterations + 1):
             va = v[active]
             i_dev, g_dev, a, b = self._devices.linearize(self._device_voltages(va), h)
-            resid = (self._lap @ va.T + self._inc @ i_dev.T)[self._free]  # [free, active]
+            resid = self._kcl(va, i_dev)[self._free]  # [free, active]
             step = self._pcg(-resid, g_dev.T, self.forcing)
             v[active[:, None], self._free[None, :]] += step.T
             its[active] = it
@@ -218,6 +233,11 @@ class NewtonSolver:
         raise SolverError(f"Newton did not converge to {self.tol:g} relative in {self.max_iterations} iterations "
                           f"(input vector {worst}, V_h = {self.circuit.v_half_volt:g} V); "
                           "the junction I-V is too steep for this read voltage")
+
+    def _kcl(self, v: np.ndarray, i_dev: np.ndarray) -> np.ndarray:
+        """Net current [n_nodes, batch] leaving each node through wires and devices, for voltages v [batch, n_nodes]."""
+        branch = self._wire_g[:, None] * (self._wire_inc_t @ v.T)
+        return self._wire_inc @ branch + self._inc @ i_dev.T
 
     def _jacobian_product(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         return self._lap_ff @ p + self._inc_f @ (g * (self._inc_ft @ p))
@@ -251,7 +271,7 @@ class NewtonSolver:
         c = self.circuit
         if c.sense == "tia":
             i_dev, _ = self._devices.solve(self._device_voltages(v))
-            resid = (self._lap @ v.T + self._inc @ i_dev.T)[c.sense_nodes]
+            resid = self._kcl(v, i_dev)[c.sense_nodes]
             return -resid.T
         return v[:, c.output_nodes] / c.crossbar.ref_ohm
 
