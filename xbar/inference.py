@@ -29,6 +29,7 @@ from .circuit import Circuit, build_circuit
 from .crossbar import SENSE_MODES, Crossbar, nonnegative_ohm
 from .devices import CompoundMTJ, Variation, library_device
 from .errors import ParameterError
+from .faults import Faults
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
 from .network import Network, sigmoid
 from .quantize import SCALE_RULES
@@ -50,6 +51,12 @@ class CircuitSpec:
     ``wire_ohm`` is per segment of row and column wires; ``channel_ohm`` None
     uses the device model's write channel (:func:`xbar.devices.channel_resistance`).
 
+    Variation: ``sigma`` (legacy, independent R_P and R_AP) or the correlated
+    ``*_ra_sigma``/``*_tmr_sigma`` of :class:`~xbar.devices.Variation`;
+    ``fault_rate`` is the fraction of faulty cells, of ``fault_kind`` (stuck_p,
+    stuck_ap, open, short) or all four evenly (:meth:`Faults.uniform`).
+    Both are seeded per tile from ``variation_seed``.
+
     ``tile_rows``/``tile_cols`` = None leaves layers untiled. ``adc_bits`` = None
     reads currents exactly; otherwise each column current is digitized over
     [0, ``adc_full_scale_a``] ampere, or, when that is None, over [0, the tile's
@@ -69,6 +76,12 @@ class CircuitSpec:
     ref_ohm: float = 1e6
     sigma: float = 0.0
     variation_seed: int = 0
+    device_ra_sigma: float = 0.0
+    cell_ra_sigma: float = 0.0
+    device_tmr_sigma: float = 0.0
+    cell_tmr_sigma: float = 0.0
+    fault_rate: float = 0.0
+    fault_kind: str = "all"
     tile_rows: int | None = DEFAULT_TILE
     tile_cols: int | None = DEFAULT_TILE
     v_read: float = 0.1
@@ -84,7 +97,8 @@ class CircuitSpec:
             nonnegative_ohm(name, getattr(self, name))
         if not np.isfinite(self.ref_ohm) or self.ref_ohm <= 0:
             raise ParameterError(f"ref_ohm must be a finite resistance > 0 ohm, got {self.ref_ohm!r}")
-        Variation(self.sigma, self.variation_seed)
+        self.variation(self.variation_seed)
+        self.faults(self.variation_seed)
         if int(self.calibration_images) != self.calibration_images or self.calibration_images < 0:
             raise ParameterError(f"calibration_images must be an integer >= 0, got {self.calibration_images!r}")
         if not np.isfinite(self.v_read) or self.v_read <= 0:
@@ -103,6 +117,15 @@ class CircuitSpec:
             raise ParameterError(f"adc_bits must be an integer in 1..24 or None, got {self.adc_bits!r}")
         if self.adc_full_scale_a is not None and not (np.isfinite(self.adc_full_scale_a) and self.adc_full_scale_a > 0):
             raise ParameterError(f"adc_full_scale_a must be > 0 ampere, got {self.adc_full_scale_a!r}")
+
+    def variation(self, seed: int) -> Variation:
+        """The variation model with ``seed``: legacy ``sigma`` or the correlated RA/TMR spreads."""
+        return Variation(self.sigma, seed, self.device_ra_sigma, self.cell_ra_sigma,
+                         self.device_tmr_sigma, self.cell_tmr_sigma)
+
+    def faults(self, seed: int) -> Faults:
+        """Cell faults with ``seed``: ``fault_rate`` of ``fault_kind``, or split evenly over all kinds."""
+        return Faults.uniform(self.fault_rate, seed, self.fault_kind)
 
     def device(self) -> CompoundMTJ:
         """The library device at ``thickness_nm`` with ``n_cells`` cells (channel: default model or ``channel_ohm``)."""
@@ -149,7 +172,7 @@ class AnalogNetwork:
         seed = int(np.random.SeedSequence([s.variation_seed, tile.layer, *tile.index]).generate_state(1)[0])
         return Crossbar(self.device, tile.states, row_wire_ohm=s.wire_ohm, col_wire_ohm=s.wire_ohm,
                         driver_ohm=s.driver_ohm, access_ohm=s.access_ohm, sense=s.sense, ref_ohm=s.ref_ohm,
-                        variation=Variation(s.sigma, seed))
+                        variation=s.variation(seed), faults=s.faults(seed))
 
     def circuit(self, tile: Tile) -> Circuit:
         """The tile's circuit, built and checked once."""
