@@ -171,7 +171,10 @@ class CompoundMTJ:
         if not 1 <= len(cells) <= MAX_CELLS or not all(isinstance(c, MTJ) for c in cells):
             raise ParameterError(f"a heterogeneous device needs 1..{MAX_CELLS} MTJ cells, got {len(cells)}")
         n = len(cells)
-        mean = MTJ(r_p=n / sum(1.0 / c.r_p for c in cells), r_ap=n / sum(1.0 / c.r_ap for c in cells))
+        if len({c.v_half_volt for c in cells}) > 1:
+            raise ParameterError("the cells of one device must share one V_h (bias half-point)")
+        mean = MTJ(r_p=n / sum(1.0 / c.r_p for c in cells), r_ap=n / sum(1.0 / c.r_ap for c in cells),
+                   v_half_volt=cells[0].v_half_volt)
         return cls(mean, n, channel_ohm, cells)
 
     @property
