@@ -82,7 +82,8 @@ def output_vectors(circuit: Circuit) -> list[str]:
 NONLINEAR_OPTIONS = ".options reltol=1e-11 vntol=1e-14 abstol=1e-17"
 
 
-def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), nonlinear: bool = False) -> list[str]:
+def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), capacitors: bool = False,
+            nonlinear: bool = False) -> list[str]:
     present = [k for k in range(n) if k not in open_cells]
     params = " ".join(f"rc{k}=1" + (f" rp{k}=1" if nonlinear else "") for k in present)
     name = subckt_name(n, channel, open_cells, nonlinear)
@@ -96,6 +97,8 @@ def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), nonlinear: 
             lines.append(f"Bcell{k} top {node} I={{ijn(V(top,{node}), rp{k}, rc{k})}}")
         else:
             lines.append(f"Rcell{k} top {node} {{rc{k}}}")
+        if capacitors:
+            lines.append(f"Ccell{k} top {node} {{cj}}")
     if channel:
         lines.append("* channel segments toward the read terminal rd (one cell pitch each)")
         for k in range(n):
@@ -113,7 +116,7 @@ def _junction(circuit: Circuit) -> list[str]:
 
 
 def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: list[list[str]],
-                  rp_values: list[list[str]] | None = None) -> list[str]:
+                  capacitors: bool = False, rp_values: list[list[str]] | None = None) -> list[str]:
     """Instance lines of a circuit with open cells: each device uses the subcircuit variant of its open set.
 
     Devices whose cells are all open carry no current and are left out (a comment
@@ -131,7 +134,7 @@ def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: lis
             continue
         nl = rp_values is not None
         if open_cells and open_cells not in variants:
-            variants[open_cells] = _subckt(n, channel, open_cells, nl)
+            variants[open_cells] = _subckt(n, channel, open_cells, capacitors, nl)
         params = " ".join(f"rc{k}={values[k][d]}" + (f" rp{k}={rp_values[k][d]}" if nl else "")
                           for k in range(n) if not opened[k])
         lines.append(f"X{labels[d]} {names[top[d]]} {names[read[d]]} "
@@ -163,13 +166,16 @@ def _cells_comment(device) -> list[str]:
 
 
 def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
-                 analysis: bool = True) -> str:
+                 analysis: bool = True, capacitors: bool = False, rise_s: float | None = None) -> str:
     """The ngspice netlist of ``circuit``.
 
     ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
     ``analysis`` the netlist ends in ``.op``, a ``.save`` of the outputs and
     ``.end``, ready for ``ngspice -b -r out.raw``; without, the caller appends
-    its own control section.
+    its own control section. ``capacitors`` adds the circuit's capacitances
+    (wire, sense node, and each cell's junction inside the subcircuit) for a
+    transient; ``rise_s`` makes each row source a step from 0 V at t = 0 to its
+    input, linear over ``rise_s`` seconds (PWL).
     """
     xbar = circuit.crossbar
     rows, cols = circuit.shape
@@ -195,16 +201,30 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
         _variation_comment(xbar.variation),
         *_faults_comment(xbar.faults),
         f".param rp={format_number(mtj.r_p)} rap={format_number(mtj.r_ap)} rseg={format_number(circuit.channel_segment_ohm)}",
+        *([f".param cj={format_number(circuit.cell_farad)}"] if capacitors else []),
         *(_junction(circuit) if nonlinear else []),
-        *_subckt(n, channel, nonlinear=nonlinear),
+        *_subckt(n, channel, capacitors=capacitors, nonlinear=nonlinear),
         "* row sources: V<i> drives row i",
     ]
-    body = [f"V{i} {names[node]} 0 DC {format_number(v)}" for i, (node, v) in enumerate(zip(circuit.input_nodes, x))]
+    if rise_s is not None:
+        rise = float(rise_s)
+        if not np.isfinite(rise) or rise <= 0:
+            raise ParameterError(f"source rise time must be a finite time > 0 s, got {rise_s!r}")
+        wave = [f" PWL(0 0 {format_number(rise)} {format_number(v)})" for v in x.tolist()]
+    else:
+        wave = [""] * rows
+    body = [f"V{i} {names[node]} 0 DC {format_number(v)}{w}"
+            for i, (node, v, w) in enumerate(zip(circuit.input_nodes, x, wave))]
     for g in circuit.resistors:
         body.append(f"* {g.title}")
         labels = _labels(g.index)
         body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {r}"
                     for lab, a, b, r in zip(labels, g.a.tolist(), g.b.tolist(), _values(g.ohm)))
+    if capacitors:
+        for g in circuit.capacitors:
+            body.append(f"* {g.title}")
+            body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {f}"
+                        for lab, a, b, f in zip(_labels(g.index), g.a.tolist(), g.b.tolist(), _values(g.farad)))
     sub = subckt_name(n, channel, nonlinear=nonlinear)
     body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
                 "({rp}: parallel, {rap}: antiparallel)" + (", zero-bias; rp<k>: the cell's R_P" if nonlinear else ""))
@@ -223,7 +243,7 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
         read = [names[k] for k in circuit.device_read.ravel().tolist()]
         body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *columns))
     else:
-        body.extend(_open_devices(circuit, channel, names, values, rp_values))
+        body.extend(_open_devices(circuit, channel, names, values, capacitors, rp_values))
     if xbar.sense == "tia":
         body.append("* virtual-ground sense: 0 V sources, current flows from the column into Vs<j>")
         body.extend(f"Vs{j} {names[node]} 0 DC 0" for j, node in enumerate(circuit.sense_nodes))
