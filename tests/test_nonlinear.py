@@ -22,7 +22,8 @@ def array(rows, cols, cells, sense, vh, seed=0, **kw):
     rng = np.random.default_rng(seed)
     opts = dict(row_wire_ohm=1.5, col_wire_ohm=2.5, driver_ohm=20.0, access_ohm=5.0)
     opts.update(kw)
-    return Crossbar(library_device(1.9, cells, vh), rng.integers(0, cells + 1, (rows, cols)), sense=sense,
+    return Crossbar(library_device(thickness_nm=1.9, n_cells=cells, v_half_volt=vh),
+                    rng.integers(0, cells + 1, (rows, cols)), sense=sense,
                     variation=Variation(0.05, seed), **opts)
 
 
@@ -149,16 +150,16 @@ def test_huge_vh_is_the_linear_solver(sense, cells):
 def test_nonlinear_answer_differs_from_linear_by_the_expected_order():
     # At 0.5 V on V_h = 0.5 V an AP cell with no IR drop loses half its TMR, so an all-AP 1-cell
     # array carries (1 + TMR0) / (1 + TMR0/2) times the zero-bias current; wires pull it a little lower.
-    dev = library_device(1.9, 1, 0.5)
+    dev = library_device(thickness_nm=1.9, n_cells=1, v_half_volt=0.5)
     tmr0 = dev.mtj.tmr
     x = np.full((1, 8), 0.5)
     states = np.zeros((8, 8), dtype=int)
     ideal = Crossbar(CompoundMTJ(dev.mtj, 1, 0.0), states)
-    ideal_linear = Crossbar(CompoundMTJ(library_device(1.9, 1).mtj, 1, 0.0), states)
+    ideal_linear = Crossbar(CompoundMTJ(library_device(thickness_nm=1.9, n_cells=1).mtj, 1, 0.0), states)
     ratio = solve(ideal, x).currents / solve(ideal_linear, x).currents
     assert rel(ratio, np.full_like(ratio, (1 + tmr0) / (1 + tmr0 / 2))) <= 1e-12
     wired = Crossbar(dev, states, row_wire_ohm=1.0, col_wire_ohm=1.0)
-    linear = Crossbar(library_device(1.9, 1), states, row_wire_ohm=1.0, col_wire_ohm=1.0)
+    linear = Crossbar(library_device(thickness_nm=1.9, n_cells=1), states, row_wire_ohm=1.0, col_wire_ohm=1.0)
     change = solve(wired, x).currents / solve(linear, x).currents - 1
     assert 0.5 * tmr0 / 2 / (1 + tmr0 / 2) < change.min() and change.max() < tmr0 / 2 / (1 + tmr0 / 2)
 
@@ -227,14 +228,15 @@ def test_native_vs_ngspice(shape, cells):
 @pytest.mark.slow
 def test_128x128_tile_vs_ngspice_klu():
     for vh, v_read in ((0.3, 0.5), (0.5, 0.1)):
-        c = build_circuit(Crossbar(library_device(1.9, 3, vh), np.random.default_rng(0).integers(0, 4, (128, 128)),
+        c = build_circuit(Crossbar(library_device(thickness_nm=1.9, n_cells=3, v_half_volt=vh),
+                                   np.random.default_rng(0).integers(0, 4, (128, 128)),
                                    row_wire_ohm=1.0, col_wire_ohm=1.0))
         x = np.random.default_rng(1).uniform(0, v_read, (2, 128))
         assert rel(solve(c, x).currents, solve(c, x, "ngspice").currents) <= 1e-9
 
 
 def test_open_cells_and_explicit_resistances_vs_ngspice():
-    dev = library_device(1.9, 3, 0.3)
+    dev = library_device(thickness_nm=1.9, n_cells=3, v_half_volt=0.3)
     rng = np.random.default_rng(7)
     states = rng.integers(0, 4, (6, 5))
     flags = dev.cell_states(states)
@@ -251,4 +253,4 @@ def test_open_cells_and_explicit_resistances_vs_ngspice():
 def test_nonlinear_explicit_resistances_need_states():
     r = np.full((2, 2, 1), 20e3)
     with pytest.raises(ParameterError):
-        build_circuit(Crossbar(library_device(1.9, 1, 0.5), cell_resistance_ohm=r))
+        build_circuit(Crossbar(library_device(thickness_nm=1.9, n_cells=1, v_half_volt=0.5), cell_resistance_ohm=r))

@@ -283,13 +283,17 @@ def library_mtj(thickness_nm: float, v_half_volt: float = np.inf) -> MTJ:
     return MTJ(r_p=r_p, r_ap=r_p * (1.0 + tmr), v_half_volt=v_half_volt)
 
 
-def library_device(thickness_nm: float, n_cells: int, v_half_volt: float = np.inf) -> CompoundMTJ:
-    """A compound device of ``n_cells`` library MTJs at ``thickness_nm``, with the default channel."""
+def library_device(*, thickness_nm: float, n_cells: int, v_half_volt: float = np.inf) -> CompoundMTJ:
+    """A compound device of ``n_cells`` library MTJs at ``thickness_nm``, with the default channel.
+
+    Keyword-only: both are small numbers, and ``library_device(3, 1.9)`` is an easy slip.
+    ``v_half_volt``: the junctions' TMR bias half-point (default: linear, the paper's model).
+    """
     return CompoundMTJ(mtj=library_mtj(thickness_nm, v_half_volt), n_cells=n_cells)
 
 
-def contour_device(tmr: float, n_cells: int, r_p: float = 10e3, v_half_volt: float = np.inf) -> CompoundMTJ:
-    """Device of the paper's Fig. 5d/e grid: R_P fixed at 10 kohm, R_AP from the TMR."""
+def contour_device(*, tmr: float, n_cells: int, r_p: float = 10e3, v_half_volt: float = np.inf) -> CompoundMTJ:
+    """Device of the paper's Fig. 5d/e grid: R_P fixed at 10 kohm, R_AP from the TMR (a fraction; keyword-only)."""
     return CompoundMTJ(mtj=MTJ.from_tmr(r_p, tmr, v_half_volt), n_cells=n_cells)
 
 
