@@ -20,8 +20,10 @@ from tqdm.auto import tqdm
 
 from .. import plots
 from ..atomic import write_text
-from ..circuit import Circuit, build_circuit, check_circuit
+from ..crossbar import Crossbar
 from ..datasets import load
+from ..devices import Variation
+from ..faults import Faults
 from ..inference import AnalogNetwork, CircuitSpec
 from ..mapping import Tile
 from ..network import Network, trained
@@ -44,16 +46,14 @@ class ProgrammedNetwork(AnalogNetwork):
         self.tiles = [[dataclasses.replace(t, states=results[(t.layer, t.index)].cells_p) for t in layer]
                       for layer in self.tiles]
 
-    def circuit(self, tile: Tile) -> Circuit:
-        key = (tile.layer, tile.index)
-        if key not in self._circuits:
-            circuit = build_circuit(self.crossbar(tile))
-            shorted = self.results[key].shorted
-            if shorted.any():
-                circuit = dataclasses.replace(circuit, cell_ohm=np.where(shorted, self.short_ohm, circuit.cell_ohm))
-                check_circuit(circuit)
-            self._circuits[key] = circuit
-        return self._circuits[key]
+    def crossbar(self, tile: Tile) -> Crossbar:
+        """The tile as programmed: its cells' P flags, the spec's variation and faults, then broken junctions."""
+        xb = super().crossbar(tile)
+        shorted = self.results[(tile.layer, tile.index)].shorted
+        if not shorted.any():
+            return xb
+        return dataclasses.replace(xb, cell_resistance_ohm=np.where(shorted, self.short_ohm, xb.cell_resistance_ohm),
+                                   variation=Variation(), faults=Faults())
 
 
 def program_network(intended: AnalogNetwork, thickness_nm: float, switching: SwitchingParams | None = None,
