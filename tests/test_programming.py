@@ -146,7 +146,8 @@ def test_cli_program_on_digits(tmp_path, capsys):
 
 @pytest.mark.bad_input
 @pytest.mark.parametrize("argv", [["--thickness", "3.1"], ["--thickness", "x"], ["--field", "nan"],
-                                  ["--cells", "0"], ["--field", "30"], ["--limit", "0"]])
+                                  ["--cells", "0"], ["--field", "30"], ["--limit", "0"],
+                                  ["--ceiling-margin", "-1"], ["--max-pulses", "0"]])
 def test_cli_program_bad_input(tmp_path, capsys, argv):
     assert main(["program", "--dataset", "digits", "--out", str(tmp_path / "o"), "--quiet"] + argv) == 2
     err = capsys.readouterr().err
