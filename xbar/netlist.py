@@ -55,13 +55,14 @@ def _labels(index: np.ndarray) -> list[str]:
     return [f"{i}_{j}" for i, j in zip(index[:, 0].tolist(), index[:, 1].tolist())]
 
 
-def subckt_name(n_cells: int, channel: bool, open_cells: tuple[int, ...] = ()) -> str:
+def subckt_name(n_cells: int, channel: bool, open_cells: tuple[int, ...] = (), nonlinear: bool = False) -> str:
     """Name of the compound-MTJ subcircuit: ``cmtj3`` (with channel) or ``cmtj3_ideal``.
 
     A device with open cells uses a variant without them: ``cmtj3_open0_2`` lacks cells 0 and 2.
+    Non-linear junctions (behavioural cells) add ``_nl``.
     """
     opened = "_open" + "_".join(map(str, open_cells)) if open_cells else ""
-    return f"cmtj{n_cells}{opened}" + ("" if channel else "_ideal")
+    return f"cmtj{n_cells}{opened}" + ("" if channel else "_ideal") + ("_nl" if nonlinear else "")
 
 
 def output_vectors(circuit: Circuit) -> list[str]:
@@ -75,18 +76,30 @@ def output_vectors(circuit: Circuit) -> list[str]:
     return [f"v({node_name(*circuit.node_labels[n])})" for n in circuit.output_nodes]
 
 
-def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), capacitors: bool = False) -> list[str]:
+#: ngspice options of a non-linear netlist: Newton in ngspice stops when successive iterates
+#: agree to reltol (relative) + vntol (volt) / abstol (ampere); these make its answer
+#: converged to well below 1e-10 relative at read currents of nA-mA (1e-12 made ngspice 46
+#: fall back to gmin stepping on some arrays: its own rounding is near that level).
+NONLINEAR_OPTIONS = ".options reltol=1e-11 vntol=1e-14 abstol=1e-17"
+
+
+def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), capacitors: bool = False,
+            nonlinear: bool = False) -> list[str]:
     present = [k for k in range(n) if k not in open_cells]
-    params = " ".join(f"rc{k}=1" for k in present)
-    name = subckt_name(n, channel, open_cells)
+    params = " ".join(f"rc{k}=1" + (f" rp{k}=1" if nonlinear else "") for k in present)
+    name = subckt_name(n, channel, open_cells, nonlinear)
     lines = [f".subckt {name} top rd params: {params}",
              "* cell k: top electrode -> MTJ -> its node h<k> on the write channel"]
     if open_cells:
         lines.append(f"* open cells (no element): {' '.join(map(str, open_cells))}")
     for k in present:
-        lines.append(f"Rcell{k} top {'h' + str(k) if channel else 'rd'} {{rc{k}}}")
+        node = "h" + str(k) if channel else "rd"
+        if nonlinear:
+            lines.append(f"Bcell{k} top {node} I={{ijn(V(top,{node}), rp{k}, rc{k})}}")
+        else:
+            lines.append(f"Rcell{k} top {node} {{rc{k}}}")
         if capacitors:
-            lines.append(f"Ccell{k} top {'h' + str(k) if channel else 'rd'} {{cj}}")
+            lines.append(f"Ccell{k} top {node} {{cj}}")
     if channel:
         lines.append("* channel segments toward the read terminal rd (one cell pitch each)")
         for k in range(n):
@@ -95,8 +108,16 @@ def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), capacitors:
     return lines
 
 
+def _junction(circuit: Circuit) -> list[str]:
+    """The junction I-V of :func:`xbar.devices.junction_current`, once, as a .func."""
+    return [f"* junction I-V: R(V) = rp + (r0 - rp) / (1 + (V/vh)^2), i.e. TMR(V) = TMR0 / (1 + (V/vh)^2); "
+            "R_P bias-independent",
+            f".param vh={format_number(circuit.v_half_volt)}",
+            ".func ijn(v, rp, r0) {v / (rp + (r0 - rp) / (1 + (v / vh) * (v / vh)))}"]
+
+
 def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: list[list[str]],
-                  capacitors: bool = False) -> list[str]:
+                  capacitors: bool = False, rp_values: list[list[str]] | None = None) -> list[str]:
     """Instance lines of a circuit with open cells: each device uses the subcircuit variant of its open set.
 
     Devices whose cells are all open carry no current and are left out (a comment
@@ -112,11 +133,13 @@ def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: lis
         if len(open_cells) == n:
             dead += 1
             continue
+        nl = rp_values is not None
         if open_cells and open_cells not in variants:
-            variants[open_cells] = _subckt(n, channel, open_cells, capacitors)
-        params = " ".join(f"rc{k}={values[k][d]}" for k in range(n) if not opened[k])
+            variants[open_cells] = _subckt(n, channel, open_cells, capacitors, nl)
+        params = " ".join(f"rc{k}={values[k][d]}" + (f" rp{k}={rp_values[k][d]}" if nl else "")
+                          for k in range(n) if not opened[k])
         lines.append(f"X{labels[d]} {names[top[d]]} {names[read[d]]} "
-                     f"{subckt_name(n, channel, open_cells)} params: {params}")
+                     f"{subckt_name(n, channel, open_cells, nl)} params: {params}")
     head = [line for v in variants.values() for line in v]
     if dead:
         head.append(f"* {dead} device(s) with every cell open: no element, no current")
@@ -171,6 +194,7 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
     names = circuit.node_names()
     mtj = xbar.device.mtj
     channel = circuit.channel_segment_ohm > 0
+    nonlinear = circuit.nonlinear
     head = [
         f"* {safe_title(title) if title else 'xbar crossbar'}",
         f"* generated by xbar {__version__}; regenerate rather than edit",
@@ -186,7 +210,8 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
         *_faults_comment(xbar.faults),
         f".param rp={format_number(mtj.r_p)} rap={format_number(mtj.r_ap)} rseg={format_number(circuit.channel_segment_ohm)}",
         *([f".param cj={format_number(circuit.cell_farad)}"] if capacitors else []),
-        *_subckt(n, channel, capacitors=capacitors),
+        *(_junction(circuit) if nonlinear else []),
+        *_subckt(n, channel, capacitors=capacitors, nonlinear=nonlinear),
     ]
     if rise_s is not None:
         rise = float(rise_s)
@@ -211,23 +236,29 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
             body.append(f"* {g.title}")
             body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {f}"
                         for lab, a, b, f in zip(_labels(g.index), g.a.tolist(), g.b.tolist(), _values(g.farad)))
-    sub = subckt_name(n, channel)
+    sub = subckt_name(n, channel, nonlinear=nonlinear)
     body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
-                "({rp}: parallel, {rap}: antiparallel)")
+                "({rp}: parallel, {rap}: antiparallel)" + (", zero-bias; rp<k>: the cell's R_P" if nonlinear else ""))
     cells = circuit.cell_ohm.reshape(-1, n)
     named = {mtj.r_p: "{rp}", mtj.r_ap: "{rap}"}
     values = [_values(cells[:, k], named) for k in range(n)]
+    rp_values = None
+    if nonlinear:
+        cell_rp = circuit.cell_rp_ohm.reshape(-1, n)
+        rp_values = [_values(cell_rp[:, k], named) for k in range(n)]
     if np.isfinite(cells).all():
-        fmt = "X{} {} {} " + sub + " params: " + " ".join(f"rc{k}={{}}" for k in range(n))
+        fmt = "X{} {} {} " + sub + " params: " + " ".join(
+            f"rc{k}={{}}" + (f" rp{k}={{}}" if nonlinear else "") for k in range(n))
+        columns = [v for k in range(n) for v in ((values[k], rp_values[k]) if nonlinear else (values[k],))]
         top = [names[k] for k in circuit.device_top.ravel().tolist()]
         read = [names[k] for k in circuit.device_read.ravel().tolist()]
-        body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *values))
+        body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *columns))
     else:
-        body.extend(_open_devices(circuit, channel, names, values, capacitors))
+        body.extend(_open_devices(circuit, channel, names, values, capacitors, rp_values))
     if xbar.sense == "tia":
         body.append("* virtual-ground sense: 0 V sources, current flows from the column into Vs<j>")
         body.extend(f"Vs{j} {names[node]} 0 DC 0" for j, node in enumerate(circuit.sense_nodes))
-    tail = [".options klu"]
+    tail = [".options klu"] + ([NONLINEAR_OPTIONS] if nonlinear else [])
     if analysis:
         tail += [f".save {' '.join(output_vectors(circuit))}", analysis_line(batch), ".end"]
     return "\n".join(head + body + tail) + "\n"
