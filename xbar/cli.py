@@ -108,6 +108,21 @@ def _save_array(path: str, array) -> None:
             np.savetxt(f, array, delimiter=",", fmt="%.17g")
 
 
+def v_half(text: str) -> float:
+    """``--vh``: the junctions' TMR bias half-point in volt (checked by :func:`xbar.devices.check_v_half`)."""
+    from .devices import check_v_half
+    from .errors import ParameterError
+    try:
+        return check_v_half(text)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+_VH_HELP = ("bias-dependent TMR: the voltage V_h at which a junction's TMR halves, TMR(V) = TMR0 / "
+            "(1 + (V/V_h)^2); 0.3-0.6 V is typical of CoFeB/MgO (0.5 V in the Beihang/Zhao compact models). "
+            "Default: linear junctions (the paper's model)")
+
+
 def _add_crossbar_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("crossbar")
     g.add_argument("--rows", type=count, default=8, help="rows (default 8)")
@@ -130,6 +145,7 @@ def _add_crossbar_options(p: argparse.ArgumentParser) -> None:
                    help="virtual-ground TIA or reference resistor to ground (default tia)")
     g.add_argument("--ref-ohm", type=positive, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
     g.add_argument("--sigma", type=nonnegative, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
+    g.add_argument("--vh", type=v_half, metavar="VOLT", help=_VH_HELP)
 
 
 def _crossbar_from_args(args):
@@ -140,7 +156,8 @@ def _crossbar_from_args(args):
     from .errors import ParameterError
     if (args.r_p is None) != (args.tmr is None):
         raise ParameterError("--r-p and --tmr go together")
-    mtj = library_mtj(args.thickness) if args.r_p is None else MTJ.from_tmr(args.r_p, args.tmr / 100.0)
+    vh = np.inf if args.vh is None else args.vh
+    mtj = library_mtj(args.thickness, vh) if args.r_p is None else MTJ.from_tmr(args.r_p, args.tmr / 100.0, vh)
     device = CompoundMTJ(mtj, args.cells, args.channel_ohm)
     if args.states:
         states = _load_array(args.states, "states")
@@ -235,6 +252,11 @@ def _run_solve(args) -> int:
     if "ngspice" in sol.solver:
         print(f"solved by {sol.solver['ngspice']} (KLU compiled in: {_yes(sol.solver['klu_compiled'])}, "
               f"used: {_yes(sol.solver['klu_used'])}); Kirchhoff residual {sol.solver['kcl_residual']:.1e}")
+    if "newton_iterations" in sol.solver:
+        its = sol.solver["newton_iterations"]
+        print(f"non-linear junctions (V_h = {sol.solver['v_half_volt']:g} V): Newton converged to "
+              f"{sol.solver['tol']:g} in {its['min']}..{its['max']} iterations per vector "
+              f"({sol.solver['preconditioned_solves']} preconditioned solves)")
     return 0
 
 
@@ -437,6 +459,8 @@ def _add_infer(sub) -> None:
     p.add_argument("--fault-rate", type=within(0.0, 1.0), default=0.0,
                    help="fraction of faulty cells, split evenly over stuck-P, stuck-AP, open and short (default 0)")
     p.add_argument("--v-read", type=positive, default=0.1, help="read voltage for a full input, volt (default 0.1)")
+    p.add_argument("--vh", type=v_half, metavar="VOLT", help=_VH_HELP + "; each tile is then solved by "
+                   "Newton's method for every batch (no effective matrix)")
     p.add_argument("--adc-bits", type=integer(1, 24), help="digitize each column current with this many bits, "
                                                            "1..24 (default: off)")
     p.add_argument("--scheme", choices=("differential", "reference"), default="differential",
@@ -480,7 +504,7 @@ def _run_infer(args) -> int:
                        driver_ohm=args.driver_ohm, sense=args.sense, ref_ohm=args.ref_ohm, sigma=args.sigma,
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
                        adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
-                       fault_rate=args.fault_rate, **_typical_variation(args.variation))
+                       fault_rate=args.fault_rate, v_half_volt=args.vh, **_typical_variation(args.variation))
     say = None if args.quiet else (lambda line: print(line, flush=True))
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
@@ -499,6 +523,9 @@ def _run_infer(args) -> int:
     worst = max(base["ir_drop"], key=lambda s: s["worst_rel"])
     print(f"worst IR drop: {100 * worst['worst_rel']:.2f} % of V_read (layer {worst['layer']}, "
           f"tile {tuple(worst['tile'])})")
+    rd = base["read_disturb"]
+    print(f"read disturb: worst channel current density {1e-4 * rd['worst_j_a_per_m2']:.3g} A/cm^2 "
+          f"({rd['j_over_jc0']:.2g} J_c0), P(switch) {rd['probability_per_read']:.2g} per read")
     if base.get("spice"):
         from .experiments.circuits import spice_lines
         print(spice_lines(base["spice"])[0])

@@ -35,7 +35,7 @@ from .network import Network, sigmoid
 from .quantize import SCALE_RULES
 from .solvers import NativeSolver, make_solver
 from .solvers.ideal import summed_conductance
-from .solvers.native import cell_voltages
+from .solvers.newton import NewtonSolver, cell_voltages, device_currents
 
 #: Default tile: 128 x 128 devices, a common macro size (64 differential outputs per tile).
 DEFAULT_TILE = 128
@@ -91,6 +91,10 @@ class CircuitSpec:
     scheme: str = "differential"
     rule: str = "mse"
     calibration_images: int = 0
+    #: TMR bias half-point V_h of the junctions in volt (:func:`xbar.devices.junction_current`);
+    #: None (default, the paper's model) keeps the tiles linear (exact effective matrices);
+    #: a value solves every tile with Newton's method for each batch.
+    v_half_volt: float | None = None
 
     def __post_init__(self):
         self.device()  # validates cells, thickness and channel
@@ -130,7 +134,8 @@ class CircuitSpec:
 
     def device(self) -> CompoundMTJ:
         """The library device at ``thickness_nm`` with ``n_cells`` cells (channel: default model or ``channel_ohm``)."""
-        mtj = library_device(thickness_nm=self.thickness_nm, n_cells=self.n_cells).mtj
+        mtj = library_device(thickness_nm=self.thickness_nm, n_cells=self.n_cells,
+                              v_half_volt=np.inf if self.v_half_volt is None else self.v_half_volt).mtj
         return CompoundMTJ(mtj, self.n_cells, self.channel_ohm)
 
 
@@ -165,7 +170,7 @@ class AnalogNetwork:
         self.calibration: list[tuple[np.ndarray, np.ndarray]] = []
         self._circuits: dict[tuple, Circuit] = {}
         self._crossbars: dict[tuple, Crossbar] = {}
-        self._solvers: dict[tuple, NativeSolver] = {}
+        self._solvers: dict[tuple, NativeSolver | NewtonSolver] = {}
         self._ideal: dict[tuple, np.ndarray] = {}
         #: The ``solver`` metadata of every SPICE tile solve, with its layer, tile and batch size.
         self.spice_runs: list[dict] = []
@@ -191,11 +196,12 @@ class AnalogNetwork:
             self._circuits[key] = build_circuit(self.crossbar(tile))
         return self._circuits[key]
 
-    def solver(self, tile: Tile) -> NativeSolver:
-        """The tile's factorized native solver, kept for later solves of the same tile."""
+    def solver(self, tile: Tile) -> NativeSolver | NewtonSolver:
+        """The tile's factorized native solver (Newton's for non-linear junctions), kept for later solves."""
         key = (tile.layer, tile.index)
         if key not in self._solvers:
-            self._solvers[key] = NativeSolver(self.circuit(tile))
+            c = self.circuit(tile)
+            self._solvers[key] = NewtonSolver(c) if c.nonlinear else NativeSolver(c)
         return self._solvers[key]
 
     def _key(self, tile: Tile) -> str:
@@ -255,6 +261,8 @@ class AnalogNetwork:
         """
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
+        if backend == "native" and self.spec.v_half_volt is not None:
+            return self._adc(self.solver(tile).solve(vt).currents, tile)  # input-dependent: no matrix
         if backend == "native":
             return self._adc(vt @ self.effective_matrix(tile), tile)
         if backend in ("ngspice", "pyspice"):
@@ -340,22 +348,26 @@ class AnalogNetwork:
             try:
                 with np.load(path, allow_pickle=False) as f:
                     worst, mean, heat = float(f["worst_v"]), float(f["mean_v"]), f["map_v"]
-                if heat.shape == self.crossbar(tile).shape and np.isfinite(heat).all() and np.isfinite([worst, mean]).all():
-                    return self._ir_record(worst, mean, heat)
+                    worst_i = float(f["worst_device_a"])
+                if heat.shape == self.crossbar(tile).shape and np.isfinite(heat).all() and np.isfinite([worst, mean, worst_i]).all():
+                    return self._ir_record(worst, mean, heat, worst_i)
             except (OSError, ValueError, KeyError):
                 pass  # unreadable or foreign: recompute and overwrite
-        cells = cell_voltages(self.circuit(tile), self.solver(tile).node_voltages(vt))  # [batch, rows, cols, cells]
+        circuit = self.circuit(tile)
+        nodes = self.solver(tile).node_voltages(vt)
+        cells = cell_voltages(circuit, nodes)  # [batch, rows, cols, cells]
         loss = np.abs(vt[:, :, None, None] - cells)
         worst, mean, heat = float(loss.max()), float(loss.mean()), loss.mean(axis=(0, 3))
+        worst_i = float(np.abs(device_currents(circuit, nodes)).max(initial=0.0))
         if path is not None:
             with atomic_open(path) as f:
-                np.savez(f, worst_v=worst, mean_v=mean, map_v=heat)
-        return self._ir_record(worst, mean, heat)
+                np.savez(f, worst_v=worst, mean_v=mean, map_v=heat, worst_device_a=worst_i)
+        return self._ir_record(worst, mean, heat, worst_i)
 
-    def _ir_record(self, worst_v: float, mean_v: float, map_v: np.ndarray) -> dict:
+    def _ir_record(self, worst_v: float, mean_v: float, map_v: np.ndarray, worst_device_a: float) -> dict:
         v_read = self.spec.v_read
         return dict(worst_v=worst_v, mean_v=mean_v, worst_rel=worst_v / v_read, mean_rel=mean_v / v_read,
-                    map_rel=map_v / v_read)
+                    map_rel=map_v / v_read, worst_device_a=worst_device_a)
 
 
 def _cached_matrix(path: Path, shape: tuple[int, int]) -> np.ndarray | None:

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import __version__, plots
+from ..analysis.read_disturb import read_disturb
 from ..atomic import write_text
 from ..datasets import Dataset, load
 from ..inference import AnalogNetwork, CircuitSpec
@@ -71,6 +72,7 @@ def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "
             maps.append(st.pop("map_rel"))
             record["ir_drop"].append(dict(st, tile=list(st["tile"])))
         inputs = sigmoid(res.z_analog)
+    record["read_disturb"] = read_disturb([s["worst_device_a"] for s in record["ir_drop"]], spec.thickness_nm)
     if details:
         worst = int(np.argmax([st["worst_rel"] for st in record["ir_drop"]]))
         record["arrays"] = dict(ir_map=maps[worst], ir_tile=record["ir_drop"][worst],
@@ -98,6 +100,7 @@ def spice_agreement(analog_net: AnalogNetwork, x: np.ndarray, logits_spice: np.n
 def device_record(device) -> dict:
     """The compound device's values for reports: R_P, R_AP (ohm), TMR (fraction), cells, channel (ohm)."""
     return dict(r_p_ohm=device.mtj.r_p, r_ap_ohm=device.mtj.r_ap, tmr=device.mtj.tmr,
+                v_half_volt=None if device.mtj.linear else device.mtj.v_half_volt,
                 n_cells=int(device.n_cells), channel_ohm=float(device.channel_ohm))
 
 
@@ -226,6 +229,24 @@ def spice_lines(spice: dict | None) -> list[str]:
             ""]
 
 
+def _read_disturb_lines(base: dict) -> list[str]:
+    """Report section: the worst device's channel current density and read-disturb probability."""
+    rd = base.get("read_disturb")
+    if not rd:
+        return []
+    return ["", "## Read disturb (read current through the SOT write channel)", "",
+            "The worst device current of the first test inputs, taken to flow under every cell of its "
+            "device in the switching direction (conservative), over the channel cross-section "
+            "(0.9 um x Ta 4 nm / Pt 10 nm, the paper); thermal activation "
+            "P = 1 - exp(-(t/tau0) exp(-Delta (1 - J/J_c0))) with J_c0 from the fitted zero-field critical "
+            "current (xbar.switching) and assumed tau0, Delta and read time (xbar.analysis.read_disturb).", "",
+            "| worst device current (uA) | J (A/cm^2) | J_c0 (A/cm^2) | J/J_c0 | Delta | read time (ns) "
+            "| P(switch) per read |", "|---|---|---|---|---|---|---|",
+            f"| {1e6 * rd['worst_current_a']:.3f} | {1e-4 * rd['worst_j_a_per_m2']:.3e} "
+            f"| {1e-4 * rd['j_c0_a_per_m2']:.3e} | {rd['j_over_jc0']:.2e} | {rd['delta']:.1f} "
+            f"| {1e9 * rd['read_s']:g} | {rd['probability_per_read']:.2e} |"]
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.2f}"
 
@@ -331,6 +352,7 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dic
         "|---|---|---|---|---|---|",
         *[f"| {s['layer']} | {tuple(s['tile'])} | {1e3 * s['worst_v']:.3f} | {1e3 * s['mean_v']:.3f} "
           f"| {100 * s['worst_rel']:.2f} | {100 * s['mean_rel']:.2f} |" for s in base["ir_drop"]],
+        *_read_disturb_lines(base),
     ]
     if rows:
         lines += ["", "## Studies (one parameter varied from the base)", "",

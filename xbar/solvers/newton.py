@@ -279,7 +279,22 @@ class NewtonSolver:
     def solve(self, inputs) -> Solution:
         """Sense currents and output voltages for a batch of row voltages [batch, rows]."""
         v = self.node_voltages(inputs)
-        return Solution.from_currents(self.circuit, self._currents(v), node_voltages=v)
+        its = self.iterations
+        info = dict(backend="native", method="newton", v_half_volt=self.circuit.v_half_volt, tol=self.tol,
+                    newton_iterations=dict(min=int(its.min(initial=0)), max=int(its.max(initial=0)),
+                                           mean=float(its.mean()) if len(its) else 0.0),
+                    preconditioned_solves=int(self.inner_iterations))
+        return Solution.from_currents(self.circuit, self._currents(v), node_voltages=v, solver=info)
+
+
+def device_currents(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
+    """Current through each compound device (top electrode to read terminal), [batch, rows, cols], in ampere.
+
+    From solved node voltages [batch, n_nodes]; linear and non-linear circuits alike.
+    """
+    v_dev = node_voltages[:, circuit.device_top.ravel()] - node_voltages[:, circuit.device_read.ravel()]
+    i, _ = _DeviceModel(circuit).solve(v_dev)
+    return i.reshape((len(v_dev),) + circuit.shape)
 
 
 def cell_voltages(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
