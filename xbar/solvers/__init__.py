@@ -43,8 +43,5 @@ def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", **option
     return sol
 
 
-<<<<<<< HEAD
-__all__ = ["BACKENDS", "IdealSolver", "NativeSolver", "NgspiceSolver", "PySpiceSolver", "Solution", "make_solver", "solve"]
-=======
-__all__ = ["BACKENDS", "IdealSolver", "NativeSolver", "NewtonSolver", "NgspiceSolver", "Solution", "make_solver", "solve"]
->>>>>>> main
+__all__ = ["BACKENDS", "IdealSolver", "NativeSolver", "NewtonSolver", "NgspiceSolver", "PySpiceSolver", "Solution",
+           "make_solver", "solve"]
