@@ -107,6 +107,29 @@ def accuracy_vs_wire(by_cells: dict[int, list[tuple[float, float, float]]]) -> F
     return fig
 
 
+def nonlinear_study(by_vh: dict[str, list[tuple[float, float, list[float]]]]) -> Figure:
+    """Analog accuracy and per-layer RMS error against V_read, one colour per V_h (bias-dependent TMR).
+
+    ``by_vh[label]`` lists (v_read volt, analog accuracy 0..1, [RMS relative error per layer]).
+    """
+    fig = Figure(figsize=(9.0, 3.8), layout="constrained")
+    acc_ax, err_ax = fig.subplots(1, 2)
+    for k, (label, pts) in enumerate(by_vh.items()):
+        pts = sorted(pts)
+        v = np.array([p[0] for p in pts])
+        acc_ax.plot(v, [100 * p[1] for p in pts], "o-", color=f"C{k}", label=label)
+        for l, style in zip(range(len(pts[0][2])), ("o-", "s--", "^:")):
+            err_ax.plot(v, [p[2][l] for p in pts], style, color=f"C{k}", label=f"{label}, layer {l}")
+    acc_ax.set_ylabel("analog test accuracy (%)")
+    err_ax.set_ylabel("RMS output error (of RMS ideal output)")
+    err_ax.set_yscale("log")
+    for ax in (acc_ax, err_ax):
+        ax.set_xlabel("read voltage V_read (V)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return fig
+
+
 def analog_vs_ideal(z_ideal: np.ndarray, z_analog: np.ndarray, max_points: int = 20000) -> Figure:
     """Scatter of analog against ideal quantized outputs (same shape), with the identity line."""
     a, b = np.ravel(z_ideal), np.ravel(z_analog)

@@ -165,7 +165,8 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
         rows.append(dict(study=study, label=label, **{k: rec[k] for k in _SUMMARY}, layers=rec["layers"],
                          worst_ir_rel=max(s["worst_rel"] for s in rec["ir_drop"]),
                          mean_ir_rel=float(np.mean([s["mean_rel"] for s in rec["ir_drop"]])),
-                         cells=spec.n_cells, wire_ohm=spec.wire_ohm))
+                         cells=spec.n_cells, wire_ohm=spec.wire_ohm, v_read=spec.v_read,
+                         v_half_volt=spec.v_half_volt))
     info = dict(version=__version__, date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 seconds=round(time.perf_counter() - start, 1), base_seconds=round(base_s, 1))
     figures = _figures(out, base_rec, arrays, rows)
@@ -213,6 +214,14 @@ def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path
         by_cells = {c: [(r["wire_ohm"], r["accuracy_analog"], r["accuracy_ideal_quantized"]) for r in wire
                         if r["cells"] == c] for c in sorted({r["cells"] for r in wire})}
         figs += plots.save(plots.accuracy_vs_wire(by_cells), out / "accuracy_vs_wire")
+    nonlinear = [r for r in rows if r["study"] == "nonlinear"]
+    if nonlinear:
+        by_vh = {}
+        for r in nonlinear:
+            label = "linear" if r["v_half_volt"] is None else f"V_h {r['v_half_volt']:g} V"
+            by_vh.setdefault(label, []).append((r["v_read"], r["accuracy_analog"],
+                                                [e["rms_rel"] for e in r["layers"]]))
+        figs += plots.save(plots.nonlinear_study(by_vh), out / "nonlinear_study")
     figs += plots.save(plots.analog_vs_ideal(arrays["z_ideal"], arrays["z_analog"]), out / "analog_vs_ideal")
     return figs
 

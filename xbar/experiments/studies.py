@@ -28,9 +28,13 @@ STUDIES = {
 EXTRA_STUDIES = {
     "faults": "accuracy against the faulty-cell rate 0..5 %, and 1 % of each fault kind",
     "correlated": "typical correlated RA/TMR spread x 0..4",
+    "nonlinear": "bias-dependent TMR: V_read 0.05..0.5 V for linear junctions and V_h 0.5, 0.3 V",
 }
 #: Fault rates (fraction of cells, split evenly over stuck-P, stuck-AP, open, short) of the faults study.
 FAULT_RATES = (0.0, 0.005, 0.01, 0.02, 0.05)
+#: Read voltages (V) and TMR bias half-points V_h (V; None = linear) of the non-linear study.
+NONLINEAR_V_READS = (0.05, 0.1, 0.2, 0.3, 0.5)
+NONLINEAR_V_HALFS = (None, 0.5, 0.3)
 #: Multiples of the typical correlated spreads (:meth:`xbar.devices.Variation.typical`) of that study.
 CORRELATED_SCALES = (0.0, 1.0, 2.0, 4.0)
 
@@ -73,6 +77,9 @@ def study_specs(base, studies=tuple(STUDIES)) -> list[tuple[str, str, object]]:
                     rep(base, sigma=0.0, device_ra_sigma=k * TYPICAL_DEVICE_RA_SIGMA,
                         cell_ra_sigma=k * TYPICAL_CELL_RA_SIGMA, device_tmr_sigma=k * TYPICAL_DEVICE_TMR_SIGMA,
                         cell_tmr_sigma=k * TYPICAL_CELL_TMR_SIGMA)) for k in CORRELATED_SCALES]
+    if "nonlinear" in studies:
+        points += [("nonlinear", f"V_read {v:g} V, " + ("linear" if vh is None else f"V_h {vh:g} V"),
+                    rep(base, v_read=v, v_half_volt=vh)) for vh in NONLINEAR_V_HALFS for v in NONLINEAR_V_READS]
     return points
 
 
