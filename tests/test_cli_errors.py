@@ -202,6 +202,10 @@ BAD = [
     (["infer", "--driver-ohm", "nan"], "argument --driver-ohm"),
     (["infer", "--scheme", "single"], "argument --scheme: invalid choice"),
     (["infer", "--backend", "spectre"], "argument --backend: invalid choice"),
+    (["solve", "--backend", "ngspice", "--timeout", "0"], "argument --timeout: must be a finite number > 0"),
+    (["solve", "--backend", "ngspice", "--timeout", "-5"], "argument --timeout: must be a finite number > 0"),
+    (["infer", "--backend", "ngspice", "--timeout", "nan"], "argument --timeout"),
+    (["program", "--ceiling-margin", "-0.1"], "argument --ceiling-margin: must be a finite number >= 0"),
     # reproduce and sweep options
     (["reproduce", "--seeds", "0"], "argument --seeds: must be an integer >= 1"),
     (["reproduce", "--seeds", "-2"], "argument --seeds: must be an integer >= 1"),
