@@ -11,14 +11,16 @@ the programming cost and failures of each thickness against its read accuracy.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import plots
+from .. import __version__, plots
 from ..atomic import write_text
 from ..crossbar import Crossbar
 from ..datasets import load
@@ -117,30 +119,41 @@ def run_program(dataset: str, spec: CircuitSpec, out_dir, thicknesses=(1.6, 1.9,
     net = trained(dataset, seed=seed, data_dir=data_dir)
     store = out / "results.jsonl"
     switching = switching or SwitchingParams()
+    params = params or ProgramParams()
+    path = path or WritePath()
     done = {}
     if store.is_file():
         for line in store.read_text().splitlines():
             try:
                 rec = json.loads(line)
-                done[(rec["cells"], rec["thickness_nm"], rec["field_mt"], rec["seed"], rec["n_test"])] = rec
-            except (ValueError, KeyError):
-                continue
+                done[rec["key"]] = rec
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a kill, or not ours: that point is simply run again
     records = []
     n_eval = len(data.x_test[:n_test])
     grid = [(c, t) for c in cells for t in thicknesses]
     for c, t in tqdm(grid, desc="program study", disable=quiet):
-        key = (c, float(t), switching.field_mt, seed, n_eval)
+        point = dataclasses.replace(spec, n_cells=c, thickness_nm=t)
+        key = point_key(dataset, point, switching, params, path, seed, n_eval)
         if key not in done:
-            rec = program_point(net, data, dataclasses.replace(spec, n_cells=c, thickness_nm=t), switching,
-                                params, path, seed, n_test, quiet)
+            rec = dict(program_point(net, data, point, switching, params, path, seed, n_test, quiet), key=key)
             with open(store, "a") as f:
                 f.write(json.dumps(rec) + "\n")
                 f.flush()
+                os.fsync(f.fileno())
             done[key] = rec
         records.append(done[key])
     write_text(out / "report.md", report(records, switching))
     figure(records, out / "tradeoff")
     return records
+
+
+def point_key(dataset: str, spec: CircuitSpec, switching: SwitchingParams, params: ProgramParams,
+              path: WritePath, seed: int, n_test: int) -> str:
+    """Hex key of one study point: everything that defines its result (a changed option never reuses a point)."""
+    what = (__version__, dataset, dataclasses.asdict(spec), dataclasses.asdict(switching),
+            dataclasses.asdict(params), dataclasses.asdict(path), int(seed), int(n_test))
+    return hashlib.sha256(repr(what).encode()).hexdigest()[:24]
 
 
 def report(records: list[dict], switching: SwitchingParams) -> str:
