@@ -137,6 +137,7 @@ def test_cli_program_on_digits(tmp_path, capsys):
                  "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "2.6" in text and (out / "report.md").is_file() and (out / "tradeoff.png").is_file()
+    assert (out / "ramps.png").is_file()
     # A rerun resumes from results.jsonl.
     lines = (out / "results.jsonl").read_text().splitlines()
     assert main(["program", "--dataset", "digits", "--thickness", "1.6,2.6", "--limit", "60", "--out", str(out),
