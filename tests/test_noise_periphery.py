@@ -84,3 +84,29 @@ def test_bad_periphery_refused():
         Periphery(adc_bits=0)
     with pytest.raises(ParameterError, match="tia_gbw_hz"):
         Periphery(tia_gbw_hz=float("inf"))
+
+
+def test_cli_solve_energy_and_settle(tmp_path):
+    import json
+
+    from xbar.cli import main
+    out = tmp_path / "e.json"
+    assert main(["solve", "--rows", "6", "--cols", "5", "--driver-ohm", "100", "--energy", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["tellegen_error"] <= 1e-12
+    assert data["array_j"]["total"] == pytest.approx(sum(data["array_j"][k] for k in data["array_parts"]), rel=1e-12)
+    assert "periphery" in data and data["periphery"]["note"].startswith("models")
+    summary = tmp_path / "s.json"
+    assert main(["settle", "--rows", "6", "--cols", "5", "--driver-ohm", "1000", "-o", str(tmp_path / "w.npz"),
+                 "--json", str(summary)]) == 0
+    s = json.loads(summary.read_text())
+    assert 0 < s["worst_s"] < 1e-8
+    w = np.load(tmp_path / "w.npz")
+    assert w["currents_a"].shape[1] == 5
+
+
+@pytest.mark.bad_input
+def test_cli_bad_t_read(capsys):
+    from xbar.cli import main
+    assert main(["solve", "--rows", "3", "--cols", "3", "--energy", "/tmp/never.json", "--t-read", "0"]) == 2
+    assert "read time" in capsys.readouterr().err
