@@ -208,7 +208,7 @@ def _add_settle(sub) -> None:
     _add_crossbar_options(p)
     p.add_argument("--inputs", help="row voltages, first row of a CSV/NPY file (default: random up to --v-read)")
     p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
-    p.add_argument("--dt", type=float, default=1e-12, help="time step in s (default 1e-12)")
+    p.add_argument("--dt", type=float, help="time step in s (default: the largest row or column Elmore delay / 20)")
     p.add_argument("--method", choices=("be", "trap"), default="be",
                    help="backward Euler (default) or trapezoidal")
     p.add_argument("--adc-bits", type=int, default=8, help="band: half an LSB of this ADC (default 8 bits)")
@@ -231,7 +231,7 @@ def _run_settle(args) -> int:
     from .circuit import build_circuit
     from .errors import ParameterError
     from .readout import array_settling
-    if args.dt <= 0 or not np.isfinite(args.dt):
+    if args.dt is not None and (args.dt <= 0 or not np.isfinite(args.dt)):
         raise ParameterError(f"--dt must be a finite time > 0 s, got {args.dt!r}")
     if args.max_steps < 1:
         raise ParameterError(f"--max-steps must be >= 1, got {args.max_steps}")
@@ -245,7 +245,8 @@ def _run_settle(args) -> int:
     spice = None
     if args.backend == "ngspice":
         from .solvers.ngspice_tran import ngspice_transient
-        spice = ngspice_transient(circuit, x, float(w.times_s[-1]), args.dt, args.dt,
+        dt = summary["dt_s"]
+        spice = ngspice_transient(circuit, x, float(w.times_s[-1]), dt, dt,
                                   method="trap" if args.method == "trap" else "be")
         common = np.array([np.interp(w.times_s, spice.times_s, spice.currents[:, j])
                            for j in range(len(final))]).T
@@ -272,7 +273,9 @@ def _run_settle(args) -> int:
         _write_json(args.json, summary)
     worst = summary["worst_s"]
     print(f"settled: worst column {worst * 1e9:.4g} ns to within {summary['band_a']:.3g} A "
-          f"({summary['band_rel']:.3g} of full scale), {summary['steps']} steps of {args.dt:g} s ({args.method})"
+          f"({summary['band_rel']:.3g} of full scale), {summary['steps']} steps of {summary['dt_s']:.3g} s "
+          f"({args.method}); analytic estimate (Elmore delay x ln(1/band)) "
+          f"{summary['elmore_settle_estimate_s'] * 1e9:.4g} ns"
           + (f"; ngspice .tran differs by {summary['ngspice_max_diff_rel']:.2e} of full scale"
              if spice is not None else ""))
     return 0

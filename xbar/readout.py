@@ -13,7 +13,7 @@ import numpy as np
 
 from .analysis.energy import PARTS, READ_PULSE_S, check_read_time, efficiency, moment_vectors, power_breakdown
 from .analysis.noise import output_noise_psd, read_bandwidth_hz
-from .analysis.settling import half_lsb, settling_times
+from .analysis.settling import column_elmore_delay, half_lsb, row_elmore_delay, settling_times
 from .circuit import Circuit, check_inputs
 from .errors import ParameterError
 from .periphery import Periphery, describe, tile_periphery
@@ -74,13 +74,24 @@ def array_energy(circuit: Circuit, inputs, t_read_s: float = READ_PULSE_S, perip
     return out
 
 
-def array_settling(circuit: Circuit, inputs, dt_s: float = 1e-12, band_rel: float | None = None,
+def default_time_step(circuit: Circuit) -> float:
+    """A time step for settling runs: the largest row or column Elmore delay / 20 (at least 0.1 ps)."""
+    return max(elmore_estimate(circuit) / 20, 1e-13)
+
+
+def elmore_estimate(circuit: Circuit) -> float:
+    """The analytic delay estimate of a read: the largest row or column Elmore delay, second."""
+    return float(max(row_elmore_delay(circuit).max(), column_elmore_delay(circuit).max()))
+
+
+def array_settling(circuit: Circuit, inputs, dt_s: float | None = None, band_rel: float | None = None,
                    adc_bits: int = 8, method: str = "be", max_steps: int = 200_000,
                    solver: NativeSolver | None = None) -> tuple[Waveforms, dict]:
     """Step response of ``inputs`` [rows] until settled, and the settling time of each column.
 
     The band is ``band_rel`` of the largest final column current, or half an LSB
-    of an ``adc_bits`` ADC over that full scale. Returns the waveforms and a
+    of an ``adc_bits`` ADC over that full scale; ``dt_s`` None picks
+    :func:`default_time_step`. Returns the waveforms and a
     dict: ``settling_s`` [cols], ``worst_s``, ``band_a``, the DC ``final`` currents.
     """
     x = check_inputs(inputs, circuit.shape[0])
@@ -94,10 +105,13 @@ def array_settling(circuit: Circuit, inputs, dt_s: float = 1e-12, band_rel: floa
     if scale == 0:
         raise ParameterError("every column current is 0 for these inputs: nothing settles")
     band = rel * scale
+    dt_s = default_time_step(circuit) if dt_s is None else dt_s
     w = settle(circuit, x[0], final, band, dt_s, method=method, max_steps=max_steps)
     t = settling_times(w.times_s, w.currents, final, band)
     return w, {"settling_s": t.tolist(), "worst_s": float(t.max()), "band_rel": rel, "band_a": band,
-               "dt_s": float(dt_s), "method": method, "steps": len(w.times_s) - 1, "final_a": final.tolist()}
+               "dt_s": float(dt_s), "method": method, "steps": len(w.times_s) - 1, "final_a": final.tolist(),
+               "elmore_s": elmore_estimate(circuit),
+               "elmore_settle_estimate_s": elmore_estimate(circuit) * float(np.log(1 / rel))}
 
 
 def array_noise(circuit: Circuit, inputs, t_read_s: float = READ_PULSE_S,
