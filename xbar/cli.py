@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .argtypes import Parser, comma_list, count, finite, integer, nonnegative, one_line, positive, seed, within
+from .argtypes import (Parser, comma_list, count, finite, integer, ln_sigma, mtj_ohm, nonnegative, one_line,
+                       positive, read_volt, ref_ohm, seed, series_ohm, tmr_percent, within)
 from .errors import XbarError
 
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if debug:
             raise
-        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 2)
+        return _fail(_os_message(exc), 2)
     except MemoryError:
         if debug:
             raise
@@ -59,6 +60,32 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         return _fail(f"internal error: {type(exc).__name__}: {exc}; set XBAR_DEBUG=1 for the traceback", 1)
+
+
+def _os_message(exc: OSError) -> str:
+    """One line for a file-system error, naming the path and what is wrong with it."""
+    name = exc.filename or ""
+    if isinstance(exc, FileExistsError) and os.path.isfile(name):
+        return f"{name}: is a file, where a folder is needed"
+    if isinstance(exc, NotADirectoryError):
+        return f"{name}: part of this path is a file, where a folder is needed"
+    return f"{exc.strerror or exc}: {name}".rstrip(": ")
+
+
+def _folder_to_write(path: str, option: str) -> str:
+    """``path`` if it is, or can become, a folder (checked before any work, creating nothing); else an error."""
+    from .errors import ParameterError
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ParameterError(f"{option} {path}: is a file, where a folder is needed")
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ParameterError(f"{option} {path}: {parent} is a file, where a folder is needed")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option} {path}: cannot create or write in {parent} (permission denied)")
+    return path
 
 
 def _fail(message: str, status: int) -> int:
@@ -115,21 +142,21 @@ def _add_crossbar_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
     g.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
                    help="free-layer thickness in nm from the paper's library, 1.6..2.6 (default 1.9)")
-    g.add_argument("--r-p", type=positive, help="custom R_P in ohm (with --tmr; overrides --thickness)")
-    g.add_argument("--tmr", type=nonnegative, help="custom TMR in percent (with --r-p)")
-    g.add_argument("--channel-ohm", type=nonnegative, help="write-channel resistance in ohm (default: 150 + 150 n)")
+    g.add_argument("--r-p", type=mtj_ohm, help="custom R_P in ohm (with --tmr; overrides --thickness)")
+    g.add_argument("--tmr", type=tmr_percent, help="custom TMR in percent (with --r-p)")
+    g.add_argument("--channel-ohm", type=series_ohm, help="write-channel resistance in ohm (default: 150 + 150 n)")
     g.add_argument("--states", help="device states 0..cells, [rows, cols] CSV or NPY (default: random from --seed)")
     g.add_argument("--seed", type=seed, default=0, help="seed for random states, inputs and variation, "
                                                         "0..2^32-1 (default 0)")
-    g.add_argument("--wire-ohm", type=nonnegative, default=1.0, help="row and column wire ohm per segment (default 1)")
-    g.add_argument("--row-wire-ohm", type=nonnegative, help="row wire ohm per segment (overrides --wire-ohm)")
-    g.add_argument("--col-wire-ohm", type=nonnegative, help="column wire ohm per segment (overrides --wire-ohm)")
-    g.add_argument("--driver-ohm", type=nonnegative, default=0.0, help="row driver output resistance in ohm")
-    g.add_argument("--access-ohm", type=nonnegative, default=0.0, help="series access resistance per device in ohm")
+    g.add_argument("--wire-ohm", type=series_ohm, default=1.0, help="row and column wire ohm per segment (default 1)")
+    g.add_argument("--row-wire-ohm", type=series_ohm, help="row wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--col-wire-ohm", type=series_ohm, help="column wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--driver-ohm", type=series_ohm, default=0.0, help="row driver output resistance in ohm")
+    g.add_argument("--access-ohm", type=series_ohm, default=0.0, help="series access resistance per device in ohm")
     g.add_argument("--sense", choices=("tia", "resistor"), default="tia",
                    help="virtual-ground TIA or reference resistor to ground (default tia)")
-    g.add_argument("--ref-ohm", type=positive, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
-    g.add_argument("--sigma", type=nonnegative, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
+    g.add_argument("--ref-ohm", type=ref_ohm, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
+    g.add_argument("--sigma", type=ln_sigma, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
 
 
 def _crossbar_from_args(args):
@@ -172,7 +199,7 @@ def _add_netlist(sub) -> None:
     _add_crossbar_options(p)
     p.add_argument("--inputs", help="row voltages for the sources, one row of a CSV/NPY file "
                                     "(default: every row at --v-read)")
-    p.add_argument("--v-read", type=positive, default=0.1,
+    p.add_argument("--v-read", type=read_volt, default=0.1,
                    help="row voltage when --inputs is not given, volt (default 0.1)")
     p.add_argument("--title", help="title comment (letters, digits, spaces and _.,:()+-=%%/ only)")
     p.add_argument("-o", "--output", required=True, help="netlist file to write")
@@ -211,7 +238,7 @@ def _add_solve(sub) -> None:
     _add_timeout(p)
     p.add_argument("--inputs", help="row voltages [batch, rows], CSV or NPY (default: random)")
     p.add_argument("--random", type=count, default=4, help="number of random input vectors, >= 1 (default 4)")
-    p.add_argument("--v-read", type=positive, default=0.1,
+    p.add_argument("--v-read", type=read_volt, default=0.1,
                    help="largest random row voltage in volt, > 0 (default 0.1)")
     p.add_argument("-o", "--output", help="write currents [batch, cols] in ampere (CSV or NPY)")
     p.add_argument("--voltages", help="write sense output voltages [batch, cols] in volt (CSV or NPY)")
@@ -357,7 +384,7 @@ def _yes(flag: bool) -> str:
 
 
 def _add_timeout(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--timeout", type=float, metavar="SECONDS",
+    p.add_argument("--timeout", type=positive, metavar="SECONDS",
                    help="limit of each ngspice/pyspice run in seconds (default $XBAR_NGSPICE_TIMEOUT, else "
                         "scaled to the circuit: 120 s + 1 ms per 10 nodes per input vector)")
 
@@ -403,7 +430,7 @@ def _add_reproduce(sub) -> None:
 def _run_reproduce(args) -> int:
     from .experiments.paper import DEFAULT_SEEDS, QUICK_SEEDS, reproduce
     seeds = range(args.seeds) if args.seeds else (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
-    out = args.out or f"out/reproduce-{args.dataset}{'-quick' if args.quick else ''}"
+    out = _folder_to_write(args.out or f"out/reproduce-{args.dataset}{'-quick' if args.quick else ''}", "--out")
     s = reproduce(args.dataset, out, seeds, quick=args.quick, rule=args.rule, bias=args.bias,
                   data_dir=args.data_dir, cache_dir=args.cache_dir, progress=not args.quiet)
     if not args.quiet:
@@ -539,18 +566,18 @@ def _add_infer(sub) -> None:
     p.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
     p.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
                    help="free-layer thickness in nm, 1.6..2.6 (default 1.9)")
-    p.add_argument("--wire-ohm", type=nonnegative, default=1.0, help="row and column wire ohm per segment (default 1)")
-    p.add_argument("--driver-ohm", type=nonnegative, default=0.0, help="row driver output resistance (ohm)")
+    p.add_argument("--wire-ohm", type=series_ohm, default=1.0, help="row and column wire ohm per segment (default 1)")
+    p.add_argument("--driver-ohm", type=series_ohm, default=0.0, help="row driver output resistance (ohm)")
     p.add_argument("--tile", type=_tile_size, default=128, help="tile size in devices (rows = columns), or "
                    "'none' for untiled (default 128)")
     p.add_argument("--sense", choices=("tia", "resistor"), default="tia", help="sense mode (default tia)")
-    p.add_argument("--ref-ohm", type=positive, default=1e6, help="reference resistor for --sense resistor (ohm)")
-    p.add_argument("--sigma", type=nonnegative, default=0.0, help="log-normal device-to-device variation")
+    p.add_argument("--ref-ohm", type=ref_ohm, default=1e6, help="reference resistor for --sense resistor (ohm)")
+    p.add_argument("--sigma", type=ln_sigma, default=0.0, help="log-normal device-to-device variation")
     p.add_argument("--variation", choices=("typical",),
                    help="correlated variation with the documented typical RA and TMR spreads (instead of --sigma)")
     p.add_argument("--fault-rate", type=within(0.0, 1.0), default=0.0,
                    help="fraction of faulty cells, split evenly over stuck-P, stuck-AP, open and short (default 0)")
-    p.add_argument("--v-read", type=positive, default=0.1, help="read voltage for a full input, volt (default 0.1)")
+    p.add_argument("--v-read", type=read_volt, default=0.1, help="read voltage for a full input, volt (default 0.1)")
     p.add_argument("--adc-bits", type=integer(1, 24), help="digitize each column current with this many bits, "
                                                            "1..24 (default: off)")
     p.add_argument("--scheme", choices=("differential", "reference"), default="differential",
@@ -596,6 +623,9 @@ def _run_infer(args) -> int:
                        adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
                        fault_rate=args.fault_rate, **_typical_variation(args.variation))
     say = None if args.quiet else (lambda line: print(line, flush=True))
+    _folder_to_write(args.out, "--out")
+    if args.netlist_dir:
+        _folder_to_write(args.netlist_dir, "--netlist-dir")
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
                        quiet=args.quiet, say=say)
@@ -658,7 +688,7 @@ def _add_program(sub) -> None:
     p.add_argument("--thickness", type=comma_list(within(1.6, 2.6)), default=[1.6, 1.9, 2.2, 2.6],
                    help="free-layer thickness in nm, or a comma list, within 1.6..2.6 (default 1.6,1.9,2.2,2.6)")
     p.add_argument("--field", type=finite, default=6.0, help="assisting field in mT (default 6, the paper's -6 mT)")
-    p.add_argument("--wire-ohm", type=nonnegative, default=1.0, help="row and column wire ohm per segment (default 1)")
+    p.add_argument("--wire-ohm", type=series_ohm, default=1.0, help="row and column wire ohm per segment (default 1)")
     p.add_argument("--tile", type=count, default=128, help="tile size in devices (default 128)")
     p.add_argument("--max-pulses", type=count, default=400, help="pulse budget per device (default 400)")
     p.add_argument("--ceiling-margin", type=nonnegative, default=0.1,
@@ -685,6 +715,7 @@ def _run_program(args) -> int:
     for c in cells:
         dataclasses.replace(spec, n_cells=c)
     params = ProgramParams(max_pulses=args.max_pulses, ceiling_margin_v=args.ceiling_margin)
+    _folder_to_write(args.out, "--out")
     records = run_program(args.dataset, spec, args.out, thicknesses, cells, switching, params, seed=args.seed,
                           n_test=args.limit, data_dir=args.data_dir, quiet=args.quiet)
     print(f"{args.dataset}: {records[0]['n_test']} test images, field {args.field:g} mT")
