@@ -2,13 +2,13 @@
 
 Prints a Markdown table. Each array holds 3-cell devices at 1.9 nm with random
 states, 1 ohm wire segments and virtual-ground sensing. badcrossbar (if
-installed: ``pip install --no-deps badcrossbar==1.1.0 pathvalidate sigfig``;
-it imports without pycairo, only its plots need it) solves the same circuit
-with each device replaced by its exact equivalent resistance, and its answer is
-checked against the native solver's. badcrossbar factorizes once per call and
-solves all right-hand sides of that call, so it gets the whole batch in one call
-(arrays up to ``--bad-max`` cells); larger arrays get one call of
-``--bad-vectors`` vectors, scaled to the batch (marked "est.").
+installed without its pycairo dependency, see benchmarks/README.md; it imports
+without pycairo, only its plots need it) solves the same circuit with each
+device replaced by its exact equivalent resistance, and its answer is checked
+against the native solver's. badcrossbar factorizes once per call and solves all
+right-hand sides of that call, so it gets the whole batch in one call (arrays up
+to ``--bad-max`` cells); larger arrays get one call of ``--bad-vectors``
+vectors, scaled to the batch (marked "est.").
 
 Times are the best of ``--repeat`` runs (the machine is shared; the load
 average is printed beside each row).
@@ -95,7 +95,7 @@ def main(argv=None):
     print("|" + "---|" * 15)
     rng = np.random.default_rng(0)
     for rows, cols in sizes:
-        xb = Crossbar(library_device(1.9, 3), rng.integers(0, 4, (rows, cols)), row_wire_ohm=1.0, col_wire_ohm=1.0)
+        xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), rng.integers(0, 4, (rows, cols)), row_wire_ohm=1.0, col_wire_ohm=1.0)
         x = rng.uniform(0, 0.1, (args.vectors, rows))
         load = os.getloadavg()[0]
 

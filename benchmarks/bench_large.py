@@ -50,7 +50,7 @@ def run_one(rows: int, cols: int) -> dict:
     from xbar.solvers import NativeSolver
 
     rng = np.random.default_rng(0)
-    xb = Crossbar(library_device(1.9, 3), rng.integers(0, 4, (rows, cols)), row_wire_ohm=1.0, col_wire_ohm=1.0)
+    xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), rng.integers(0, 4, (rows, cols)), row_wire_ohm=1.0, col_wire_ohm=1.0)
     x = rng.uniform(0, 0.1, (1, rows))
     out = dict(array=f"{rows}x{cols}")
     circuit = phase(out, "build", lambda: build_circuit(xb, check=False))

@@ -130,7 +130,7 @@ class CircuitSpec:
 
     def device(self) -> CompoundMTJ:
         """The library device at ``thickness_nm`` with ``n_cells`` cells (channel: default model or ``channel_ohm``)."""
-        mtj = library_device(self.thickness_nm, self.n_cells).mtj
+        mtj = library_device(thickness_nm=self.thickness_nm, n_cells=self.n_cells).mtj
         return CompoundMTJ(mtj, self.n_cells, self.channel_ohm)
 
 
@@ -211,9 +211,8 @@ class AnalogNetwork:
         key = (tile.layer, tile.index)
         if key not in self._matrices:
             path = self.cache_dir / "matrices" / f"{self._key(tile)}.npy" if self.cache_dir else None
-            if path is not None and path.is_file():
-                m = np.load(path)
-            else:
+            m = _cached_matrix(path, tile.states.shape[:2]) if path is not None else None
+            if m is None:
                 m = self.solver(tile).effective_matrix().T.copy()
                 if path is not None:
                     with atomic_open(path) as f:
@@ -233,11 +232,15 @@ class AnalogNetwork:
         """Row voltages [batch, in + 1] for activations ``a`` [batch, in]: the bias row is driven at v_read."""
         return self.spec.v_read * np.hstack([a, np.ones((len(a), 1))])
 
+    def adc_full_scale(self, tile: Tile) -> float:
+        """The ADC's full-scale column current of ``tile`` in ampere (see :class:`CircuitSpec`)."""
+        return self.spec.adc_full_scale_a or self.spec.v_read * float(self.ideal_matrix(tile).sum(axis=0).max())
+
     def _adc(self, currents: np.ndarray, tile: Tile) -> np.ndarray:
         bits = self.spec.adc_bits
         if bits is None:
             return currents
-        full = self.spec.adc_full_scale_a or self.spec.v_read * float(self.ideal_matrix(tile).sum(axis=0).max())
+        full = self.adc_full_scale(tile)
         steps = 2 ** bits - 1
         return np.clip(np.round(currents / full * steps), 0, steps) * full / steps
 
@@ -348,6 +351,20 @@ class AnalogNetwork:
         v_read = self.spec.v_read
         return dict(worst_v=worst_v, mean_v=mean_v, worst_rel=worst_v / v_read, mean_rel=mean_v / v_read,
                     map_rel=map_v / v_read)
+
+
+def _cached_matrix(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    """The effective matrix cached at ``path`` if it is readable, finite, float64 and ``shape``; else None.
+
+    A corrupt, truncated or foreign entry is not trusted: the caller rebuilds it and overwrites it.
+    """
+    try:
+        m = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if not isinstance(m, np.ndarray) or m.dtype != np.float64 or m.shape != tuple(shape) or not np.isfinite(m).all():
+        return None
+    return m
 
 
 def _check_activations(x, features: int) -> np.ndarray:
