@@ -93,6 +93,17 @@ class Circuit:
     channel_segment_ohm: float
     capacitors: tuple[CapacitorGroup, ...] = ()
     cell_farad: float = 0.0
+    #: Non-linear junctions (:func:`xbar.devices.junction_current`): each cell's R_P
+    #: [rows, cols, cells] (``cell_ohm`` is then the zero-bias resistance) and the MTJ's
+    #: V_h in volt; infinity is a linear circuit.
+    cell_rp_ohm: np.ndarray | None = None
+    v_half_volt: float = np.inf
+
+    @property
+    def nonlinear(self) -> bool:
+        """True when some cell's resistance depends on its bias (finite V_h and a conducting cell above R_P)."""
+        return (bool(np.isfinite(self.v_half_volt)) and self.cell_rp_ohm is not None
+                and bool(((self.cell_ohm > self.cell_rp_ohm) & np.isfinite(self.cell_ohm)).any()))
 
     @property
     def n_nodes(self) -> int:
@@ -210,6 +221,8 @@ def build_circuit(xbar: Crossbar, check: bool = True) -> Circuit:
         channel_segment_ohm=xbar.channel_segment_ohm(),
         capacitors=capacitors,
         cell_farad=cap.cell_farad(),
+        cell_rp_ohm=xbar.cell_rp_ohm(),
+        v_half_volt=xbar.device.mtj.v_half_volt,
     )
     if check:
         check_circuit(circuit)
