@@ -259,7 +259,22 @@ def _add_solve(sub) -> None:
                    help="largest random row voltage in volt, > 0 (default 0.1)")
     p.add_argument("-o", "--output", help="write currents [batch, cols] in ampere (CSV or NPY)")
     p.add_argument("--voltages", help="write sense output voltages [batch, cols] in volt (CSV or NPY)")
+    p.add_argument("--energy", metavar="FILE", help="write the read's exact energy breakdown (array), the "
+                   "periphery models and the output noise as JSON (native solution)")
+    _add_t_read(p)
     p.set_defaults(func=_run_solve)
+
+
+def _add_t_read(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--t-read", type=float, default=30e-9, metavar="SECONDS",
+                   help="read pulse width in s (default 30e-9: the ~30 ns SOT-MTJ read the paper cites)")
+
+
+def _write_json(path: str, data) -> None:
+    import json
+
+    from .atomic import write_text
+    write_text(path, json.dumps(data, indent=1, allow_nan=True) + "\n")
 
 
 def _run_solve(args) -> int:
@@ -284,6 +299,110 @@ def _run_solve(args) -> int:
         print(f"non-linear junctions (V_h = {sol.solver['v_half_volt']:g} V): Newton converged to "
               f"{sol.solver['tol']:g} in {its['min']}..{its['max']} iterations per vector "
               f"({sol.solver['preconditioned_solves']} preconditioned solves)")
+    if args.energy:
+        from .circuit import build_circuit
+        from .periphery import Periphery
+        from .readout import array_energy, array_noise
+        from .solvers.native import NativeSolver
+        circuit = build_circuit(xbar)
+        if circuit.nonlinear:
+            from .errors import ParameterError
+            raise ParameterError("--energy models linear junctions only; drop --vh")
+        solver = NativeSolver(circuit)
+        report = array_energy(circuit, x, args.t_read, Periphery(), solver)
+        noise = array_noise(circuit, x, args.t_read, solver)
+        report["noise"] = {k: v for k, v in noise.items() if k != "rms_a"}
+        _write_json(args.energy, report)
+        e = report["array_j"]["total"]
+        print(f"energy per read: array {e * 1e15:.4g} fJ (exact; Tellegen error {report['tellegen_error']:.1e}), "
+              f"periphery {report['periphery']['total_j'] * 1e15:.4g} fJ (models); "
+              f"{report['array_efficiency']['fj_per_mac']:.4g} fJ/MAC array, "
+              f"{report['total_efficiency']['tops_per_w']:.4g} TOPS/W with periphery; wrote {args.energy}")
+    return 0
+
+
+def _add_settle(sub) -> None:
+    p = sub.add_parser("settle", help="step response of a crossbar with its capacitances; settling time",
+                       description="Switch the row voltages on at t = 0 and integrate the circuit with its wire, "
+                                   "junction and sense capacitances (native fixed-step transient, one "
+                                   "factorization) until every column current stays within the band around its "
+                                   "DC value; report each column's settling time. --backend ngspice also runs "
+                                   "ngspice .tran over the same time for comparison.")
+    _add_crossbar_options(p)
+    p.add_argument("--inputs", help="row voltages, first row of a CSV/NPY file (default: random up to --v-read)")
+    p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
+    p.add_argument("--dt", type=float, help="time step in s (default: the largest row or column Elmore delay / 20)")
+    p.add_argument("--method", choices=("be", "trap"), default="be",
+                   help="backward Euler (default) or trapezoidal")
+    p.add_argument("--adc-bits", type=int, default=8, help="band: half an LSB of this ADC (default 8 bits)")
+    p.add_argument("--band", type=float, help="band as a fraction of the largest column current (overrides --adc-bits)")
+    p.add_argument("--max-steps", type=int, default=200000, help="give up after this many steps (default 200000)")
+    p.add_argument("--backend", choices=("native", "ngspice"), default="native",
+                   help="ngspice: also run ngspice .tran and compare (default native)")
+    p.add_argument("-o", "--output", help="waveforms: .npz (times, currents, ngspice's if run) or .csv")
+    p.add_argument("--plot", metavar="STEM", help="write the step response as STEM.png and STEM.svg")
+    p.add_argument("--json", metavar="FILE", help="write the settling summary as JSON")
+    p.set_defaults(func=_run_settle)
+
+
+def _run_settle(args) -> int:
+    import io
+
+    import numpy as np
+
+    from .atomic import atomic_open
+    from .circuit import build_circuit
+    from .errors import ParameterError
+    from .readout import array_settling
+    if args.vh is not None:
+        raise ParameterError("settle models linear junctions only (the transient solver); drop --vh")
+    if args.dt is not None and (args.dt <= 0 or not np.isfinite(args.dt)):
+        raise ParameterError(f"--dt must be a finite time > 0 s, got {args.dt!r}")
+    if args.max_steps < 1:
+        raise ParameterError(f"--max-steps must be >= 1, got {args.max_steps}")
+    xbar = _crossbar_from_args(args)
+    circuit = build_circuit(xbar)
+    rows = xbar.shape[0]
+    x = (_load_array(args.inputs, "inputs")[0] if args.inputs
+         else np.random.default_rng(args.seed + 1).uniform(0.0, args.v_read, rows))
+    w, summary = array_settling(circuit, x, args.dt, args.band, args.adc_bits, args.method, args.max_steps)
+    final = np.asarray(summary["final_a"])
+    spice = None
+    if args.backend == "ngspice":
+        from .solvers.ngspice_tran import ngspice_transient
+        dt = summary["dt_s"]
+        spice = ngspice_transient(circuit, x, float(w.times_s[-1]), dt, dt,
+                                  method="trap" if args.method == "trap" else "be")
+        common = np.array([np.interp(w.times_s, spice.times_s, spice.currents[:, j])
+                           for j in range(len(final))]).T
+        summary["ngspice_max_diff_rel"] = float(np.abs(common - w.currents).max() / np.abs(final).max())
+    if args.output:
+        if args.output.endswith(".npz"):
+            extra = {} if spice is None else {"ngspice_times_s": spice.times_s, "ngspice_currents_a": spice.currents}
+            buf = io.BytesIO()
+            np.savez(buf, times_s=w.times_s, currents_a=w.currents, final_a=final, **extra)
+            with atomic_open(args.output) as f:
+                f.write(buf.getvalue())
+        else:
+            buf = io.StringIO()
+            header = "time_s," + ",".join(f"i{j}_a" for j in range(len(final)))
+            np.savetxt(buf, np.column_stack([w.times_s, w.currents]), delimiter=",", fmt="%.17g",
+                       header=header, comments="")
+            with atomic_open(args.output, "w") as f:
+                f.write(buf.getvalue())
+    if args.plot:
+        from . import plots
+        plots.save(plots.step_response(w.times_s, w.currents, final, summary["band_a"],
+                                       np.asarray(summary["settling_s"])), args.plot)
+    if args.json:
+        _write_json(args.json, summary)
+    worst = summary["worst_s"]
+    print(f"settled: worst column {worst * 1e9:.4g} ns to within {summary['band_a']:.3g} A "
+          f"({summary['band_rel']:.3g} of full scale), {summary['steps']} steps of {summary['dt_s']:.3g} s "
+          f"({args.method}); analytic estimate (Elmore delay x ln(1/band)) "
+          f"{summary['elmore_settle_estimate_s'] * 1e9:.4g} ns"
+          + (f"; ngspice .tran differs by {summary['ngspice_max_diff_rel']:.2e} of full scale"
+             if spice is not None else ""))
     return 0
 
 
@@ -645,7 +764,7 @@ def _run_program(args) -> int:
 
 
 #: Every subcommand's registration function, in the order ``--help`` lists them.
-_COMMANDS: list = [_add_netlist, _add_solve, _add_infer, _add_reproduce, _add_sweep, _add_program,
+_COMMANDS: list = [_add_netlist, _add_solve, _add_settle, _add_infer, _add_reproduce, _add_sweep, _add_program,
                    _add_doctor]
 
 if __name__ == "__main__":
