@@ -67,6 +67,8 @@ def _os_message(exc: OSError) -> str:
     name = exc.filename or ""
     if isinstance(exc, FileExistsError) and os.path.isfile(name):
         return f"{name}: is a file, where a folder is needed"
+    if isinstance(exc, IsADirectoryError):
+        return f"{name}: is a folder, where a file is needed"
     if isinstance(exc, NotADirectoryError):
         return f"{name}: part of this path is a file, where a folder is needed"
     return f"{exc.strerror or exc}: {name}".rstrip(": ")
@@ -511,7 +513,8 @@ def _run_sweep(args) -> int:
               f"{len(s.failures)} failed -> {results}")
     records = sweep.load_records(results)
     if args.csv or (args.export and not args.figure):
-        with open(args.csv, "w", newline="") if args.csv else nullcontext(sys.stdout) as out:
+        from .atomic import atomic_open
+        with atomic_open(args.csv, "w") if args.csv else nullcontext(sys.stdout) as out:
             sweep.write_csv(records, out)
     if args.figure:
         from .plots import save
