@@ -154,11 +154,6 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
     arrays = base_rec.pop("arrays")
     if netlist_dir:
         write_tile_netlists(AnalogNetwork(net, base), data.x_test[:1], netlist_dir)
-    say("energy and latency: exact array energy, periphery models, settling and noise per layer")
-    base_rec["energy"] = readout.base_energy(net, base, data.x_test[:n_test], t_read_s)
-    if "readout" in studies:
-        say(f"readout study: {len(readout.TRADEOFF_V_READ) * len(readout.TRADEOFF_T_READ)} V_read x t_read points")
-        base_rec["energy"]["tradeoff"] = readout.tradeoff(net, base, data.x_test[:n_test])
     if points:
         # the studies run natively; with a warm matrix cache each is faster than this
         say(f"studies: {len(points)} points, estimated {_duration(len(points) * base_s)} "
@@ -170,6 +165,10 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
                          worst_ir_rel=max(s["worst_rel"] for s in rec["ir_drop"]),
                          mean_ir_rel=float(np.mean([s["mean_rel"] for s in rec["ir_drop"]])),
                          cells=spec.n_cells, wire_ohm=spec.wire_ohm))
+    base_rec["energy"] = readout.base_energy(net, base, data.x_test[:n_test], t_read_s)
+    if "readout" in studies:
+        say(f"readout study: {len(readout.TRADEOFF_V_READ) * len(readout.TRADEOFF_T_READ)} V_read x t_read points")
+        base_rec["energy"]["tradeoff"] = readout.tradeoff(net, base, data.x_test[:n_test])
     info = dict(version=__version__, date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 seconds=round(time.perf_counter() - start, 1), base_seconds=round(base_s, 1))
     figures = _figures(out, base_rec, arrays, rows)
