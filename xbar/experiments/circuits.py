@@ -22,7 +22,7 @@ from ..analysis.energy import READ_PULSE_S
 from ..atomic import write_text
 from ..datasets import Dataset, load
 from ..inference import AnalogNetwork, CircuitSpec
-from ..network import Network, accuracy, default_cache_dir, sigmoid, trained
+from ..network import EPOCHS, HIDDEN, Network, accuracy, default_cache_dir, network_path, sigmoid, trained
 from ..quantize import paper_levels, quantize_network
 from . import readout
 from .studies import (CORRELATED_SCALES, EXTRA_STUDIES, FAULT_RATES, STUDIES,  # noqa: F401  (re-exported)
@@ -146,6 +146,10 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
     points = study_specs(base, studies)
     say(f"{data.name}: base run on {n_images} test images"
         + (f", then {len(points)} study points ({', '.join(studies)})" if points else ""))
+    if not network_path(dataset, seed).is_file():
+        say(f"network: training the paper's {data.n_features}-{HIDDEN}-{data.n_classes} network on "
+            f"{len(data.x_train)} images for {EPOCHS} epochs (first run only; cached in "
+            f"{network_path(dataset, seed).parent})")
     net = trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
     cache = default_cache_dir()
     t0 = time.perf_counter()
