@@ -289,4 +289,6 @@ def test_study_descriptions_give_their_point_counts():
     from xbar.experiments.studies import EXTRA_STUDIES, STUDIES, study_specs
     from xbar.inference import CircuitSpec
     for name, what in {**STUDIES, **EXTRA_STUDIES}.items():
+        if name == "readout":  # a grid evaluated on the base run, not study points
+            continue
         assert what.startswith(f"{len(study_specs(CircuitSpec(), (name,)))} points: "), name
