@@ -14,7 +14,8 @@ and with its parameters (one home for them: :class:`~xbar.switching.SwitchingPar
 * J_c0: the zero-field critical current of eq. 1 fitted to the paper's critical
   voltages (Fig. 4c) over that cross-section (:func:`xbar.switching.critical_current`);
 * Delta: 40 at 1.6 nm, scaling with thickness; tau0 = 1 ns (assumed typical values,
-  see :data:`xbar.switching.PARAMETER_SOURCES`).
+  see :data:`xbar.switching.PARAMETER_SOURCES`);
+* the read lasts :data:`xbar.analysis.energy.READ_PULSE_S` (30 ns, the paper's read time).
 
 Conservative by construction: the whole device current is taken to flow under
 every cell (it does only under the cell nearest the read terminal), and its
@@ -26,10 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..switching import SwitchingParams, critical_current, switching_probability, thermal_stability
-
-#: Duration of one read in second: the current flows this long per read. Assumed: a
-#: typical in-memory-computing read/integration window (the paper gives no read timing).
-READ_PULSE_S = 10e-9
+from .energy import READ_PULSE_S  # one read lasts this long (30 ns, the paper's SOT-MTJ read time)
 
 
 def channel_area_m2(params: SwitchingParams | None = None) -> float:
