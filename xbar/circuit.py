@@ -23,6 +23,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .crossbar import Crossbar
 from .errors import CircuitError, ParameterError
+from .validate import instance, int_array, real, real_array
 
 #: Node kinds in naming priority order: (prefix, meaning). Indices follow the prefix,
 #: joined by "_": ``in3`` source of row 3, ``r3_4`` row wire at cell (3, 4).
@@ -49,6 +50,19 @@ class ResistorGroup:
     a: np.ndarray
     b: np.ndarray
     ohm: np.ndarray
+
+    def __post_init__(self):
+        # prefix and title reach netlist text: only a letter-led name and plain words pass.
+        if not (isinstance(self.prefix, str) and self.prefix.isascii() and self.prefix.isalnum()
+                and self.prefix[:1].isalpha()):
+            raise ParameterError(f"resistor group prefix must be letters and digits, got {self.prefix!r}")
+        if not (isinstance(self.title, str) and self.title.isascii() and self.title.isprintable()
+                and 0 < len(self.title) <= 120):
+            raise ParameterError(f"resistor group title must be one printable ASCII line, got {self.title!r}")
+        object.__setattr__(self, "index", int_array(f"{self.prefix} index", self.index, 2))
+        object.__setattr__(self, "a", int_array(f"{self.prefix} node a", self.a, 1))
+        object.__setattr__(self, "b", int_array(f"{self.prefix} node b", self.b, 1))
+        object.__setattr__(self, "ohm", real_array(f"{self.prefix} ohm", self.ohm, 1, finite=False))
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,19 @@ class Circuit:
     device_read: np.ndarray
     cell_ohm: np.ndarray
     channel_segment_ohm: float
+
+    def __post_init__(self):
+        # Checked types only (every value here can reach netlist text); structure is check_circuit's.
+        instance("crossbar", self.crossbar, Crossbar)
+        object.__setattr__(self, "node_labels", int_array("node_labels", self.node_labels, 2))
+        if not isinstance(self.resistors, tuple) or not all(isinstance(g, ResistorGroup) for g in self.resistors):
+            raise ParameterError("resistors must be a tuple of ResistorGroup")
+        for name, ndim in (("input_nodes", 1), ("sense_nodes", 1), ("output_nodes", 1), ("device_top", 2),
+                           ("device_read", 2)):
+            object.__setattr__(self, name, int_array(name, getattr(self, name), ndim))
+        object.__setattr__(self, "cell_ohm", real_array("cell_ohm", self.cell_ohm, 3, finite=False))
+        object.__setattr__(self, "channel_segment_ohm",
+                           real("channel_segment_ohm", self.channel_segment_ohm, low=0.0))
 
     @property
     def n_nodes(self) -> int:
@@ -223,9 +250,23 @@ def check_circuit(circuit: Circuit) -> None:
 
 
 def check_inputs(inputs, rows: int) -> np.ndarray:
-    """Row voltages as a float array [batch, rows]; a single vector [rows] becomes a batch of one."""
+    """Row voltages as a float array [batch, rows]; a single vector [rows] becomes a batch of one.
+
+    Real numbers only: complex voltages are refused (not stripped of their imaginary
+    part), and so are bools, strings and non-finite values.
+    """
+    if isinstance(inputs, (str, bytes)):
+        raise ParameterError("inputs must be numeric row voltages, got a string")
     try:
-        x = np.asarray(inputs, dtype=float)
+        x = np.asarray(inputs)
+    except (TypeError, ValueError):
+        raise ParameterError("inputs must be numeric row voltages") from None
+    if x.dtype.kind == "c" or (x.dtype.kind == "O" and any(isinstance(v, complex) for v in x.flat)):
+        raise ParameterError("inputs must be real row voltages; complex values are refused, not truncated")
+    if x.dtype.kind not in "iufO":
+        raise ParameterError(f"inputs must be numeric row voltages, got {x.dtype} values")
+    try:
+        x = x.astype(float)
     except (TypeError, ValueError):
         raise ParameterError("inputs must be numeric row voltages") from None
     if x.ndim == 1:
@@ -233,6 +274,8 @@ def check_inputs(inputs, rows: int) -> np.ndarray:
     if x.ndim != 2 or x.shape[1] != rows:
         raise ParameterError(f"inputs must have shape [batch, {rows}] (one voltage per row), "
                              f"got {list(np.shape(inputs))}")
+    if not x.shape[0]:
+        raise ParameterError(f"inputs hold no vectors (shape {list(np.shape(inputs))})")
     if not np.isfinite(x).all():
         b, r = np.argwhere(~np.isfinite(x))[0]
         raise ParameterError(f"input voltage at batch {b}, row {r} is {x[b, r].item()!r}; inputs must be finite")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError
+from .validate import instance, integer, real
 
 #: Write-channel resistance model, ohm: R_ch(n) = CHANNEL_BASE_OHM + CHANNEL_PER_CELL_OHM * n.
 #: The paper measures ~300 ohm for the 1-cell channel and ~600 ohm for the 3-cell
@@ -30,10 +31,10 @@ MAX_CELLS = 6
 
 
 def _check_resistance(name: str, value: float) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value <= 0.0:
-        raise ParameterError(f"{name} must be a finite resistance > 0 ohm, got {value!r}")
-    return value
+    try:
+        return real(name, value, above=0.0)
+    except ParameterError:
+        raise ParameterError(f"{name} must be a finite resistance > 0 ohm, got {value!r}") from None
 
 
 def channel_resistance(n_cells: int) -> float:
@@ -53,8 +54,8 @@ class MTJ:
     r_ap: float
 
     def __post_init__(self):
-        _check_resistance("R_P", self.r_p)
-        _check_resistance("R_AP", self.r_ap)
+        object.__setattr__(self, "r_p", _check_resistance("R_P", self.r_p))
+        object.__setattr__(self, "r_ap", _check_resistance("R_AP", self.r_ap))
         if self.r_ap < self.r_p:
             raise ParameterError(f"R_AP ({self.r_ap!r} ohm) must not be below R_P ({self.r_p!r} ohm)")
 
@@ -66,8 +67,8 @@ class MTJ:
     @classmethod
     def from_tmr(cls, r_p: float, tmr: float) -> "MTJ":
         """MTJ with parallel resistance ``r_p`` ohm and TMR ``tmr`` (fraction)."""
-        if not np.isfinite(tmr) or tmr < 0:
-            raise ParameterError(f"TMR must be a finite fraction >= 0, got {tmr!r}")
+        tmr = real("TMR", tmr, low=0.0, unit="(fraction)")
+        r_p = _check_resistance("R_P", r_p)
         return cls(r_p=r_p, r_ap=r_p * (1.0 + tmr))
 
 
@@ -84,13 +85,11 @@ class CompoundMTJ:
     channel_ohm: float | None = None
 
     def __post_init__(self):
-        if not isinstance(self.n_cells, (int, np.integer)) or not 1 <= self.n_cells <= MAX_CELLS:
-            raise ParameterError(f"n_cells must be an integer in 1..{MAX_CELLS}, got {self.n_cells!r}")
+        instance("mtj", self.mtj, MTJ)
+        object.__setattr__(self, "n_cells", integer("n_cells", self.n_cells, low=1, high=MAX_CELLS))
         if self.channel_ohm is None:
-            object.__setattr__(self, "channel_ohm", channel_resistance(int(self.n_cells)))
-        ch = float(self.channel_ohm)
-        if not np.isfinite(ch) or ch < 0:
-            raise ParameterError(f"channel_ohm must be finite and >= 0, got {self.channel_ohm!r}")
+            object.__setattr__(self, "channel_ohm", channel_resistance(self.n_cells))
+        object.__setattr__(self, "channel_ohm", real("channel_ohm", self.channel_ohm, low=0.0, unit="ohm"))
 
     @property
     def n_states(self) -> int:
@@ -165,8 +164,8 @@ def library_mtj(thickness_nm: float) -> MTJ:
 
     Values between the 0.1 nm table points are linearly interpolated.
     """
-    t = float(thickness_nm)
-    if not np.isfinite(t) or not 1.6 - 1e-9 <= t <= 2.6 + 1e-9:
+    t = real("free-layer thickness", thickness_nm, unit="nm")
+    if not 1.6 - 1e-9 <= t <= 2.6 + 1e-9:
         raise ParameterError(f"free-layer thickness must be within 1.6..2.6 nm, got {thickness_nm!r}")
     r_p = float(np.interp(t, _THICKNESS_NM, _R_P_OHM))
     tmr = float(np.interp(t, _THICKNESS_NM, _TMR))
@@ -199,8 +198,8 @@ class Variation:
     seed: int = 0
 
     def __post_init__(self):
-        if not np.isfinite(self.sigma) or self.sigma < 0:
-            raise ParameterError(f"variation sigma must be finite and >= 0, got {self.sigma!r}")
+        object.__setattr__(self, "sigma", real("variation sigma", self.sigma, low=0.0))
+        object.__setattr__(self, "seed", integer("variation seed", self.seed, low=0))
 
     def sample(self, mtj: MTJ, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """R_P and R_AP arrays in ohm of the given shape (usually [rows, cols, cells])."""
