@@ -67,6 +67,24 @@ def test_floating_node_is_reported():
         check_circuit(broken)
 
 
+
+def test_floating_island_and_self_loop_are_reported():
+    circuit = build_circuit(Crossbar(DEV, np.zeros((2, 2), int), row_wire_ohm=1.0, col_wire_ohm=1.0))
+    # Two extra nodes joined only to each other: the island names both.
+    n = circuit.n_nodes
+    labels = np.vstack([circuit.node_labels, [[2, 7, 7], [2, 7, 8]]])
+    rr = circuit.resistors[0]
+    island = dataclasses.replace(rr, index=np.vstack([rr.index, [[7, 8]]]), a=np.append(rr.a, n),
+                                 b=np.append(rr.b, n + 1), ohm=np.append(rr.ohm, 1.0))
+    broken = dataclasses.replace(circuit, node_labels=labels, resistors=(island,) + circuit.resistors[1:])
+    with pytest.raises(CircuitError, match=r"^2 node\(s\) float with no path to ground, e.g. r7_7, r7_8$"):
+        check_circuit(broken)
+    loop = dataclasses.replace(rr, b=np.where(np.arange(len(rr.b)) == 1, rr.a, rr.b))
+    shorted = dataclasses.replace(circuit, resistors=(loop,) + circuit.resistors[1:])
+    name = circuit.node_names()[rr.a[1]]
+    with pytest.raises(CircuitError, match=f"^element shorted on itself at node {name}$"):
+        check_circuit(shorted)
+
 def test_missing_ngspice(monkeypatch):
     monkeypatch.setenv("XBAR_NGSPICE", "/nonexistent/ngspice")
     with pytest.raises(SolverError, match="ngspice not found"):

@@ -18,6 +18,7 @@ import xbar
 from xbar.circuit import build_circuit
 from xbar.crossbar import Crossbar
 from xbar.devices import MTJ, CompoundMTJ, Variation
+from xbar.faults import Faults
 from xbar.errors import ParameterError, SolverError, XbarError
 from xbar.netlist import netlist_text
 
@@ -86,12 +87,15 @@ def _valid():
 
     return {
         "xbar.devices.MTJ": lambda: dict(r_p=10e3, r_ap=25e3),
-        "xbar.devices.CompoundMTJ": lambda: dict(mtj=MTJ(10e3, 25e3), n_cells=2, channel_ohm=300.0),
-        "xbar.devices.Variation": lambda: dict(sigma=0.1, seed=3),
+        "xbar.devices.CompoundMTJ": lambda: dict(mtj=MTJ(10e3, 25e3), n_cells=2, channel_ohm=300.0,
+                                                 cells=(MTJ(9e3, 20e3), MTJ(11e3, 30e3))),
+        "xbar.devices.Variation": lambda: dict(sigma=0.0, seed=3, device_ra_sigma=0.01, cell_ra_sigma=0.02,
+                                               device_tmr_sigma=0.03, cell_tmr_sigma=0.04),
         "xbar.crossbar.Crossbar": lambda: dict(
             device=_device(), states=np.array([[0, 1, 2], [2, 1, 0]]), row_wire_ohm=1.0, col_wire_ohm=2.0,
             driver_ohm=3.0, access_ohm=4.0, sense="resistor", ref_ohm=1e5, tia_feedback_ohm=1e3,
-            variation=Variation(), cell_resistance_ohm=np.full((2, 3, 2), 1.5e4)),
+            variation=Variation(), faults=Faults(), cell_resistance_ohm=np.full((2, 3, 2), 1.5e4)),
+        "xbar.faults.Faults": lambda: dict(stuck_p=0.1, stuck_ap=0.1, open=0.1, short=0.1, short_ohm=400.0, seed=2),
         "xbar.circuit.Circuit": lambda: _fields(build_circuit(_crossbar())),
         "xbar.circuit.ResistorGroup": lambda: _fields(build_circuit(_crossbar()).resistors[0]),
         "xbar.inference.CircuitSpec": lambda: _fields(inference.CircuitSpec(channel_ohm=300.0, adc_bits=4,

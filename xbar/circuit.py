@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -218,6 +217,8 @@ def check_circuit(circuit: Circuit) -> None:
     Resistors must be finite and > 0; cells > 0 or +inf (open). Sources count as
     connections to ground. Internal device nodes hang off the top electrode
     through a cell or the channel, so they are covered by the device's resistances.
+    Connectivity comes from ``scipy.sparse.csgraph`` (linear time on arrays; a
+    networkx graph of a 784x128 array took 0.65 s, of a 1024x1024 one 8-13 s).
     """
     for g in circuit.resistors:
         bad = ~(np.isfinite(g.ohm) & (g.ohm > 0))
@@ -233,19 +234,23 @@ def check_circuit(circuit: Circuit) -> None:
     if not (np.isfinite(circuit.channel_segment_ohm) and circuit.channel_segment_ohm >= 0):
         raise CircuitError(f"channel segment resistance {circuit.channel_segment_ohm!r} ohm is invalid")
 
-    graph = nx.Graph()
-    graph.add_nodes_from(range(circuit.n_nodes))
-    for g in circuit.resistors:
-        graph.add_edges_from(zip(g.a.tolist(), g.b.tolist()))
+    edges = [(g.a, g.b) for g in circuit.resistors]
     conducting = np.isfinite(circuit.cell_ohm).any(axis=2)
-    graph.add_edges_from(zip(circuit.device_top[conducting].tolist(), circuit.device_read[conducting].tolist()))
-    graph.add_edges_from((int(n), 0) for n in np.concatenate([circuit.input_nodes, circuit.sense_nodes]))
-    if nx.number_of_selfloops(graph):
-        node = next(nx.selfloop_edges(graph))[0]
-        raise CircuitError(f"element shorted on itself at node {node_name(*circuit.node_labels[node])}")
-    if not nx.is_connected(graph):
-        island = min((c for c in nx.connected_components(graph) if 0 not in c), key=min)
-        names = ", ".join(node_name(*circuit.node_labels[n]) for n in sorted(island)[:5])
+    edges.append((circuit.device_top[conducting], circuit.device_read[conducting]))
+    sources = np.concatenate([circuit.input_nodes, circuit.sense_nodes])
+    edges.append((sources, np.zeros_like(sources)))
+    a = np.concatenate([e[0] for e in edges]).astype(np.int64)
+    b = np.concatenate([e[1] for e in edges]).astype(np.int64)
+    loops = a[a == b]
+    if len(loops):
+        raise CircuitError(f"element shorted on itself at node {node_name(*circuit.node_labels[loops.min()])}")
+    n = circuit.n_nodes
+    _, comp = connected_components(coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n)),
+                                   directed=False)
+    floating = np.flatnonzero(comp != comp[0])
+    if len(floating):
+        island = np.flatnonzero(comp == comp[floating[0]])
+        names = ", ".join(node_name(*circuit.node_labels[k]) for k in island[:5])
         raise CircuitError(f"{len(island)} node(s) float with no path to ground, e.g. {names}")
 
 

@@ -312,6 +312,10 @@ def _add_infer(sub) -> None:
     p.add_argument("--sense", choices=("tia", "resistor"), default="tia", help="sense mode (default tia)")
     p.add_argument("--ref-ohm", type=float, default=1e6, help="reference resistor for --sense resistor (ohm)")
     p.add_argument("--sigma", type=float, default=0.0, help="log-normal device-to-device variation")
+    p.add_argument("--variation", choices=("typical",),
+                   help="correlated variation with the documented typical RA and TMR spreads (instead of --sigma)")
+    p.add_argument("--fault-rate", type=float, default=0.0,
+                   help="fraction of faulty cells, split evenly over stuck-P, stuck-AP, open and short (default 0)")
     p.add_argument("--v-read", type=float, default=0.1, help="read voltage for a full input, volt (default 0.1)")
     p.add_argument("--adc-bits", type=int, help="digitize each column current with this many bits (default: off)")
     p.add_argument("--scheme", choices=("differential", "reference"), default="differential",
@@ -324,16 +328,27 @@ def _add_infer(sub) -> None:
     p.add_argument("--study", default="all",
                    help="comma list of studies around the base run: wire,calibration,tile,sense,cells,thickness,"
                         "adc,variation; "
-                        "'all' (default) or 'none'")
+                        "'all' (default) or 'none'; opt-in only: faults (accuracy vs fault rate 0-5 %%), "
+                        "correlated (typical RA/TMR spread x 0-4)")
     p.add_argument("--netlist-dir", help="also write every tile's ngspice netlist here")
     p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_infer)
 
 
+def _typical_variation(name: str | None) -> dict:
+    """CircuitSpec fields of ``--variation typical`` (empty without it)."""
+    if name is None:
+        return {}
+    from .devices import Variation
+    v = Variation.typical()
+    return dict(device_ra_sigma=v.device_ra_sigma, cell_ra_sigma=v.cell_ra_sigma,
+                device_tmr_sigma=v.device_tmr_sigma, cell_tmr_sigma=v.cell_tmr_sigma)
+
+
 def _run_infer(args) -> int:
     from .errors import ParameterError
-    from .experiments.circuits import STUDIES, run_infer
+    from .experiments.circuits import EXTRA_STUDIES, STUDIES, run_infer
     from .inference import CircuitSpec
     if args.study == "all":
         studies = STUDIES
@@ -341,9 +356,9 @@ def _run_infer(args) -> int:
         studies = ()
     else:
         studies = tuple(s.strip() for s in args.study.split(","))
-        unknown = [s for s in studies if s not in STUDIES]
+        unknown = [s for s in studies if s not in STUDIES + EXTRA_STUDIES]
         if unknown:
-            raise ParameterError(f"unknown study {unknown[0]!r}; choose from {', '.join(STUDIES)}, all or none")
+            raise ParameterError(f"unknown study {unknown[0]!r}; choose from {', '.join(STUDIES + EXTRA_STUDIES)}, all or none")
     if args.tile.lower() in ("none", "untiled"):
         tile = None
     else:
@@ -356,7 +371,8 @@ def _run_infer(args) -> int:
     spec = CircuitSpec(n_cells=args.cells, thickness_nm=args.thickness, wire_ohm=args.wire_ohm,
                        driver_ohm=args.driver_ohm, sense=args.sense, ref_ohm=args.ref_ohm, sigma=args.sigma,
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
-                       adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate)
+                       adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
+                       fault_rate=args.fault_rate, **_typical_variation(args.variation))
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
                        quiet=args.quiet)

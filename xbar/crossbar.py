@@ -32,20 +32,23 @@ import numpy as np
 
 from .devices import CompoundMTJ, Variation
 from .errors import ParameterError
+from .faults import Faults
 from .resources import check_memory, estimate_bytes
 from .validate import choice, real, real_array
 
 SENSE_MODES = ("tia", "resistor")
 
 
-def cell_resistances(device: CompoundMTJ, p_flags: np.ndarray, variation: Variation | None = None) -> np.ndarray:
+def cell_resistances(device: CompoundMTJ, p_flags: np.ndarray, variation: Variation | None = None,
+                     faults: Faults | None = None) -> np.ndarray:
     """Read resistance in ohm of every cell, [rows, cols, cells], from per-cell P flags [rows, cols, cells].
 
-    Each cell's R_P and R_AP come from ``variation`` (nominal when None or sigma 0);
-    the cell reads R_P where its flag is set, else R_AP.
+    Each cell's R_P and R_AP come from ``variation`` (nominal when None); the cell
+    reads R_P where its flag is set, else R_AP, unless ``faults`` override it
+    (stuck, open = inf, short).
     """
-    r_p, r_ap = (variation or Variation()).sample(device.mtj, p_flags.shape)
-    return np.where(p_flags, r_p, r_ap)
+    r_p, r_ap = (variation or Variation()).sample(device.cell_r_p(), device.cell_r_ap(), p_flags.shape)
+    return (faults or Faults()).apply(p_flags, r_p, r_ap)
 
 
 def check_cell_ohm(cell_ohm, n_cells: int) -> np.ndarray:
@@ -92,10 +95,10 @@ class Crossbar:
     ``states`` is either device states, ints 0..n_cells of shape [rows, cols]
     (state k: k cells parallel, see :meth:`CompoundMTJ.cell_states`), or per-cell
     parallel flags, bools of shape [rows, cols, n_cells]; from them and
-    ``variation`` the cells' resistances follow (:func:`cell_resistances`).
-    Alternatively give ``cell_resistance_ohm`` [rows, cols, n_cells] directly
-    (``states`` then optional, kept as a label; ``variation`` must be left at
-    none). ``device`` still sets the cell count and the write channel.
+    ``variation`` and ``faults`` the cells' resistances follow
+    (:func:`cell_resistances`). Alternatively give ``cell_resistance_ohm``
+    [rows, cols, n_cells] directly (``states`` then optional, kept as a label;
+    ``variation`` and ``faults`` must be left at none). ``device`` still sets the cell count and the write channel.
     Resistances in ohm.
     """
 
@@ -110,23 +113,26 @@ class Crossbar:
     tia_feedback_ohm: float = 1e3
     variation: Variation = field(default_factory=Variation)
     cell_resistance_ohm: np.ndarray | None = None
+    faults: Faults = field(default_factory=Faults)
 
     def __post_init__(self):
         if not isinstance(self.device, CompoundMTJ):
             raise ParameterError(f"device must be a CompoundMTJ, got {type(self.device).__name__}")
         if not isinstance(self.variation, Variation):
             raise ParameterError(f"variation must be a Variation, got {type(self.variation).__name__}")
+        if not isinstance(self.faults, Faults):
+            raise ParameterError(f"faults must be a Faults, got {type(self.faults).__name__}")
         n = self.device.n_cells
         _check_size(self.states if self.cell_resistance_ohm is None else self.cell_resistance_ohm, n)
         cells = None if self.states is None else self._cell_flags(self.states, n)
         if self.cell_resistance_ohm is None:
             if cells is None:
                 raise ParameterError("a crossbar needs device states or explicit cell resistances")
-            r = cell_resistances(self.device, cells, self.variation)
+            r = cell_resistances(self.device, cells, self.variation, self.faults)
         else:
-            if self.variation.sigma != 0:
-                raise ParameterError("give variation either inside the explicit cell resistances or as "
-                                     "variation=, not both")
+            if not (self.variation.is_zero and self.faults.is_zero):
+                raise ParameterError("give variation and faults either inside the explicit cell resistances "
+                                     "or as variation=/faults=, not both")
             r = check_cell_ohm(self.cell_resistance_ohm, n)
             if cells is not None and cells.shape != r.shape:
                 raise ParameterError(f"states of shape {list(cells.shape[:2])} do not match cell resistances "

@@ -74,34 +74,81 @@ class MTJ:
 
 @dataclass(frozen=True)
 class CompoundMTJ:
-    """``n_cells`` identical MTJ cells on one shared SOT write channel.
+    """``n_cells`` MTJ cells on one shared SOT write channel.
 
     ``channel_ohm`` is the whole channel's resistance; by default it follows
     :func:`channel_resistance`. Set it to 0 to model an ideal channel.
+
+    The cells are identical copies of ``mtj`` unless ``cells`` gives each cell
+    its own MTJ (cell 0 nearest the read terminal), as for cells of different
+    sizes or a measured-state device (:func:`from_state_resistances`); build
+    those with :meth:`heterogeneous`, which sets ``mtj`` to the cells' mean
+    (per-cell parallel-equivalent R_P and R_AP, so n/R_P = sum 1/R_P,i).
     """
 
     mtj: MTJ
     n_cells: int = 1
     channel_ohm: float | None = None
+    cells: tuple[MTJ, ...] | None = None
 
     def __post_init__(self):
         instance("mtj", self.mtj, MTJ)
         object.__setattr__(self, "n_cells", integer("n_cells", self.n_cells, low=1, high=MAX_CELLS))
+        if self.cells is not None:
+            if isinstance(self.cells, (str, bytes)) or not hasattr(self.cells, "__iter__"):
+                raise ParameterError(f"cells must be {self.n_cells} MTJs, one per cell, got {self.cells!r}")
+            cells = tuple(self.cells)
+            if len(cells) != self.n_cells or not all(isinstance(c, MTJ) for c in cells):
+                raise ParameterError(f"cells must be {self.n_cells} MTJs, one per cell")
+            object.__setattr__(self, "cells", cells)
         if self.channel_ohm is None:
             object.__setattr__(self, "channel_ohm", channel_resistance(self.n_cells))
         object.__setattr__(self, "channel_ohm", real("channel_ohm", self.channel_ohm, low=0.0, unit="ohm"))
+
+    @classmethod
+    def heterogeneous(cls, cells, channel_ohm: float | None = None) -> "CompoundMTJ":
+        """A device whose cells differ: ``cells`` one MTJ per cell, cell 0 nearest the read terminal."""
+        cells = tuple(cells)
+        if not 1 <= len(cells) <= MAX_CELLS or not all(isinstance(c, MTJ) for c in cells):
+            raise ParameterError(f"a heterogeneous device needs 1..{MAX_CELLS} MTJ cells, got {len(cells)}")
+        n = len(cells)
+        mean = MTJ(r_p=n / sum(1.0 / c.r_p for c in cells), r_ap=n / sum(1.0 / c.r_ap for c in cells))
+        return cls(mean, n, channel_ohm, cells)
 
     @property
     def n_states(self) -> int:
         return self.n_cells + 1
 
+    def cell_r_p(self) -> np.ndarray:
+        """Each cell's nominal R_P in ohm, shape [n_cells]."""
+        return np.array([c.r_p for c in self.cells]) if self.cells else np.full(self.n_cells, self.mtj.r_p)
+
+    def cell_r_ap(self) -> np.ndarray:
+        """Each cell's nominal R_AP in ohm, shape [n_cells]."""
+        return np.array([c.r_ap for c in self.cells]) if self.cells else np.full(self.n_cells, self.mtj.r_ap)
+
     def conductances(self) -> np.ndarray:
         """Read conductances G_k in siemens, shape [n_cells + 1], k = number of cells in P.
 
-        Cells only; the channel is part of the circuit, not of these ideal levels.
+        State k has cells 0..k-1 in P (see :meth:`cell_states`). Cells only; the
+        channel is part of the circuit, not of these ideal levels.
         """
         k = np.arange(self.n_cells + 1)
+        if self.cells:
+            g_p, g_ap = 1.0 / self.cell_r_p(), 1.0 / self.cell_r_ap()
+            return np.concatenate([[0.0], np.cumsum(g_p)]) + g_ap.sum() - np.concatenate([[0.0], np.cumsum(g_ap)])
         return k / self.mtj.r_p + (self.n_cells - k) / self.mtj.r_ap
+
+    def level_fractions(self) -> np.ndarray:
+        """(G_k - G_0) / (G_n - G_0), shape [n_cells + 1]: 0..1, equal steps k/n for identical cells.
+
+        The mapping's weight levels are built from these, so uneven (measured or
+        multi-sized) states quantize onto where they really are.
+        """
+        if not self.cells:
+            return np.arange(self.n_cells + 1) / self.n_cells
+        g = self.conductances()
+        return (g - g[0]) / (g[-1] - g[0])
 
     def resistances(self) -> np.ndarray:
         """Read resistances 1/G_k in ohm, shape [n_cells + 1], descending."""
@@ -182,29 +229,89 @@ def contour_device(tmr: float, n_cells: int, r_p: float = 10e3) -> CompoundMTJ:
     return CompoundMTJ(mtj=MTJ.from_tmr(r_p, tmr), n_cells=n_cells)
 
 
-# --- Device-to-device variation ---------------------------------------------------------
+# --- Variation --------------------------------------------------------------------------
+#
+# Typical spreads (standard deviations of ln R, i.e. about the relative spread), assumed for
+# the correlated model below; the paper reports none. Barrier thickness and junction area set
+# RA, so they move R_P and R_AP together; TMR is a separate, smaller spread. Orders of magnitude
+# from the MTJ variability literature (e.g. Y. Zhang et al., IEEE Trans. Electron Devices 59,
+# 819 (2012), compact model with process variation; production STT-MRAM reports R_P spreads of
+# a few per cent within a die): treat them as assumed defaults, not measurements.
+TYPICAL_DEVICE_RA_SIGMA = 0.05   #: device-to-device ln-spread of RA (all cells of a device together), assumed
+TYPICAL_CELL_RA_SIGMA = 0.03     #: cell-to-cell ln-spread of RA within one device, assumed
+TYPICAL_DEVICE_TMR_SIGMA = 0.03  #: device-to-device ln-spread of the TMR ratio, assumed
+TYPICAL_CELL_TMR_SIGMA = 0.02    #: cell-to-cell ln-spread of the TMR ratio, assumed
+
 
 @dataclass(frozen=True)
 class Variation:
-    """Log-normal device-to-device variation of each cell's R_P and R_AP.
+    """Seeded log-normal variation of every cell's R_P and R_AP (medians: the nominal values).
 
-    ``sigma`` is the standard deviation of ln(R) (about the relative spread for
-    small values) and the median is the nominal value; R_P and R_AP of one cell
-    vary independently. Seeded, so the
-    same ``seed`` always gives the same array.
+    Two models, not mixed:
+
+    * ``sigma`` (legacy, independent): R_P and R_AP of each cell are each scaled
+      by their own exp(N(0, sigma^2)). Unphysical for larger sigma: about 0.9 % of
+      cells get R_AP < R_P at sigma 0.1 with 34 % TMR. Kept so earlier results replay.
+    * correlated (``*_ra_sigma``, ``*_tmr_sigma``): area/barrier (RA) variation
+      scales R_P and R_AP of a cell together, R_P = R_P0 exp(a); the TMR ratio
+      varies on its own, TMR = TMR0 exp(t) > 0, and R_AP = R_P (1 + TMR), so
+      R_AP >= R_P always. a = a_device + a_cell and t = t_device + t_cell: the
+      device parts are shared by the cells of one compound device (shape
+      [..., 1]), the cell parts are drawn per cell. Std of ln R_P is
+      sqrt(device_ra_sigma^2 + cell_ra_sigma^2). :meth:`typical` uses
+      the documented typical values above.
+
+    The same ``seed`` always gives the same arrays.
     """
 
     sigma: float = 0.0
     seed: int = 0
+    device_ra_sigma: float = 0.0
+    cell_ra_sigma: float = 0.0
+    device_tmr_sigma: float = 0.0
+    cell_tmr_sigma: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "sigma", real("variation sigma", self.sigma, low=0.0))
+        for name in ("sigma", "device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma", "cell_tmr_sigma"):
+            object.__setattr__(self, name, real(f"variation {name}", getattr(self, name), low=0.0))
         object.__setattr__(self, "seed", integer("variation seed", self.seed, low=0))
+        if self.sigma > 0 and self.correlated:
+            raise ParameterError("give either the independent variation sigma or the correlated RA/TMR "
+                                 "sigmas, not both")
 
-    def sample(self, mtj: MTJ, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """R_P and R_AP arrays in ohm of the given shape (usually [rows, cols, cells])."""
-        if self.sigma == 0:
-            return np.full(shape, mtj.r_p), np.full(shape, mtj.r_ap)
-        rng = np.random.default_rng(self.seed)
-        factor = rng.lognormal(0.0, self.sigma, size=(2,) + tuple(shape))
-        return mtj.r_p * factor[0], mtj.r_ap * factor[1]
+    @classmethod
+    def typical(cls, seed: int = 0) -> "Variation":
+        """Correlated variation with the documented typical spreads."""
+        return cls(seed=seed, device_ra_sigma=TYPICAL_DEVICE_RA_SIGMA, cell_ra_sigma=TYPICAL_CELL_RA_SIGMA,
+                   device_tmr_sigma=TYPICAL_DEVICE_TMR_SIGMA, cell_tmr_sigma=TYPICAL_CELL_TMR_SIGMA)
+
+    @property
+    def correlated(self) -> bool:
+        return any(v > 0 for v in (self.device_ra_sigma, self.cell_ra_sigma,
+                                   self.device_tmr_sigma, self.cell_tmr_sigma))
+
+    @property
+    def is_zero(self) -> bool:
+        return self.sigma == 0 and not self.correlated
+
+    def sample(self, r_p, r_ap, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """R_P and R_AP arrays in ohm of ``shape`` (usually [rows, cols, cells]).
+
+        ``r_p``/``r_ap`` are the nominal values: scalars, or [cells] arrays for
+        devices whose cells differ (they broadcast along the last axis).
+        """
+        r_p = np.broadcast_to(np.asarray(r_p, dtype=float), shape)
+        r_ap = np.broadcast_to(np.asarray(r_ap, dtype=float), shape)
+        if self.is_zero:
+            return r_p.copy(), r_ap.copy()
+        if self.sigma > 0:
+            rng = np.random.default_rng(self.seed)
+            factor = rng.lognormal(0.0, self.sigma, size=(2,) + tuple(shape))
+            return r_p * factor[0], r_ap * factor[1]
+        rng = np.random.default_rng([self.seed, 1])
+        device_shape = tuple(shape[:-1]) + (1,)
+        a = rng.normal(0.0, self.device_ra_sigma, device_shape) + rng.normal(0.0, self.cell_ra_sigma, shape)
+        t = rng.normal(0.0, self.device_tmr_sigma, device_shape) + rng.normal(0.0, self.cell_tmr_sigma, shape)
+        tmr = (r_ap - r_p) / r_p
+        r_p_var = r_p * np.exp(a)
+        return r_p_var, r_p_var * (1.0 + tmr * np.exp(t))

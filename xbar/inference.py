@@ -30,6 +30,7 @@ from .crossbar import SENSE_MODES, Crossbar, nonnegative_ohm
 from .devices import MAX_CELLS, CompoundMTJ, Variation, library_device
 from .errors import ParameterError
 from .validate import choice, integer, real, real_array
+from .faults import FAULT_KINDS, Faults
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
 from .network import Network, sigmoid
 from .quantize import SCALE_RULES
@@ -51,6 +52,12 @@ class CircuitSpec:
     ``wire_ohm`` is per segment of row and column wires; ``channel_ohm`` None
     uses the device model's write channel (:func:`xbar.devices.channel_resistance`).
 
+    Variation: ``sigma`` (legacy, independent R_P and R_AP) or the correlated
+    ``*_ra_sigma``/``*_tmr_sigma`` of :class:`~xbar.devices.Variation`;
+    ``fault_rate`` is the fraction of faulty cells, of ``fault_kind`` (stuck_p,
+    stuck_ap, open, short) or all four evenly (:meth:`Faults.uniform`).
+    Both are seeded per tile from ``variation_seed``.
+
     ``tile_rows``/``tile_cols`` = None leaves layers untiled. ``adc_bits`` = None
     reads currents exactly; otherwise each column current is digitized over
     [0, ``adc_full_scale_a``] ampere, or, when that is None, over [0, the tile's
@@ -70,6 +77,12 @@ class CircuitSpec:
     ref_ohm: float = 1e6
     sigma: float = 0.0
     variation_seed: int = 0
+    device_ra_sigma: float = 0.0
+    cell_ra_sigma: float = 0.0
+    device_tmr_sigma: float = 0.0
+    cell_tmr_sigma: float = 0.0
+    fault_rate: float = 0.0
+    fault_kind: str = "all"
     tile_rows: int | None = DEFAULT_TILE
     tile_cols: int | None = DEFAULT_TILE
     v_read: float = 0.1
@@ -98,9 +111,13 @@ class CircuitSpec:
         for name in ("wire_ohm", "driver_ohm", "access_ohm"):
             put(name, nonnegative_ohm)
         put("ref_ohm", lambda n, v: real(n, v, above=0.0))
-        variation = Variation(self.sigma, self.variation_seed)
-        object.__setattr__(self, "sigma", variation.sigma)
-        object.__setattr__(self, "variation_seed", variation.seed)
+        for name in ("sigma", "device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma", "cell_tmr_sigma"):
+            put(name, lambda n, v: real(f"variation {n}", v, low=0.0))
+        put("variation_seed", lambda n, v: integer("variation seed", v, low=0))
+        put("fault_rate", lambda n, v: real(n, v, low=0.0, high=1.0))
+        put("fault_kind", lambda n, v: choice("fault kind", v, ("all",) + FAULT_KINDS))
+        self.variation(self.variation_seed)
+        self.faults(self.variation_seed)
         put("calibration_images", lambda n, v: integer(n, v, low=0))
         put("v_read", lambda n, v: real(n, v, above=0.0))
         put("scheme", lambda n, v: choice("mapping scheme", v, SCHEMES))
@@ -110,6 +127,15 @@ class CircuitSpec:
             put(name, lambda n, v: integer(n, v, low=1, none=True))
         put("adc_bits", lambda n, v: integer(n, v, low=1, high=24, none=True))
         put("adc_full_scale_a", lambda n, v: real(n, v, above=0.0, none=True, unit="ampere"))
+
+    def variation(self, seed: int) -> Variation:
+        """The variation model with ``seed``: legacy ``sigma`` or the correlated RA/TMR spreads."""
+        return Variation(self.sigma, seed, self.device_ra_sigma, self.cell_ra_sigma,
+                         self.device_tmr_sigma, self.cell_tmr_sigma)
+
+    def faults(self, seed: int) -> Faults:
+        """Cell faults with ``seed``: ``fault_rate`` of ``fault_kind``, or split evenly over all kinds."""
+        return Faults.uniform(self.fault_rate, seed, self.fault_kind)
 
     def device(self) -> CompoundMTJ:
         """The library device at ``thickness_nm`` with ``n_cells`` cells (channel: default model or ``channel_ohm``)."""
@@ -160,7 +186,7 @@ class AnalogNetwork:
         seed = int(np.random.SeedSequence([s.variation_seed, tile.layer, *tile.index]).generate_state(1)[0])
         return Crossbar(self.device, tile.states, row_wire_ohm=s.wire_ohm, col_wire_ohm=s.wire_ohm,
                         driver_ohm=s.driver_ohm, access_ohm=s.access_ohm, sense=s.sense, ref_ohm=s.ref_ohm,
-                        variation=Variation(s.sigma, seed))
+                        variation=s.variation(seed), faults=s.faults(seed))
 
     def circuit(self, tile: Tile) -> Circuit:
         """The tile's circuit, built and checked once."""

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from .. import plots
 from ..atomic import write_text
 from ..datasets import Dataset, load
+from ..faults import FAULT_KINDS
 from ..inference import AnalogNetwork, CircuitSpec
 from ..network import Network, accuracy, default_cache_dir, sigmoid, trained
 from ..quantize import paper_levels, quantize_network
@@ -26,6 +27,12 @@ from ..quantize import paper_levels, quantize_network
 WIRE_OHMS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 #: The studies ``xbar infer`` knows; each varies one parameter around the base spec.
 STUDIES = ("wire", "calibration", "tile", "sense", "cells", "thickness", "adc", "variation")
+#: Opt-in studies, run only when named (``--study faults``): not part of ``all``.
+EXTRA_STUDIES = ("faults", "correlated")
+#: Fault rates (fraction of cells, split evenly over stuck-P, stuck-AP, open, short) of the faults study.
+FAULT_RATES = (0.0, 0.005, 0.01, 0.02, 0.05)
+#: Multiples of the typical correlated spreads (:meth:`xbar.devices.Variation.typical`) of that study.
+CORRELATED_SCALES = (0.0, 1.0, 2.0, 4.0)
 
 
 def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "native",
@@ -74,11 +81,22 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
                     wire_ohm: float = 1.0, tile: int | None = 128, sense: str = "tia", ref_ohm: float = 1e6,
                     sigma: float = 0.0, variation_seed: int = 0, v_read: float = 0.1, adc_bits: int | None = None,
                     scheme: str = "differential", calibration_images: int = 0, n_test: int | None = None,
-                    hidden: int = 128, epochs: int = 40, data_dir=None) -> dict:
-    """One analog-inference point from plain parameters (a sweep task); returns a JSON-ready record."""
+                    hidden: int = 128, epochs: int = 40, data_dir=None, fault_rate: float = 0.0,
+                    correlated_scale: float = 0.0) -> dict:
+    """One analog-inference point from plain parameters (a sweep task); returns a JSON-ready record.
+
+    ``fault_rate``: fraction of faulty cells; ``correlated_scale``: multiple of the
+    typical correlated RA/TMR spreads (:meth:`xbar.devices.Variation.typical`).
+    """
+    from ..devices import Variation
+    typical = Variation.typical()
     spec = CircuitSpec(n_cells=cells, thickness_nm=thickness_nm, wire_ohm=wire_ohm, sense=sense, ref_ohm=ref_ohm,
                        sigma=sigma, variation_seed=variation_seed, tile_rows=tile, tile_cols=tile, v_read=v_read,
-                       adc_bits=adc_bits, scheme=scheme, calibration_images=calibration_images)
+                       adc_bits=adc_bits, scheme=scheme, calibration_images=calibration_images,
+                       fault_rate=fault_rate, device_ra_sigma=correlated_scale * typical.device_ra_sigma,
+                       cell_ra_sigma=correlated_scale * typical.cell_ra_sigma,
+                       device_tmr_sigma=correlated_scale * typical.device_tmr_sigma,
+                       cell_tmr_sigma=correlated_scale * typical.cell_tmr_sigma)
     net = trained(dataset, seed=seed, hidden=hidden, epochs=epochs, data_dir=data_dir)
     rec = compare(net, load(dataset, data_dir), spec, n_test=n_test,
                   cache_dir=default_cache_dir())
@@ -110,6 +128,18 @@ def study_specs(base: CircuitSpec, studies=STUDIES) -> list[tuple[str, str, Circ
         points += [("adc", f"{b}-bit ADC", rep(base, adc_bits=b)) for b in (4, 6, 8, 10, 12)]
     if "variation" in studies:
         points += [("variation", f"sigma {s:g}", rep(base, sigma=s)) for s in (0.0, 0.02, 0.05, 0.1, 0.2)]
+    if "faults" in studies:
+        points += [("faults", f"{100 * r:g} % faulty cells (all kinds)", rep(base, fault_rate=r))
+                   for r in FAULT_RATES]
+        points += [("faults", f"1 % {k.replace('_', '-')} cells", rep(base, fault_rate=0.01, fault_kind=k))
+                   for k in FAULT_KINDS]
+    if "correlated" in studies:
+        from ..devices import (TYPICAL_CELL_RA_SIGMA, TYPICAL_CELL_TMR_SIGMA, TYPICAL_DEVICE_RA_SIGMA,
+                               TYPICAL_DEVICE_TMR_SIGMA)
+        points += [("correlated", f"{k:g} x typical RA/TMR spread",
+                    rep(base, sigma=0.0, device_ra_sigma=k * TYPICAL_DEVICE_RA_SIGMA,
+                        cell_ra_sigma=k * TYPICAL_CELL_RA_SIGMA, device_tmr_sigma=k * TYPICAL_DEVICE_TMR_SIGMA,
+                        cell_tmr_sigma=k * TYPICAL_CELL_TMR_SIGMA)) for k in CORRELATED_SCALES]
     return points
 
 

@@ -3,8 +3,9 @@
 All sources are grounded voltage sources, so their nodes have known voltages and
 drop out of the unknowns: with L the conductance (Laplacian) matrix, F the free
 nodes and S the source nodes, ``L_FF v_F = -L_FS v_S``. L_FF is symmetric positive
-definite; it is factorized once (SuperLU with a symmetric minimum-degree
-ordering), after which any batch of inputs costs one back-substitution.
+definite; it is factorized once (:class:`~xbar.solvers.factor.SpdFactor`, in a
+geometric nested-dissection order, :mod:`~xbar.solvers.ordering`), after which
+any batch of inputs costs one back-substitution.
 
 Each compound device is a two-terminal network of linear resistors (its cells and
 the channel segments in the read path) whose internal nodes connect to nothing
@@ -12,44 +13,30 @@ else, so it is replaced exactly by its equivalent conductance between top
 electrode and read terminal (a Schur complement); internal voltages are
 recovered from the terminal voltages by :func:`device_transfer`.
 
-The outputs are linear in the inputs, ``y = M x``. :meth:`NativeSolver.effective_matrix`
-builds M exactly with one solve per output column (the adjoint system; L is
-symmetric), so any number of input vectors then costs one matrix product.
-
-SuperLU's supernodal solves call BLAS on small blocks; a multithreaded BLAS
-only adds synchronization there (10-25x slower when the cores are busy), so
-factorization and solves run with one BLAS thread; many right-hand sides are
-instead split over threads.
+The outputs are linear in the inputs, ``y = M x``. Only a few free nodes (the
+ports: those next to a source or read by a sense amplifier) enter M, so they are
+eliminated last and the factorization leaves the network's exact reduction onto
+them (Kron reduction) as a dense Schur complement; M follows from it with one
+small dense solve, without a solve per input or output. Where the ports are
+many (ideal wires put every cell next to a source), M is built instead with one
+solve per output (the adjoint system; L is symmetric) or per input, whichever
+is fewer, in column chunks of bounded memory.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
+from scipy.linalg import solve_triangular
 from threadpoolctl import threadpool_limits
 
 from ..circuit import Circuit, check_inputs
-from ..errors import SolverError
+from .factor import SpdFactor
+from .ordering import crossbar_order
 from .result import Solution
 
-
-#: Fewest right-hand sides worth a thread of their own.
-_MIN_COLUMNS_PER_THREAD = 8
-
-
-def solver_threads() -> int:
-    """Threads for multi-column solves: $XBAR_THREADS, else the CPUs this process may use."""
-    value = os.environ.get("XBAR_THREADS")
-    if value:
-        try:
-            return max(1, int(value))
-        except ValueError:
-            raise SolverError(f"XBAR_THREADS must be a positive integer, got {value!r}") from None
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+#: Most ports for the Schur-complement effective matrix (a dense matrix of this side is built).
+MAX_PORTS = 16384
 
 
 def device_transfer(cell_ohm: np.ndarray, segment_ohm: float) -> tuple[np.ndarray, np.ndarray]:
@@ -82,9 +69,16 @@ def cell_voltages(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
     return frac[None] * across[..., None]
 
 
-def conductance_matrix(circuit: Circuit) -> sp.csr_matrix:
-    """The nodal conductance matrix L [n_nodes, n_nodes] in siemens, ground (node 0) included."""
-    g_dev, _ = device_transfer(circuit.cell_ohm, circuit.channel_segment_ohm)
+def conductance_matrix(circuit: Circuit, device_siemens: np.ndarray | None = None) -> sp.csr_matrix:
+    """The nodal conductance matrix L [n_nodes, n_nodes] in siemens, ground (node 0) included.
+
+    ``device_siemens`` [rows, cols] replaces each device's equivalent conductance
+    (e.g. a Jacobian's differential conductances); the default is the linear one.
+    """
+    if device_siemens is None:
+        g_dev, _ = device_transfer(circuit.cell_ohm, circuit.channel_segment_ohm)
+    else:
+        g_dev = np.asarray(device_siemens, dtype=float)
     a = np.concatenate([g.a for g in circuit.resistors] + [circuit.device_top.ravel()])
     b = np.concatenate([g.b for g in circuit.resistors] + [circuit.device_read.ravel()])
     g = np.concatenate([1.0 / g.ohm for g in circuit.resistors] + [g_dev.ravel()])
@@ -99,6 +93,12 @@ class NativeSolver:
     """Factorizes a circuit once; then solves batches and builds the effective matrix.
 
     Parameters: ``circuit``, the one circuit description.
+
+    For solvers built on top (Newton iterations, transients): :attr:`free_nodes`
+    are the unknowns, :attr:`factor` solves ``L_FF`` for any number of
+    right-hand sides, and :meth:`free_matrix` / :meth:`factorize` give and
+    factorize the same-sparsity matrix for other device conductances in the
+    same fill-reducing order.
     """
 
     def __init__(self, circuit: Circuit):
@@ -112,34 +112,34 @@ class NativeSolver:
         self._free = np.flatnonzero(~fixed)
         self._lap = lap
         lap_free = lap[self._free]
-        lap_ff = lap_free[:, self._free].tocsc()
-        self._lap_ff = lap_ff
+        self._lap_ff = lap_free[:, self._free].tocsc()
         self._lap_fs = lap_free[:, circuit.input_nodes].tocsc()
-        try:
-            with threadpool_limits(1, user_api="blas"):
-                self._lu = splu(lap_ff, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                                options=dict(SymmetricMode=True))
-        except RuntimeError as exc:
-            raise SolverError(f"native solver: conductance matrix is singular ({exc})") from None
+        del lap_free
+        # Ports: free nodes next to a source or read by the output operator.
+        c_free = self._output_operator()[:, self._free].tocsc()
+        is_port = np.zeros(len(self._free), dtype=bool)
+        is_port[self._lap_fs.indices] = True
+        is_port[np.flatnonzero(np.diff(c_free.indptr))] = True
+        ports = np.flatnonzero(is_port)
+        self._ports = ports if len(ports) <= MAX_PORTS else None
+        self._order = crossbar_order(circuit, self._free, self._ports)
+        self.factor = self.factorize(self._lap_ff)
         self._matrix = None
 
-    def _solve(self, rhs: np.ndarray) -> np.ndarray:
-        """L_FF^-1 rhs for a Fortran-ordered rhs [free, k]: one BLAS thread, right-hand sides split over threads.
+    @property
+    def free_nodes(self) -> np.ndarray:
+        """Node ids of the unknowns [n_free], in the order of :attr:`factor`'s rows."""
+        return self._free
 
-        SuperLU's solve releases the GIL and only reads the factors, so column
-        blocks solve in parallel (see :func:`solver_threads`).
-        """
-        threads = min(solver_threads(), rhs.shape[1] // _MIN_COLUMNS_PER_THREAD)
-        with threadpool_limits(1, user_api="blas"):
-            if threads <= 1:
-                return self._lu.solve(rhs)
-            blocks = np.array_split(np.arange(rhs.shape[1]), threads)
-            out = np.empty_like(rhs, order="F")
-            with ThreadPoolExecutor(threads) as pool:
-                parts = pool.map(lambda cols: self._lu.solve(np.asfortranarray(rhs[:, cols])), blocks)
-                for cols, part in zip(blocks, parts):
-                    out[:, cols] = part
-            return out
+    def free_matrix(self, device_siemens: np.ndarray | None = None) -> sp.csc_matrix:
+        """``L_FF`` [n_free, n_free] with device conductances ``device_siemens`` [rows, cols] (default: linear)."""
+        if device_siemens is None:
+            return self._lap_ff
+        return conductance_matrix(self.circuit, device_siemens)[self._free][:, self._free].tocsc()
+
+    def factorize(self, matrix: sp.spmatrix) -> SpdFactor:
+        """Factor an SPD matrix [n_free, n_free] over the free nodes, in this circuit's fill-reducing order."""
+        return SpdFactor(matrix, self._order)
 
     def node_voltages(self, inputs: np.ndarray) -> np.ndarray:
         """Voltages of all nodes, [batch, n_nodes], for row voltages ``inputs`` [batch, rows]."""
@@ -147,10 +147,10 @@ class NativeSolver:
         v = np.zeros((x.shape[0], self.circuit.n_nodes))
         v[:, self.circuit.input_nodes] = x
         if len(self._free):
-            rhs = np.asfortranarray(-(self._lap_fs @ x.T))
-            v_free = self._solve(rhs)
+            rhs = -(self._lap_fs @ x.T)
+            v_free = self.factor.solve(rhs)
             # One step of iterative refinement brings the residual to rounding level.
-            v_free += self._solve(np.asfortranarray(rhs - self._lap_ff @ v_free))
+            v_free += self.factor.solve(rhs - self._lap_ff @ v_free)
             v[:, self._free] = v_free.T
         return v
 
@@ -173,24 +173,52 @@ class NativeSolver:
     def effective_matrix(self) -> np.ndarray:
         """M [cols, rows] in siemens, exact: sense currents = inputs @ M.T.
 
-        Built once and cached, with one solve per output (the adjoint system; L
-        is symmetric) or one per input, whichever is fewer.
+        Built once and cached: from the Schur complement onto the ports where
+        they are few, else with one solve per output or per input, whichever is
+        fewer, in column chunks.
         """
         if self._matrix is None:
             c_op = self._output_operator()
-            c_free = c_op[:, self._free]
-            c_src = c_op[:, self.circuit.input_nodes].toarray()
-            rows, cols = self.circuit.shape
-            if not len(self._free):
-                m = c_src
-            elif cols <= rows:
-                y = self._solve(np.asfortranarray(c_free.T.toarray()))
-                m = -(self._lap_fs.T.tocsr() @ np.ascontiguousarray(y)).T + c_src
-            else:
-                x = self._solve(np.asfortranarray(-self._lap_fs.toarray()))
-                m = c_free @ x + c_src
+            c_free = c_op[:, self._free].tocsc()
+            m = c_op[:, self.circuit.input_nodes].toarray()
+            if len(self._free):
+                m += self._port_matrix(c_free) if self._ports is not None else self._solved_matrix(c_free)
             self._matrix = np.ascontiguousarray(m)
         return self._matrix
+
+    def _port_matrix(self, c_free: sp.csc_matrix) -> np.ndarray:
+        """C_F L_FF^-1 (-L_FS) through the Schur complement onto the ports (numbered last).
+
+        With S = U^T D^-1 U the ports' Schur complement (see
+        :meth:`SpdFactor.trailing_factor`), ``C S^-1 B = (U^-T C^T)^T D (U^-T B)``:
+        two triangular solves and one product, all dense and small.
+        """
+        ports = self._ports
+        u = self.factor.trailing_factor(len(ports))
+        if u is None:
+            return self._solved_matrix(c_free)
+        b = -self._lap_fs[ports].toarray()
+        c = c_free[:, ports].toarray()
+        with threadpool_limits(1, user_api="blas"):
+            wc = solve_triangular(u, c.T, trans="T", check_finite=False)
+            wb = solve_triangular(u, b, trans="T", check_finite=False)
+            return wc.T @ (np.diag(u)[:, None] * wb)
+
+    def _solved_matrix(self, c_free: sp.csc_matrix) -> np.ndarray:
+        """C_F L_FF^-1 (-L_FS) with one solve per output or per input, whichever is fewer."""
+        rows, cols = self.circuit.shape
+        m = np.empty((cols, rows))
+        if cols <= rows:
+            lap_sf = self._lap_fs.T.tocsr()
+
+            def take(k, y):  # y = L_FF^-1 C_F^T[:, k]
+                m[k] = -(lap_sf @ y).T
+            self.factor.solve_chunks(c_free.T, take)
+        else:
+            def take(k, x):  # x = L_FF^-1 (-L_FS)[:, k]
+                m[:, k] = c_free @ x
+            self.factor.solve_chunks(-self._lap_fs, take)
+        return m
 
     def solve_batch(self, inputs: np.ndarray) -> Solution:
         """Like :meth:`solve` but through the effective matrix: fast for many inputs, no node voltages."""
