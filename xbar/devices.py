@@ -273,7 +273,11 @@ class Variation:
 
     def __post_init__(self):
         for name in ("sigma", "device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma", "cell_tmr_sigma"):
-            object.__setattr__(self, name, real(f"variation {name}", getattr(self, name), low=0.0))
+            try:
+                object.__setattr__(self, name, real(f"variation {name}", getattr(self, name), low=0.0))
+            except ParameterError:
+                raise ParameterError(f"variation {name} must be finite and >= 0, "
+                                     f"got {getattr(self, name)!r}") from None
         object.__setattr__(self, "seed", integer("variation seed", self.seed, low=0))
         if self.sigma > 0 and self.correlated:
             raise ParameterError("give either the independent variation sigma or the correlated RA/TMR "
