@@ -71,7 +71,7 @@ def _network():
 
 def _valid():
     """Qualified class name -> a function giving valid keyword arguments."""
-    from xbar import datasets, inference, mapping, quantize, sweep
+    from xbar import datasets, inference, mapping, programming, quantize, switching, sweep, write_circuit
     from xbar.solvers.result import Solution
 
     def quantized():
@@ -110,6 +110,14 @@ def _valid():
         "xbar.datasets.Dataset": lambda: dict(name="tiny", x_train=np.ones((2, 3)), y_train=np.array([0, 1]),
                                               x_test=np.ones((1, 3)), y_test=np.array([1])),
         "xbar.sweep.Grid": lambda: dict(experiment="crossbar", axes={"rows": (2, 3)}, figure={}),
+        "xbar.capacitance.Capacitance": lambda: dict(wire_farad_per_m=2e-10, row_pitch_m=1e-6, col_pitch_m=1e-6,
+                                                     junction_farad=5e-15, sense_farad=1e-14),
+        "xbar.circuit.CapacitorGroup": lambda: dict(prefix="Cr", title="row wires", index=np.array([[0, 1]]),
+                                                    a=np.array([1]), b=np.array([0]), farad=np.array([1e-15])),
+        "xbar.programming.ProgramParams": lambda: _fields(programming.ProgramParams()),
+        "xbar.switching.SwitchingParams": lambda: _fields(switching.SwitchingParams()),
+        "xbar.write_circuit.WritePath": lambda: _fields(write_circuit.WritePath()),
+        "xbar.write_circuit.WriteCircuit": lambda: _fields(write_circuit.build_write_circuit(_device())),
     }
 
 
@@ -120,6 +128,11 @@ OUTPUTS = {
     "xbar.sweep.Sweep": "made by sweep.plan() from a checked Grid",
     "xbar.sweep.Status": "a report of a results file",
     "xbar.sweep.RunSummary": "a report of a finished run",
+    "xbar.programming.ProgramResult": "outcome of program-and-verify, computed",
+    "xbar.solvers.write.WriteTransfer": "a write solver's output",
+    "xbar.solvers.transient.Waveforms": "a transient solver's output",
+    "xbar.analysis.energy.PowerBreakdown": "an analysis result",
+    "xbar.switching.DeviceSample": "sampled switching parameters of one device, computed",
 }
 
 #: Errors a refusal may raise: ParameterError for inputs; a Solution is a solver's output,
@@ -162,11 +175,19 @@ def _optional(cls, field):
 
 #: Free-text fields (one printable line; reach a netlist only inside a "* " comment) and
 #: name fields (letters and digits): values that meet that rule are legitimate there.
-TEXT_FIELDS = {("xbar.circuit.ResistorGroup", "title"), ("xbar.datasets.Dataset", "name")}
-NAME_FIELDS = {("xbar.circuit.ResistorGroup", "prefix")}
+TEXT_FIELDS = {("xbar.circuit.ResistorGroup", "title"), ("xbar.circuit.CapacitorGroup", "title"),
+               ("xbar.datasets.Dataset", "name")}
+NAME_FIELDS = {("xbar.circuit.ResistorGroup", "prefix"), ("xbar.circuit.CapacitorGroup", "prefix")}
+#: Fields where +inf means something (no breakdown at all).
+INF_FIELDS = {("xbar.switching.SwitchingParams", "vb_1cell_thin_v"),
+              ("xbar.switching.SwitchingParams", "vb_1cell_thick_v")}
 
 
 def _legitimate(name, field, value):
+    if (name, field) in INF_FIELDS and isinstance(value, float) and value == float("inf"):
+        return True
+    if any(f.name == field and f.type in (bool, "bool") for f in dataclasses.fields(DATACLASSES[name])):
+        return isinstance(value, (bool, np.bool_))
     if (name, field) in TEXT_FIELDS:
         return isinstance(value, str) and value.isprintable() and value != ""
     if (name, field) in NAME_FIELDS:

@@ -51,17 +51,39 @@ class ResistorGroup:
     ohm: np.ndarray
 
     def __post_init__(self):
-        # prefix and title reach netlist text: only a letter-led name and plain words pass.
-        if not (isinstance(self.prefix, str) and self.prefix.isascii() and self.prefix.isalnum()
-                and self.prefix[:1].isalpha()):
-            raise ParameterError(f"resistor group prefix must be letters and digits, got {self.prefix!r}")
-        if not (isinstance(self.title, str) and self.title.isascii() and self.title.isprintable()
-                and 0 < len(self.title) <= 120):
-            raise ParameterError(f"resistor group title must be one printable ASCII line, got {self.title!r}")
-        object.__setattr__(self, "index", int_array(f"{self.prefix} index", self.index, 2))
-        object.__setattr__(self, "a", int_array(f"{self.prefix} node a", self.a, 1))
-        object.__setattr__(self, "b", int_array(f"{self.prefix} node b", self.b, 1))
-        object.__setattr__(self, "ohm", real_array(f"{self.prefix} ohm", self.ohm, 1, finite=False))
+        _check_group(self, "ohm")
+
+
+def _check_group(group, values: str) -> None:
+    """Check and coerce a resistor or capacitor group's fields; prefix and title reach netlist text,
+    so only a letter-led name and one printable line pass."""
+    kind = type(group).__name__
+    if not (isinstance(group.prefix, str) and group.prefix.isascii() and group.prefix.isalnum()
+            and group.prefix[:1].isalpha()):
+        raise ParameterError(f"{kind} prefix must be letters and digits, got {group.prefix!r}")
+    if not (isinstance(group.title, str) and group.title.isascii() and group.title.isprintable()
+            and 0 < len(group.title) <= 120):
+        raise ParameterError(f"{kind} title must be one printable ASCII line, got {group.title!r}")
+    object.__setattr__(group, "index", int_array(f"{group.prefix} index", group.index, 2))
+    object.__setattr__(group, "a", int_array(f"{group.prefix} node a", group.a, 1))
+    object.__setattr__(group, "b", int_array(f"{group.prefix} node b", group.b, 1))
+    object.__setattr__(group, values, real_array(f"{group.prefix} {values}", getattr(group, values), 1,
+                                                 finite=False))
+
+
+@dataclass(frozen=True)
+class CapacitorGroup:
+    """Capacitors of one kind, like :class:`ResistorGroup`: ``a``/``b`` [m] node ids, ``farad`` [m]."""
+
+    prefix: str
+    title: str
+    index: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    farad: np.ndarray
+
+    def __post_init__(self):
+        _check_group(self, "farad")
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,9 @@ class Circuit:
     current; its top electrode still hangs on the row wire through the access
     path (or is that row-wire node), so it never floats. ``node_labels`` [n_nodes, 3] holds each
     node's (kind, i, j) with j = -1 for one-index kinds; row 0 is ground.
+    ``capacitors``: wire and sense-node capacitances to ground;
+    ``cell_farad``: each MTJ cell's junction capacitance, across the cell
+    (top electrode to its channel node). Only transients see capacitances.
     """
 
     crossbar: Crossbar
@@ -90,6 +115,8 @@ class Circuit:
     device_read: np.ndarray
     cell_ohm: np.ndarray
     channel_segment_ohm: float
+    capacitors: tuple[CapacitorGroup, ...] = ()
+    cell_farad: float = 0.0
 
     def __post_init__(self):
         # Checked types only (every value here can reach netlist text); structure is check_circuit's.
@@ -103,6 +130,9 @@ class Circuit:
         object.__setattr__(self, "cell_ohm", real_array("cell_ohm", self.cell_ohm, 3, finite=False))
         object.__setattr__(self, "channel_segment_ohm",
                            real("channel_segment_ohm", self.channel_segment_ohm, low=0.0))
+        if not isinstance(self.capacitors, tuple) or not all(isinstance(g, CapacitorGroup) for g in self.capacitors):
+            raise ParameterError("capacitors must be a tuple of CapacitorGroup")
+        object.__setattr__(self, "cell_farad", real("cell_farad", self.cell_farad, low=0.0))
 
     @property
     def n_nodes(self) -> int:
@@ -194,6 +224,19 @@ def build_circuit(xbar: Crossbar, check: bool = True) -> Circuit:
                       np.full(len(a), float(ohm)))
         for prefix, title, index, a, b, ohm in groups if ohm > 0)
 
+    cap = xbar.capacitance
+    zeros = np.zeros(rows * cols, dtype=np.int64)
+    cap_groups = [
+        ("Cr", "row wire capacitance (one segment, at its cell)", np.stack([ii.ravel(), jj.ravel()], 1),
+         n_r.ravel(), zeros, cap.row_segment_farad(xbar.n_cells)),
+        ("Cc", "column wire capacitance (one segment, at its cell)", np.stack([ii.ravel(), jj.ravel()], 1),
+         n_c.ravel(), zeros, cap.col_segment_farad()),
+        ("Co", "sense-node capacitance", one_col[:, None], n_o, np.zeros(cols, dtype=np.int64), cap.sense_farad),
+    ]
+    capacitors = tuple(
+        CapacitorGroup(prefix, title, np.asarray(index), node_of[a], node_of[b], np.full(len(a), float(farad)))
+        for prefix, title, index, a, b, farad in cap_groups if farad > 0)
+
     circuit = Circuit(
         crossbar=xbar,
         node_labels=node_labels,
@@ -205,6 +248,8 @@ def build_circuit(xbar: Crossbar, check: bool = True) -> Circuit:
         device_read=node_of[n_c],
         cell_ohm=np.array(xbar.cell_resistance_ohm),
         channel_segment_ohm=xbar.channel_segment_ohm(),
+        capacitors=capacitors,
+        cell_farad=cap.cell_farad(),
     )
     if check:
         check_circuit(circuit)
