@@ -143,7 +143,7 @@ class Tile:
             if not isinstance(pair, tuple) or len(pair) != 2:
                 raise ParameterError(f"tile {name} must be a pair of integers, got {pair!r}")
             object.__setattr__(self, name, tuple(integer(f"tile {name}", v, low=0) for v in pair))
-        object.__setattr__(self, "states", int_array("tile states", self.states, 2))
+        object.__setattr__(self, "states", int_array("tile states", self.states, (2, 3), bools=True))
 
 
 def outputs_per_tile(scheme: str, tile_cols: int) -> int:

@@ -84,12 +84,12 @@ def flag(name: str, value) -> bool:
     return bool(value)
 
 
-def int_array(name: str, value, ndim: int | None = None) -> np.ndarray:
-    """``value`` as an integer numpy array (bools refused), optionally of ``ndim`` dimensions."""
+def int_array(name: str, value, ndim: int | tuple | None = None, bools: bool = False) -> np.ndarray:
+    """``value`` as an integer numpy array (bool arrays only with ``bools``), of ``ndim`` dimension(s)."""
     a = np.asarray(value) if not isinstance(value, (str, bytes)) else np.asarray(None)
-    if a.dtype.kind not in "iu":
+    if a.dtype.kind not in ("iub" if bools else "iu"):
         raise ParameterError(f"{name} must be an integer array, got {a.dtype} {_show(value)}")
-    if ndim is not None and a.ndim != ndim:
+    if ndim is not None and a.ndim not in np.atleast_1d(ndim):
         raise ParameterError(f"{name} must have {ndim} dimension(s), got shape {list(a.shape)}")
     return a
 
