@@ -299,6 +299,15 @@ def check_circuit(circuit: Circuit) -> None:
         raise CircuitError(f"{len(island)} node(s) float with no path to ground, e.g. {names}")
 
 
+def as_circuit(obj: Circuit | Crossbar) -> Circuit:
+    """``obj`` if it is a Circuit, its built and checked circuit if it is a Crossbar; else a ParameterError."""
+    if isinstance(obj, Circuit):
+        return obj
+    if isinstance(obj, Crossbar):
+        return build_circuit(obj)
+    raise ParameterError(f"expected a Crossbar or a Circuit, got {type(obj).__name__}")
+
+
 def check_inputs(inputs, rows: int) -> np.ndarray:
     """Row voltages as a float array [batch, rows]; a single vector [rows] becomes a batch of one.
 

@@ -219,13 +219,16 @@ def library_mtj(thickness_nm: float) -> MTJ:
     return MTJ(r_p=r_p, r_ap=r_p * (1.0 + tmr))
 
 
-def library_device(thickness_nm: float, n_cells: int) -> CompoundMTJ:
-    """A compound device of ``n_cells`` library MTJs at ``thickness_nm``, with the default channel."""
+def library_device(*, thickness_nm: float, n_cells: int) -> CompoundMTJ:
+    """A compound device of ``n_cells`` library MTJs at ``thickness_nm``, with the default channel.
+
+    Keyword-only: both are small numbers, and ``library_device(3, 1.9)`` is an easy slip.
+    """
     return CompoundMTJ(mtj=library_mtj(thickness_nm), n_cells=n_cells)
 
 
-def contour_device(tmr: float, n_cells: int, r_p: float = 10e3) -> CompoundMTJ:
-    """Device of the paper's Fig. 5d/e grid: R_P fixed at 10 kohm, R_AP from the TMR."""
+def contour_device(*, tmr: float, n_cells: int, r_p: float = 10e3) -> CompoundMTJ:
+    """Device of the paper's Fig. 5d/e grid: R_P fixed at 10 kohm, R_AP from the TMR (a fraction; keyword-only)."""
     return CompoundMTJ(mtj=MTJ.from_tmr(r_p, tmr), n_cells=n_cells)
 
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from . import __version__
 from .atomic import write_text
-from .circuit import Circuit, check_inputs, node_name
+from .circuit import Circuit, as_circuit, check_inputs, node_name
+from .crossbar import Crossbar
 from .errors import ParameterError, SolverError
 
 _SAFE_TITLE = re.compile(r"[A-Za-z0-9 _.,:()+\-=%/]{0,120}")
@@ -142,9 +143,9 @@ def _cells_comment(device) -> list[str]:
     return [f"* cell {k}: R_P = {c.r_p:.6g} ohm, R_AP = {c.r_ap:.6g} ohm" for k, c in enumerate(device.cells)]
 
 
-def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
+def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = None,
                  analysis: bool = True, capacitors: bool = False, rise_s: float | None = None) -> str:
-    """The ngspice netlist of ``circuit``.
+    """The ngspice netlist of ``circuit`` (a Crossbar is built into its circuit first).
 
     ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
     ``analysis`` the netlist ends in ``.op``, a ``.save`` of the outputs and
@@ -154,6 +155,7 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
     transient; ``rise_s`` makes each row source a step from 0 V at t = 0 to its
     input, linear over ``rise_s`` seconds (PWL).
     """
+    circuit = as_circuit(circuit)
     xbar = circuit.crossbar
     rows, cols = circuit.shape
     n = xbar.n_cells
@@ -223,7 +225,7 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
     return "\n".join(head + body + tail) + "\n"
 
 
-def write_netlist(circuit: Circuit, path, inputs=None, title: str | None = None) -> Path:
+def write_netlist(circuit: Circuit | Crossbar, path, inputs=None, title: str | None = None) -> Path:
     """Write :func:`netlist_text` to ``path`` atomically; returns the path."""
     return write_text(path, netlist_text(circuit, inputs=inputs, title=title))
 

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from ..circuit import Circuit, check_inputs
+import numpy as np
+
+from ..circuit import Circuit, as_circuit, check_inputs
+from ..crossbar import Crossbar
 from .result import Solution
+
+
+def summed_conductance(cell_ohm: np.ndarray) -> np.ndarray:
+    """G [rows, cols] in siemens: each device's cell conductances ``1 / cell_ohm`` [rows, cols, cells] summed."""
+    return (1.0 / cell_ohm).sum(axis=2)
 
 
 class IdealSolver:
@@ -13,9 +21,9 @@ class IdealSolver:
     output voltages follow the crossbar's sense gain as for the other solvers.
     """
 
-    def __init__(self, circuit: Circuit):
-        self.circuit = circuit
-        self.conductance = (1.0 / circuit.cell_ohm).sum(axis=2)
+    def __init__(self, circuit: Circuit | Crossbar):
+        self.circuit = circuit = as_circuit(circuit)
+        self.conductance = summed_conductance(circuit.cell_ohm)
 
     def solve(self, inputs) -> Solution:
         x = check_inputs(inputs, self.circuit.shape[0])

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..circuit import Circuit, check_inputs
+from ..circuit import Circuit, as_circuit, check_inputs
+from ..crossbar import Crossbar
 from ..errors import SolverError
 from ..netlist import format_number, netlist_text, output_vectors, read_raw
 from .result import Solution
@@ -75,8 +76,8 @@ def _last_error(output: str) -> str:
 class NgspiceSolver:
     """Solves a circuit with ngspice. ``timeout_s`` bounds each batch's ngspice run."""
 
-    def __init__(self, circuit: Circuit, timeout_s: float = 3600.0, executable: str | None = None):
-        self.circuit = circuit
+    def __init__(self, circuit: Circuit | Crossbar, timeout_s: float = 3600.0, executable: str | None = None):
+        self.circuit = as_circuit(circuit)
         self.timeout_s = float(timeout_s)
         self.executable = executable
         find_ngspice(executable)
