@@ -40,7 +40,7 @@ def _ideal_ramp_pulses(device, t, sw, path, ic0, start_flags, target):
     """Pulses an incremental ramp needs with deterministic thresholds: step up until each needed cell flips."""
     n = device.n_cells
     configs = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
-    tr = write_transfer(build_write_circuit(device, path), np.where(configs, device.mtj.r_p, device.mtj.r_ap))
+    tr = write_transfer(build_write_circuit(device, path), np.where(configs, device.cell_r_p(), device.cell_r_ap()))
     v0, dv, _ = nominal_ramp(device, t, sw, ProgramParams(), path)
     i50 = ic0 * half_current_factor(sw, thermal_stability(sw, t))
     cells, pulses = start_flags.copy(), 0
@@ -146,7 +146,8 @@ def test_cli_program_on_digits(tmp_path, capsys):
 
 @pytest.mark.bad_input
 @pytest.mark.parametrize("argv", [["--thickness", "3.1"], ["--thickness", "x"], ["--field", "nan"],
-                                  ["--cells", "0"], ["--field", "30"], ["--limit", "0"]])
+                                  ["--cells", "0"], ["--field", "30"], ["--limit", "0"],
+                                  ["--ceiling-margin", "-1"], ["--max-pulses", "0"]])
 def test_cli_program_bad_input(tmp_path, capsys, argv):
     assert main(["program", "--dataset", "digits", "--out", str(tmp_path / "o"), "--quiet"] + argv) == 2
     err = capsys.readouterr().err

@@ -492,6 +492,8 @@ def _add_program(sub) -> None:
     p.add_argument("--wire-ohm", type=nonnegative, default=1.0, help="row and column wire ohm per segment (default 1)")
     p.add_argument("--tile", type=count, default=128, help="tile size in devices (default 128)")
     p.add_argument("--max-pulses", type=count, default=400, help="pulse budget per device (default 400)")
+    p.add_argument("--ceiling-margin", type=nonnegative, default=0.1,
+                   help="ramp ceiling: this many volts below the mean breakdown voltage (default 0.1)")
     p.add_argument("--limit", type=count, help="evaluate on the first N test images only")
     p.add_argument("--out", default="xbar-program", help="output directory (default ./xbar-program)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -513,16 +515,18 @@ def _run_program(args) -> int:
     spec = CircuitSpec(wire_ohm=args.wire_ohm, tile_rows=args.tile, tile_cols=args.tile)
     for c in cells:
         dataclasses.replace(spec, n_cells=c)
-    params = ProgramParams(max_pulses=args.max_pulses)
+    params = ProgramParams(max_pulses=args.max_pulses, ceiling_margin_v=args.ceiling_margin)
     records = run_program(args.dataset, spec, args.out, thicknesses, cells, switching, params, seed=args.seed,
                           n_test=args.limit, data_dir=args.data_dir, quiet=args.quiet)
     print(f"{args.dataset}: {records[0]['n_test']} test images, field {args.field:g} mT")
-    print("| cells | t (nm) | yield | stuck | broken | energy (uJ) | time (ms) | intended | programmed |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| cells | t (nm) | yield | stuck | broken | energy (uJ) | time (ms) | intended | programmed | "
+          "shorts isolated |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in records:
         print(f"| {r['cells']} | {r['thickness_nm']:.1f} | {100 * r['yield_fraction']:.2f} % | {r['stuck']} | "
               f"{r['broken']} | {r['energy_j'] * 1e6:.2f} | {r['time_s'] * 1e3:.2f} | "
-              f"{100 * r['accuracy_intended']:.2f} % | {100 * r['accuracy_programmed']:.2f} % |")
+              f"{100 * r['accuracy_intended']:.2f} % | {100 * r['accuracy_programmed']:.2f} % | "
+              f"{100 * r['accuracy_without_shorts']:.2f} % |")
     print(f"report: {args.out}/report.md")
     return 0
 
