@@ -128,6 +128,7 @@ OUTPUTS = {
     "xbar.sweep.Sweep": "made by sweep.plan() from a checked Grid",
     "xbar.sweep.Status": "a report of a results file",
     "xbar.sweep.RunSummary": "a report of a finished run",
+    "xbar.doctor.Check": "one line of the doctor's report about this machine",
     "xbar.programming.ProgramResult": "outcome of program-and-verify, computed",
     "xbar.solvers.write.WriteTransfer": "a write solver's output",
     "xbar.solvers.transient.Waveforms": "a transient solver's output",
@@ -179,11 +180,17 @@ TEXT_FIELDS = {("xbar.circuit.ResistorGroup", "title"), ("xbar.circuit.Capacitor
                ("xbar.datasets.Dataset", "name")}
 NAME_FIELDS = {("xbar.circuit.ResistorGroup", "prefix"), ("xbar.circuit.CapacitorGroup", "prefix")}
 #: Fields where +inf means something (no breakdown at all).
-INF_FIELDS = {("xbar.switching.SwitchingParams", "vb_1cell_thin_v"),
+INF_FIELDS = {("xbar.devices.MTJ", "v_half_volt"), ("xbar.circuit.Circuit", "v_half_volt"), ("xbar.switching.SwitchingParams", "vb_1cell_thin_v"),
               ("xbar.switching.SwitchingParams", "vb_1cell_thick_v")}
 
 
+#: Fields that hold a free-form table: any dict of plain values is legitimate there.
+DICT_FIELDS = {("xbar.solvers.result.Solution", "solver")}
+
+
 def _legitimate(name, field, value):
+    if (name, field) in DICT_FIELDS and isinstance(value, dict):
+        return True
     if (name, field) in INF_FIELDS and isinstance(value, float) and value == float("inf"):
         return True
     if any(f.name == field and f.type in (bool, "bool") for f in dataclasses.fields(DATACLASSES[name])):

@@ -117,6 +117,17 @@ class Circuit:
     channel_segment_ohm: float
     capacitors: tuple[CapacitorGroup, ...] = ()
     cell_farad: float = 0.0
+    #: Non-linear junctions (:func:`xbar.devices.junction_current`): each cell's R_P
+    #: [rows, cols, cells] (``cell_ohm`` is then the zero-bias resistance) and the MTJ's
+    #: V_h in volt; infinity is a linear circuit.
+    cell_rp_ohm: np.ndarray | None = None
+    v_half_volt: float = np.inf
+
+    @property
+    def nonlinear(self) -> bool:
+        """True when some cell's resistance depends on its bias (finite V_h and a conducting cell above R_P)."""
+        return (bool(np.isfinite(self.v_half_volt)) and self.cell_rp_ohm is not None
+                and bool(((self.cell_ohm > self.cell_rp_ohm) & np.isfinite(self.cell_ohm)).any()))
 
     def __post_init__(self):
         # Checked types only (every value here can reach netlist text); structure is check_circuit's.
@@ -133,6 +144,12 @@ class Circuit:
         if not isinstance(self.capacitors, tuple) or not all(isinstance(g, CapacitorGroup) for g in self.capacitors):
             raise ParameterError("capacitors must be a tuple of CapacitorGroup")
         object.__setattr__(self, "cell_farad", real("cell_farad", self.cell_farad, low=0.0))
+        if self.cell_rp_ohm is not None:
+            object.__setattr__(self, "cell_rp_ohm", real_array("cell_rp_ohm", self.cell_rp_ohm, 3, finite=False))
+        if isinstance(self.v_half_volt, (str, bytes, bool, np.bool_)) or not isinstance(
+                self.v_half_volt, (int, float, np.integer, np.floating)) or not self.v_half_volt > 0:
+            raise ParameterError(f"v_half_volt must be a voltage > 0 (inf: linear), got {self.v_half_volt!r}")
+        object.__setattr__(self, "v_half_volt", float(self.v_half_volt))
 
     @property
     def n_nodes(self) -> int:
@@ -250,6 +267,8 @@ def build_circuit(xbar: Crossbar, check: bool = True) -> Circuit:
         channel_segment_ohm=xbar.channel_segment_ohm(),
         capacitors=capacitors,
         cell_farad=cap.cell_farad(),
+        cell_rp_ohm=xbar.cell_rp_ohm(),
+        v_half_volt=xbar.device.mtj.v_half_volt,
     )
     if check:
         check_circuit(circuit)

@@ -34,7 +34,7 @@ from .faults import FAULT_KINDS, Faults
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
 from .network import Network, sigmoid
 from .quantize import SCALE_RULES
-from .solvers import NativeSolver, NgspiceSolver
+from .solvers import NativeSolver, make_solver
 from .solvers.ideal import summed_conductance
 from .solvers.native import cell_voltages
 
@@ -181,6 +181,8 @@ class AnalogNetwork:
         self._crossbars: dict[tuple, Crossbar] = {}
         self._solvers: dict[tuple, NativeSolver] = {}
         self._ideal: dict[tuple, np.ndarray] = {}
+        #: The ``solver`` metadata of every SPICE tile solve, with its layer, tile and batch size.
+        self.spice_runs: list[dict] = []
 
     def crossbar(self, tile: Tile) -> Crossbar:
         """The physical array of ``tile``, with its own variation seed (made once)."""
@@ -262,15 +264,18 @@ class AnalogNetwork:
         """Column currents [batch, cols] in ampere of ``tile`` for its row voltages ``vt`` [batch, rows].
 
         ``backend``: ``native`` (exact effective matrix, then the ADC), ``ngspice``
-        (then the ADC) or ``ideal`` (V @ G, no ADC).
+        or ``pyspice`` (then the ADC; each solve's metadata goes to :attr:`spice_runs`)
+        or ``ideal`` (V @ G, no ADC).
         """
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
         if backend == "native":
             return self._adc(vt @ self.effective_matrix(tile), tile)
-        if backend == "ngspice":
-            return self._adc(NgspiceSolver(self.circuit(tile)).solve(vt).currents, tile)
-        raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice or ideal")
+        if backend in ("ngspice", "pyspice"):
+            sol = make_solver(self.circuit(tile), backend).solve(vt)
+            self.spice_runs.append(dict(sol.solver, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
+            return self._adc(sol.currents, tile)
+        raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice, pyspice or ideal")
 
     def pre_activation(self, l: int, a: np.ndarray, backend: str = "native") -> np.ndarray:
         """Pre-activations [batch, out] of layer ``l`` for activations ``a`` [batch, in]: partial sums over tiles.

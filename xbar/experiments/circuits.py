@@ -42,6 +42,7 @@ def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "
     if spec.calibration_images:
         analog_net.calibrate(data.x_train[:spec.calibration_images], backend)
     logits_a, logits_i, layers = analog_net.run(x, backend)
+    spice = spice_agreement(analog_net, x, logits_a) if backend in ("ngspice", "pyspice") else None
     paper_q = quantize_network(network, paper_levels(analog_net.device), rule=spec.rule)
     pred_a, pred_i = logits_a.argmax(1), logits_i.argmax(1)
     record = dict(
@@ -54,6 +55,8 @@ def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "
         device=device_record(analog_net.device),
         layers=[], ir_drop=[],
     )
+    if spice:
+        record["spice"] = spice
     if spec.adc_bits is not None:
         full = [analog_net.adc_full_scale(t) for tiles in analog_net.tiles for t in tiles]
         record["adc_full_scale_a"] = dict(min=min(full), max=max(full))
@@ -73,6 +76,23 @@ def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "
         record["arrays"] = dict(ir_map=maps[worst], ir_tile=record["ir_drop"][worst],
                                 z_ideal=layers[-1].z_ideal, z_analog=layers[-1].z_analog)
     return record
+
+
+def spice_agreement(analog_net: AnalogNetwork, x: np.ndarray, logits_spice: np.ndarray) -> dict:
+    """How a SPICE run of ``x`` agrees with the native solver on the same tiles, and what solved it.
+
+    Returns the ngspice version, KLU compiled in and used (in every tile solve),
+    the largest Kirchhoff residual, the number of tile solves, the largest logit
+    difference relative to the largest native logit, and the prediction agreement.
+    """
+    logits_native, _, _ = analog_net.run(x, "native")
+    runs = analog_net.spice_runs
+    scale = float(np.abs(logits_native).max()) or 1.0
+    return dict(backend=runs[0]["backend"], ngspice=runs[0]["ngspice"],
+                klu_compiled=all(r["klu_compiled"] for r in runs), klu_used=all(r["klu_used"] for r in runs),
+                kcl_residual=max(r["kcl_residual"] for r in runs), tile_solves=len(runs),
+                logits_max_rel_to_native=float(np.abs(logits_spice - logits_native).max() / scale),
+                prediction_agreement_with_native=float(np.mean(logits_spice.argmax(1) == logits_native.argmax(1))))
 
 
 def device_record(device) -> dict:
@@ -194,6 +214,18 @@ def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path
     return figs
 
 
+def spice_lines(spice: dict | None) -> list[str]:
+    """Report lines saying what SPICE solved the base run and how it agrees with the native solver."""
+    if not spice:
+        return []
+    return [f"Solved by {spice['backend']} on {spice['ngspice']} (KLU compiled in: "
+            f"{'yes' if spice['klu_compiled'] else 'no'}, used: {'yes' if spice['klu_used'] else 'no'}) in "
+            f"{spice['tile_solves']} tile solves; largest Kirchhoff residual {spice['kcl_residual']:.1e}. "
+            f"Against the native solver: logits differ by at most {spice['logits_max_rel_to_native']:.2e} "
+            f"of the largest logit, predictions agree on {100 * spice['prediction_agreement_with_native']:.2f} %.",
+            ""]
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.2f}"
 
@@ -266,6 +298,7 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dic
         + (f", {info['seconds']:g} s in all (base run {info['base_seconds']:g} s)" if "seconds" in info else "")
         + ".",
         "",
+        *spice_lines(base.get("spice")),
         "## Configuration",
         "",
         "| parameter | value |", "|---|---|",
