@@ -37,16 +37,8 @@ def node_count(rows: int, cols: int) -> int:
 def estimate_bytes(rows: int, cols: int, cells: int = 3, batch: int = 0, backend: str = "native") -> int:
     """Predicted peak bytes of building a rows x cols crossbar of ``cells``-cell devices and
     solving ``batch`` input vectors on ``backend`` (native, ngspice, ideal)."""
-    devices = int(rows) * int(cols)
-    need = devices * (DEVICE_BYTES + CELL_BYTES * int(cells))
-    if batch:
-        if backend == "ideal":
-            need += 8 * int(batch) * (int(rows) + 2 * int(cols))
-        elif backend == "ngspice":
-            need += devices * DEVICE_BYTES + 8 * 4 * int(batch) * int(cols)
-        else:
-            need += 8 * NATIVE_BATCH_COPIES * int(batch) * node_count(rows, cols)
-    return need
+    need = int(rows) * int(cols) * (DEVICE_BYTES + CELL_BYTES * int(cells))
+    return need + (batch_bytes(rows, cols, batch, backend) if batch else 0)
 
 
 def parse_size(text: str) -> int:
@@ -103,3 +95,47 @@ def check_memory(what: str, need: int) -> None:
         limit = f"allowed by {LIMIT_ENV}" if os.environ.get(LIMIT_ENV, "").strip() else "available"
         raise ResourceError(f"{what} needs about {human(need)} of memory, more than the {human(have)} "
                             f"{limit}; use a smaller size or batch (or set {LIMIT_ENV})")
+
+
+def batch_bytes(rows: int, cols: int, batch: int, backend: str = "native") -> int:
+    """Predicted extra peak bytes of solving ``batch`` input vectors once the circuit exists."""
+    if backend == "ideal":
+        return 8 * int(batch) * (int(rows) + 2 * int(cols))
+    if backend == "ngspice":
+        return int(rows) * int(cols) * DEVICE_BYTES + 8 * 4 * int(batch) * int(cols)
+    return 8 * NATIVE_BATCH_COPIES * int(batch) * node_count(rows, cols)
+
+
+def array_file_shape(path) -> tuple[int, ...] | None:
+    """Shape of the array in a .npy file (from its header), or an upper estimate for a CSV
+    ([size / length of the first line, fields of the first line]); None when it cannot tell.
+    Reads only the first bytes, so a huge file is judged before it is loaded."""
+    import numpy as np
+
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            if str(path).endswith(".npy"):
+                version = np.lib.format.read_magic(f)
+                read = {(1, 0): np.lib.format.read_array_header_1_0,
+                        (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                return tuple(int(n) for n in read(f)[0]) if read else None
+            first = f.readline(1 << 20)
+    except (OSError, ValueError, SyntaxError):
+        return None
+    if not first.strip():
+        return None
+    return (max(1, size // len(first)), first.count(b",") + 1)
+
+
+def check_array_file(path, what: str) -> tuple[int, ...] | None:
+    """Refuse, before loading, a CSV/NPY file whose array would not fit in memory; returns its shape estimate."""
+    shape = array_file_shape(path)
+    if shape:
+        values = 1
+        for n in shape:
+            values *= n
+        # float64 result, plus as much again while a CSV is parsed
+        factor = 8 if str(path).endswith(".npy") else 16
+        check_memory(f"reading {what} from {path} (about {values:,} values)", factor * values)
+    return shape
