@@ -71,7 +71,7 @@ def _network():
 
 def _valid():
     """Qualified class name -> a function giving valid keyword arguments."""
-    from xbar import datasets, inference, mapping, programming, quantize, switching, sweep, write_circuit
+    from xbar import datasets, inference, mapping, periphery, programming, quantize, switching, sweep, write_circuit
     from xbar.solvers.result import Solution
 
     def quantized():
@@ -117,6 +117,7 @@ def _valid():
         "xbar.programming.ProgramParams": lambda: _fields(programming.ProgramParams()),
         "xbar.switching.SwitchingParams": lambda: _fields(switching.SwitchingParams()),
         "xbar.write_circuit.WritePath": lambda: _fields(write_circuit.WritePath()),
+        "xbar.periphery.Periphery": lambda: _fields(periphery.Periphery()),
         "xbar.write_circuit.WriteCircuit": lambda: _fields(write_circuit.build_write_circuit(_device())),
     }
 
