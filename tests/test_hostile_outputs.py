@@ -163,7 +163,7 @@ def test_solution_refuses_non_finite_and_complex_arrays():
 def test_cli_huge_inputs_give_one_line_and_no_output(tmp_path, capsys, content):
     inputs, out = tmp_path / "in.csv", tmp_path / "out.csv"
     inputs.write_bytes(content)
-    code = main(["solve", "--rows", "3", "--cols", "2", "--r-p", "0.001", "--tmr", "100", "--channel-ohm", "0",
+    code = main(["solve", "--rows", "3", "--cols", "2", "--r-p", "1", "--tmr", "100", "--channel-ohm", "0",
                  "--wire-ohm", "0.001", "--inputs", str(inputs), "-o", str(out)])
     one_line_error(capsys, code, "non-finite")
     assert not out.exists()
