@@ -66,6 +66,13 @@ class CircuitSpec:
     can carry, so no input clips). ``calibration_images`` > 0
     fits a digital gain and offset per output on that many training images
     (:meth:`AnalogNetwork.calibrate`; experiments apply it).
+
+    ``read_noise_t_s`` = None reads noiselessly; a read time in seconds adds to
+    each column current, before the ADC, seeded Gaussian noise of that column's
+    output-referred rms over the read (thermal noise of every resistor and shot
+    noise of every junction, :mod:`xbar.analysis.noise`; the junctions' bias is
+    the tile's mid-scale operating point, every row at v_read / 2), drawn from
+    ``noise_seed``.
     """
 
     n_cells: int = 3
@@ -92,6 +99,8 @@ class CircuitSpec:
     scheme: str = "differential"
     rule: str = "mse"
     calibration_images: int = 0
+    read_noise_t_s: float | None = None
+    noise_seed: int = 0
 
     def __post_init__(self):
         def put(name, check):
@@ -128,6 +137,8 @@ class CircuitSpec:
             put(name, lambda n, v: integer(n, v, low=1, none=True))
         put("adc_bits", lambda n, v: integer(n, v, low=1, high=24, none=True))
         put("adc_full_scale_a", lambda n, v: real(n, v, above=0.0, none=True, unit="ampere"))
+        put("read_noise_t_s", lambda n, v: real(n, v, above=0.0, none=True, unit="s"))
+        put("noise_seed", lambda n, v: integer(n, v, low=0))
 
     def variation(self, seed: int) -> Variation:
         """The variation model with ``seed``: legacy ``sigma`` or the correlated RA/TMR spreads."""
@@ -181,6 +192,8 @@ class AnalogNetwork:
         self._crossbars: dict[tuple, Crossbar] = {}
         self._solvers: dict[tuple, NativeSolver] = {}
         self._ideal: dict[tuple, np.ndarray] = {}
+        self._noise: dict[tuple, np.ndarray] = {}
+        self._noise_rngs: dict[tuple, np.random.Generator] = {}
         #: The ``solver`` metadata of every SPICE tile solve, with its layer, tile and batch size.
         self.spice_runs: list[dict] = []
 
@@ -217,7 +230,7 @@ class AnalogNetwork:
         h = hashlib.sha256()
         fields = {k: v for k, v in asdict(self.spec).items()
                   if k not in ("adc_bits", "adc_full_scale_a", "rule", "scheme", "tile_rows", "tile_cols",
-                               "calibration_images")}
+                               "calibration_images", "read_noise_t_s", "noise_seed", "v_read")}
         h.update(repr((__version__, MATRIX_CACHE_FORMAT, fields, xb.device, xb.cell_resistance_ohm.shape)).encode())
         h.update(np.ascontiguousarray(xb.cell_resistance_ohm).tobytes())
         return h.hexdigest()[:32]
@@ -270,12 +283,32 @@ class AnalogNetwork:
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
         if backend == "native":
-            return self._adc(vt @ self.effective_matrix(tile), tile)
+            return self._adc(self._noisy(vt @ self.effective_matrix(tile), tile), tile)
         if backend in ("ngspice", "pyspice"):
             sol = make_solver(self.circuit(tile), backend).solve(vt)
             self.spice_runs.append(dict(sol.solver, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
-            return self._adc(sol.currents, tile)
+            return self._adc(self._noisy(sol.currents, tile), tile)
         raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice, pyspice or ideal")
+
+    def noise_rms(self, tile: Tile) -> np.ndarray:
+        """Output-referred rms current noise [cols] of ``tile`` over a read of ``spec.read_noise_t_s``."""
+        from .readout import array_noise
+        key = (tile.layer, tile.index)
+        if key not in self._noise:
+            circuit = self.circuit(tile)
+            mid = np.full((1, circuit.shape[0]), self.spec.v_read / 2)
+            self._noise[key] = np.asarray(array_noise(circuit, mid, self.spec.read_noise_t_s,
+                                                      self.solver(tile))["rms_a"])[0]
+        return self._noise[key]
+
+    def _noisy(self, currents: np.ndarray, tile: Tile) -> np.ndarray:
+        """``currents`` plus seeded read noise when ``spec.read_noise_t_s`` is set (one generator per tile)."""
+        if self.spec.read_noise_t_s is None:
+            return currents
+        key = (tile.layer, tile.index)
+        if key not in self._noise_rngs:
+            self._noise_rngs[key] = np.random.default_rng([self.spec.noise_seed, tile.layer, *tile.index])
+        return currents + self._noise_rngs[key].standard_normal(currents.shape) * self.noise_rms(tile)
 
     def pre_activation(self, l: int, a: np.ndarray, backend: str = "native") -> np.ndarray:
         """Pre-activations [batch, out] of layer ``l`` for activations ``a`` [batch, in]: partial sums over tiles.
