@@ -145,7 +145,11 @@ def v_half(text: str) -> float:
     from .devices import check_v_half
     from .errors import ParameterError
     try:
-        return check_v_half(text)
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"V_h must be a voltage in volt, got {text!r}") from None
+    try:
+        return check_v_half(value)
     except ParameterError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -306,11 +310,11 @@ def _run_solve(args) -> int:
     if "ngspice" in sol.solver:
         print(f"solved by {sol.solver['ngspice']} (KLU compiled in: {_yes(sol.solver['klu_compiled'])}, "
               f"used: {_yes(sol.solver['klu_used'])}); Kirchhoff residual {sol.solver['kcl_residual']:.1e}")
-    if "newton_iterations" in sol.solver:
-        its = sol.solver["newton_iterations"]
-        print(f"non-linear junctions (V_h = {sol.solver['v_half_volt']:g} V): Newton converged to "
-              f"{sol.solver['tol']:g} in {its['min']}..{its['max']} iterations per vector "
-              f"({sol.solver['preconditioned_solves']} preconditioned solves)")
+    if "newton_iterations_max" in sol.solver:
+        info = sol.solver
+        print(f"non-linear junctions (V_h = {info['v_half_volt']:g} V): Newton converged to "
+              f"{info['tol']:g} in {info['newton_iterations_min']}..{info['newton_iterations_max']} iterations per vector "
+              f"({info['preconditioned_solves']} preconditioned solves)")
     if args.energy:
         from .circuit import build_circuit
         from .periphery import Periphery

@@ -27,7 +27,7 @@ from . import __version__
 from .atomic import atomic_open
 from .circuit import Circuit, build_circuit
 from .crossbar import SENSE_MODES, Crossbar, nonnegative_ohm
-from .devices import MAX_CELLS, CompoundMTJ, Variation, library_device
+from .devices import MAX_CELLS, CompoundMTJ, Variation, check_v_half, library_device
 from .errors import ParameterError
 from .validate import choice, integer, real, real_array
 from .faults import FAULT_KINDS, Faults
@@ -121,6 +121,7 @@ class CircuitSpec:
         put("n_cells", lambda n, v: integer(n, v, low=1, high=MAX_CELLS))
         put("thickness_nm", lambda n, v: real(n, v))
         put("channel_ohm", lambda n, v: real(n, v, low=0.0, none=True))
+        put("v_half_volt", lambda n, v: None if v is None else _finite_v_half(v))
         self.device()  # validates cells, thickness and channel
         for name in ("wire_ohm", "driver_ohm", "access_ohm"):
             put(name, nonnegative_ohm)
@@ -158,6 +159,14 @@ class CircuitSpec:
         mtj = library_device(thickness_nm=self.thickness_nm, n_cells=self.n_cells,
                               v_half_volt=np.inf if self.v_half_volt is None else self.v_half_volt).mtj
         return CompoundMTJ(mtj, self.n_cells, self.channel_ohm)
+
+
+def _finite_v_half(value) -> float:
+    """A spec's V_h: checked by :func:`check_v_half` and finite (None, not inf, means linear)."""
+    v = check_v_half(value)
+    if not np.isfinite(v):
+        raise ParameterError("v_half_volt must be a finite voltage (None means linear junctions), got inf")
+    return v
 
 
 @dataclass(frozen=True)

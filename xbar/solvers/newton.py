@@ -281,7 +281,8 @@ class NewtonSolver:
         v = self.node_voltages(inputs)
         its = self.iterations
         info = dict(backend="native", method="newton", v_half_volt=self.circuit.v_half_volt, tol=self.tol,
-                    newton_iterations=dict(min=int(its.min()), max=int(its.max()), mean=float(its.mean())),
+                    newton_iterations_min=int(its.min()), newton_iterations_max=int(its.max()),
+                    newton_iterations_mean=float(its.mean()),
                     preconditioned_solves=int(self.inner_iterations))
         return Solution.from_currents(self.circuit, self._currents(v), node_voltages=v, solver=info)
 
