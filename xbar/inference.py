@@ -27,9 +27,10 @@ from . import __version__
 from .atomic import atomic_open
 from .circuit import Circuit, build_circuit
 from .crossbar import SENSE_MODES, Crossbar, nonnegative_ohm
-from .devices import CompoundMTJ, Variation, library_device
+from .devices import MAX_CELLS, CompoundMTJ, Variation, library_device
 from .errors import ParameterError
-from .faults import Faults
+from .validate import choice, integer, real, real_array
+from .faults import FAULT_KINDS, Faults
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
 from .network import Network, sigmoid
 from .quantize import SCALE_RULES
@@ -65,6 +66,13 @@ class CircuitSpec:
     can carry, so no input clips). ``calibration_images`` > 0
     fits a digital gain and offset per output on that many training images
     (:meth:`AnalogNetwork.calibrate`; experiments apply it).
+
+    ``read_noise_t_s`` = None reads noiselessly; a read time in seconds adds to
+    each column current, before the ADC, seeded Gaussian noise of that column's
+    output-referred rms over the read (thermal noise of every resistor and shot
+    noise of every junction, :mod:`xbar.analysis.noise`; the junctions' bias is
+    the tile's mid-scale operating point, every row at v_read / 2), drawn from
+    ``noise_seed``.
     """
 
     n_cells: int = 3
@@ -91,33 +99,46 @@ class CircuitSpec:
     scheme: str = "differential"
     rule: str = "mse"
     calibration_images: int = 0
+    read_noise_t_s: float | None = None
+    noise_seed: int = 0
 
     def __post_init__(self):
+        def put(name, check):
+            try:
+                object.__setattr__(self, name, check(name, getattr(self, name)))
+            except ParameterError as exc:
+                if name not in messages:
+                    raise
+                raise ParameterError(f"{name} must be {messages[name]}, got {getattr(self, name)!r}") from None
+
+        messages = {"v_read": "a finite voltage > 0", "ref_ohm": "a finite resistance > 0 ohm",
+                    "tile_rows": "a positive integer (or None for untiled)",
+                    "tile_cols": "a positive integer (or None for untiled)"}
+        put("n_cells", lambda n, v: integer(n, v, low=1, high=MAX_CELLS))
+        put("thickness_nm", lambda n, v: real(n, v))
+        put("channel_ohm", lambda n, v: real(n, v, low=0.0, none=True))
         self.device()  # validates cells, thickness and channel
         for name in ("wire_ohm", "driver_ohm", "access_ohm"):
-            nonnegative_ohm(name, getattr(self, name))
-        if not np.isfinite(self.ref_ohm) or self.ref_ohm <= 0:
-            raise ParameterError(f"ref_ohm must be a finite resistance > 0 ohm, got {self.ref_ohm!r}")
+            put(name, nonnegative_ohm)
+        put("ref_ohm", lambda n, v: real(n, v, above=0.0))
+        for name in ("sigma", "device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma", "cell_tmr_sigma"):
+            put(name, lambda n, v: real(f"variation {n}", v, low=0.0))
+        put("variation_seed", lambda n, v: integer("variation seed", v, low=0))
+        put("fault_rate", lambda n, v: real(n, v, low=0.0, high=1.0))
+        put("fault_kind", lambda n, v: choice("fault kind", v, ("all",) + FAULT_KINDS))
         self.variation(self.variation_seed)
         self.faults(self.variation_seed)
-        if int(self.calibration_images) != self.calibration_images or self.calibration_images < 0:
-            raise ParameterError(f"calibration_images must be an integer >= 0, got {self.calibration_images!r}")
-        if not np.isfinite(self.v_read) or self.v_read <= 0:
-            raise ParameterError(f"v_read must be a finite voltage > 0, got {self.v_read!r}")
-        if self.scheme not in SCHEMES:
-            raise ParameterError(f"unknown mapping scheme {self.scheme!r}; choose one of {', '.join(SCHEMES)}")
-        if self.rule not in SCALE_RULES:
-            raise ParameterError(f"unknown scale rule {self.rule!r}; choose one of {', '.join(SCALE_RULES)}")
-        if self.sense not in SENSE_MODES:
-            raise ParameterError(f"unknown sense mode {self.sense!r}; choose one of {', '.join(SENSE_MODES)}")
+        put("calibration_images", lambda n, v: integer(n, v, low=0))
+        put("v_read", lambda n, v: real(n, v, above=0.0))
+        put("scheme", lambda n, v: choice("mapping scheme", v, SCHEMES))
+        put("rule", lambda n, v: choice("scale rule", v, SCALE_RULES))
+        put("sense", lambda n, v: choice("sense mode", v, SENSE_MODES))
         for name in ("tile_rows", "tile_cols"):
-            v = getattr(self, name)
-            if v is not None and (int(v) != v or v < 1):
-                raise ParameterError(f"{name} must be a positive integer (or None for untiled), got {v!r}")
-        if self.adc_bits is not None and (int(self.adc_bits) != self.adc_bits or not 1 <= self.adc_bits <= 24):
-            raise ParameterError(f"adc_bits must be an integer in 1..24 or None, got {self.adc_bits!r}")
-        if self.adc_full_scale_a is not None and not (np.isfinite(self.adc_full_scale_a) and self.adc_full_scale_a > 0):
-            raise ParameterError(f"adc_full_scale_a must be > 0 ampere, got {self.adc_full_scale_a!r}")
+            put(name, lambda n, v: integer(n, v, low=1, none=True))
+        put("adc_bits", lambda n, v: integer(n, v, low=1, high=24, none=True))
+        put("adc_full_scale_a", lambda n, v: real(n, v, above=0.0, none=True, unit="ampere"))
+        put("read_noise_t_s", lambda n, v: real(n, v, above=0.0, none=True, unit="s"))
+        put("noise_seed", lambda n, v: integer(n, v, low=0))
 
     def variation(self, seed: int) -> Variation:
         """The variation model with ``seed``: legacy ``sigma`` or the correlated RA/TMR spreads."""
@@ -140,6 +161,10 @@ class LayerResult:
 
     z_analog: np.ndarray
     z_ideal: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "z_analog", real_array("z_analog", self.z_analog, 2))
+        object.__setattr__(self, "z_ideal", real_array("z_ideal", self.z_ideal, 2))
 
 
 class AnalogNetwork:
@@ -167,6 +192,8 @@ class AnalogNetwork:
         self._crossbars: dict[tuple, Crossbar] = {}
         self._solvers: dict[tuple, NativeSolver] = {}
         self._ideal: dict[tuple, np.ndarray] = {}
+        self._noise: dict[tuple, np.ndarray] = {}
+        self._noise_rngs: dict[tuple, np.random.Generator] = {}
         #: The ``solver`` metadata of every SPICE tile solve, with its layer, tile and batch size.
         self.spice_runs: list[dict] = []
 
@@ -203,7 +230,7 @@ class AnalogNetwork:
         h = hashlib.sha256()
         fields = {k: v for k, v in asdict(self.spec).items()
                   if k not in ("adc_bits", "adc_full_scale_a", "rule", "scheme", "tile_rows", "tile_cols",
-                               "calibration_images")}
+                               "calibration_images", "read_noise_t_s", "noise_seed", "v_read")}
         h.update(repr((__version__, MATRIX_CACHE_FORMAT, fields, xb.device, xb.cell_resistance_ohm.shape)).encode())
         h.update(np.ascontiguousarray(xb.cell_resistance_ohm).tobytes())
         return h.hexdigest()[:32]
@@ -256,12 +283,32 @@ class AnalogNetwork:
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
         if backend == "native":
-            return self._adc(vt @ self.effective_matrix(tile), tile)
+            return self._adc(self._noisy(vt @ self.effective_matrix(tile), tile), tile)
         if backend in ("ngspice", "pyspice"):
             sol = make_solver(self.circuit(tile), backend).solve(vt)
             self.spice_runs.append(dict(sol.solver, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
-            return self._adc(sol.currents, tile)
+            return self._adc(self._noisy(sol.currents, tile), tile)
         raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice, pyspice or ideal")
+
+    def noise_rms(self, tile: Tile) -> np.ndarray:
+        """Output-referred rms current noise [cols] of ``tile`` over a read of ``spec.read_noise_t_s``."""
+        from .readout import array_noise
+        key = (tile.layer, tile.index)
+        if key not in self._noise:
+            circuit = self.circuit(tile)
+            mid = np.full((1, circuit.shape[0]), self.spec.v_read / 2)
+            self._noise[key] = np.asarray(array_noise(circuit, mid, self.spec.read_noise_t_s,
+                                                      self.solver(tile))["rms_a"])[0]
+        return self._noise[key]
+
+    def _noisy(self, currents: np.ndarray, tile: Tile) -> np.ndarray:
+        """``currents`` plus seeded read noise when ``spec.read_noise_t_s`` is set (one generator per tile)."""
+        if self.spec.read_noise_t_s is None:
+            return currents
+        key = (tile.layer, tile.index)
+        if key not in self._noise_rngs:
+            self._noise_rngs[key] = np.random.default_rng([self.spec.noise_seed, tile.layer, *tile.index])
+        return currents + self._noise_rngs[key].standard_normal(currents.shape) * self.noise_rms(tile)
 
     def pre_activation(self, l: int, a: np.ndarray, backend: str = "native") -> np.ndarray:
         """Pre-activations [batch, out] of layer ``l`` for activations ``a`` [batch, in]: partial sums over tiles.
