@@ -3,7 +3,8 @@
 For each array (3-cell devices at 1.9 nm, random states, log-normal variation
 0.05, 1 ohm wire segments, virtual-ground sensing) it prints one Markdown row
 per backend: the cost of a single operating point (netlist writing, parsing,
-solving: the whole call), the cost per input vector in one batch, and the
+solving: the whole call), the cost per input vector in one batch (wall, and
+CPU time of xbar and ngspice together: steadier on a shared machine), and the
 largest difference to the native solver relative to the largest native current.
 Rows that would take too long are skipped: ``--max-single-cells`` and
 ``--max-batch-cells`` cap the array size (rows x cols) per backend kind, and a
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -51,10 +53,17 @@ def crossbar(rows: int, cols: int) -> Crossbar:
                     row_wire_ohm=1.0, col_wire_ohm=1.0, variation=Variation(0.05, 1))
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (ngspice), user + system."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed(backend: str, circuit, x, **options):
-    start = time.perf_counter()
+    """(solution, wall seconds, CPU seconds) of one solve, solver setup included."""
+    start, cpu = time.perf_counter(), cpu_seconds()
     sol = make_solver(circuit, backend, **options).solve(x)
-    return sol, time.perf_counter() - start
+    return sol, time.perf_counter() - start, cpu_seconds() - cpu
 
 
 def rel(a, b) -> float:
@@ -64,14 +73,15 @@ def rel(a, b) -> float:
 def table(args) -> None:
     kinds = [("native", "native", {})]
     if args.ngspice39:
-        kinds.append(("ngspice 39 (subprocess)", "ngspice", {"executable": args.ngspice39}))
+        kinds.append(("ngspice 39 (subprocess)", "ngspice", {"executable": args.ngspice39, "timeout_s": 3600}))
     build = ngspice_build()
     kinds += [(f"{build['version']}{' KLU' if build['klu_compiled'] else ''} (subprocess)", "ngspice", {}),
               (f"{build['version']}{' KLU' if build['klu_compiled'] else ''} (pyspice, shared)", "pyspice", {})]
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {os.cpu_count()} CPUs\n")
-    print("| array | backend | single op (s) | batch | per vector in batch (s) | max rel diff to native |")
-    print("|---|---|---|---|---|---|")
+    print("| array | backend | single op (s) | batch | per vector in batch (s) | CPU per vector (s) "
+          "| max rel diff to native |")
+    print("|---|---|---|---|---|---|---|")
     for size in args.sizes.split(","):
         rows, cols = map(int, size.split("x"))
         circuit = build_circuit(crossbar(rows, cols))
@@ -82,19 +92,19 @@ def table(args) -> None:
         for label, backend, options in kinds:
             is_39 = "executable" in options
             max_single = args.max_single_cells_39 if is_39 else args.max_single_cells
-            single = per_vector = "not run"
+            single = per_vector = cpu = "not run"
             diff = []
             try:
                 if cells <= max_single:
-                    sol, t = timed(backend, circuit, x[:1], **options)
+                    sol, t, _ = timed(backend, circuit, x[:1], **options)
                     single, diff = f"{t:.2f}", diff + [rel(sol.currents, native[:1])]
                 if batch > 1 and cells <= (args.max_batch_cells_39 if is_39 else max_single):
-                    sol, t = timed(backend, circuit, x, **options)
-                    per_vector, diff = f"{t / batch:.3f}", diff + [rel(sol.currents, native)]
+                    sol, t, c = timed(backend, circuit, x, **options)
+                    per_vector, cpu, diff = f"{t / batch:.3f}", f"{c / batch:.3f}", diff + [rel(sol.currents, native)]
             except XbarError as exc:
                 single = f"failed: {exc}"
             worst = f"{max(diff):.1e}" if diff else "-"
-            print(f"| {rows}x{cols} | {label} | {single} | {batch} | {per_vector} | {worst} |", flush=True)
+            print(f"| {rows}x{cols} | {label} | {single} | {batch} | {per_vector} | {cpu} | {worst} |", flush=True)
     load = os.getloadavg()
     print(f"\nload average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
@@ -110,7 +120,7 @@ def strategies(args) -> None:
     print(f"load average at start: {os.getloadavg()[0]:.2f}; batch of {n} at 128x128\n")
     print("| strategy | per vector (s) | max rel diff to native |")
     print("|---|---|---|")
-    sol, t = timed("ngspice", circuit, x)
+    sol, t, _ = timed("ngspice", circuit, x)
     print(f"| .dc sweep of TEMP, pwl(temper) row sources (xbar's) | {t / n:.3f} | {rel(sol.currents, native):.1e} |")
     with tempfile.TemporaryDirectory(prefix="xbar-bench-") as tmp:
         lines = [".control", "set filetype=binary"]

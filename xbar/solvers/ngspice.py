@@ -89,8 +89,10 @@ def ngspice_version(executable: str | None = None) -> str:
 def timeout_seconds(circuit: Circuit, vectors: int, timeout_s: float | None = None) -> float:
     """The time limit of one ngspice run: ``timeout_s``, else $XBAR_NGSPICE_TIMEOUT, else scaled to the circuit.
 
-    The default, 120 s + 1 ms per 10 nodes per vector, is several times what a
-    KLU build needs (128x128, 100 vectors: about 35 s; limit 450 s).
+    The default, 300 s + 0.2 ms per node per vector, is many times what a KLU
+    build needs on a quiet machine (128x128, 100 vectors: about 35 s; limit
+    960 s), enough for a 2-core machine loaded 5x over, or ngspice without KLU
+    on small arrays, and still ends a hung run.
     """
     if timeout_s is None and os.environ.get("XBAR_NGSPICE_TIMEOUT"):
         text = os.environ["XBAR_NGSPICE_TIMEOUT"]
@@ -99,7 +101,7 @@ def timeout_seconds(circuit: Circuit, vectors: int, timeout_s: float | None = No
         except ValueError:
             raise ParameterError(f"XBAR_NGSPICE_TIMEOUT must be a number of seconds, got {text!r}") from None
     if timeout_s is None:
-        return 120.0 + 1e-4 * circuit.n_nodes * vectors
+        return 300.0 + 2e-4 * circuit.n_nodes * vectors
     return check_timeout(timeout_s)
 
 
