@@ -108,5 +108,10 @@ def test_cli_solve_energy_and_settle(tmp_path):
 @pytest.mark.bad_input
 def test_cli_bad_t_read(capsys):
     from xbar.cli import main
-    assert main(["solve", "--rows", "3", "--cols", "3", "--energy", "/tmp/never.json", "--t-read", "0"]) == 2
-    assert "read time" in capsys.readouterr().err
+    try:
+        status = main(["solve", "--rows", "3", "--cols", "3", "--energy", "/tmp/never.json", "--t-read", "0"])
+    except SystemExit as exc:
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "t-read" in err and len(err.strip().splitlines()) == 1

@@ -249,7 +249,7 @@ def _add_solve(sub) -> None:
 
 
 def _add_t_read(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--t-read", type=float, default=30e-9, metavar="SECONDS",
+    p.add_argument("--t-read", type=positive, default=30e-9, metavar="SECONDS",
                    help="read pulse width in s (default 30e-9: the ~30 ns SOT-MTJ read the paper cites)")
 
 
@@ -306,12 +306,12 @@ def _add_settle(sub) -> None:
     _add_crossbar_options(p)
     p.add_argument("--inputs", help="row voltages, first row of a CSV/NPY file (default: random up to --v-read)")
     p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
-    p.add_argument("--dt", type=float, help="time step in s (default: the largest row or column Elmore delay / 20)")
+    p.add_argument("--dt", type=positive, help="time step in s (default: the largest row or column Elmore delay / 20)")
     p.add_argument("--method", choices=("be", "trap"), default="be",
                    help="backward Euler (default) or trapezoidal")
-    p.add_argument("--adc-bits", type=int, default=8, help="band: half an LSB of this ADC (default 8 bits)")
-    p.add_argument("--band", type=float, help="band as a fraction of the largest column current (overrides --adc-bits)")
-    p.add_argument("--max-steps", type=int, default=200000, help="give up after this many steps (default 200000)")
+    p.add_argument("--adc-bits", type=integer(1, 24), default=8, help="band: half an LSB of this ADC (default 8 bits)")
+    p.add_argument("--band", type=positive, help="band as a fraction of the largest column current (overrides --adc-bits)")
+    p.add_argument("--max-steps", type=integer(1), default=200000, help="give up after this many steps (default 200000)")
     p.add_argument("--backend", choices=("native", "ngspice"), default="native",
                    help="ngspice: also run ngspice .tran and compare (default native)")
     p.add_argument("-o", "--output", help="waveforms: .npz (times, currents, ngspice's if run) or .csv")
@@ -589,6 +589,7 @@ def _add_infer(sub) -> None:
                         "(about 0.3 s per image per tile with KLU: use with --limit)")
     _add_timeout(p)
     p.add_argument("--limit", type=count, help="use only the first N test images")
+    _add_t_read(p)
     p.add_argument("--study", type=_study_names, action="append", default=[], metavar="NAME",
                    help="also run a study around the base run (repeatable; 'all' for every one; default "
                         "none). " + studies.replace("%", "%%"))
@@ -628,7 +629,7 @@ def _run_infer(args) -> int:
         _folder_to_write(args.netlist_dir, "--netlist-dir")
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
-                       quiet=args.quiet, say=say)
+                       quiet=args.quiet, say=say, t_read_s=args.t_read)
     base = result["base"]
     print(f"{base['dataset']}: {base['n_test']} test images, {args.cells}-cell devices at {args.thickness} nm, "
           f"{args.wire_ohm:g} ohm wires, tile {tile or 'none'}, sense {args.sense}")
@@ -646,6 +647,13 @@ def _run_infer(args) -> int:
     if base.get("spice"):
         from .experiments.circuits import spice_lines
         print(spice_lines(base["spice"])[0])
+    e = base.get("energy")
+    if e:
+        settle = [layer["settling_s"] for layer in e["layers"] if "settling_s" in layer]
+        print(f"energy per image: array {e['array_j_per_image'] * 1e12:.4g} pJ (exact), periphery "
+              f"{e['periphery_j_per_image'] * 1e12:.4g} pJ (models); {e['fj_per_mac']:.4g} fJ/MAC, "
+              f"{e['tops_per_w']:.4g} TOPS/W (array alone {e['array_fj_per_mac']:.4g} fJ/MAC); worst settling "
+              f"{max(settle) * 1e9:.3g} ns" if settle else "")
     if not studies:
         print("studies: none run (add --study NAME or --study all; see xbar infer --help)")
     print(f"report: {Path(args.out) / 'report.md'}")

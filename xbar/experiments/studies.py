@@ -28,6 +28,7 @@ STUDIES = {
 EXTRA_STUDIES = {
     "faults": "accuracy against the faulty-cell rate 0..5 %, and 1 % of each fault kind",
     "correlated": "typical correlated RA/TMR spread x 0..4",
+    "readout": "energy, noise and TOPS/W against V_read 0.05..0.4 V and t_read 10..100 ns",
 }
 #: Fault rates (fraction of cells, split evenly over stuck-P, stuck-AP, open, short) of the faults study.
 FAULT_RATES = (0.0, 0.005, 0.01, 0.02, 0.05)
