@@ -283,3 +283,12 @@ def test_reproduce_store_lines_that_are_not_records_are_recomputed(tmp_path, mon
     store.write_bytes(BAD_STORE_LINES[damage].replace(b"KEY", json.dumps(key)[1:-1].encode()))
     (rec,) = paper.run_points([point], store)
     assert rec["accuracy"] == 0.75
+
+
+def test_study_descriptions_give_their_point_counts():
+    from xbar.experiments.studies import EXTRA_STUDIES, STUDIES, study_specs
+    from xbar.inference import CircuitSpec
+    for name, what in {**STUDIES, **EXTRA_STUDIES}.items():
+        if name == "readout":  # a grid evaluated on the base run, not study points
+            continue
+        assert what.startswith(f"{len(study_specs(CircuitSpec(), (name,)))} points: "), name

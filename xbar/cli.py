@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from . import __version__
@@ -67,6 +68,8 @@ def _os_message(exc: OSError) -> str:
     name = exc.filename or ""
     if isinstance(exc, FileExistsError) and os.path.isfile(name):
         return f"{name}: is a file, where a folder is needed"
+    if isinstance(exc, IsADirectoryError):
+        return f"{name}: is a folder, where a file is needed"
     if isinstance(exc, NotADirectoryError):
         return f"{name}: part of this path is a file, where a folder is needed"
     return f"{exc.strerror or exc}: {name}".rstrip(": ")
@@ -511,7 +514,8 @@ def _run_sweep(args) -> int:
               f"{len(s.failures)} failed -> {results}")
     records = sweep.load_records(results)
     if args.csv or (args.export and not args.figure):
-        with open(args.csv, "w", newline="") if args.csv else nullcontext(sys.stdout) as out:
+        from .atomic import atomic_open
+        with atomic_open(args.csv, "w") if args.csv else nullcontext(sys.stdout) as out:
             sweep.write_csv(records, out)
     if args.figure:
         from .plots import save
@@ -547,14 +551,14 @@ def _tile_size(text: str) -> int | None:
 def _add_infer(sub) -> None:
     from .experiments.studies import EXTRA_STUDIES, STUDIES
     every = {**STUDIES, **{k: f"{v} (opt-in: not part of all)" for k, v in EXTRA_STUDIES.items()}}
-    studies = "; ".join(f"{name}: {what}" for name, what in every.items())
     p = sub.add_parser("infer", help="run a trained network through parasitic-aware crossbars",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
-                       description="Map a trained, quantized network onto compound SOT-MTJ crossbar tiles, "
+                       description=textwrap.fill(
+                                   "Map a trained, quantized network onto compound SOT-MTJ crossbar tiles, "
                                    "run the test set through the circuits, and compare with ideal quantized "
                                    "inference. Prints the comparison table; writes report.md, results.json "
                                    "and figures. By default only the base configuration runs (seconds); add "
-                                   "studies around it with --study.",
+                                   "studies around it with --study.", 88),
                        epilog="studies (--study NAME, repeatable, or --study all):\n" + "\n".join(
                            f"  {name:<12} {what}" for name, what in every.items()))
     p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
@@ -591,8 +595,8 @@ def _add_infer(sub) -> None:
     p.add_argument("--limit", type=count, help="use only the first N test images")
     _add_t_read(p)
     p.add_argument("--study", type=_study_names, action="append", default=[], metavar="NAME",
-                   help="also run a study around the base run (repeatable; 'all' for every one; default "
-                        "none). " + studies.replace("%", "%%"))
+                   help="also run a study around the base run: repeatable, or 'all' for every one except "
+                        "the opt-in ones (default: none). Studies: " + ", ".join(every) + " (listed below)")
     p.add_argument("--netlist-dir", help="also write every tile's ngspice netlist here")
     p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")
     p.add_argument("--quiet", action="store_true", help="no progress bars and no plan or estimate lines")

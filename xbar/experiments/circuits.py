@@ -172,7 +172,7 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
     base_rec["energy"] = readout.base_energy(net, base, data.x_test[:n_test], t_read_s)
     if "readout" in studies:
         say(f"readout study: {len(readout.TRADEOFF_V_READ) * len(readout.TRADEOFF_T_READ)} V_read x t_read points")
-        base_rec["energy"]["tradeoff"] = readout.tradeoff(net, base, data.x_test[:n_test])
+        base_rec["energy"]["tradeoff"] = readout.tradeoff(net, base, data.x_test[:n_test], data.y_test[:n_test])
     info = dict(version=__version__, date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 seconds=round(time.perf_counter() - start, 1), base_seconds=round(base_s, 1))
     figures = _figures(out, base_rec, arrays, rows)

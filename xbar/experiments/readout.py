@@ -12,7 +12,7 @@ from ..inference import AnalogNetwork
 from ..network_energy import network_read_report
 
 #: Read voltages (V) and read pulse widths (s) of the trade-off study.
-TRADEOFF_V_READ = (0.05, 0.1, 0.2, 0.4)
+TRADEOFF_V_READ = (0.002, 0.01, 0.05, 0.1, 0.2)
 TRADEOFF_T_READ = (10e-9, 30e-9, 100e-9)
 
 
@@ -21,20 +21,23 @@ def base_energy(net, spec, x: np.ndarray, t_read_s: float = READ_PULSE_S) -> dic
     return network_read_report(AnalogNetwork(net, spec), x, t_read_s)
 
 
-def tradeoff(net, spec, x: np.ndarray) -> list[dict]:
-    """Energy per image, fJ/MAC, TOPS/W and worst relative noise for each V_read x t_read.
+def tradeoff(net, spec, x: np.ndarray, y: np.ndarray) -> list[dict]:
+    """Accuracy with read noise, energy per image, fJ/MAC, TOPS/W and worst relative noise for each V_read x t_read.
 
-    Accuracy is not varied here: the circuit is linear, so without noise
-    injection or junction non-linearity the analog answer scales with V_read and
-    does not depend on t_read; the noise column says what the sense chain would
-    see. Settling does not depend on either (linear circuit, same time constants).
+    The circuit is linear, so without noise the analog answer only scales with
+    V_read; with seeded read noise injected (``CircuitSpec.read_noise_t_s``)
+    accuracy falls once the noise nears the signal. Settling does not depend on
+    either (linear circuit, same time constants).
     """
     out = []
     for v in TRADEOFF_V_READ:
         analog = AnalogNetwork(net, dataclasses.replace(spec, v_read=v))
         for t in TRADEOFF_T_READ:
             r = network_read_report(analog, x, t, settle=False)
-            out.append(dict(v_read=v, t_read_s=t, array_j_per_image=r["array_j_per_image"],
+            noisy = AnalogNetwork(net, dataclasses.replace(spec, v_read=v, read_noise_t_s=t))
+            logits, _, _ = noisy.run(x)
+            out.append(dict(v_read=v, t_read_s=t, accuracy_noisy=float(np.mean(logits.argmax(1) == y)),
+                            array_j_per_image=r["array_j_per_image"],
                             periphery_j_per_image=r["periphery_j_per_image"], fj_per_mac=r["fj_per_mac"],
                             array_fj_per_mac=r["array_fj_per_mac"], tops_per_w=r["tops_per_w"],
                             noise_rms_rel=max(layer["noise_rms_rel"] for layer in r["layers"])))
@@ -75,11 +78,13 @@ def energy_markdown(e: dict, tradeoff_rows: list[dict] | None = None) -> list[st
               "point, over the read's bandwidth 1/(2 t_read), relative to the tile's full-scale column current."]
     if tradeoff_rows:
         lines += ["", "### V_read / t_read trade-off", "",
-                  "Accuracy is unchanged across this table (linear circuit, no noise injection); energy grows "
-                  "as V_read^2 t_read, relative noise falls as 1/(V_read sqrt(t_read)).", "",
-                  "| V_read (V) | t_read (ns) | array pJ/image | periphery pJ/image | fJ/MAC | TOPS/W "
-                  "| noise rms (of full scale) |", "|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['v_read']:g} | {r['t_read_s'] * 1e9:g} | {r['array_j_per_image'] * 1e12:.4g} "
+                  "Accuracy with seeded read noise (thermal and junction shot noise of each column over the "
+                  "read, injected before the ADC); array energy grows as V_read^2 t_read, relative noise falls "
+                  "as 1/(V_read sqrt(t_read)).", "",
+                  "| V_read (V) | t_read (ns) | accuracy with noise (%) | array pJ/image | periphery pJ/image "
+                  "| fJ/MAC | TOPS/W | noise rms (of full scale) |", "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['v_read']:g} | {r['t_read_s'] * 1e9:g} | {100 * r['accuracy_noisy']:.2f} "
+                  f"| {r['array_j_per_image'] * 1e12:.4g} "
                   f"| {r['periphery_j_per_image'] * 1e12:.4g} | {r['fj_per_mac']:.4g} | {r['tops_per_w']:.4g} "
                   f"| {r['noise_rms_rel']:.3e} |" for r in tradeoff_rows]
     return lines
