@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .devices import CompoundMTJ
+from .devices import MAX_CELLS, CompoundMTJ
 from .errors import ParameterError
 from .quantize import layer_scale, nearest
+from .validate import choice, int_array, integer, real
 
 SCHEMES = ("differential", "reference")
 
@@ -52,6 +53,12 @@ class MappedLayer:
     scale: float
     scheme: str
     n_cells: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "states", int_array("states", self.states, 3))
+        object.__setattr__(self, "scale", real("scale", self.scale, low=0.0))
+        choice("mapping scheme", self.scheme, SCHEMES)
+        object.__setattr__(self, "n_cells", integer("n_cells", self.n_cells, low=1, high=MAX_CELLS))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -128,6 +135,15 @@ class Tile:
     rows: tuple[int, int]
     outputs: tuple[int, int]
     states: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "layer", integer("layer", self.layer, low=0))
+        for name in ("index", "rows", "outputs"):
+            pair = getattr(self, name)
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise ParameterError(f"tile {name} must be a pair of integers, got {pair!r}")
+            object.__setattr__(self, name, tuple(integer(f"tile {name}", v, low=0) for v in pair))
+        object.__setattr__(self, "states", int_array("tile states", self.states, (2, 3), bools=True))
 
 
 def outputs_per_tile(scheme: str, tile_cols: int) -> int:
