@@ -318,7 +318,7 @@ def _add_settle(sub) -> None:
     _add_crossbar_options(p)
     p.add_argument("--inputs", help="row voltages, first row of a CSV/NPY file (default: random up to --v-read)")
     p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
-    p.add_argument("--dt", type=positive, help="time step in s (default: the largest row or column Elmore delay / 20)")
+    p.add_argument("--dt", type=positive, help="time step in s (default: the analytic Elmore delay / 20)")
     p.add_argument("--method", choices=("be", "trap"), default="be",
                    help="backward Euler (default) or trapezoidal")
     p.add_argument("--adc-bits", type=integer(1, 24), default=8, help="band: half an LSB of this ADC (default 8 bits)")
