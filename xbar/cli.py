@@ -81,6 +81,8 @@ def _add_crossbar_options(p: argparse.ArgumentParser) -> None:
                    help="virtual-ground TIA or reference resistor to ground (default tia)")
     g.add_argument("--ref-ohm", type=float, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
     g.add_argument("--sigma", type=float, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
+    g.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
+                   "a shipped name; replaces --cells/--thickness/--r-p/--tmr")
 
 
 def _crossbar_from_args(args):
@@ -91,8 +93,15 @@ def _crossbar_from_args(args):
     from .errors import ParameterError
     if (args.r_p is None) != (args.tmr is None):
         raise ParameterError("--r-p and --tmr go together")
-    mtj = library_mtj(args.thickness) if args.r_p is None else MTJ.from_tmr(args.r_p, args.tmr / 100.0)
-    device = CompoundMTJ(mtj, args.cells, args.channel_ohm)
+    if args.device:
+        from .device_file import load_device
+        device = load_device(args.device)
+        if args.channel_ohm is not None:
+            device = CompoundMTJ(device.mtj, device.n_cells, args.channel_ohm, device.cells, device.state_sigma)
+        args.cells = device.n_cells
+    else:
+        mtj = library_mtj(args.thickness) if args.r_p is None else MTJ.from_tmr(args.r_p, args.tmr / 100.0)
+        device = CompoundMTJ(mtj, args.cells, args.channel_ohm)
     if args.states:
         states = _load_array(args.states, "states")
         if np.any(states != np.round(states)):
@@ -185,6 +194,8 @@ def _add_reproduce(sub) -> None:
                                       "(default $XBAR_DATA_DIR or ~/.cache/xbar/data)")
     p.add_argument("--cache-dir", help="cache of trained networks (default $XBAR_CACHE_DIR or ~/.cache/xbar)")
     p.add_argument("--out", help="output folder (default out/reproduce-<dataset>, -quick in quick mode)")
+    p.add_argument("--device", metavar="FILE", help="also quantize to this device's states (TOML device file or "
+                   "shipped name) and report it beside the library devices")
     p.add_argument("--quiet", action="store_true", help="no progress bars and no summary, only the report path")
     p.set_defaults(func=_run_reproduce)
 
@@ -197,7 +208,7 @@ def _run_reproduce(args) -> int:
     seeds = range(args.seeds) if args.seeds else (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
     out = args.out or f"out/reproduce-{args.dataset}{'-quick' if args.quick else ''}"
     s = reproduce(args.dataset, out, seeds, quick=args.quick, rule=args.rule, bias=args.bias,
-                  data_dir=args.data_dir, cache_dir=args.cache_dir, progress=not args.quiet)
+                  data_dir=args.data_dir, cache_dir=args.cache_dir, progress=not args.quiet, device_file=args.device)
     if not args.quiet:
         print(f"{s['dataset']}: full precision {s['full'][0]:.1f} %, best library device {s['best']['accuracy']:.1f} % "
               f"({s['best']['n_cells']} cells, {s['best']['thickness_nm']:.1f} nm), seeds {len(s['seeds'])}, "
@@ -230,6 +241,8 @@ def _add_sweep(sub) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster instead, "
                                                           "e.g. tcp://10.0.0.1:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
+    p.add_argument("--device", metavar="FILE", help="device TOML file (or shipped name) for every point of an "
+                   "experiment that takes device_file (inference); points are keyed by the file's content")
     p.add_argument("--csv", metavar="OUT", help="write the finished records as CSV, in grid order")
     p.add_argument("--figure", metavar="STEM", help="draw the grid's [figure] from the results as "
                                                     "STEM[-panel].png/.svg")
@@ -262,7 +275,12 @@ def _run_sweep(args) -> int:
         if not (args.grid or args.experiment):
             raise ParameterError("give a grid file or name, or --experiment with --param axes")
         grid = sweep.load_grid(args.grid) if args.grid else sweep.Grid(args.experiment, {})
-        grid = sweep.with_axes(grid, dict(sweep.parse_param(t) for t in args.param), args.experiment)
+        axes = dict(sweep.parse_param(t) for t in args.param)
+        if args.device:
+            from .device_file import file_sha256, load_device
+            load_device(args.device)  # checked before anything is written
+            axes.update(device_file=[str(args.device)], device_sha256=[file_sha256(args.device)])
+        grid = sweep.with_axes(grid, axes, args.experiment)
     if args.figure and not grid.figure:
         raise ParameterError(f"--figure needs a [figure] table in the grid of experiment {grid.experiment!r}")
     if not args.export:
@@ -314,6 +332,8 @@ def _add_infer(sub) -> None:
     p.add_argument("--sigma", type=float, default=0.0, help="log-normal device-to-device variation")
     p.add_argument("--variation", choices=("typical",),
                    help="correlated variation with the documented typical RA and TMR spreads (instead of --sigma)")
+    p.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
+                   "a shipped name (measured-21pct, multisize-2p6nm); replaces --cells and --thickness")
     p.add_argument("--fault-rate", type=float, default=0.0,
                    help="fraction of faulty cells, split evenly over stuck-P, stuck-AP, open and short (default 0)")
     p.add_argument("--v-read", type=float, default=0.1, help="read voltage for a full input, volt (default 0.1)")
@@ -372,12 +392,13 @@ def _run_infer(args) -> int:
                        driver_ohm=args.driver_ohm, sense=args.sense, ref_ohm=args.ref_ohm, sigma=args.sigma,
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
                        adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
-                       fault_rate=args.fault_rate, **_typical_variation(args.variation))
+                       fault_rate=args.fault_rate, device_file=args.device, **_typical_variation(args.variation))
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
                        quiet=args.quiet)
     base = result["base"]
-    print(f"{base['dataset']}: {base['n_test']} test images, {args.cells}-cell devices at {args.thickness} nm, "
+    where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
+    print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
           f"{args.wire_ohm:g} ohm wires, tile {args.tile}, sense {args.sense}")
     print("| full precision | paper-method quantized | ideal quantized | analog | agreement |")
     print("|---|---|---|---|---|")

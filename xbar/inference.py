@@ -29,6 +29,7 @@ from .circuit import Circuit, build_circuit
 from .crossbar import SENSE_MODES, Crossbar, nonnegative_ohm
 from .devices import CompoundMTJ, Variation, library_device
 from .errors import ParameterError
+from .device_file import load_device
 from .faults import Faults
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
 from .network import Network, sigmoid
@@ -55,7 +56,9 @@ class CircuitSpec:
     ``*_ra_sigma``/``*_tmr_sigma`` of :class:`~xbar.devices.Variation`;
     ``fault_rate`` is the fraction of faulty cells, of ``fault_kind`` (stuck_p,
     stuck_ap, open, short) or all four evenly (:meth:`Faults.uniform`).
-    Both are seeded per tile from ``variation_seed``.
+    Both are seeded per tile from ``variation_seed``. ``device_file``: a TOML
+    device file (:mod:`xbar.device_file`) or shipped name; it replaces the
+    library device and sets ``n_cells``.
 
     ``tile_rows``/``tile_cols`` = None leaves layers untiled. ``adc_bits`` = None
     reads currents exactly; otherwise each column current is digitized over
@@ -82,6 +85,7 @@ class CircuitSpec:
     cell_tmr_sigma: float = 0.0
     fault_rate: float = 0.0
     fault_kind: str = "all"
+    device_file: str | None = None
     tile_rows: int | None = DEFAULT_TILE
     tile_cols: int | None = DEFAULT_TILE
     v_read: float = 0.1
@@ -92,6 +96,9 @@ class CircuitSpec:
     calibration_images: int = 0
 
     def __post_init__(self):
+        if self.device_file is not None:
+            object.__setattr__(self, "device_file", str(self.device_file))
+            object.__setattr__(self, "n_cells", self.device().n_cells)  # the file decides the cell count
         self.device()  # validates cells, thickness and channel
         for name in ("wire_ohm", "driver_ohm", "access_ohm"):
             nonnegative_ohm(name, getattr(self, name))
@@ -128,7 +135,13 @@ class CircuitSpec:
         return Faults.uniform(self.fault_rate, seed, self.fault_kind)
 
     def device(self) -> CompoundMTJ:
-        """The library device at ``thickness_nm`` with ``n_cells`` cells (channel: default model or ``channel_ohm``)."""
+        """The device: from ``device_file`` when given, else the library device at ``thickness_nm`` with
+        ``n_cells`` cells; ``channel_ohm`` (when not None) overrides its channel."""
+        if self.device_file is not None:
+            dev = load_device(self.device_file)
+            if self.channel_ohm is None:
+                return dev
+            return CompoundMTJ(dev.mtj, dev.n_cells, self.channel_ohm, dev.cells, dev.state_sigma)
         mtj = library_device(self.thickness_nm, self.n_cells).mtj
         return CompoundMTJ(mtj, self.n_cells, self.channel_ohm)
 
@@ -153,7 +166,8 @@ class AnalogNetwork:
         self.spec = spec
         self.device = spec.device()
         self.layers: list[MappedLayer] = [
-            map_layer(np.vstack([w, b[None, :]]), spec.n_cells, spec.scheme, spec.rule)
+            map_layer(np.vstack([w, b[None, :]]), self.device.n_cells, spec.scheme, spec.rule,
+                      self.device.level_fractions() if self.device.cells else None)
             for w, b in zip(network.weights, network.biases)]
         self.tiles: list[list[Tile]] = [tile_layer(m, l, spec.tile_rows, spec.tile_cols)
                                         for l, m in enumerate(self.layers)]

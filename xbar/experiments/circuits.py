@@ -82,13 +82,22 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
                     sigma: float = 0.0, variation_seed: int = 0, v_read: float = 0.1, adc_bits: int | None = None,
                     scheme: str = "differential", calibration_images: int = 0, n_test: int | None = None,
                     hidden: int = 128, epochs: int = 40, data_dir=None, fault_rate: float = 0.0,
-                    correlated_scale: float = 0.0) -> dict:
+                    correlated_scale: float = 0.0, device_file: str | None = None,
+                    device_sha256: str | None = None) -> dict:
     """One analog-inference point from plain parameters (a sweep task); returns a JSON-ready record.
 
     ``fault_rate``: fraction of faulty cells; ``correlated_scale``: multiple of the
     typical correlated RA/TMR spreads (:meth:`xbar.devices.Variation.typical`).
+    ``device_file`` replaces the library device (``cells``, ``thickness_nm``);
+    ``device_sha256``, when given, must be that file's hash, so a sweep's point
+    keys follow the file's content and an edited file is refused, not mixed in.
     """
     from ..devices import Variation
+    if device_sha256 is not None:
+        from ..device_file import file_sha256
+        from ..errors import ParameterError
+        if device_file is None or file_sha256(device_file) != device_sha256:
+            raise ParameterError(f"device file {device_file} changed since the sweep started (sha256 differs)")
     typical = Variation.typical()
     spec = CircuitSpec(n_cells=cells, thickness_nm=thickness_nm, wire_ohm=wire_ohm, sense=sense, ref_ohm=ref_ohm,
                        sigma=sigma, variation_seed=variation_seed, tile_rows=tile, tile_cols=tile, v_read=v_read,
@@ -96,7 +105,7 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
                        fault_rate=fault_rate, device_ra_sigma=correlated_scale * typical.device_ra_sigma,
                        cell_ra_sigma=correlated_scale * typical.cell_ra_sigma,
                        device_tmr_sigma=correlated_scale * typical.device_tmr_sigma,
-                       cell_tmr_sigma=correlated_scale * typical.cell_tmr_sigma)
+                       cell_tmr_sigma=correlated_scale * typical.cell_tmr_sigma, device_file=device_file)
     net = trained(dataset, seed=seed, hidden=hidden, epochs=epochs, data_dir=data_dir)
     rec = compare(net, load(dataset, data_dir), spec, n_test=n_test,
                   cache_dir=default_cache_dir())
@@ -117,6 +126,11 @@ def study_specs(base: CircuitSpec, studies=STUDIES) -> list[tuple[str, str, Circ
         points += [("sense", "TIA (virtual ground)", rep(base, sense="tia"))]
         points += [("sense", f"resistor {r:g} ohm", rep(base, sense="resistor", ref_ohm=r))
                    for r in (100.0, 1e3, 1e4, 1e6)]
+    if base.device_file is not None:  # the file fixes the device: no cell-count or thickness axes
+        studies = [s for s in studies if s not in ("cells", "thickness")]
+        points += [("wire", f"{base.n_cells} cells, {w:g} ohm", rep(base, wire_ohm=w))
+                   for w in WIRE_OHMS if "wire" in studies]
+        studies = [s for s in studies if s != "wire"]
     if "cells" in studies:
         points += [("cells", f"{c} cells", rep(base, n_cells=c)) for c in (1, 2, 3, 4, 5, 6)]
     if "thickness" in studies:
