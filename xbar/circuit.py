@@ -51,6 +51,18 @@ class ResistorGroup:
 
 
 @dataclass(frozen=True)
+class CapacitorGroup:
+    """Capacitors of one kind, like :class:`ResistorGroup`: ``a``/``b`` [m] node ids, ``farad`` [m]."""
+
+    prefix: str
+    title: str
+    index: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    farad: np.ndarray
+
+
+@dataclass(frozen=True)
 class Circuit:
     """A crossbar as nodes, resistor groups, compound devices and grounded sources.
 
@@ -64,6 +76,9 @@ class Circuit:
     current; its top electrode still hangs on the row wire through the access
     path (or is that row-wire node), so it never floats. ``node_labels`` [n_nodes, 3] holds each
     node's (kind, i, j) with j = -1 for one-index kinds; row 0 is ground.
+    ``capacitors``: wire and sense-node capacitances to ground;
+    ``cell_farad``: each MTJ cell's junction capacitance, across the cell
+    (top electrode to its channel node). Only transients see capacitances.
     """
 
     crossbar: Crossbar
@@ -76,6 +91,8 @@ class Circuit:
     device_read: np.ndarray
     cell_ohm: np.ndarray
     channel_segment_ohm: float
+    capacitors: tuple[CapacitorGroup, ...] = ()
+    cell_farad: float = 0.0
 
     @property
     def n_nodes(self) -> int:
@@ -167,6 +184,19 @@ def build_circuit(xbar: Crossbar, check: bool = True) -> Circuit:
                       np.full(len(a), float(ohm)))
         for prefix, title, index, a, b, ohm in groups if ohm > 0)
 
+    cap = xbar.capacitance
+    zeros = np.zeros(rows * cols, dtype=np.int64)
+    cap_groups = [
+        ("Cr", "row wire capacitance (one segment, at its cell)", np.stack([ii.ravel(), jj.ravel()], 1),
+         n_r.ravel(), zeros, cap.row_segment_farad(xbar.n_cells)),
+        ("Cc", "column wire capacitance (one segment, at its cell)", np.stack([ii.ravel(), jj.ravel()], 1),
+         n_c.ravel(), zeros, cap.col_segment_farad()),
+        ("Co", "sense-node capacitance", one_col[:, None], n_o, np.zeros(cols, dtype=np.int64), cap.sense_farad),
+    ]
+    capacitors = tuple(
+        CapacitorGroup(prefix, title, np.asarray(index), node_of[a], node_of[b], np.full(len(a), float(farad)))
+        for prefix, title, index, a, b, farad in cap_groups if farad > 0)
+
     circuit = Circuit(
         crossbar=xbar,
         node_labels=node_labels,
@@ -178,6 +208,8 @@ def build_circuit(xbar: Crossbar, check: bool = True) -> Circuit:
         device_read=node_of[n_c],
         cell_ohm=np.array(xbar.cell_resistance_ohm),
         channel_segment_ohm=xbar.channel_segment_ohm(),
+        capacitors=capacitors,
+        cell_farad=cap.cell_farad(),
     )
     if check:
         check_circuit(circuit)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .capacitance import Capacitance
 from .devices import CompoundMTJ, Variation
 from .errors import ParameterError
 from .faults import Faults
@@ -109,6 +110,7 @@ class Crossbar:
     variation: Variation = field(default_factory=Variation)
     cell_resistance_ohm: np.ndarray | None = None
     faults: Faults = field(default_factory=Faults)
+    capacitance: Capacitance = field(default_factory=Capacitance)
 
     def __post_init__(self):
         if not isinstance(self.device, CompoundMTJ):
@@ -136,6 +138,8 @@ class Crossbar:
         object.__setattr__(self, "states", cells)
         for name in ("row_wire_ohm", "col_wire_ohm", "driver_ohm", "access_ohm"):
             object.__setattr__(self, name, nonnegative_ohm(name, getattr(self, name)))
+        if not isinstance(self.capacitance, Capacitance):
+            raise ParameterError(f"capacitance must be a Capacitance, got {type(self.capacitance).__name__}")
         if self.sense not in SENSE_MODES:
             raise ParameterError(f"unknown sense mode {self.sense!r}; choose one of {', '.join(SENSE_MODES)}")
         for name in ("ref_ohm", "tia_feedback_ohm"):

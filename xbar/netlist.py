@@ -74,7 +74,7 @@ def output_vectors(circuit: Circuit) -> list[str]:
     return [f"v({node_name(*circuit.node_labels[n])})" for n in circuit.output_nodes]
 
 
-def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = ()) -> list[str]:
+def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), capacitors: bool = False) -> list[str]:
     present = [k for k in range(n) if k not in open_cells]
     params = " ".join(f"rc{k}=1" for k in present)
     name = subckt_name(n, channel, open_cells)
@@ -84,6 +84,8 @@ def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = ()) -> list[str
         lines.append(f"* open cells (no element): {' '.join(map(str, open_cells))}")
     for k in present:
         lines.append(f"Rcell{k} top {'h' + str(k) if channel else 'rd'} {{rc{k}}}")
+        if capacitors:
+            lines.append(f"Ccell{k} top {'h' + str(k) if channel else 'rd'} {{cj}}")
     if channel:
         lines.append("* channel segments toward the read terminal rd (one cell pitch each)")
         for k in range(n):
@@ -92,7 +94,8 @@ def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = ()) -> list[str
     return lines
 
 
-def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: list[list[str]]) -> list[str]:
+def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: list[list[str]],
+                  capacitors: bool = False) -> list[str]:
     """Instance lines of a circuit with open cells: each device uses the subcircuit variant of its open set.
 
     Devices whose cells are all open carry no current and are left out (a comment
@@ -109,7 +112,7 @@ def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: lis
             dead += 1
             continue
         if open_cells and open_cells not in variants:
-            variants[open_cells] = _subckt(n, channel, open_cells)
+            variants[open_cells] = _subckt(n, channel, open_cells, capacitors)
         params = " ".join(f"rc{k}={values[k][d]}" for k in range(n) if not opened[k])
         lines.append(f"X{labels[d]} {names[top[d]]} {names[read[d]]} "
                      f"{subckt_name(n, channel, open_cells)} params: {params}")
@@ -140,13 +143,16 @@ def _cells_comment(device) -> list[str]:
 
 
 def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
-                 analysis: bool = True) -> str:
+                 analysis: bool = True, capacitors: bool = False, rise_s: float | None = None) -> str:
     """The ngspice netlist of ``circuit``.
 
     ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
     ``analysis`` the netlist ends in ``.op``, a ``.save`` of the outputs and
     ``.end``, ready for ``ngspice -b -r out.raw``; without, the caller appends
-    its own control section.
+    its own control section. ``capacitors`` adds the circuit's capacitances
+    (wire, sense node, and each cell's junction inside the subcircuit) for a
+    transient; ``rise_s`` makes each row source a step from 0 V at t = 0 to its
+    input, linear over ``rise_s`` seconds (PWL).
     """
     xbar = circuit.crossbar
     rows, cols = circuit.shape
@@ -171,15 +177,29 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
         _variation_comment(xbar.variation),
         *_faults_comment(xbar.faults),
         f".param rp={format_number(mtj.r_p)} rap={format_number(mtj.r_ap)} rseg={format_number(circuit.channel_segment_ohm)}",
-        *_subckt(n, channel),
+        *([f".param cj={format_number(circuit.cell_farad)}"] if capacitors else []),
+        *_subckt(n, channel, capacitors=capacitors),
         "* row sources: V<i> drives row i",
     ]
-    body = [f"V{i} {names[node]} 0 DC {format_number(v)}" for i, (node, v) in enumerate(zip(circuit.input_nodes, x))]
+    if rise_s is not None:
+        rise = float(rise_s)
+        if not np.isfinite(rise) or rise <= 0:
+            raise ParameterError(f"source rise time must be a finite time > 0 s, got {rise_s!r}")
+        wave = [f" PWL(0 0 {format_number(rise)} {format_number(v)})" for v in x.tolist()]
+    else:
+        wave = [""] * rows
+    body = [f"V{i} {names[node]} 0 DC {format_number(v)}{w}"
+            for i, (node, v, w) in enumerate(zip(circuit.input_nodes, x, wave))]
     for g in circuit.resistors:
         body.append(f"* {g.title}")
         labels = _labels(g.index)
         body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {r}"
                     for lab, a, b, r in zip(labels, g.a.tolist(), g.b.tolist(), _values(g.ohm)))
+    if capacitors:
+        for g in circuit.capacitors:
+            body.append(f"* {g.title}")
+            body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {f}"
+                        for lab, a, b, f in zip(_labels(g.index), g.a.tolist(), g.b.tolist(), _values(g.farad)))
     sub = subckt_name(n, channel)
     body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
                 "({rp}: parallel, {rap}: antiparallel)")
@@ -192,7 +212,7 @@ def netlist_text(circuit: Circuit, inputs=None, title: str | None = None,
         read = [names[k] for k in circuit.device_read.ravel().tolist()]
         body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *values))
     else:
-        body.extend(_open_devices(circuit, channel, names, values))
+        body.extend(_open_devices(circuit, channel, names, values, capacitors))
     if xbar.sense == "tia":
         body.append("* virtual-ground sense: 0 V sources, current flows from the column into Vs<j>")
         body.extend(f"Vs{j} {names[node]} 0 DC 0" for j, node in enumerate(circuit.sense_nodes))

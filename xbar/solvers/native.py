@@ -69,8 +69,8 @@ def cell_voltages(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
     return frac[None] * across[..., None]
 
 
-def conductance_matrix(circuit: Circuit, device_siemens: np.ndarray | None = None) -> sp.csr_matrix:
-    """The nodal conductance matrix L [n_nodes, n_nodes] in siemens, ground (node 0) included.
+def branches(circuit: Circuit, device_siemens: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every two-terminal branch (node a [m], node b [m], siemens [m]): resistors, then devices' equivalents.
 
     ``device_siemens`` [rows, cols] replaces each device's equivalent conductance
     (e.g. a Jacobian's differential conductances); the default is the linear one.
@@ -82,6 +82,34 @@ def conductance_matrix(circuit: Circuit, device_siemens: np.ndarray | None = Non
     a = np.concatenate([g.a for g in circuit.resistors] + [circuit.device_top.ravel()])
     b = np.concatenate([g.b for g in circuit.resistors] + [circuit.device_read.ravel()])
     g = np.concatenate([1.0 / g.ohm for g in circuit.resistors] + [g_dev.ravel()])
+    return a, b, g
+
+
+def kcl_residual(circuit: Circuit, node_voltages: np.ndarray, edges=None) -> np.ndarray:
+    """Net current out of each node, [batch, n_nodes], summed branch by branch.
+
+    Each branch current is G (v_a - v_b), with the difference taken first: far
+    more accurate than L v, whose terms cancel at every low-resistance wire node.
+    ``edges``: :func:`branches` of the circuit, when the caller already has them.
+    """
+    a, b, g = branches(circuit) if edges is None else edges
+    v = np.atleast_2d(node_voltages)
+    n, m = circuit.n_nodes, len(a)
+    incidence = sp.csr_matrix((np.concatenate([np.ones(m), -np.ones(m)]),
+                               (np.concatenate([a, b]), np.concatenate([np.arange(m), np.arange(m)]))), shape=(n, m))
+    out = np.empty_like(v)
+    for lo in range(0, len(v), 32):  # bounded memory: 32 input vectors of branch currents at a time
+        i = g * (v[lo:lo + 32, a] - v[lo:lo + 32, b])
+        out[lo:lo + 32] = (incidence @ i.T).T
+    return out
+
+
+def conductance_matrix(circuit: Circuit, device_siemens: np.ndarray | None = None) -> sp.csr_matrix:
+    """The nodal conductance matrix L [n_nodes, n_nodes] in siemens, ground (node 0) included.
+
+    ``device_siemens`` [rows, cols] replaces each device's equivalent conductance (see :func:`branches`).
+    """
+    a, b, g = branches(circuit, device_siemens)
     n = circuit.n_nodes
     rows = np.concatenate([a, b, a, b])
     cols = np.concatenate([a, b, b, a])
@@ -110,6 +138,7 @@ class NativeSolver:
         fixed[circuit.input_nodes] = True
         fixed[circuit.sense_nodes] = True
         self._free = np.flatnonzero(~fixed)
+        self._branches = branches(circuit)
         self._lap = lap
         lap_free = lap[self._free]
         self._lap_ff = lap_free[:, self._free].tocsc()
@@ -149,9 +178,11 @@ class NativeSolver:
         if len(self._free):
             rhs = -(self._lap_fs @ x.T)
             v_free = self.factor.solve(rhs)
-            # One step of iterative refinement brings the residual to rounding level.
-            v_free += self.factor.solve(rhs - self._lap_ff @ v_free)
             v[:, self._free] = v_free.T
+            # One step of iterative refinement on the branch-by-branch residual brings Kirchhoff's
+            # law (and Tellegen's power balance) to rounding level.
+            resid = kcl_residual(self.circuit, v, self._branches)[:, self._free]
+            v[:, self._free] -= self.factor.solve(resid.T).T
         return v
 
     def _output_operator(self) -> sp.csr_matrix:

@@ -1,0 +1,178 @@
+"""Programming a mapped network: program-and-verify every device, then evaluate the network as programmed.
+
+The network is mapped exactly as ``xbar infer`` maps it (:class:`~xbar.inference.AnalogNetwork`);
+every device of every tile is programmed from all-AP to its state
+(:func:`xbar.programming.program`), and the programmed cells feed the same
+analog evaluation: each tile's states become its per-cell P flags, and broken
+junctions become fixed low resistances in that tile's circuit. The report sets
+the programming cost and failures of each thickness against its read accuracy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import plots
+from ..atomic import write_text
+from ..circuit import Circuit, build_circuit, check_circuit
+from ..datasets import load
+from ..inference import AnalogNetwork, CircuitSpec
+from ..mapping import Tile
+from ..network import Network, trained
+from ..programming import STATUS, ProgramParams, ProgramResult, program
+from ..switching import SwitchingParams
+from ..write_circuit import WritePath
+
+
+class ProgrammedNetwork(AnalogNetwork):
+    """An :class:`AnalogNetwork` whose tiles hold programmed cells instead of their targets.
+
+    ``results`` maps (layer, tile index) to that tile's :class:`ProgramResult`;
+    shorted junctions read ``short_ohm``. Effective matrices are kept in memory only.
+    """
+
+    def __init__(self, network: Network, spec: CircuitSpec, results: dict, short_ohm: float):
+        super().__init__(network, spec, cache_dir=None)
+        self.results = results
+        self.short_ohm = float(short_ohm)
+        self.tiles = [[dataclasses.replace(t, states=results[(t.layer, t.index)].cells_p) for t in layer]
+                      for layer in self.tiles]
+
+    def circuit(self, tile: Tile) -> Circuit:
+        key = (tile.layer, tile.index)
+        if key not in self._circuits:
+            circuit = build_circuit(self.crossbar(tile))
+            shorted = self.results[key].shorted
+            if shorted.any():
+                circuit = dataclasses.replace(circuit, cell_ohm=np.where(shorted, self.short_ohm, circuit.cell_ohm))
+                check_circuit(circuit)
+            self._circuits[key] = circuit
+        return self._circuits[key]
+
+
+def program_network(intended: AnalogNetwork, thickness_nm: float, switching: SwitchingParams | None = None,
+                    params: ProgramParams | None = None, path: WritePath | None = None, seed: int = 0,
+                    quiet: bool = True) -> tuple[dict, ProgramResult]:
+    """Program every tile of ``intended`` at once; returns ({(layer, index): tile result}, all devices' result)."""
+    tiles = [t for layer in intended.tiles for t in layer]
+    flat = np.concatenate([t.states.ravel() for t in tiles]).astype(np.int64)
+    with tqdm(total=len(flat), desc=f"programming {thickness_nm:g} nm", unit="dev", disable=quiet) as bar:
+        res = program(intended.device, thickness_nm, flat, switching=switching, params=params, path=path,
+                      seed=seed, progress=bar.update)
+    out, pos = {}, 0
+    for t in tiles:
+        size = t.states.size
+        sl = slice(pos, pos + size)
+        out[(t.layer, t.index)] = ProgramResult(*(getattr(res, f.name)[sl].reshape(t.states.shape + getattr(
+            res, f.name).shape[1:]) for f in dataclasses.fields(res)))
+        pos += size
+    return out, res
+
+
+def program_point(network: Network, data, spec: CircuitSpec, switching: SwitchingParams | None = None,
+                  params: ProgramParams | None = None, path: WritePath | None = None, seed: int = 0,
+                  n_test: int | None = None, quiet: bool = True) -> dict:
+    """Program ``network`` on circuits built from ``spec`` and compare accuracies; a JSON-ready record."""
+    switching = switching or SwitchingParams()
+    t0 = time.perf_counter()
+    intended = AnalogNetwork(network, spec)
+    per_tile, res = program_network(intended, spec.thickness_nm, switching, params, path, seed, quiet)
+    t_program = time.perf_counter() - t0
+    x, y = data.x_test[:n_test], data.y_test[:n_test]
+    logits_a, logits_i, _ = intended.run(x)
+    programmed = ProgrammedNetwork(network, spec, per_tile, switching.short_ohm)
+    logits_p, _, _ = programmed.run(x)
+    s = res.summary()
+    return dict(dataset=data.name, n_test=len(x), cells=spec.n_cells, thickness_nm=spec.thickness_nm,
+                field_mt=switching.field_mt, seed=seed, **s,
+                accuracy_ideal_quantized=float(np.mean(logits_i.argmax(1) == y)),
+                accuracy_intended=float(np.mean(logits_a.argmax(1) == y)),
+                accuracy_programmed=float(np.mean(logits_p.argmax(1) == y)),
+                seconds_program=t_program, seconds_total=time.perf_counter() - t0)
+
+
+def run_program(dataset: str, spec: CircuitSpec, out_dir, thicknesses=(1.6, 1.9, 2.2, 2.6), cells=(3,),
+                switching: SwitchingParams | None = None, params: ProgramParams | None = None,
+                path: WritePath | None = None, seed: int = 0, n_test: int | None = None, data_dir=None,
+                quiet: bool = False) -> list[dict]:
+    """The thickness x cells study: program and evaluate each point; ``results.jsonl``, ``report.md`` and figures.
+
+    Finished points are kept in ``out_dir/results.jsonl``, so a rerun resumes.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = load(dataset, data_dir)
+    net = trained(dataset, seed=seed, data_dir=data_dir)
+    store = out / "results.jsonl"
+    switching = switching or SwitchingParams()
+    done = {}
+    if store.is_file():
+        for line in store.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+                done[(rec["cells"], rec["thickness_nm"], rec["field_mt"], rec["seed"], rec["n_test"])] = rec
+            except (ValueError, KeyError):
+                continue
+    records = []
+    n_eval = len(data.x_test[:n_test])
+    grid = [(c, t) for c in cells for t in thicknesses]
+    for c, t in tqdm(grid, desc="program study", disable=quiet):
+        key = (c, float(t), switching.field_mt, seed, n_eval)
+        if key not in done:
+            rec = program_point(net, data, dataclasses.replace(spec, n_cells=c, thickness_nm=t), switching,
+                                params, path, seed, n_test, quiet)
+            with open(store, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+                f.flush()
+            done[key] = rec
+        records.append(done[key])
+    write_text(out / "report.md", report(records, switching))
+    figure(records, out / "tradeoff")
+    return records
+
+
+def report(records: list[dict], switching: SwitchingParams) -> str:
+    """Markdown table of the study, with the model's parameter sources."""
+    from ..switching import parameter_table
+    lines = ["# Programming the network: cost and failures against accuracy", "",
+             f"Assisting field {switching.field_mt:g} mT, pulses {switching.pulse_s * 1e9:g} ns. Outcomes: "
+             + ", ".join(STATUS) + ".", "",
+             "| cells | t (nm) | yield | stuck | broken | pulses | energy (uJ) | time (ms) | ideal q. | intended "
+             "| programmed |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        lines.append(f"| {r['cells']} | {r['thickness_nm']:.1f} | {100 * r['yield_fraction']:.2f} % | {r['stuck']} "
+                     f"| {r['broken']} | {r['pulses']} | {r['energy_j'] * 1e6:.1f} | {r['time_s'] * 1e3:.1f} "
+                     f"| {100 * r['accuracy_ideal_quantized']:.2f} % | {100 * r['accuracy_intended']:.2f} % "
+                     f"| {100 * r['accuracy_programmed']:.2f} % |")
+    lines += ["", "Time is the sum of every pulse and verify read, one device at a time.", "",
+              "## Switching model parameters", "", parameter_table(switching), ""]
+    return "\n".join(lines)
+
+
+def figure(records: list[dict], stem) -> None:
+    """Yield, energy and accuracy against thickness, one line per cell count; PNG and SVG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for c in sorted({r["cells"] for r in records}):
+        rs = sorted((r for r in records if r["cells"] == c), key=lambda r: r["thickness_nm"])
+        t = [r["thickness_nm"] for r in rs]
+        axes[0].plot(t, [100 * r["yield_fraction"] for r in rs], "o-", label=f"{c} cells: at target")
+        axes[0].plot(t, [100 * r["broken"] / r["devices"] for r in rs], "x--", label=f"{c} cells: broken")
+        axes[1].plot(t, [r["energy_j"] * 1e6 for r in rs], "o-", label=f"{c} cells")
+        axes[2].plot(t, [100 * r["accuracy_programmed"] for r in rs], "o-", label=f"{c} cells: programmed")
+        axes[2].plot(t, [100 * r["accuracy_intended"] for r in rs], "s:", label=f"{c} cells: intended")
+    for ax, label in zip(axes, ("devices (%)", "write energy (uJ)", "test accuracy (%)")):
+        ax.set_xlabel("free-layer thickness (nm)")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    plots.save(fig, Path(stem))
+    plt.close(fig)

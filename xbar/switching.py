@@ -1,0 +1,276 @@
+"""SOT switching of one MTJ cell: critical current, thermal activation, cell spread and breakdown.
+
+Physics from Kumar et al., Nanoscale Horiz. 2024, 9, 1522 (section D, Fig. 4,
+Methods), completed with typical values where the paper is silent. Every
+number lives in :class:`SwitchingParams` and :data:`PARAMETER_SOURCES` says
+where it comes from and whether it is measured, fitted or assumed.
+
+Model, per cell:
+
+* **Critical current.** The macrospin form of the paper's eq. 1,
+  I_c = k M_s (H_ct + M_s t - K_s) w_HM t_HM, is linear in the free-layer
+  thickness t: I_c0(t) = s (t - t_x). Its two constants are fitted so that a
+  1-cell device (channel 300 ohm, :func:`xbar.devices.channel_resistance`)
+  switches with 50 % probability under one 200 ns pulse at the paper's field-free
+  critical voltages, 0.7 V at 1.6 nm and 2.0 V at 2.6 nm (Fig. 4c).
+* **Thermal activation.** A pulse of width t_p and channel current I switches
+  a cell with P = 1 - exp(-t_p / tau), tau = tau0 exp(Delta (1 - I / I_c0)).
+  The 50 % point is I_50 = I_c0 (1 - ln(t_p / tau0 / ln 2) / Delta).
+  Delta grows with t (the paper ascribes the higher V_c of thick layers to a
+  larger thermal stability; the coercivity is thickness-independent, Fig. 3e,
+  so E_b ~ volume ~ t).
+* **Assisting field.** A field H along the easy axis, in the direction of
+  the target state, lowers the critical current: I_c0(H) = I_c0(0) (1 - H / H_k),
+  with H_k the easy-axis saturation field of Fig. 3e (12.7 -> 14.8 mT).
+* **Spread.** Each cell's I_c0 is the nominal value times a log-normal factor,
+  a device-to-device factor shared by a device's cells times a cell-to-cell
+  factor: the cell-to-cell spread is what separates the cells of one compound
+  device into distinct steps (Fig. 4f, g).
+* **Breakdown.** A device breaks when the voltage across its write channel
+  reaches its breakdown voltage V_B, normal around the paper's averages
+  (Fig. 4h: 1.8 -> 2.0 V for 1 cell, 1.7 -> 1.9 V for 3 cells from 1.6 to
+  2.6 nm). A broken junction reads as a fixed low resistance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .devices import MAX_CELLS, channel_resistance
+from .errors import ParameterError
+
+#: Free-layer thickness range the model is fitted over, nm (the paper's wedge).
+THICKNESS_RANGE_NM = (1.6, 2.6)
+
+#: Per field of :class:`SwitchingParams`: (unit, kind, source). kind is ``paper``
+#: (a number the paper states), ``fitted`` (chosen so the model meets a paper
+#: number) or ``assumed`` (a typical value where the paper is silent).
+PARAMETER_SOURCES = {
+    "pulse_s": ("s", "paper", "pulse width 200 ns (section B, Methods)"),
+    "vc_thin_v": ("V", "paper", "field-free critical voltage of 1-cell devices at 1.6 nm, 0.7 V (Fig. 4c)"),
+    "vc_thick_v": ("V", "paper", "field-free critical voltage of 1-cell devices at 2.6 nm, 2.0 V (Fig. 4c)"),
+    "tau0_s": ("s", "assumed", "attempt time 1 ns, the usual value for thermally activated MTJ switching"),
+    "delta_thin": ("1", "assumed", "thermal stability E_b/k_B T = 40 at 1.6 nm, typical of memory MTJs; "
+                                   "scaled with t because H_c is thickness-independent (Fig. 3e)"),
+    "hk_thin_mt": ("mT", "paper", "easy-axis saturation field 12.7 mT at 1.6 nm (Fig. 3e), used as H_k"),
+    "hk_thick_mt": ("mT", "paper", "easy-axis saturation field 14.8 mT at 2.6 nm (Fig. 3e), used as H_k"),
+    "field_mt": ("mT", "paper", "assisting field 6 mT (6-10 mT used, Methods; -6 mT in Fig. 4g)"),
+    "sigma_cell": ("1", "assumed", "cell-to-cell log-normal spread of I_c0, 8 %: enough to separate a "
+                                   "3-cell device's 4 states as in Fig. 4f/g"),
+    "sigma_device": ("1", "assumed", "device-to-device log-normal spread of I_c0, 5 %"),
+    "vb_1cell_thin_v": ("V", "paper", "mean breakdown voltage, 1 cell, 1.6 nm: 1.8 V (Fig. 4h)"),
+    "vb_1cell_thick_v": ("V", "paper", "mean breakdown voltage, 1 cell, 2.6 nm: 2.0 V (Fig. 4h)"),
+    "vb_per_cell_v": ("V", "fitted", "change of V_B per added cell, -0.05 V: the 3-cell window (1.7-1.9 V) "
+                                     "lies 0.1 V below the 1-cell one (Fig. 4h); linear in n assumed"),
+    "sigma_vb_v": ("V", "assumed", "device-to-device spread of V_B, 0.05 V (Fig. 4h gives averages only)"),
+    "short_ohm": ("ohm", "assumed", "a broken (hard-breakdown) junction reads 500 ohm, far below R_P"),
+    "channel_width_m": ("m", "paper", "write channel width 0.9 um (section B)"),
+    "channel_thickness_m": ("m", "paper", "write channel Ta(4)/Pt(10): 14 nm (Methods)"),
+}
+
+
+@dataclass(frozen=True)
+class SwitchingParams:
+    """Every switching parameter, SI units (fields in mT where named so). See :data:`PARAMETER_SOURCES`."""
+
+    pulse_s: float = 200e-9
+    vc_thin_v: float = 0.7
+    vc_thick_v: float = 2.0
+    tau0_s: float = 1e-9
+    delta_thin: float = 40.0
+    hk_thin_mt: float = 12.7
+    hk_thick_mt: float = 14.8
+    field_mt: float = 6.0
+    sigma_cell: float = 0.08
+    sigma_device: float = 0.05
+    vb_1cell_thin_v: float = 1.8
+    vb_1cell_thick_v: float = 2.0
+    vb_per_cell_v: float = -0.05
+    sigma_vb_v: float = 0.05
+    short_ohm: float = 500.0
+    channel_width_m: float = 0.9e-6
+    channel_thickness_m: float = 14e-9
+    stochastic: bool = True
+
+    def __post_init__(self):
+        for f in fields(self):
+            if f.name == "stochastic":
+                if not isinstance(self.stochastic, (bool, np.bool_)):
+                    raise ParameterError(f"stochastic must be True or False, got {self.stochastic!r}")
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise ParameterError(f"{f.name} must be a number, got {value!r}")
+            value = float(value)
+            if np.isnan(value) or (np.isinf(value) and f.name != "vb_1cell_thin_v" and f.name != "vb_1cell_thick_v"):
+                raise ParameterError(f"{f.name} must be finite, got {value!r}")
+            negative_ok = f.name in ("vb_per_cell_v", "field_mt")
+            zero_ok = f.name in ("sigma_cell", "sigma_device", "sigma_vb_v", "field_mt", "vb_per_cell_v")
+            if (value < 0 and not negative_ok) or (value == 0 and not zero_ok):
+                raise ParameterError(f"{f.name} must be {'>= 0' if zero_ok else '> 0'}, got {value!r}")
+            object.__setattr__(self, f.name, value)
+        if self.vc_thick_v <= self.vc_thin_v:
+            raise ParameterError("vc_thick_v must exceed vc_thin_v (V_c rises with thickness, Fig. 4c)")
+        if abs(self.field_mt) >= min(self.hk_thin_mt, self.hk_thick_mt):
+            raise ParameterError(f"assisting field {self.field_mt!r} mT must stay below H_k "
+                                 f"({min(self.hk_thin_mt, self.hk_thick_mt):g} mT)")
+        if self.delta_thin <= np.log(self.pulse_s / self.tau0_s / np.log(2)):
+            raise ParameterError("delta_thin is too small for the pulse width: the 50 % current would be <= 0")
+
+    def without_breakdown(self) -> "SwitchingParams":
+        """The same model with breakdown switched off (V_B infinite)."""
+        from dataclasses import replace
+        return replace(self, vb_1cell_thin_v=np.inf, vb_1cell_thick_v=np.inf, sigma_vb_v=0.0)
+
+
+def check_thickness(thickness_nm: float) -> float:
+    """``thickness_nm`` as a float, or a ParameterError outside the fitted 1.6..2.6 nm."""
+    t = float(thickness_nm)
+    lo, hi = THICKNESS_RANGE_NM
+    if not np.isfinite(t) or not lo - 1e-9 <= t <= hi + 1e-9:
+        raise ParameterError(f"free-layer thickness must be within {lo}..{hi} nm, got {thickness_nm!r}")
+    return t
+
+
+def _check_cells(n_cells: int) -> int:
+    if not isinstance(n_cells, (int, np.integer)) or not 1 <= n_cells <= MAX_CELLS:
+        raise ParameterError(f"n_cells must be an integer in 1..{MAX_CELLS}, got {n_cells!r}")
+    return int(n_cells)
+
+
+def _along(t: float, thin: float, thick: float) -> float:
+    if thin == thick:  # also infinite (breakdown switched off)
+        return thin
+    lo, hi = THICKNESS_RANGE_NM
+    return thin + (thick - thin) * (t - lo) / (hi - lo)
+
+
+def thermal_stability(p: SwitchingParams, thickness_nm: float) -> float:
+    """Delta = E_b / k_B T at ``thickness_nm``: proportional to t (assumed, see the module doc)."""
+    t = check_thickness(thickness_nm)
+    return p.delta_thin * t / THICKNESS_RANGE_NM[0]
+
+
+def half_current_factor(p: SwitchingParams, delta: float) -> float:
+    """I_50 / I_c0 = 1 - ln(t_p / tau0 / ln 2) / Delta for one pulse of width ``p.pulse_s``."""
+    return 1.0 - np.log(p.pulse_s / p.tau0_s / np.log(2.0)) / delta
+
+
+def eq1_line(p: SwitchingParams) -> tuple[float, float]:
+    """(slope A/nm, crossover thickness t_x nm) of I_c0(t) = slope (t - t_x), the paper's eq. 1 fitted to Fig. 4c.
+
+    Chosen so that the field-free 50 % current of a 1-cell device (channel
+    R_ch(1)) is V_c / R_ch(1) at both ends of the wedge. t_x is where the
+    interfacial anisotropy K_s cancels the demagnetizing term M_s t in eq. 1.
+    """
+    r1 = channel_resistance(1)
+    lo, hi = THICKNESS_RANGE_NM
+    i_lo = p.vc_thin_v / r1 / half_current_factor(p, thermal_stability(p, lo))
+    i_hi = p.vc_thick_v / r1 / half_current_factor(p, thermal_stability(p, hi))
+    slope = (i_hi - i_lo) / (hi - lo)
+    return slope, lo - i_lo / slope
+
+
+def critical_current(p: SwitchingParams, thickness_nm: float, field_mt: float | None = None) -> float:
+    """Nominal I_c0 in ampere of one cell at ``thickness_nm`` under an assisting field (default ``p.field_mt``).
+
+    Zero-temperature critical current: eq. 1 at zero field, times 1 - H/H_k.
+    """
+    t = check_thickness(thickness_nm)
+    h = p.field_mt if field_mt is None else float(field_mt)
+    hk = _along(t, p.hk_thin_mt, p.hk_thick_mt)
+    if not np.isfinite(h) or abs(h) >= hk:
+        raise ParameterError(f"assisting field must be finite and below H_k = {hk:.3g} mT, got {field_mt!r}")
+    slope, t_x = eq1_line(p)
+    return slope * (t - t_x) * (1.0 - abs(h) / hk)
+
+
+def half_current(p: SwitchingParams, thickness_nm: float, field_mt: float | None = None) -> float:
+    """Nominal current in ampere that switches one cell with 50 % probability in one pulse."""
+    return critical_current(p, thickness_nm, field_mt) * half_current_factor(p, thermal_stability(p, thickness_nm))
+
+
+def switching_probability(current_a, ic0_a, delta, pulse_s: float, tau0_s: float) -> np.ndarray:
+    """P = 1 - exp(-t_p / tau), tau = tau0 exp(Delta (1 - I / I_c0)); broadcast over arrays.
+
+    ``current_a`` is the magnitude of the channel current in the switching
+    direction; a current <= 0 never switches.
+    """
+    current = np.asarray(current_a, dtype=float)
+    exponent = np.clip(np.asarray(delta) * (1.0 - current / np.asarray(ic0_a)), -700.0, 700.0)
+    p = -np.expm1(-(pulse_s / tau0_s) * np.exp(-exponent))
+    return np.where(current > 0, p, 0.0)
+
+
+def probability(p: SwitchingParams, current_a, ic0_a, delta) -> np.ndarray:
+    """Switching probability of cells under one pulse: thermal activation, or a step at I_50 when not stochastic."""
+    if p.stochastic:
+        return switching_probability(current_a, ic0_a, delta, p.pulse_s, p.tau0_s)
+    return (np.asarray(current_a) >= np.asarray(ic0_a) * half_current_factor(p, delta)).astype(float)
+
+
+def breakdown_voltage(p: SwitchingParams, thickness_nm: float, n_cells: int) -> float:
+    """Mean breakdown voltage in volt across the write channel (Fig. 4h), linear in thickness and cells."""
+    t, n = check_thickness(thickness_nm), _check_cells(n_cells)
+    return _along(t, p.vb_1cell_thin_v, p.vb_1cell_thick_v) + p.vb_per_cell_v * (n - 1)
+
+
+def current_density(p: SwitchingParams, current_a) -> np.ndarray:
+    """Channel current density in A/m^2 of a channel current (width x Ta/Pt thickness)."""
+    return np.asarray(current_a) / (p.channel_width_m * p.channel_thickness_m)
+
+
+@dataclass(frozen=True)
+class DeviceSample:
+    """Sampled switching parameters of a population of compound devices.
+
+    ``ic0_a`` [..., cells] each cell's zero-temperature critical current (ampere,
+    at the model's assisting field), ``vb_v`` [...] each device's breakdown voltage
+    across its channel, ``delta`` the thermal stability (same for all).
+    """
+
+    ic0_a: np.ndarray
+    vb_v: np.ndarray
+    delta: float
+
+
+def sample_devices(p: SwitchingParams, thickness_nm: float, n_cells: int, shape: tuple[int, ...],
+                   rng: np.random.Generator) -> DeviceSample:
+    """Critical currents [*shape, n_cells] and breakdown voltages [*shape] drawn from ``rng``."""
+    n = _check_cells(n_cells)
+    ic0 = critical_current(p, thickness_nm)
+    dev = rng.lognormal(0.0, p.sigma_device, size=tuple(shape) + (1,)) if p.sigma_device else 1.0
+    cell = rng.lognormal(0.0, p.sigma_cell, size=tuple(shape) + (n,)) if p.sigma_cell else 1.0
+    vb = breakdown_voltage(p, thickness_nm, n)
+    vb_v = vb + p.sigma_vb_v * rng.standard_normal(shape) if p.sigma_vb_v else np.full(shape, vb)
+    return DeviceSample(ic0_a=np.broadcast_to(ic0 * dev * cell, tuple(shape) + (n,)).copy(),
+                        vb_v=np.asarray(vb_v, dtype=float), delta=thermal_stability(p, thickness_nm))
+
+
+def field_free_probability(p: SwitchingParams, thickness_nm: float, n_cells: int = 1,
+                           samples: int = 20000, seed: int = 0) -> float:
+    """Share of devices that switch fully, field-free, before they break down (the paper's Fig. 4d).
+
+    A device switches when the channel voltage of its hardest cell's 50 % point,
+    I_50 R_ch(n), lies below its breakdown voltage; estimated over ``samples``
+    devices drawn with ``seed`` (deterministic).
+    """
+    from dataclasses import replace
+    n = _check_cells(n_cells)
+    s = sample_devices(replace(p, field_mt=0.0), thickness_nm, n, (int(samples),), np.random.default_rng(seed))
+    v_switch = s.ic0_a.max(axis=-1) * half_current_factor(p, s.delta) * channel_resistance(n)
+    return float(np.mean(v_switch < s.vb_v))
+
+
+def parameter_table(p: SwitchingParams | None = None) -> str:
+    """Markdown table of every parameter: value, unit, kind (paper / fitted / assumed) and source."""
+    p = p or SwitchingParams()
+    lines = ["| parameter | value | unit | kind | source |", "|---|---|---|---|---|"]
+    for name, (unit, kind, source) in PARAMETER_SOURCES.items():
+        lines.append(f"| `{name}` | {getattr(p, name):.6g} | {unit} | {kind} | {source} |")
+    slope, t_x = eq1_line(p)
+    lines.append(f"| eq. 1 slope | {slope * 1e3:.4g} | mA/nm | fitted | I_c0(t) = slope (t - t_x) through Fig. 4c's ends |")
+    lines.append(f"| eq. 1 t_x | {t_x:.4g} | nm | fitted | thickness where eq. 1's I_c0 vanishes (K_s = M_s t) |")
+    return "\n".join(lines)
