@@ -202,3 +202,26 @@ def test_calibration_is_identity_without_parasitics(small):
     analog_net.calibrate(data.x_train[:100])
     for gain, offset in analog_net.calibration:
         assert np.allclose(gain, 1.0, atol=1e-9) and np.allclose(offset, 0.0, atol=1e-9)
+
+
+def test_warm_run_builds_no_circuits(small, tmp_path):
+    """A second network with the same cache reuses matrices and IR-drop numbers: no circuit, no factorization."""
+    net, data = small
+    spec = CircuitSpec(n_cells=2, wire_ohm=2.0, tile_rows=32, tile_cols=16)
+    x = data.x_test[:20]
+    cold = AnalogNetwork(net, spec, cache_dir=tmp_path)
+    logits, _, _ = cold.run(x)
+    ir_cold = cold.ir_drop(0, x[:4])
+    warm = AnalogNetwork(net, spec, cache_dir=tmp_path)
+    logits_warm, _, _ = warm.run(x)
+    ir_warm = warm.ir_drop(0, x[:4])
+    assert not warm._circuits and not warm._solvers
+    assert np.array_equal(logits, logits_warm)
+    for a, b in zip(ir_cold, ir_warm):
+        assert a["worst_v"] == b["worst_v"] and np.array_equal(a["map_rel"], b["map_rel"])
+    # Other inputs are other numbers; a damaged cache file is recomputed, not trusted.
+    assert warm.ir_drop(0, x[4:8])[0]["worst_v"] != ir_cold[0]["worst_v"]
+    for f in (tmp_path / "irdrop").iterdir():
+        f.write_bytes(b"not an npz")
+    again = AnalogNetwork(net, spec, cache_dir=tmp_path).ir_drop(0, x[:4])
+    assert [s["worst_v"] for s in again] == [s["worst_v"] for s in ir_cold]

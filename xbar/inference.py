@@ -34,7 +34,8 @@ from .faults import Faults
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
 from .network import Network, sigmoid
 from .quantize import SCALE_RULES
-from .solvers import IdealSolver, NativeSolver, NgspiceSolver
+from .solvers import NativeSolver, NgspiceSolver
+from .solvers.ideal import summed_conductance
 from .solvers.native import cell_voltages
 
 #: Default tile: 128 x 128 devices, a common macro size (64 differential outputs per tile).
@@ -177,11 +178,18 @@ class AnalogNetwork:
         #: Per layer (gain [out], offset [out]) from :meth:`calibrate`; empty: uncalibrated.
         self.calibration: list[tuple[np.ndarray, np.ndarray]] = []
         self._circuits: dict[tuple, Circuit] = {}
+        self._crossbars: dict[tuple, Crossbar] = {}
         self._solvers: dict[tuple, NativeSolver] = {}
         self._ideal: dict[tuple, np.ndarray] = {}
 
     def crossbar(self, tile: Tile) -> Crossbar:
-        """The physical array of ``tile``, with its own variation seed."""
+        """The physical array of ``tile``, with its own variation seed (made once)."""
+        key = (tile.layer, tile.index)
+        if key not in self._crossbars:
+            self._crossbars[key] = self._make_crossbar(tile)
+        return self._crossbars[key]
+
+    def _make_crossbar(self, tile: Tile) -> Crossbar:
         s = self.spec
         seed = int(np.random.SeedSequence([s.variation_seed, tile.layer, *tile.index]).generate_state(1)[0])
         return Crossbar(self.device, tile.states, row_wire_ohm=s.wire_ohm, col_wire_ohm=s.wire_ohm,
@@ -231,7 +239,8 @@ class AnalogNetwork:
         """The tile's conductances G [rows, cols] in siemens, as its circuit holds them: ideal currents are V @ G."""
         key = (tile.layer, tile.index)
         if key not in self._ideal:
-            self._ideal[key] = IdealSolver(self.circuit(tile)).conductance
+            # From the cell resistances the circuit is built from: no circuit needed when M is cached.
+            self._ideal[key] = summed_conductance(self.crossbar(tile).cell_resistance_ohm)
         return self._ideal[key]
 
     def row_voltages(self, a: np.ndarray) -> np.ndarray:
@@ -324,17 +333,35 @@ class AnalogNetwork:
         fraction per device [rows, cols] for heat maps.
         """
         v = self.row_voltages(a)
-        stats = []
-        for tile in self.tiles[l]:
-            circuit = self.circuit(tile)
-            vt = v[:, tile.rows[0]:tile.rows[1]]
-            cells = cell_voltages(circuit, self.solver(tile).node_voltages(vt))  # [batch, rows, cols, cells]
-            loss = np.abs(vt[:, :, None, None] - cells)
-            stats.append(dict(layer=l, tile=tile.index, worst_v=float(loss.max()), mean_v=float(loss.mean()),
-                              worst_rel=float(loss.max() / self.spec.v_read),
-                              mean_rel=float(loss.mean() / self.spec.v_read),
-                              map_rel=loss.mean(axis=(0, 3)) / self.spec.v_read))
-        return stats
+        return [dict(layer=l, tile=tile.index, **self._ir_stats(tile, v[:, tile.rows[0]:tile.rows[1]]))
+                for tile in self.tiles[l]]
+
+    def _ir_stats(self, tile: Tile, vt: np.ndarray) -> dict:
+        """IR-drop numbers of one tile for row voltages ``vt``, kept in the cache (they need a factorization)."""
+        path = None
+        if self.cache_dir:
+            digest = hashlib.sha256(np.ascontiguousarray(vt).tobytes() + repr(vt.shape).encode()).hexdigest()[:16]
+            path = self.cache_dir / "irdrop" / f"{self._key(tile)}-{digest}.npz"
+        if path is not None and path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as f:
+                    worst, mean, heat = float(f["worst_v"]), float(f["mean_v"]), f["map_v"]
+                if heat.shape == self.crossbar(tile).shape and np.isfinite(heat).all() and np.isfinite([worst, mean]).all():
+                    return self._ir_record(worst, mean, heat)
+            except (OSError, ValueError, KeyError):
+                pass  # unreadable or foreign: recompute and overwrite
+        cells = cell_voltages(self.circuit(tile), self.solver(tile).node_voltages(vt))  # [batch, rows, cols, cells]
+        loss = np.abs(vt[:, :, None, None] - cells)
+        worst, mean, heat = float(loss.max()), float(loss.mean()), loss.mean(axis=(0, 3))
+        if path is not None:
+            with atomic_open(path) as f:
+                np.savez(f, worst_v=worst, mean_v=mean, map_v=heat)
+        return self._ir_record(worst, mean, heat)
+
+    def _ir_record(self, worst_v: float, mean_v: float, map_v: np.ndarray) -> dict:
+        v_read = self.spec.v_read
+        return dict(worst_v=worst_v, mean_v=mean_v, worst_rel=worst_v / v_read, mean_rel=mean_v / v_read,
+                    map_rel=map_v / v_read)
 
 
 def _check_activations(x, features: int) -> np.ndarray:

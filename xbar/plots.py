@@ -115,7 +115,7 @@ def analog_vs_ideal(z_ideal: np.ndarray, z_analog: np.ndarray, max_points: int =
         a, b = a[pick], b[pick]
     fig = Figure(figsize=(4.8, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    ax.scatter(a, b, s=3, alpha=0.4)
+    ax.scatter(a, b, s=3, alpha=0.4, rasterized=True)  # one image in the SVG, not 20,000 paths
     lim = [min(a.min(), b.min()), max(a.max(), b.max())]
     ax.plot(lim, lim, "k--", lw=1, label="analog = ideal")
     ax.set_xlabel("ideal quantized output (logit)")

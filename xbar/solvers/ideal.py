@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..circuit import Circuit, check_inputs
 from .result import Solution
+
+
+def summed_conductance(cell_ohm: np.ndarray) -> np.ndarray:
+    """G [rows, cols] in siemens: each device's cell conductances ``1 / cell_ohm`` [rows, cols, cells] summed."""
+    return (1.0 / cell_ohm).sum(axis=2)
 
 
 class IdealSolver:
@@ -15,7 +22,7 @@ class IdealSolver:
 
     def __init__(self, circuit: Circuit):
         self.circuit = circuit
-        self.conductance = (1.0 / circuit.cell_ohm).sum(axis=2)
+        self.conductance = summed_conductance(circuit.cell_ohm)
 
     def solve(self, inputs) -> Solution:
         x = check_inputs(inputs, self.circuit.shape[0])
