@@ -334,6 +334,8 @@ def _add_infer(sub) -> None:
                    help="correlated variation with the documented typical RA and TMR spreads (instead of --sigma)")
     p.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
                    "a shipped name (measured-21pct, multisize-2p6nm); replaces --cells and --thickness")
+    p.add_argument("--model", metavar="FILE", help="your own trained network instead of the paper's MLP: ONNX "
+                   "(MLPs and CNNs; PyTorch: torch.onnx.export) or .npz weights w0, b0, w1, b1, ...")
     p.add_argument("--fault-rate", type=float, default=0.0,
                    help="fraction of faulty cells, split evenly over stuck-P, stuck-AP, open and short (default 0)")
     p.add_argument("--v-read", type=float, default=0.1, help="read voltage for a full input, volt (default 0.1)")
@@ -395,14 +397,14 @@ def _run_infer(args) -> int:
                        fault_rate=args.fault_rate, device_file=args.device, **_typical_variation(args.variation))
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
-                       quiet=args.quiet)
+                       quiet=args.quiet, model_file=args.model)
     base = result["base"]
     where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
     print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
           f"{args.wire_ohm:g} ohm wires, tile {args.tile}, sense {args.sense}")
     print("| full precision | paper-method quantized | ideal quantized | analog | agreement |")
     print("|---|---|---|---|---|")
-    print("| " + " | ".join(f"{100 * base[k]:.2f} %" for k in (
+    print("| " + " | ".join("–" if base[k] is None else f"{100 * base[k]:.2f} %" for k in (
         "accuracy_full_precision", "accuracy_paper_quantized", "accuracy_ideal_quantized",
         "accuracy_analog", "top1_agreement")) + " |")
     for e in base["layers"]:

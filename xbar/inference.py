@@ -32,7 +32,8 @@ from .errors import ParameterError
 from .device_file import load_device
 from .faults import Faults
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
-from .network import Network, sigmoid
+from .models import Model, from_network
+from .network import Network
 from .quantize import SCALE_RULES
 from .solvers import NativeSolver, NgspiceSolver
 from .solvers.ideal import summed_conductance
@@ -153,23 +154,39 @@ class LayerResult:
 
     z_analog: np.ndarray
     z_ideal: np.ndarray
+    #: The first rows of the layer's inputs (for IR-drop analysis), [rows, in]; see :meth:`AnalogNetwork.run`.
+    inputs: np.ndarray | None = None
 
 
 class AnalogNetwork:
     """A trained network mapped onto compound-MTJ tiles, solvable with the native solver or ngspice.
 
+    ``network``: the paper's MLP (:class:`~xbar.network.Network`) or any
+    :class:`~xbar.models.Model`; every matrix product (dense layer, or
+    convolution through im2col) goes onto tiles, the rest stays digital.
+    ``input_scales`` (one per matrix layer, default 1): the activation that
+    drives a row at ``v_read``; layer l's weights are mapped as ``[s_l W; b]``
+    and its inputs drive ``v_read * a / s_l`` (exact, no clipping), so inputs
+    beyond [0, 1] (ReLU, normalized images) use the same voltage range.
     ``cache_dir``: where effective matrices are kept between runs (keyed by
     everything that defines a tile's circuit); None keeps them in memory only.
     """
 
-    def __init__(self, network: Network, spec: CircuitSpec, cache_dir: str | os.PathLike | None = None):
+    def __init__(self, network: Network | Model, spec: CircuitSpec, cache_dir: str | os.PathLike | None = None,
+                 input_scales=None):
         self.network = network
+        self.model = network if isinstance(network, Model) else from_network(network)
         self.spec = spec
         self.device = spec.device()
+        matrices = self.model.matrix_layers()
+        scales = np.ones(len(matrices)) if input_scales is None else np.asarray(input_scales, dtype=float)
+        if scales.shape != (len(matrices),) or not (np.isfinite(scales).all() and (scales > 0).all()):
+            raise ParameterError(f"input_scales must be {len(matrices)} finite values > 0, one per matrix layer")
+        self.input_scales = scales
         self.layers: list[MappedLayer] = [
-            map_layer(np.vstack([w, b[None, :]]), self.device.n_cells, spec.scheme, spec.rule,
+            map_layer(np.vstack([w if s == 1 else s * w, b[None, :]]), self.device.n_cells, spec.scheme, spec.rule,
                       self.device.level_fractions() if self.device.cells else None)
-            for w, b in zip(network.weights, network.biases)]
+            for (w, b), s in zip(matrices, scales)]
         self.tiles: list[list[Tile]] = [tile_layer(m, l, spec.tile_rows, spec.tile_cols)
                                         for l, m in enumerate(self.layers)]
         self.gains = [current_gain(self.device, spec.scheme, m.scale, spec.v_read) for m in self.layers]
@@ -243,9 +260,11 @@ class AnalogNetwork:
             self._ideal[key] = summed_conductance(self.crossbar(tile).cell_resistance_ohm)
         return self._ideal[key]
 
-    def row_voltages(self, a: np.ndarray) -> np.ndarray:
-        """Row voltages [batch, in + 1] for activations ``a`` [batch, in]: the bias row is driven at v_read."""
-        return self.spec.v_read * np.hstack([a, np.ones((len(a), 1))])
+    def row_voltages(self, a: np.ndarray, l: int = 0) -> np.ndarray:
+        """Row voltages [batch, in + 1] of layer ``l`` for its inputs ``a`` [batch, in]: ``v_read * a / s_l``;
+        the bias row is driven at v_read."""
+        s = self.input_scales[l]
+        return self.spec.v_read * np.hstack([a if s == 1 else a / s, np.ones((len(a), 1))])
 
     def _adc(self, currents: np.ndarray, tile: Tile) -> np.ndarray:
         bits = self.spec.adc_bits
@@ -274,7 +293,7 @@ class AnalogNetwork:
 
         Analog backends apply the layer's digital calibration, if :meth:`calibrate` set one.
         """
-        v = self.row_voltages(a)
+        v = self.row_voltages(a, l)
         z = np.zeros((len(a), self.layers[l].shape[1]))
         for tile in self.tiles[l]:
             currents = self.tile_currents(tile, v[:, tile.rows[0]:tile.rows[1]], backend)
@@ -293,35 +312,40 @@ class AnalogNetwork:
         periphery and removes the smooth attenuation that IR drop causes; what is
         left is the circuit's true distortion.
         """
-        a = _check_activations(x, self.network.shape[0])
+        x = _check_activations(x, self.model.n_features)
         self.calibration = []
-        last = len(self.layers) - 1
-        for l in range(len(self.layers)):
+
+        def fit(l: int, a: np.ndarray) -> np.ndarray:
             z_a, z_i = self.pre_activation(l, a, backend), self.pre_activation(l, a, "ideal")
             da, di = z_a - z_a.mean(0), z_i - z_i.mean(0)
             var = (da ** 2).sum(0)
             gain = np.where(var > 0, (da * di).sum(0) / np.where(var > 0, var, 1.0), 1.0)
             offset = z_i.mean(0) - gain * z_a.mean(0)
             self.calibration.append((gain, offset))
-            z = z_a * gain + offset
-            a = z if l == last else sigmoid(z)
+            return z_a * gain + offset
 
-    def run(self, x: np.ndarray, backend: str = "native") -> tuple[np.ndarray, np.ndarray, list[LayerResult]]:
-        """Analog and ideal-quantized logits [batch, classes] for inputs ``x`` [batch, features] in [0, 1].
+        self.model.forward(x, fit)
+
+    def run(self, x: np.ndarray, backend: str = "native",
+            keep_inputs: int = 0) -> tuple[np.ndarray, np.ndarray, list[LayerResult]]:
+        """Analog and ideal-quantized outputs [batch, classes] for inputs ``x`` [batch, features] in [0, 1].
 
         Each chain feeds its own activations forward; the per-layer results
-        compare the analog layer with the ideal one on the analog chain's inputs.
+        compare the analog layer with the ideal one on the analog chain's inputs
+        and keep the first ``keep_inputs`` rows of those inputs.
         """
-        x = _check_activations(x, self.network.shape[0])
-        a, a_ideal, results = x, x, []
-        last = len(self.layers) - 1
-        for l in range(len(self.layers)):
-            res = LayerResult(self.pre_activation(l, a, backend), self.pre_activation(l, a, "ideal"))
-            z_ideal = res.z_ideal if l == 0 else self.pre_activation(l, a_ideal, "ideal")
+        x = _check_activations(x, self.model.n_features)
+        results = []
+
+        def analog(l: int, a: np.ndarray) -> np.ndarray:
+            res = LayerResult(self.pre_activation(l, a, backend), self.pre_activation(l, a, "ideal"),
+                              a[:keep_inputs].copy())
             results.append(res)
-            a = res.z_analog if l == last else sigmoid(res.z_analog)
-            a_ideal = z_ideal if l == last else sigmoid(z_ideal)
-        return a, a_ideal, results
+            return res.z_analog
+
+        out = self.model.forward(x, analog)
+        out_ideal = self.model.forward(x, lambda l, a: self.pre_activation(l, a, "ideal"))
+        return out.reshape(len(x), -1), out_ideal.reshape(len(x), -1), results
 
     def ir_drop(self, l: int, a: np.ndarray) -> list[dict]:
         """Voltage lost before each MTJ cell, per tile of layer ``l``, for activations ``a`` [batch, in].
@@ -332,7 +356,7 @@ class AnalogNetwork:
         (the full-scale row voltage), over all cells and inputs, and the mean
         fraction per device [rows, cols] for heat maps.
         """
-        v = self.row_voltages(a)
+        v = self.row_voltages(a, l)
         return [dict(layer=l, tile=tile.index, **self._ir_stats(tile, v[:, tile.rows[0]:tile.rows[1]]))
                 for tile in self.tiles[l]]
 

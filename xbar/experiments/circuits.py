@@ -20,7 +20,9 @@ from ..atomic import write_text
 from ..datasets import Dataset, load
 from ..faults import FAULT_KINDS
 from ..inference import AnalogNetwork, CircuitSpec
-from ..network import Network, accuracy, default_cache_dir, sigmoid, trained
+from ..errors import ParameterError
+from ..models import Conv, Model, from_network, load_model
+from ..network import Network, accuracy, default_cache_dir, trained
 from ..quantize import paper_levels, quantize_network
 
 #: Wire resistances per segment (ohm) of the wire-resistance study.
@@ -35,46 +37,93 @@ FAULT_RATES = (0.0, 0.005, 0.01, 0.02, 0.05)
 CORRELATED_SCALES = (0.0, 1.0, 2.0, 4.0)
 
 
-def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "native",
+#: Test images per chunk for networks with convolutions (their im2col rows are many).
+CONV_CHUNK = 1000
+
+
+def input_scales(model: Model, x: np.ndarray) -> np.ndarray:
+    """Per matrix layer, the largest |input| of the full-precision model on ``x`` (at least 1): the
+    activation driven at V_read. Inputs within [0, 1] (pixels, sigmoid outputs) keep 1."""
+    peaks = []
+
+    def record(l: int, a: np.ndarray) -> np.ndarray:
+        peaks.append(float(np.abs(a).max()) if a.size else 1.0)
+        w, b = model.matrix_layers()[l]
+        return a @ w + b
+
+    model.forward(x, record)
+    return np.maximum(np.array(peaks), 1.0)
+
+
+def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend: str = "native",
             n_test: int | None = None, ir_samples: int = 16, cache_dir=None, details: bool = False) -> dict:
     """Accuracy, agreement, per-layer error and IR drop of ``network`` on circuits built from ``spec``.
 
-    Uses the first ``n_test`` test images (all when None). With
+    ``network``: the paper's MLP or an imported :class:`~xbar.models.Model` (then
+    each layer's input scale comes from 256 training images, see :func:`input_scales`,
+    and there is no paper-method column). Uses the first ``n_test`` test images
+    (all when None), in chunks for convolutional models. With
     ``spec.calibration_images`` > 0 the analog outputs are first calibrated
     (:meth:`AnalogNetwork.calibrate`) on that many training images. With
     ``details`` the record also holds arrays for figures under ``"arrays"``
     (not JSON-ready).
     """
     x, y = data.x_test[:n_test], data.y_test[:n_test]
-    analog_net = AnalogNetwork(network, spec, cache_dir=cache_dir)
+    imported = isinstance(network, Model)
+    model = network if imported else from_network(network)
+    check_model_input(model, data)
+    scales = input_scales(model, data.x_train[:256]) if imported else None
+    analog_net = AnalogNetwork(network, spec, cache_dir=cache_dir, input_scales=scales)
     if spec.calibration_images:
         analog_net.calibrate(data.x_train[:spec.calibration_images], backend)
-    logits_a, logits_i, layers = analog_net.run(x, backend)
-    paper_q = quantize_network(network, paper_levels(analog_net.device), rule=spec.rule)
-    pred_a, pred_i = logits_a.argmax(1), logits_i.argmax(1)
+    chunk = CONV_CHUNK if any(isinstance(op, Conv) for op in model.ops) else max(len(x), 1)
+    pred_a, pred_i, pred_f, last_a, last_i = [], [], [], [], []
+    sums = None
+    first = None
+    for k in range(0, len(x), chunk):
+        xc = x[k:k + chunk]
+        out_a, out_i, layers = analog_net.run(xc, backend, keep_inputs=ir_samples if k == 0 else 0)
+        first = layers if k == 0 else first
+        pred_a.append(out_a.argmax(1))
+        pred_i.append(out_i.argmax(1))
+        pred_f.append(model.predict(xc))
+        last_a.append(layers[-1].z_analog)
+        last_i.append(layers[-1].z_ideal)
+        stats = [(float(((r.z_analog - r.z_ideal) ** 2).sum()), float((r.z_ideal ** 2).sum()), r.z_ideal.size,
+                  float(np.abs(r.z_analog - r.z_ideal).max()), float(np.abs(r.z_ideal).max())) for r in layers]
+        sums = stats if sums is None else [(a[0] + b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3]), max(a[4], b[4]))
+                                           for a, b in zip(sums, stats)]
+    pred_a, pred_i, pred_f = map(np.concatenate, (pred_a, pred_i, pred_f))
+    paper = None
+    if not imported:
+        paper = accuracy(quantize_network(network, paper_levels(analog_net.device), rule=spec.rule).network, x, y)
     record = dict(
         dataset=data.name, n_test=len(x), spec=dataclasses.asdict(spec), backend=backend,
-        accuracy_full_precision=accuracy(network, x, y),
-        accuracy_paper_quantized=accuracy(paper_q.network, x, y),
+        model=model.name,
+        accuracy_full_precision=float(np.mean(pred_f == y)),
+        accuracy_paper_quantized=paper,
         accuracy_ideal_quantized=float(np.mean(pred_i == y)),
         accuracy_analog=float(np.mean(pred_a == y)),
         top1_agreement=float(np.mean(pred_a == pred_i)),
         layers=[], ir_drop=[],
     )
-    inputs = x
     maps = []
-    for l, res in enumerate(layers):
-        err = res.z_analog - res.z_ideal
-        record["layers"].append(dict(
-            layer=l, rms_rel=float(np.sqrt(np.mean(err ** 2) / np.mean(res.z_ideal ** 2))),
-            worst_rel=float(np.abs(err).max() / np.abs(res.z_ideal).max())))
-        for st in analog_net.ir_drop(l, inputs[:ir_samples]):
+    for l, (res, (se, si, n, worst, peak)) in enumerate(zip(first, sums)):
+        record["layers"].append(dict(layer=l, rms_rel=float(np.sqrt((se / n) / (si / n))),
+                                     worst_rel=float(worst / peak)))
+        for st in analog_net.ir_drop(l, res.inputs):
             maps.append(st.pop("map_rel"))
             record["ir_drop"].append(dict(st, tile=list(st["tile"])))
-        inputs = sigmoid(res.z_analog)
     if details:
-        record["arrays"] = dict(ir_map=maps[0], z_ideal=layers[-1].z_ideal, z_analog=layers[-1].z_analog)
+        record["arrays"] = dict(ir_map=maps[0], z_ideal=np.concatenate(last_i), z_analog=np.concatenate(last_a))
     return record
+
+
+def check_model_input(model: Model, data: Dataset) -> None:
+    """A ParameterError unless ``model`` takes the dataset's images (same number of values per image)."""
+    if model.n_features != data.n_features:
+        raise ParameterError(f"{model.name} takes inputs of shape {list(model.input_shape)} "
+                             f"({model.n_features} values), but {data.name} images have {data.n_features} values")
 
 
 def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thickness_nm: float = 1.9,
@@ -159,17 +208,26 @@ def study_specs(base: CircuitSpec, studies=STUDIES) -> list[tuple[str, str, Circ
 
 def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=STUDIES, seed: int = 0,
               n_test: int | None = None, data_dir=None, backend: str = "native", netlist_dir=None,
-              quiet: bool = False) -> dict:
-    """Run the base spec and the studies; write ``report.md``, ``results.json`` and figures to ``out_dir``."""
+              quiet: bool = False, model_file=None) -> dict:
+    """Run the base spec and the studies; write ``report.md``, ``results.json`` and figures to ``out_dir``.
+
+    ``model_file`` (.onnx or .npz, see :mod:`xbar.models`) replaces the paper's MLP
+    trained by xbar; it is read and checked against the dataset before anything is written.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     data = load(dataset, data_dir)
-    net = trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
+    if model_file is not None:
+        net = load_model(model_file)
+        check_model_input(net, data)
+    else:
+        net = trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
+    out.mkdir(parents=True, exist_ok=True)
     cache = default_cache_dir()
     base_rec = compare(net, data, base, backend=backend, n_test=n_test, cache_dir=cache, details=True)
     arrays = base_rec.pop("arrays")
     if netlist_dir:
-        write_tile_netlists(AnalogNetwork(net, base), data.x_test[:1], netlist_dir)
+        scales = input_scales(net, data.x_train[:256]) if model_file is not None else None
+        write_tile_netlists(AnalogNetwork(net, base, input_scales=scales), data.x_test[:1], netlist_dir)
     rows = []
     for study, label, spec in tqdm(study_specs(base, studies), desc="studies", disable=quiet):
         rec = compare(net, data, spec, n_test=n_test, cache_dir=cache)
@@ -189,17 +247,22 @@ _SUMMARY = ("accuracy_full_precision", "accuracy_paper_quantized", "accuracy_ide
 
 
 def write_tile_netlists(analog_net: AnalogNetwork, x: np.ndarray, directory) -> list[Path]:
-    """Write every tile's netlist, its sources set by the first input of ``x``, as ``layer<l>_tile<r>_<c>.cir``."""
+    """Write every tile's netlist, its sources set by the first input of ``x``, as ``layer<l>_tile<r>_<c>.cir``.
+
+    A convolution's tiles are driven by its first im2col patch of that input.
+    """
     from ..netlist import write_netlist
-    paths, a = [], x[:1]
-    for l, tiles in enumerate(analog_net.tiles):
-        v = analog_net.row_voltages(a)
-        for tile in tiles:
+    paths = []
+
+    def write(l: int, a: np.ndarray) -> np.ndarray:
+        v = analog_net.row_voltages(a[:1], l)
+        for tile in analog_net.tiles[l]:
             name = f"layer{l}_tile{tile.index[0]}_{tile.index[1]}"
             paths.append(write_netlist(analog_net.circuit(tile), Path(directory) / f"{name}.cir",
                                        inputs=v[0, tile.rows[0]:tile.rows[1]], title=f"xbar {name}"))
-        z = analog_net.pre_activation(l, a)
-        a = sigmoid(z)
+        return analog_net.pre_activation(l, a)
+
+    analog_net.model.forward(x[:1], write)
     return paths
 
 
@@ -217,8 +280,8 @@ def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path
     return figs
 
 
-def _pct(v: float) -> str:
-    return f"{100 * v:.2f}"
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.2f}"
 
 
 def report_markdown(base: dict, rows: list[dict], figures: list[Path]) -> str:
@@ -227,6 +290,7 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path]) -> str:
     lines = [
         f"# xbar analog inference: {base['dataset']}",
         "",
+        f"Network: {base['model']}. "
         f"{base['n_test']} test images through compound SOT-MTJ crossbars, solved exactly "
         f"({base['backend']}), against ideal quantized inference on the same conductances.",
         "",
