@@ -2,7 +2,7 @@
 
 Prints a Markdown table. Each array holds 3-cell devices at 1.9 nm with random
 states, 1 ohm wire segments and virtual-ground sensing. badcrossbar (if
-installed: ``pip install --no-deps badcrossbar pathvalidate sigfig``) solves the
+installed without its pycairo dependency, see benchmarks/README.md) solves the
 same circuit with each device replaced by its exact equivalent resistance, and
 its answer is checked against the native solver's.
 
@@ -74,7 +74,7 @@ def main(argv=None):
     print("|" + "---|" * 12)
     rng = np.random.default_rng(0)
     for rows, cols in sizes:
-        xb = Crossbar(library_device(1.9, 3), rng.integers(0, 4, (rows, cols)), row_wire_ohm=1.0, col_wire_ohm=1.0)
+        xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), rng.integers(0, 4, (rows, cols)), row_wire_ohm=1.0, col_wire_ohm=1.0)
         x = rng.uniform(0, 0.1, (args.vectors, rows))
         t0 = time.perf_counter()
         circuit = build_circuit(xb)

@@ -40,7 +40,7 @@ def build(rows, cols):
     from xbar.crossbar import Crossbar
     from xbar.devices import library_device
     rng = np.random.default_rng(0)
-    xb = Crossbar(library_device(1.9, 3), rng.integers(0, 4, (rows, cols)), row_wire_ohm=1.0, col_wire_ohm=1.0)
+    xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), rng.integers(0, 4, (rows, cols)), row_wire_ohm=1.0, col_wire_ohm=1.0)
     t = time.perf_counter()
     circuit = build_circuit(xb, check=False)
     t_build = time.perf_counter() - t

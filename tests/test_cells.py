@@ -23,7 +23,7 @@ def heterogeneous(rows, cols, cells, seed):
 
 
 def test_states_and_variation_go_through_the_explicit_array():
-    dev = library_device(1.9, 3)
+    dev = library_device(thickness_nm=1.9, n_cells=3)
     states = np.random.default_rng(0).integers(0, 4, (5, 4))
     via_states = Crossbar(dev, states, variation=Variation(0.1, 7), **PARASITICS)
     r = cell_resistances(dev, dev.cell_states(states), Variation(0.1, 7))

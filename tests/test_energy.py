@@ -16,7 +16,7 @@ def _array(sense, rows=12, cols=10, seed=0, **kw):
     rng = np.random.default_rng(seed)
     params = dict(row_wire_ohm=1.0, col_wire_ohm=2.0, driver_ohm=100.0, access_ohm=10.0, sense=sense)
     params.update(kw)
-    xb = Crossbar(library_device(1.9, 3), rng.integers(0, 4, (rows, cols)), **params)
+    xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), rng.integers(0, 4, (rows, cols)), **params)
     return build_circuit(xb), rng.uniform(0, 0.1, (5, rows))
 
 
@@ -36,7 +36,7 @@ def test_tellegen_every_parasitic(sense):
 def test_ideal_array_power_is_sum_v2_g():
     """No parasitics: every cell sees its row voltage, so P = sum_i V_i^2 sum_j G_ij."""
     rng = np.random.default_rng(3)
-    dev = library_device(1.9, 2)
+    dev = library_device(thickness_nm=1.9, n_cells=2)
     from xbar.devices import CompoundMTJ
     dev = CompoundMTJ(dev.mtj, 2, channel_ohm=0.0)
     xb = Crossbar(dev, rng.integers(0, 3, (6, 5)))

@@ -32,7 +32,7 @@ DEV = CompoundMTJ(MTJ(10e3, 25e3), 2)
     (lambda: Crossbar(DEV, np.zeros((2, 2, 3), bool)), r"per-cell states must have shape \[rows, cols, 2\]"),
     (lambda: Crossbar(DEV, np.zeros((2, 2), int), sense="adc"), "unknown sense mode 'adc'"),
     (lambda: Variation(sigma=-0.1), "variation sigma"),
-    (lambda: library_device(3.1, 1), "free-layer thickness must be within 1.6..2.6 nm"),
+    (lambda: library_device(thickness_nm=3.1, n_cells=1), "free-layer thickness must be within 1.6..2.6 nm"),
 ])
 def test_bad_parameters(make, match):
     with pytest.raises(ParameterError, match=match):
@@ -97,11 +97,11 @@ def run_cli(*args, env=None):
 
 
 @pytest.mark.parametrize("args, match", [
-    (["solve", "--wire-ohm", "-2"], "row_wire_ohm must be a finite resistance >= 0 ohm, got -2.0"),
-    (["solve", "--r-p", "0", "--tmr", "50"], "R_P must be a finite resistance > 0"),
-    (["solve", "--cells", "9"], "n_cells must be an integer in 1..6"),
-    (["solve", "--thickness", "nan"], "free-layer thickness"),
-    (["solve", "--sense", "resistor", "--ref-ohm", "-1"], "ref_ohm"),
+    (["solve", "--wire-ohm", "-2"], "argument --wire-ohm: must be a finite number >= 0, got '-2'"),
+    (["solve", "--r-p", "0", "--tmr", "50"], "argument --r-p: must be a finite number > 0"),
+    (["solve", "--cells", "9"], "argument --cells: must be an integer in 1..6"),
+    (["solve", "--thickness", "nan"], "argument --thickness: must be a number in 1.6..2.6"),
+    (["solve", "--sense", "resistor", "--ref-ohm", "-1"], "argument --ref-ohm"),
     (["solve", "--backend", "ngspice", "--rows", "2", "--cols", "2", "--inputs", "BAD_INPUTS"], "input voltage at batch 0, row 1 is nan"),
     (["solve", "--rows", "3", "--cols", "2", "--inputs", "SHORT_INPUTS"], r"inputs must have shape \[batch, 3\]"),
     (["solve", "--rows", "2", "--cols", "2", "--states", "BAD_STATES"], "unknown device state 5"),

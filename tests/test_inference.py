@@ -39,7 +39,7 @@ def test_scheme_levels_by_hand():
 @pytest.mark.parametrize("scheme", ["differential", "reference"])
 @pytest.mark.parametrize("cells", [1, 2, 3])
 def test_mapping_round_trip_is_exact(scheme, cells):
-    device = library_device(2.0, cells)
+    device = library_device(thickness_nm=2.0, n_cells=cells)
     w = np.random.default_rng(cells).normal(size=(30, 7))
     mapped = map_layer(w, cells, scheme)
     g = conductances(mapped, device)
@@ -157,10 +157,10 @@ def test_bad_configs(kw, match):
 
 
 @pytest.mark.parametrize("args, match", [
-    (["--tile", "0"], "tile_rows must be a positive integer"),
-    (["--tile", "big"], "--tile must be a positive integer or 'none'"),
-    (["--v-read", "-1"], "v_read must be a finite voltage > 0"),
-    (["--thickness", "3.1"], "free-layer thickness"),
+    (["--tile", "0"], "argument --tile: must be a positive integer or 'none'"),
+    (["--tile", "big"], "argument --tile: must be a positive integer or 'none'"),
+    (["--v-read", "-1"], "argument --v-read: must be a finite number > 0"),
+    (["--thickness", "3.1"], "argument --thickness: must be a number in 1.6..2.6"),
     (["--study", "magic"], "unknown study 'magic'"),
 ])
 def test_infer_cli_errors(args, match):

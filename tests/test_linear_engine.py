@@ -19,7 +19,7 @@ def crossbar(rows, cols, seed=0, **kw):
     rng = np.random.default_rng(seed)
     wires = dict(row_wire_ohm=1.5, col_wire_ohm=2.5)
     wires.update(kw)
-    return Crossbar(library_device(1.9, 2), rng.integers(0, 3, (rows, cols)), **wires)
+    return Crossbar(library_device(thickness_nm=1.9, n_cells=2), rng.integers(0, 3, (rows, cols)), **wires)
 
 
 def dense_reference(circuit):

@@ -24,7 +24,7 @@ def golden_cases():
         "2x2_1cell_tia": (build_circuit(Crossbar(CompoundMTJ(MTJ(10e3, 25e3), 1), np.array([[0, 1], [1, 0]]),
                                                  row_wire_ohm=1.0, col_wire_ohm=1.0, driver_ohm=10.0)),
                           [0.1, 0.05]),
-        "3x2_3cell_resistor": (build_circuit(Crossbar(library_device(1.9, 3), np.array([[0, 1], [2, 3], [3, 0]]),
+        "3x2_3cell_resistor": (build_circuit(Crossbar(library_device(thickness_nm=1.9, n_cells=3), np.array([[0, 1], [2, 3], [3, 0]]),
                                                       row_wire_ohm=2.0, col_wire_ohm=2.0, sense="resistor",
                                                       ref_ohm=1e6)),
                                [0.1, 0.0, 0.07]),
@@ -87,6 +87,6 @@ def test_unsafe_titles_are_refused(title):
 
 def test_netlist_generation_is_fast_enough_to_be_linear():
     # Not a timing test: checks the writer scales by writing a mid-size array.
-    xb = Crossbar(library_device(1.9, 3), np.zeros((64, 64), int), row_wire_ohm=1, col_wire_ohm=1)
+    xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), np.zeros((64, 64), int), row_wire_ohm=1, col_wire_ohm=1)
     text = netlist_text(build_circuit(xb))
     assert text.count("\nX") == 64 * 64

@@ -25,7 +25,7 @@ def test_program_and_verify_always_terminates(n, t, seed, field, data):
     size = data.draw(st.integers(1, 12))
     target = np.array(data.draw(st.lists(st.integers(0, n), min_size=size, max_size=size)))
     start = np.array(data.draw(st.lists(st.integers(0, n), min_size=size, max_size=size)))
-    res = program(library_device(t, n), t, target, start=start, switching=SwitchingParams(field_mt=field),
+    res = program(library_device(thickness_nm=t, n_cells=n), t, target, start=start, switching=SwitchingParams(field_mt=field),
                   params=FAST, seed=seed)
     assert set(np.unique(res.status)) <= {SUCCESS, STUCK, BROKEN}
     assert np.all(res.pulses <= FAST.max_pulses)
@@ -40,7 +40,7 @@ def _ideal_ramp_pulses(device, t, sw, path, ic0, start_flags, target):
     """Pulses an incremental ramp needs with deterministic thresholds: step up until each needed cell flips."""
     n = device.n_cells
     configs = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
-    tr = write_transfer(build_write_circuit(device, path), np.where(configs, device.mtj.r_p, device.mtj.r_ap))
+    tr = write_transfer(build_write_circuit(device, path), np.where(configs, device.cell_r_p(), device.cell_r_ap()))
     v0, dv, _ = nominal_ramp(device, t, sw, ProgramParams(), path)
     i50 = ic0 * half_current_factor(sw, thermal_stability(sw, t))
     cells, pulses = start_flags.copy(), 0
@@ -59,7 +59,7 @@ def _ideal_ramp_pulses(device, t, sw, path, ic0, start_flags, target):
 @pytest.mark.parametrize("t", [1.6, 2.6])
 def test_zero_spread_no_breakdown_reaches_every_target_in_minimum_pulses(n, t):
     sw = dataclasses.replace(SwitchingParams(sigma_cell=0.0, sigma_device=0.0, stochastic=False)).without_breakdown()
-    device, path = library_device(t, n), WritePath()
+    device, path = library_device(thickness_nm=t, n_cells=n), WritePath()
     # Cells of one device differ by design here (1, 1.25, 1.5x), as zero spread would make identical cells
     # switch together: a ramp separates only cells whose thresholds differ by more than its step.
     base = SwitchingParams(sigma_cell=0.0, sigma_device=0.0)
@@ -80,7 +80,7 @@ def test_zero_spread_no_breakdown_reaches_every_target_in_minimum_pulses(n, t):
 def test_same_seed_same_programmed_array():
     rng = np.random.default_rng(5)
     target = rng.integers(0, 4, (40, 30))
-    dev = library_device(2.2, 3)
+    dev = library_device(thickness_nm=2.2, n_cells=3)
     a, b = program(dev, 2.2, target, seed=11), program(dev, 2.2, target, seed=11)
     for f in dataclasses.fields(a):
         assert np.array_equal(getattr(a, f.name), getattr(b, f.name))
@@ -90,8 +90,8 @@ def test_same_seed_same_programmed_array():
 
 def test_thick_layers_cost_more_and_fail_more():
     target = np.random.default_rng(2).integers(0, 4, 3000)
-    s16 = program(library_device(1.6, 3), 1.6, target, seed=1).summary()
-    s26 = program(library_device(2.6, 3), 2.6, target, seed=1).summary()
+    s16 = program(library_device(thickness_nm=1.6, n_cells=3), 1.6, target, seed=1).summary()
+    s26 = program(library_device(thickness_nm=2.6, n_cells=3), 2.6, target, seed=1).summary()
     assert s16["yield_fraction"] > 0.999 and s26["yield_fraction"] < s16["yield_fraction"]
     assert s26["energy_j"] > 2 * s16["energy_j"]
     # Energy bookkeeping: every pulse and read is counted.
@@ -146,7 +146,8 @@ def test_cli_program_on_digits(tmp_path, capsys):
 
 @pytest.mark.bad_input
 @pytest.mark.parametrize("argv", [["--thickness", "3.1"], ["--thickness", "x"], ["--field", "nan"],
-                                  ["--cells", "0"], ["--field", "30"], ["--limit", "0"]])
+                                  ["--cells", "0"], ["--field", "30"], ["--limit", "0"],
+                                  ["--ceiling-margin", "-1"], ["--max-pulses", "0"]])
 def test_cli_program_bad_input(tmp_path, capsys, argv):
     assert main(["program", "--dataset", "digits", "--out", str(tmp_path / "o"), "--quiet"] + argv) == 2
     err = capsys.readouterr().err
@@ -164,6 +165,6 @@ def test_bad_program_parameters_are_refused(kwargs):
 @pytest.mark.bad_input
 def test_bad_targets_are_refused():
     with pytest.raises(ParameterError):
-        program(library_device(1.9, 3), 1.9, np.array([0, 4]))
+        program(library_device(thickness_nm=1.9, n_cells=3), 1.9, np.array([0, 4]))
     with pytest.raises(ParameterError):
-        program(library_device(1.9, 3), 1.9, np.array([0, 1]), start=np.array([0, 1, 2]))
+        program(library_device(thickness_nm=1.9, n_cells=3), 1.9, np.array([0, 1]), start=np.array([0, 1, 2]))

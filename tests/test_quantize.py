@@ -22,7 +22,7 @@ HAND_TMR100 = {
 
 @pytest.mark.parametrize("n", range(1, 7))
 def test_paper_levels_by_hand_at_tmr_100(n):
-    levels = paper_levels(contour_device(1.0, n))
+    levels = paper_levels(contour_device(tmr=1.0, n_cells=n))
     pos = np.array(HAND_TMR100[n])
     np.testing.assert_allclose(levels, np.concatenate([-pos[::-1], pos]), rtol=1e-12)
 
@@ -38,7 +38,7 @@ def test_differential_levels_are_conductance_differences(n):
     levels = differential_levels(n)
     np.testing.assert_allclose(levels, np.arange(-n, n + 1) / n)
     assert 0.0 in levels
-    dev = contour_device(1.4, n)
+    dev = contour_device(tmr=1.4, n_cells=n)
     g = dev.conductances()
     dg = 1 / dev.mtj.r_p - 1 / dev.mtj.r_ap
     diffs = np.array([[g[kp] - g[km] for km in range(n + 1)] for kp in range(n + 1)])
@@ -66,7 +66,7 @@ def _random_net(seed=0, shape=(20, 8, 3)):
 
 
 @pytest.mark.parametrize("rule", ["mse", "max"])
-@pytest.mark.parametrize("levels", [paper_levels(contour_device(0.6, 3)), differential_levels(2), uniform_levels(2)])
+@pytest.mark.parametrize("levels", [paper_levels(contour_device(tmr=0.6, n_cells=3)), differential_levels(2), uniform_levels(2)])
 def test_every_quantized_weight_lies_on_a_level(rule, levels):
     net = _random_net()
     for bias in ("row", "float"):
@@ -89,7 +89,7 @@ def test_bias_row_shares_the_layer_scale():
 
 
 def test_mse_scale_recovers_an_exact_grid_and_beats_max():
-    levels = paper_levels(contour_device(1.0, 2))
+    levels = paper_levels(contour_device(tmr=1.0, n_cells=2))
     rng = np.random.default_rng(1)
     w = 0.3 * levels[rng.integers(0, levels.size, 500)]
     assert layer_scale(w, levels, "mse") == pytest.approx(0.3)
@@ -100,7 +100,7 @@ def test_mse_scale_recovers_an_exact_grid_and_beats_max():
 
 @pytest.mark.parametrize("n", [1, 3, 6])
 def test_paper_states_map_indices_back_to_signed_conductance_states(n):
-    dev = contour_device(0.8, n)
+    dev = contour_device(tmr=0.8, n_cells=n)
     levels = paper_levels(dev)
     negative, k = paper_states(np.arange(levels.size), n)
     np.testing.assert_allclose(np.where(negative, -1, 1) * dev.normalized_levels()[k], levels)

@@ -20,7 +20,7 @@ def random_crossbar(rows, cols, cells, sense, seed=0, **kw):
     rng = np.random.default_rng(seed)
     defaults = dict(row_wire_ohm=1.5, col_wire_ohm=2.5, driver_ohm=20.0, access_ohm=5.0)
     defaults.update(kw)
-    return Crossbar(library_device(1.9, cells), rng.integers(0, cells + 1, (rows, cols)), sense=sense,
+    return Crossbar(library_device(thickness_nm=1.9, n_cells=cells), rng.integers(0, cells + 1, (rows, cols)), sense=sense,
                     variation=Variation(0.05, seed), **defaults)
 
 
@@ -129,7 +129,7 @@ def test_kirchhoff_current_law_8x8():
 @pytest.mark.parametrize("cells", [1, 2, 3])
 def test_zero_parasitics_equal_ideal_vmm(cells):
     rng = np.random.default_rng(cells)
-    dev = CompoundMTJ(library_device(2.2, cells).mtj, cells, channel_ohm=0.0)
+    dev = CompoundMTJ(library_device(thickness_nm=2.2, n_cells=cells).mtj, cells, channel_ohm=0.0)
     xb = Crossbar(dev, rng.integers(0, cells + 1, (12, 9)))
     x = rng.uniform(0, 0.1, (4, 12))
     ideal = solve(xb, x, "ideal").currents

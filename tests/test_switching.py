@@ -54,7 +54,7 @@ def test_field_free_switching_falls_with_thickness():
 
 def _switch_voltages(n, t, field_mt, seed=3):
     sw = SwitchingParams(field_mt=field_mt)
-    _, v_ch, states = ramp_voltages(library_device(t, n), t, switching=sw, seed=seed)
+    _, v_ch, states = ramp_voltages(library_device(thickness_nm=t, n_cells=n), t, switching=sw, seed=seed)
     return v_ch, states
 
 
@@ -100,7 +100,7 @@ def test_write_circuit_native_vs_ngspice_tran(n, k):
     find_ngspice()
     path = _paths()[k]
     cells = np.arange(n) % 2 == (k % 2)
-    circuit = build_write_circuit(library_device(2.2, n), path, cells_p=cells)
+    circuit = build_write_circuit(library_device(thickness_nm=2.2, n_cells=n), path, cells_p=cells)
     amp, width = 1.37, 200e-9
     tr = write_transfer(circuit)
     res = ngspice_pulse(circuit, amp, width)
@@ -120,7 +120,7 @@ def test_write_circuit_native_vs_ngspice_tran(n, k):
 
 
 def test_write_netlist_names_only_indices_and_numbers():
-    text = write_netlist_text(build_write_circuit(library_device(1.9, 2)), 1.0, 2e-7)
+    text = write_netlist_text(build_write_circuit(library_device(thickness_nm=1.9, n_cells=2)), 1.0, 2e-7)
     assert "Vw win 0 PWL(0 0 5e-09 1 2.05e-07 1 2.1e-07 0)" in text
     assert "Rwj1 h1 wt 48440" in text and "Rwl0 wt 0 10000" in text
 

@@ -17,7 +17,7 @@ from xbar.solvers.transient import TransientSolver, settle
 
 def _rc_line(n: int, r_seg: float, c_seg: float) -> Circuit:
     """One row wire of n RC segments driven by an ideal source, open at the far end; no devices."""
-    xb = Crossbar(library_device(1.9, 1), np.zeros((1, 1), dtype=int))
+    xb = Crossbar(library_device(thickness_nm=1.9, n_cells=1), np.zeros((1, 1), dtype=int))
     labels = np.array([[-1, -1, -1], [0, 0, -1]] + [[2, 0, j] for j in range(n)])
     idx = np.stack([np.zeros(n, dtype=int), np.arange(n)], axis=1)
     nodes = np.arange(2, n + 2)
@@ -57,7 +57,7 @@ def test_uniform_rc_line_against_distributed_line_and_elmore():
 
 def _array16(sense):
     rng = np.random.default_rng(0)
-    xb = Crossbar(library_device(1.9, 3), rng.integers(0, 4, (16, 16)), row_wire_ohm=1, col_wire_ohm=1,
+    xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), rng.integers(0, 4, (16, 16)), row_wire_ohm=1, col_wire_ohm=1,
                   driver_ohm=1000, access_ohm=10, sense=sense)
     return build_circuit(xb), rng.uniform(0, 0.1, 16)
 

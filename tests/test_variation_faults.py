@@ -29,7 +29,7 @@ def test_correlated_variation_never_gives_r_ap_below_r_p(d_ra, c_ra, d_tmr, c_tm
 
 def test_independent_variation_does_give_r_ap_below_r_p():
     # The legacy model's flaw the correlated one fixes: ~0.9 % of cells at sigma 0.1, 1.9 nm (40 % TMR).
-    mtj = library_device(1.9, 1).mtj
+    mtj = library_device(thickness_nm=1.9, n_cells=1).mtj
     r_p, r_ap = Variation(0.1, 0).sample(mtj.r_p, mtj.r_ap, (200, 200, 1))
     assert 0.006 < (r_ap < r_p).mean() < 0.012
 
@@ -54,7 +54,7 @@ def test_correlated_variation_statistics_match_parameters():
 
 
 def test_typical_variation_is_seeded_and_reaches_the_crossbar():
-    dev = library_device(1.9, 3)
+    dev = library_device(thickness_nm=1.9, n_cells=3)
     states = np.random.default_rng(0).integers(0, 4, (4, 4))
     a = Crossbar(dev, states, variation=Variation.typical(5)).cell_ohm()
     assert np.array_equal(a, Crossbar(dev, states, variation=Variation.typical(5)).cell_ohm())

@@ -93,6 +93,17 @@ class Circuit:
     channel_segment_ohm: float
     capacitors: tuple[CapacitorGroup, ...] = ()
     cell_farad: float = 0.0
+    #: Non-linear junctions (:func:`xbar.devices.junction_current`): each cell's R_P
+    #: [rows, cols, cells] (``cell_ohm`` is then the zero-bias resistance) and the MTJ's
+    #: V_h in volt; infinity is a linear circuit.
+    cell_rp_ohm: np.ndarray | None = None
+    v_half_volt: float = np.inf
+
+    @property
+    def nonlinear(self) -> bool:
+        """True when some cell's resistance depends on its bias (finite V_h and a conducting cell above R_P)."""
+        return (bool(np.isfinite(self.v_half_volt)) and self.cell_rp_ohm is not None
+                and bool(((self.cell_ohm > self.cell_rp_ohm) & np.isfinite(self.cell_ohm)).any()))
 
     @property
     def n_nodes(self) -> int:
@@ -210,6 +221,8 @@ def build_circuit(xbar: Crossbar, check: bool = True) -> Circuit:
         channel_segment_ohm=xbar.channel_segment_ohm(),
         capacitors=capacitors,
         cell_farad=cap.cell_farad(),
+        cell_rp_ohm=xbar.cell_rp_ohm(),
+        v_half_volt=xbar.device.mtj.v_half_volt,
     )
     if check:
         check_circuit(circuit)
@@ -257,6 +270,15 @@ def check_circuit(circuit: Circuit) -> None:
         island = np.flatnonzero(comp == comp[floating[0]])
         names = ", ".join(node_name(*circuit.node_labels[k]) for k in island[:5])
         raise CircuitError(f"{len(island)} node(s) float with no path to ground, e.g. {names}")
+
+
+def as_circuit(obj: Circuit | Crossbar) -> Circuit:
+    """``obj`` if it is a Circuit, its built and checked circuit if it is a Crossbar; else a ParameterError."""
+    if isinstance(obj, Circuit):
+        return obj
+    if isinstance(obj, Crossbar):
+        return build_circuit(obj)
+    raise ParameterError(f"expected a Crossbar or a Circuit, got {type(obj).__name__}")
 
 
 def check_inputs(inputs, rows: int) -> np.ndarray:

@@ -1,22 +1,30 @@
 """The ``xbar`` command line: a thin layer over the modules.
 
 Each subcommand is a ``_add_<name>(subparsers)`` function that registers its
-options and sets ``func``. Any :class:`~xbar.errors.XbarError` (and bad files)
-becomes one line on stderr and exit status 2, never a traceback.
+options and sets ``func``. Every error is one line on stderr, never a traceback:
+argparse errors and bad option values (checked at parse time by the converters
+of :mod:`xbar.argtypes`), any :class:`~xbar.errors.XbarError` and bad files
+give ``xbar: error: ...`` and exit status 2; anything unexpected gives one
+``internal error`` line and exit status 1 (``XBAR_DEBUG=1`` shows the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
+from . import __version__
+from .argtypes import Parser, comma_list, count, finite, integer, nonnegative, one_line, positive, seed, within
 from .errors import XbarError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="xbar",
         description="Circuit-level simulator for compound SOT-MTJ crossbars.")
+    parser.add_argument("--version", action="version", version=f"xbar {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in _COMMANDS:
         add(sub)
@@ -25,62 +33,103 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line usage error already printed
+        return exc.code or 0
+    debug = bool(os.environ.get("XBAR_DEBUG"))
     try:
         return args.func(args) or 0
     except XbarError as exc:
-        print(f"xbar: error: {exc}", file=sys.stderr)
-        return 2
+        if debug:
+            raise
+        return _fail(str(exc), 2)
     except OSError as exc:
-        print(f"xbar: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
-        return 2
+        if debug:
+            raise
+        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 2)
+    except MemoryError:
+        if debug:
+            raise
+        return _fail("out of memory: try a smaller problem (fewer rows, columns or input vectors)", 1)
     except KeyboardInterrupt:
         print("xbar: interrupted; finished work is kept and a rerun resumes", file=sys.stderr)
         return 130
+    except Exception as exc:  # the last resort: one line, never a traceback
+        if debug:
+            raise
+        return _fail(f"internal error: {type(exc).__name__}: {exc}; set XBAR_DEBUG=1 for the traceback", 1)
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"xbar: error: {one_line(message)}", file=sys.stderr)
+    return status
 
 
 def _load_array(path: str, what: str):
-    """Read a CSV or NPY file into a numpy array, with one-line errors."""
+    """Read a CSV or NPY file into a float array [n, m] (a single vector becomes one row), with one-line errors.
+
+    Refuses empty, 0-d, more than 2-d, non-numeric and complex contents.
+    """
+    import warnings
+
     import numpy as np
 
     from .errors import ParameterError
+    if os.path.isdir(path):
+        raise ParameterError(f"cannot read {what} from {path}: it is a folder")
     try:
-        if path.endswith(".npy"):
-            return np.load(path, allow_pickle=False)
-        return np.loadtxt(path, delimiter=",", ndmin=2)
-    except (ValueError, OSError) as exc:
-        raise ParameterError(f"cannot read {what} from {path}: {exc}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy warns on empty files; refused below
+            if path.endswith(".npy"):
+                array = np.load(path, allow_pickle=False)
+            else:
+                array = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+    except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"cannot read {what} from {path}: {one_line(exc)}") from None
+    if array.dtype.kind not in "biuf":
+        raise ParameterError(f"{what} in {path} must be real numbers, got {array.dtype} values")
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2 or array.size == 0:
+        raise ParameterError(f"{what} in {path} must be a non-empty [rows, columns] table, "
+                             f"got shape {list(array.shape)}")
+    return array.astype(np.float64)
 
 
 def _save_array(path: str, array) -> None:
     import numpy as np
-    if path.endswith(".npy"):
-        np.save(path, array)
-    else:
-        np.savetxt(path, array, delimiter=",", fmt="%.17g")
+
+    from .atomic import atomic_open
+    with atomic_open(path, "wb") as f:
+        if path.endswith(".npy"):
+            np.save(f, array)
+        else:
+            np.savetxt(f, array, delimiter=",", fmt="%.17g")
 
 
 def _add_crossbar_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("crossbar")
-    g.add_argument("--rows", type=int, default=8, help="rows (default 8)")
-    g.add_argument("--cols", type=int, default=8, help="columns (default 8)")
-    g.add_argument("--cells", type=int, default=3, help="MTJ cells per compound device, 1..6 (default 3)")
-    g.add_argument("--thickness", type=float, default=1.9,
+    g.add_argument("--rows", type=count, default=8, help="rows (default 8)")
+    g.add_argument("--cols", type=count, default=8, help="columns (default 8)")
+    g.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
+    g.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
                    help="free-layer thickness in nm from the paper's library, 1.6..2.6 (default 1.9)")
-    g.add_argument("--r-p", type=float, help="custom R_P in ohm (with --tmr; overrides --thickness)")
-    g.add_argument("--tmr", type=float, help="custom TMR in percent (with --r-p)")
-    g.add_argument("--channel-ohm", type=float, help="write-channel resistance in ohm (default: 150 + 150 n)")
+    g.add_argument("--r-p", type=positive, help="custom R_P in ohm (with --tmr; overrides --thickness)")
+    g.add_argument("--tmr", type=nonnegative, help="custom TMR in percent (with --r-p)")
+    g.add_argument("--channel-ohm", type=nonnegative, help="write-channel resistance in ohm (default: 150 + 150 n)")
     g.add_argument("--states", help="device states 0..cells, [rows, cols] CSV or NPY (default: random from --seed)")
-    g.add_argument("--seed", type=int, default=0, help="seed for random states, inputs and variation")
-    g.add_argument("--wire-ohm", type=float, default=1.0, help="row and column wire ohm per segment (default 1)")
-    g.add_argument("--row-wire-ohm", type=float, help="row wire ohm per segment (overrides --wire-ohm)")
-    g.add_argument("--col-wire-ohm", type=float, help="column wire ohm per segment (overrides --wire-ohm)")
-    g.add_argument("--driver-ohm", type=float, default=0.0, help="row driver output resistance in ohm")
-    g.add_argument("--access-ohm", type=float, default=0.0, help="series access resistance per device in ohm")
+    g.add_argument("--seed", type=seed, default=0, help="seed for random states, inputs and variation, "
+                                                        "0..2^32-1 (default 0)")
+    g.add_argument("--wire-ohm", type=nonnegative, default=1.0, help="row and column wire ohm per segment (default 1)")
+    g.add_argument("--row-wire-ohm", type=nonnegative, help="row wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--col-wire-ohm", type=nonnegative, help="column wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--driver-ohm", type=nonnegative, default=0.0, help="row driver output resistance in ohm")
+    g.add_argument("--access-ohm", type=nonnegative, default=0.0, help="series access resistance per device in ohm")
     g.add_argument("--sense", choices=("tia", "resistor"), default="tia",
                    help="virtual-ground TIA or reference resistor to ground (default tia)")
-    g.add_argument("--ref-ohm", type=float, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
-    g.add_argument("--sigma", type=float, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
+    g.add_argument("--ref-ohm", type=positive, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
+    g.add_argument("--sigma", type=nonnegative, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
     g.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
                    "a shipped name; replaces --cells/--thickness/--r-p/--tmr")
 
@@ -108,8 +157,6 @@ def _crossbar_from_args(args):
             raise ParameterError(f"device states in {args.states} must be integers 0..{args.cells}")
         states = states.astype(np.int64)
     else:
-        if args.rows < 1 or args.cols < 1:
-            raise ParameterError(f"--rows and --cols must be >= 1, got {args.rows} x {args.cols}")
         states = np.random.default_rng(args.seed).integers(0, args.cells + 1, (args.rows, args.cols))
     wire = args.wire_ohm
     return Crossbar(device, states,
@@ -128,21 +175,39 @@ def _inputs_from_args(args, rows: int):
 
 def _add_netlist(sub) -> None:
     p = sub.add_parser("netlist", help="write the ngspice netlist of a crossbar",
-                       description="Write a readable ngspice netlist (.op, ready for `ngspice -b -r out.raw`).")
+                       description="Write a readable ngspice netlist (.op, ready for `ngspice -b -r out.raw`). "
+                                   "Without --inputs every row source is set to --v-read, so the netlist "
+                                   "solves to the currents of a fully driven array.")
     _add_crossbar_options(p)
-    p.add_argument("--inputs", help="row voltages for the sources, one row of a CSV/NPY file (default 0 V)")
+    p.add_argument("--inputs", help="row voltages for the sources, one row of a CSV/NPY file "
+                                    "(default: every row at --v-read)")
+    p.add_argument("--v-read", type=positive, default=0.1,
+                   help="row voltage when --inputs is not given, volt (default 0.1)")
     p.add_argument("--title", help="title comment (letters, digits, spaces and _.,:()+-=%%/ only)")
     p.add_argument("-o", "--output", required=True, help="netlist file to write")
     p.set_defaults(func=_run_netlist)
 
 
 def _run_netlist(args) -> int:
+    import numpy as np
+
     from .circuit import build_circuit
+    from .errors import ParameterError
     from .netlist import write_netlist
     xbar = _crossbar_from_args(args)
-    inputs = _load_array(args.inputs, "inputs")[0] if args.inputs else None
-    path = write_netlist(build_circuit(xbar), args.output, inputs=inputs, title=args.title)
-    print(f"wrote {path} ({xbar.shape[0]}x{xbar.shape[1]}, {xbar.n_cells}-cell devices, sense {xbar.sense})")
+    if args.inputs:
+        inputs = _load_array(args.inputs, "inputs")
+        if len(inputs) != 1:
+            raise ParameterError(f"a netlist takes one input vector: {args.inputs} holds {len(inputs)} rows")
+        inputs, source = inputs[0], "row sources from the --inputs file"
+    else:
+        inputs, source = np.full(xbar.shape[0], args.v_read), f"every row source at {args.v_read:g} V"
+    title = f"{args.title or 'xbar crossbar'}, {source}"
+    if args.title and len(title) > 120:  # the title's limit (netlist.safe_title): keep the user's words
+        title = args.title
+    path = write_netlist(build_circuit(xbar), args.output, inputs=inputs, title=title)
+    print(f"wrote {path} ({xbar.shape[0]}x{xbar.shape[1]}, {xbar.n_cells}-cell devices, sense {xbar.sense}, "
+          f"{source})")
     return 0
 
 
@@ -150,11 +215,13 @@ def _add_solve(sub) -> None:
     p = sub.add_parser("solve", help="solve a crossbar for a batch of row voltages",
                        description="Solve a crossbar circuit and write column currents (and output voltages).")
     _add_crossbar_options(p)
-    p.add_argument("--backend", choices=("native", "ngspice", "ideal"), default="native",
-                   help="solver (default native)")
+    p.add_argument("--backend", choices=("native", "ngspice", "pyspice", "ideal"), default="native",
+                   help="solver (default native); ngspice runs the ngspice program, pyspice libngspice in-process")
+    _add_timeout(p)
     p.add_argument("--inputs", help="row voltages [batch, rows], CSV or NPY (default: random)")
-    p.add_argument("--random", type=int, default=4, help="number of random input vectors (default 4)")
-    p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
+    p.add_argument("--random", type=count, default=4, help="number of random input vectors, >= 1 (default 4)")
+    p.add_argument("--v-read", type=positive, default=0.1,
+                   help="largest random row voltage in volt, > 0 (default 0.1)")
     p.add_argument("-o", "--output", help="write currents [batch, cols] in ampere (CSV or NPY)")
     p.add_argument("--voltages", help="write sense output voltages [batch, cols] in volt (CSV or NPY)")
     p.set_defaults(func=_run_solve)
@@ -166,14 +233,44 @@ def _run_solve(args) -> int:
     from .solvers import solve
     xbar = _crossbar_from_args(args)
     x = _inputs_from_args(args, xbar.shape[0])
-    sol = solve(xbar, x, backend=args.backend)
+    sol = solve(xbar, x, backend=args.backend, **_spice_options(args))
     if args.output:
         _save_array(args.output, sol.currents)
+        _save_solver_info(args.output, sol.solver)
     if args.voltages:
         _save_array(args.voltages, sol.voltages)
     print(f"{args.backend}: {len(sol.currents)} input vector(s) on {xbar.shape[0]}x{xbar.shape[1]}; "
           f"column currents {np.abs(sol.currents).min():.6g}..{np.abs(sol.currents).max():.6g} A")
+    if "ngspice" in sol.solver:
+        print(f"solved by {sol.solver['ngspice']} (KLU compiled in: {_yes(sol.solver['klu_compiled'])}, "
+              f"used: {_yes(sol.solver['klu_used'])}); Kirchhoff residual {sol.solver['kcl_residual']:.1e}")
     return 0
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _add_timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="limit of each ngspice/pyspice run in seconds (default $XBAR_NGSPICE_TIMEOUT, else "
+                        "scaled to the circuit: 120 s + 1 ms per 10 nodes per input vector)")
+
+
+def _spice_options(args) -> dict:
+    """Solver options from --timeout, for the SPICE backends only."""
+    if args.backend not in ("ngspice", "pyspice") or args.timeout is None:
+        return {}
+    from .solvers.ngspice import check_timeout
+    return {"timeout_s": check_timeout(args.timeout)}
+
+
+def _save_solver_info(output: str, info: dict) -> None:
+    """Write what solved the outputs beside them, as ``<output>.json``."""
+    import json
+
+    from .atomic import write_text
+    write_text(f"{output}.json", json.dumps(dict(info, outputs=output), indent=1) + "\n")
 
 
 def _add_reproduce(sub) -> None:
@@ -186,7 +283,7 @@ def _add_reproduce(sub) -> None:
                                    "are cached, so an interrupted run resumes where it stopped.")
     p.add_argument("--dataset", choices=NAMES, default="digits", help="dataset (default digits, bundled)")
     p.add_argument("--quick", action="store_true", help="reduced grid and 2 seeds (seconds on digits)")
-    p.add_argument("--seeds", type=int, help="number of training seeds, 0..N-1 (default 3; quick 2)")
+    p.add_argument("--seeds", type=count, help="number of training seeds, 0..N-1 (default 3; quick 2)")
     p.add_argument("--rule", choices=SCALE_RULES, default="mse", help="per-layer scale rule (default mse)")
     p.add_argument("--bias", choices=BIAS_MODES, default="row",
                    help="bias as a quantized input row, or kept at full precision (default row)")
@@ -202,9 +299,6 @@ def _add_reproduce(sub) -> None:
 
 def _run_reproduce(args) -> int:
     from .experiments.paper import DEFAULT_SEEDS, QUICK_SEEDS, reproduce
-    from .errors import ParameterError
-    if args.seeds is not None and args.seeds < 1:
-        raise ParameterError(f"--seeds must be at least 1, got {args.seeds}")
     seeds = range(args.seeds) if args.seeds else (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
     out = args.out or f"out/reproduce-{args.dataset}{'-quick' if args.quick else ''}"
     s = reproduce(args.dataset, out, seeds, quick=args.quick, rule=args.rule, bias=args.bias,
@@ -218,7 +312,6 @@ def _run_reproduce(args) -> int:
 
 
 def _add_sweep(sub) -> None:
-    import os
     p = sub.add_parser("sweep", help="run an experiment over a parameter grid: resumable, parallel, Dask",
                        description="Run every point of a grid over an experiment's parameters and append "
                                    "one JSON line per finished point to the results file. A rerun with the "
@@ -236,7 +329,7 @@ def _add_sweep(sub) -> None:
                         "(repeatable)")
     p.add_argument("-o", "--results", help="results file, JSON lines (default <grid>.jsonl or "
                                            "sweep-<experiment>.jsonl)")
-    p.add_argument("-w", "--workers", type=int, default=os.cpu_count() or 1,
+    p.add_argument("-w", "--workers", type=count, default=os.cpu_count() or 1,
                    help="local worker processes (default: one per CPU)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster instead, "
                                                           "e.g. tcp://10.0.0.1:8786")
@@ -311,50 +404,78 @@ def _run_sweep(args) -> int:
     return 0
 
 
+def _study_names(text: str) -> tuple[str, ...]:
+    from .experiments.studies import parse_studies
+    try:
+        return parse_studies([text])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _tile_size(text: str) -> int | None:
+    if text.strip().lower() in ("none", "untiled"):
+        return None
+    try:
+        return count(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'none', got {text!r}") from None
+
+
 def _add_infer(sub) -> None:
+    from .experiments.studies import EXTRA_STUDIES, STUDIES
+    every = {**STUDIES, **{k: f"{v} (opt-in: not part of all)" for k, v in EXTRA_STUDIES.items()}}
+    studies = "; ".join(f"{name}: {what}" for name, what in every.items())
     p = sub.add_parser("infer", help="run a trained network through parasitic-aware crossbars",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Map a trained, quantized network onto compound SOT-MTJ crossbar tiles, "
                                    "run the test set through the circuits, and compare with ideal quantized "
                                    "inference. Prints the comparison table; writes report.md, results.json "
-                                   "and figures.")
+                                   "and figures. By default only the base configuration runs (seconds); add "
+                                   "studies around it with --study.",
+                       epilog="studies (--study NAME, repeatable, or --study all):\n" + "\n".join(
+                           f"  {name:<12} {what}" for name, what in every.items()))
     p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
                    help="digits (bundled, default), mnist or fashion")
-    p.add_argument("--data-dir", help="directory of the IDX files (default $XBAR_DATA_DIR or the user cache)")
-    p.add_argument("--seed", type=int, default=0, help="training seed")
-    p.add_argument("--cells", type=int, default=3, help="MTJ cells per compound device, 1..6 (default 3)")
-    p.add_argument("--thickness", type=float, default=1.9, help="free-layer thickness in nm, 1.6..2.6 (default 1.9)")
-    p.add_argument("--wire-ohm", type=float, default=1.0, help="row and column wire ohm per segment (default 1)")
-    p.add_argument("--driver-ohm", type=float, default=0.0, help="row driver output resistance (ohm)")
-    p.add_argument("--tile", default="128", help="tile size in devices (rows = columns), or 'none' for untiled "
-                   "(default 128)")
+    p.add_argument("--data-dir", help="folder of the IDX files (mnist/ or fashion-mnist/), or the folder "
+                                      "holding mnist/ and fashion-mnist/ (default $XBAR_DATA_DIR or "
+                                      "~/.cache/xbar/data)")
+    p.add_argument("--seed", type=seed, default=0, help="training and variation seed, 0..2^32-1 (default 0)")
+    p.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
+    p.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
+                   help="free-layer thickness in nm, 1.6..2.6 (default 1.9)")
+    p.add_argument("--wire-ohm", type=nonnegative, default=1.0, help="row and column wire ohm per segment (default 1)")
+    p.add_argument("--driver-ohm", type=nonnegative, default=0.0, help="row driver output resistance (ohm)")
+    p.add_argument("--tile", type=_tile_size, default=128, help="tile size in devices (rows = columns), or "
+                   "'none' for untiled (default 128)")
     p.add_argument("--sense", choices=("tia", "resistor"), default="tia", help="sense mode (default tia)")
-    p.add_argument("--ref-ohm", type=float, default=1e6, help="reference resistor for --sense resistor (ohm)")
-    p.add_argument("--sigma", type=float, default=0.0, help="log-normal device-to-device variation")
+    p.add_argument("--ref-ohm", type=positive, default=1e6, help="reference resistor for --sense resistor (ohm)")
+    p.add_argument("--sigma", type=nonnegative, default=0.0, help="log-normal device-to-device variation")
     p.add_argument("--variation", choices=("typical",),
                    help="correlated variation with the documented typical RA and TMR spreads (instead of --sigma)")
     p.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
                    "a shipped name (measured-21pct, multisize-2p6nm); replaces --cells and --thickness")
     p.add_argument("--model", metavar="FILE", help="your own trained network instead of the paper's MLP: ONNX "
                    "(MLPs and CNNs; PyTorch: torch.onnx.export) or .npz weights w0, b0, w1, b1, ...")
-    p.add_argument("--fault-rate", type=float, default=0.0,
+    p.add_argument("--fault-rate", type=within(0.0, 1.0), default=0.0,
                    help="fraction of faulty cells, split evenly over stuck-P, stuck-AP, open and short (default 0)")
-    p.add_argument("--v-read", type=float, default=0.1, help="read voltage for a full input, volt (default 0.1)")
-    p.add_argument("--adc-bits", type=int, help="digitize each column current with this many bits (default: off)")
+    p.add_argument("--v-read", type=positive, default=0.1, help="read voltage for a full input, volt (default 0.1)")
+    p.add_argument("--adc-bits", type=integer(1, 24), help="digitize each column current with this many bits, "
+                                                           "1..24 (default: off)")
     p.add_argument("--scheme", choices=("differential", "reference"), default="differential",
                    help="weight mapping (default differential column pairs)")
-    p.add_argument("--calibrate", type=int, default=0, metavar="N",
+    p.add_argument("--calibrate", type=integer(0), default=0, metavar="N",
                    help="fit a digital gain and offset per output on N training images (default 0: off)")
-    p.add_argument("--backend", choices=("native", "ngspice"), default="native",
-                   help="solver for the base run (ngspice is slow: use with --limit)")
-    p.add_argument("--limit", type=int, help="use only the first N test images")
-    p.add_argument("--study", default="all",
-                   help="comma list of studies around the base run: wire,calibration,tile,sense,cells,thickness,"
-                        "adc,variation; "
-                        "'all' (default) or 'none'; opt-in only: faults (accuracy vs fault rate 0-5 %%), "
-                        "correlated (typical RA/TMR spread x 0-4)")
+    p.add_argument("--backend", choices=("native", "ngspice", "pyspice"), default="native",
+                   help="solver for the base run; ngspice/pyspice also report agreement with native "
+                        "(about 0.3 s per image per tile with KLU: use with --limit)")
+    _add_timeout(p)
+    p.add_argument("--limit", type=count, help="use only the first N test images")
+    p.add_argument("--study", type=_study_names, action="append", default=[], metavar="NAME",
+                   help="also run a study around the base run (repeatable; 'all' for every one; default "
+                        "none). " + studies.replace("%", "%%"))
     p.add_argument("--netlist-dir", help="also write every tile's ngspice netlist here")
     p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bars and no plan or estimate lines")
     p.set_defaults(func=_run_infer)
 
 
@@ -369,51 +490,61 @@ def _typical_variation(name: str | None) -> dict:
 
 
 def _run_infer(args) -> int:
-    from .errors import ParameterError
-    from .experiments.circuits import EXTRA_STUDIES, STUDIES, run_infer
+    import os
+    if _spice_options(args):
+        os.environ["XBAR_NGSPICE_TIMEOUT"] = str(_spice_options(args)["timeout_s"])
+    from .experiments.circuits import run_infer
+    from .experiments.studies import parse_studies
     from .inference import CircuitSpec
-    if args.study == "all":
-        studies = STUDIES
-    elif args.study == "none":
-        studies = ()
-    else:
-        studies = tuple(s.strip() for s in args.study.split(","))
-        unknown = [s for s in studies if s not in STUDIES + EXTRA_STUDIES]
-        if unknown:
-            raise ParameterError(f"unknown study {unknown[0]!r}; choose from {', '.join(STUDIES + EXTRA_STUDIES)}, all or none")
-    if args.tile.lower() in ("none", "untiled"):
-        tile = None
-    else:
-        try:
-            tile = int(args.tile)
-        except ValueError:
-            raise ParameterError(f"--tile must be a positive integer or 'none', got {args.tile!r}") from None
-    if args.limit is not None and args.limit < 1:
-        raise ParameterError(f"--limit must be >= 1, got {args.limit}")
+    studies = parse_studies(",".join(s) for s in args.study)
+    tile = args.tile
     spec = CircuitSpec(n_cells=args.cells, thickness_nm=args.thickness, wire_ohm=args.wire_ohm,
                        driver_ohm=args.driver_ohm, sense=args.sense, ref_ohm=args.ref_ohm, sigma=args.sigma,
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
                        adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
                        fault_rate=args.fault_rate, device_file=args.device, **_typical_variation(args.variation))
+    say = None if args.quiet else (lambda line: print(line, flush=True))
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
-                       quiet=args.quiet, model_file=args.model)
+                       quiet=args.quiet, say=say, model_file=args.model)
     base = result["base"]
     where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
     print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
-          f"{args.wire_ohm:g} ohm wires, tile {args.tile}, sense {args.sense}")
+          f"{args.wire_ohm:g} ohm wires, tile {tile or 'none'}, sense {args.sense}")
     print("| full precision | paper-method quantized | ideal quantized | analog | agreement |")
     print("|---|---|---|---|---|")
     print("| " + " | ".join("–" if base[k] is None else f"{100 * base[k]:.2f} %" for k in (
         "accuracy_full_precision", "accuracy_paper_quantized", "accuracy_ideal_quantized",
         "accuracy_analog", "top1_agreement")) + " |")
     for e in base["layers"]:
-        print(f"layer {e['layer']}: output error RMS {e['rms_rel']:.3e}, worst {e['worst_rel']:.3e} (relative)")
+        print(f"layer {e['layer']}: output error: worst {e['worst_rel']:.3e} (of the largest ideal output), "
+              f"RMS {e['rms_rel']:.3e} (of the RMS ideal output)")
     worst = max(base["ir_drop"], key=lambda s: s["worst_rel"])
     print(f"worst IR drop: {100 * worst['worst_rel']:.2f} % of V_read (layer {worst['layer']}, "
           f"tile {tuple(worst['tile'])})")
-    print(f"report: {args.out}/report.md")
+    if base.get("spice"):
+        from .experiments.circuits import spice_lines
+        print(spice_lines(base["spice"])[0])
+    if not studies:
+        print("studies: none run (add --study NAME or --study all; see xbar infer --help)")
+    print(f"report: {Path(args.out) / 'report.md'}")
     return 0
+
+
+def _add_doctor(sub) -> None:
+    p = sub.add_parser("doctor", help="show what xbar runs on: ngspice, KLU, PySpice, BLAS, directories",
+                       description="One screen on the installation: ngspice path and version, whether KLU is "
+                                   "compiled in (`ngspice -v`) and used (a test solve), libngspice/PySpice, the "
+                                   "BLAS library and threads, the cache and data directories, and which datasets "
+                                   "are present. Exits 1 only when something required is missing.")
+    p.set_defaults(func=_run_doctor)
+
+
+def _run_doctor(args) -> int:
+    from .doctor import checks, exit_status, report
+    found = checks()
+    print(report(found))
+    return exit_status(found)
 
 
 def _add_program(sub) -> None:
@@ -427,63 +558,60 @@ def _add_program(sub) -> None:
                                    "OUT/results.jsonl, so a rerun resumes.")
     p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
                    help="digits (bundled, default), mnist or fashion")
-    p.add_argument("--data-dir", help="directory of the IDX files (default $XBAR_DATA_DIR or the user cache)")
-    p.add_argument("--seed", type=int, default=0, help="training and programming seed (default 0)")
-    p.add_argument("--cells", default="3", help="cells per device, or a comma list (default 3)")
-    p.add_argument("--thickness", default="1.6,1.9,2.2,2.6",
+    p.add_argument("--data-dir", help="folder of the IDX files (mnist/ or fashion-mnist/), or the folder "
+                                      "holding mnist/ and fashion-mnist/ (default $XBAR_DATA_DIR or "
+                                      "~/.cache/xbar/data)")
+    p.add_argument("--seed", type=seed, default=0, help="training and programming seed, 0..2^32-1 (default 0)")
+    p.add_argument("--cells", type=comma_list(integer(1, 6)), default=[3],
+                   help="cells per device, 1..6, or a comma list (default 3)")
+    p.add_argument("--thickness", type=comma_list(within(1.6, 2.6)), default=[1.6, 1.9, 2.2, 2.6],
                    help="free-layer thickness in nm, or a comma list, within 1.6..2.6 (default 1.6,1.9,2.2,2.6)")
-    p.add_argument("--field", type=float, default=6.0, help="assisting field in mT (default 6, the paper's -6 mT)")
-    p.add_argument("--wire-ohm", type=float, default=1.0, help="row and column wire ohm per segment (default 1)")
-    p.add_argument("--tile", type=int, default=128, help="tile size in devices (default 128)")
-    p.add_argument("--max-pulses", type=int, default=400, help="pulse budget per device (default 400)")
-    p.add_argument("--limit", type=int, help="evaluate on the first N test images only")
+    p.add_argument("--field", type=finite, default=6.0, help="assisting field in mT (default 6, the paper's -6 mT)")
+    p.add_argument("--wire-ohm", type=nonnegative, default=1.0, help="row and column wire ohm per segment (default 1)")
+    p.add_argument("--tile", type=count, default=128, help="tile size in devices (default 128)")
+    p.add_argument("--max-pulses", type=count, default=400, help="pulse budget per device (default 400)")
+    p.add_argument("--ceiling-margin", type=nonnegative, default=0.1,
+                   help="ramp ceiling: this many volts below the mean breakdown voltage (default 0.1)")
+    p.add_argument("--limit", type=count, help="evaluate on the first N test images only")
     p.add_argument("--out", default="xbar-program", help="output directory (default ./xbar-program)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_program)
 
 
-def _number_list(text: str, kind, what: str) -> list:
-    from .errors import ParameterError
-    try:
-        return [kind(v) for v in text.split(",") if v.strip()] or [kind("")]
-    except ValueError:
-        raise ParameterError(f"{what} must be a number or a comma list of numbers, got {text!r}") from None
-
-
 def _run_program(args) -> int:
     import dataclasses
 
-    from .errors import ParameterError
     from .experiments.programming import run_program
     from .inference import CircuitSpec
     from .programming import ProgramParams
     from .switching import SwitchingParams, check_thickness, critical_current
-    cells = _number_list(args.cells, int, "--cells")
-    thicknesses = [check_thickness(t) for t in _number_list(args.thickness, float, "--thickness")]
-    if args.limit is not None and args.limit < 1:
-        raise ParameterError(f"--limit must be >= 1, got {args.limit}")
+    cells = args.cells
+    thicknesses = [check_thickness(t) for t in args.thickness]
     switching = SwitchingParams(field_mt=args.field)
     for t in thicknesses:
         critical_current(switching, t)
     spec = CircuitSpec(wire_ohm=args.wire_ohm, tile_rows=args.tile, tile_cols=args.tile)
     for c in cells:
         dataclasses.replace(spec, n_cells=c)
-    params = ProgramParams(max_pulses=args.max_pulses)
+    params = ProgramParams(max_pulses=args.max_pulses, ceiling_margin_v=args.ceiling_margin)
     records = run_program(args.dataset, spec, args.out, thicknesses, cells, switching, params, seed=args.seed,
                           n_test=args.limit, data_dir=args.data_dir, quiet=args.quiet)
     print(f"{args.dataset}: {records[0]['n_test']} test images, field {args.field:g} mT")
-    print("| cells | t (nm) | yield | stuck | broken | energy (uJ) | time (ms) | intended | programmed |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| cells | t (nm) | yield | stuck | broken | energy (uJ) | time (ms) | intended | programmed | "
+          "shorts isolated |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in records:
         print(f"| {r['cells']} | {r['thickness_nm']:.1f} | {100 * r['yield_fraction']:.2f} % | {r['stuck']} | "
               f"{r['broken']} | {r['energy_j'] * 1e6:.2f} | {r['time_s'] * 1e3:.2f} | "
-              f"{100 * r['accuracy_intended']:.2f} % | {100 * r['accuracy_programmed']:.2f} % |")
+              f"{100 * r['accuracy_intended']:.2f} % | {100 * r['accuracy_programmed']:.2f} % | "
+              f"{100 * r['accuracy_without_shorts']:.2f} % |")
     print(f"report: {args.out}/report.md")
     return 0
 
 
 #: Every subcommand's registration function, in the order ``--help`` lists them.
-_COMMANDS: list = [_add_netlist, _add_solve, _add_infer, _add_reproduce, _add_sweep, _add_program]
+_COMMANDS: list = [_add_netlist, _add_solve, _add_infer, _add_reproduce, _add_sweep, _add_program,
+                   _add_doctor]
 
 if __name__ == "__main__":
     sys.exit(main())

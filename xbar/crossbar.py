@@ -179,6 +179,26 @@ class Crossbar:
         """Each MTJ cell's read resistance in ohm, [rows, cols, n_cells] (read-only; inf: open)."""
         return self.cell_resistance_ohm
 
+    def cell_rp_ohm(self) -> np.ndarray | None:
+        """Each MTJ cell's parallel resistance R_P in ohm, [rows, cols, n_cells]; None for a linear device.
+
+        The bias-independent part of a cell's I-V (:func:`xbar.devices.junction_current`):
+        a P cell's own resistance; for an AP cell its zero-bias resistance times that
+        cell's R_P/R_AP ratio as ``variation`` drew it (the device's nominal ratio for
+        explicit cell resistances). A non-linear device needs ``states`` to tell P
+        from AP cells. Open cells: inf.
+        """
+        if self.device.mtj.linear:
+            return None
+        if self.states is None:
+            raise ParameterError("a non-linear junction (finite V_h) needs device states with explicit "
+                                 "cell resistances, to tell parallel from antiparallel cells")
+        r0 = self.cell_resistance_ohm
+        r_p, r_ap = self.variation.sample(self.device.cell_r_p(), self.device.cell_r_ap(), r0.shape)
+        with np.errstate(invalid="ignore"):
+            ap_rp = np.minimum(r0 * (r_p / r_ap), r0)  # TMR >= 0
+        return np.where(self.states | ~np.isfinite(r0), r0, ap_rp)
+
     def channel_segment_ohm(self) -> float:
         """Resistance in ohm of one write-channel segment in the read path.
 

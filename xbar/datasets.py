@@ -1,7 +1,8 @@
 """Datasets: MNIST and Fashion-MNIST from their IDX files, and scikit-learn's 8x8 digits.
 
 MNIST and Fashion-MNIST are read from their original gzip-compressed IDX files in
-``<data_dir>/mnist/`` and ``<data_dir>/fashion-mnist/``. The data directory is the
+``<data_dir>/mnist/`` and ``<data_dir>/fashion-mnist/``, or in ``<data_dir>`` itself
+when it holds the IDX files (either layout works). The data directory is the
 ``data_dir`` argument, else ``$XBAR_DATA_DIR``, else ``$XDG_CACHE_HOME/xbar/data``
 (``~/.cache/xbar/data``). Every file's MD5 is checked against the published value.
 A missing file is downloaded into the data directory from the standard mirror
@@ -58,6 +59,9 @@ _SOURCES = {
 
 #: Names :func:`load` accepts.
 NAMES = ("mnist", "fashion", "digits")
+#: Features (pixels) per image and classes of each dataset.
+FEATURES = {"mnist": 784, "fashion": 784, "digits": 64}
+CLASSES = 10
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,8 @@ def data_fingerprint(name: str) -> str:
 def _download(url: str, target: Path, md5: str) -> None:
     """Fetch ``url`` to ``target`` through a temporary file; keep it only if the MD5 matches."""
     digest = hashlib.md5()
-    with atomic_open(target) as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
+    # connect first: a failed download creates no folder and no file
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp, atomic_open(target) as out:
         for chunk in iter(lambda: resp.read(1 << 20), b""):
             digest.update(chunk)
             out.write(chunk)
@@ -125,25 +130,61 @@ def _download(url: str, target: Path, md5: str) -> None:
             raise XbarError(f"download of {url} has MD5 {digest.hexdigest()}, expected {md5}")
 
 
+def _missing_ancestors(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders a failed download created, deepest first, as long as they are empty."""
+    for f in folders:
+        try:
+            f.rmdir()
+        except OSError:
+            return
+
+
+def dataset_folder(key: str, data_dir: Path) -> Path:
+    """Where the IDX files of ``key`` are: ``data_dir/<folder>/`` (e.g. ``mnist/``), or ``data_dir``
+    itself when it holds the IDX files directly. Both layouts are accepted; downloads go to the first."""
+    nested = data_dir / _SOURCES[key].folder
+    if not nested.is_dir() and any((data_dir / f).is_file() for f in _FILES):
+        return data_dir
+    return nested
+
+
 def _fetch(key: str, data_dir: Path, download: bool) -> dict[str, Path]:
     """Paths of the four verified IDX files of ``key``, downloading missing ones if allowed."""
     src = _SOURCES[key]
-    folder = data_dir / src.folder
+    folder = dataset_folder(key, data_dir)
     paths = {}
     for fname, md5 in src.md5.items():
         path = folder / fname
         if not path.is_file():
             missing = ", ".join(f for f in _FILES if not (folder / f).is_file())
             where = (f"put {missing} (from {src.url}) into {folder}, "
-                     f"or point --data-dir / XBAR_DATA_DIR at a folder that holds {src.folder}/")
+                     f"or point --data-dir / XBAR_DATA_DIR at the folder holding them or at its parent")
             if not download:
                 raise XbarError(f"{key} file {path} is missing: {where}")
+            created = _missing_ancestors(folder)
             try:
                 _download(src.url + fname, path, md5)
             except (OSError, http.client.HTTPException) as exc:
+                _remove_empty(created)
                 reason = getattr(exc, "reason", None) or exc.strerror or exc
                 raise XbarError(f"{key} file {path} is missing and its download failed ({reason}): {where}")
+            except BaseException:
+                _remove_empty(created)
+                raise
         actual = file_md5(path)
+        other = [k for k, o in _SOURCES.items() if k != key and o.md5.get(fname) == actual]
+        if other:
+            raise XbarError(f"{path} is the {other[0]} file {fname}, not the {key} one: point --data-dir at "
+                            f"the {src.folder}/ folder, or at the folder that holds it")
         if actual != md5:
             raise XbarError(f"{path} has MD5 {actual}, expected {md5}: delete it, or replace it with "
                             f"the original file from {src.url}")

@@ -45,18 +45,76 @@ def channel_resistance(n_cells: int) -> float:
     return CHANNEL_BASE_OHM + CHANNEL_PER_CELL_OHM * n_cells
 
 
+#: Typical bias half-point V_h in volt of CoFeB/MgO junctions' TMR (TMR halves at |V| = V_h).
+#: Measured values lie around 0.3-0.6 V; 0.5 V is the default of the open compact models of
+#: the Beihang/Zhao family (Y. Zhang, W. Zhao et al., "Compact modeling of perpendicular-
+#: anisotropy CoFeB/MgO magnetic tunnel junctions", IEEE Trans. Electron Devices 59, 819 (2012),
+#: parameter V_h = 0.5 V). The paper (Kumar et al.) gives no bias dependence, so the library's
+#: devices stay linear (V_h = infinity) unless a caller asks for this value.
+TYPICAL_V_HALF_VOLT = 0.5
+
+
+#: Smallest V_h in volt the tool accepts. Measured MgO junctions lie at 0.2-1 V; below 10 mV
+#: the "junction" would lose its TMR at thermal-noise biases, which no real MTJ does.
+MIN_V_HALF_VOLT = 0.01
+
+
+def check_v_half(value) -> float:
+    """``value`` as a float V_h in volt (>= :data:`MIN_V_HALF_VOLT`; infinity: linear), else ParameterError."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if np.isnan(v) or v < MIN_V_HALF_VOLT:
+        raise ParameterError(f"V_h must be a voltage >= {MIN_V_HALF_VOLT:g} V (inf for a linear junction; "
+                             f"MgO junctions have 0.2-1 V), got {value!r}")
+    return v
+
+
+def junction_current(v_volt, r_p_ohm, r_zero_ohm, v_half_volt: float):
+    """Current through an MTJ cell and its differential conductance at the voltage across it.
+
+    The one I-V of the tool (the netlist writer prints the same expression):
+    R(V) = R_P + (R_0 - R_P) / (1 + (V/V_h)^2), with R_0 the zero-bias resistance
+    of the cell in its state. An antiparallel cell has R_0 = R_AP(0) = R_P (1 + TMR0),
+    so R(V) = R_P (1 + TMR(V)) with TMR(V) = TMR0 / (1 + (V/V_h)^2); a parallel cell has
+    R_0 = R_P and stays linear (R_P is bias-independent). Arrays broadcast; returns
+    ``(i_ampere, di_dv_siemens)``; the derivative is exact (> 0: the I-V is monotonic).
+    """
+    v = np.asarray(v_volt, dtype=float)
+    dr = np.asarray(r_zero_ohm, dtype=float) - r_p_ohm
+    u = (v / v_half_volt) ** 2
+    r = r_p_ohm + dr / (1.0 + u)
+    return v / r, (r + dr * 2.0 * u / (1.0 + u) ** 2) / r ** 2
+
+
 @dataclass(frozen=True)
 class MTJ:
-    """One magnetic tunnel junction with its two read resistances (ohm)."""
+    """One magnetic tunnel junction with its two zero-bias read resistances (ohm).
+
+    ``v_half_volt`` is the bias at which the TMR halves (see :func:`junction_current`);
+    infinity (the default, the paper's model) keeps the junction linear.
+    """
 
     r_p: float
     r_ap: float
+    v_half_volt: float = np.inf
 
     def __post_init__(self):
         _check_resistance("R_P", self.r_p)
         _check_resistance("R_AP", self.r_ap)
         if self.r_ap < self.r_p:
             raise ParameterError(f"R_AP ({self.r_ap!r} ohm) must not be below R_P ({self.r_p!r} ohm)")
+        object.__setattr__(self, "v_half_volt", check_v_half(self.v_half_volt))
+
+    @property
+    def linear(self) -> bool:
+        """True when the junction's resistances do not depend on bias (V_h infinite)."""
+        return bool(np.isinf(self.v_half_volt))
+
+    def tmr_at(self, v_volt):
+        """TMR (fraction) at bias ``v_volt``: TMR0 / (1 + (V/V_h)^2)."""
+        return self.tmr / (1.0 + (np.asarray(v_volt, dtype=float) / self.v_half_volt) ** 2)
 
     @property
     def tmr(self) -> float:
@@ -64,11 +122,11 @@ class MTJ:
         return (self.r_ap - self.r_p) / self.r_p
 
     @classmethod
-    def from_tmr(cls, r_p: float, tmr: float) -> "MTJ":
-        """MTJ with parallel resistance ``r_p`` ohm and TMR ``tmr`` (fraction)."""
+    def from_tmr(cls, r_p: float, tmr: float, v_half_volt: float = np.inf) -> "MTJ":
+        """MTJ with parallel resistance ``r_p`` ohm, zero-bias TMR ``tmr`` (fraction) and V_h."""
         if not np.isfinite(tmr) or tmr < 0:
             raise ParameterError(f"TMR must be a finite fraction >= 0, got {tmr!r}")
-        return cls(r_p=r_p, r_ap=r_p * (1.0 + tmr))
+        return cls(r_p=r_p, r_ap=r_p * (1.0 + tmr), v_half_volt=v_half_volt)
 
 
 @dataclass(frozen=True)
@@ -122,7 +180,10 @@ class CompoundMTJ:
         if not 1 <= len(cells) <= MAX_CELLS or not all(isinstance(c, MTJ) for c in cells):
             raise ParameterError(f"a heterogeneous device needs 1..{MAX_CELLS} MTJ cells, got {len(cells)}")
         n = len(cells)
-        mean = MTJ(r_p=n / sum(1.0 / c.r_p for c in cells), r_ap=n / sum(1.0 / c.r_ap for c in cells))
+        if len({c.v_half_volt for c in cells}) > 1:
+            raise ParameterError("the cells of one device must share one V_h (bias half-point)")
+        mean = MTJ(r_p=n / sum(1.0 / c.r_p for c in cells), r_ap=n / sum(1.0 / c.r_ap for c in cells),
+                   v_half_volt=cells[0].v_half_volt)
         return cls(mean, n, channel_ohm, cells)
 
     @classmethod
@@ -246,27 +307,33 @@ def library_thicknesses() -> np.ndarray:
     return _THICKNESS_NM.copy()
 
 
-def library_mtj(thickness_nm: float) -> MTJ:
+def library_mtj(thickness_nm: float, v_half_volt: float = np.inf) -> MTJ:
     """The paper's MTJ at free-layer thickness ``thickness_nm`` (1.6..2.6 nm).
 
-    Values between the 0.1 nm table points are linearly interpolated.
+    Values between the 0.1 nm table points are linearly interpolated. ``v_half_volt``:
+    the TMR's bias half-point; the paper's model is linear (infinity), a typical
+    physical value is :data:`TYPICAL_V_HALF_VOLT`.
     """
     t = float(thickness_nm)
     if not np.isfinite(t) or not 1.6 - 1e-9 <= t <= 2.6 + 1e-9:
         raise ParameterError(f"free-layer thickness must be within 1.6..2.6 nm, got {thickness_nm!r}")
     r_p = float(np.interp(t, _THICKNESS_NM, _R_P_OHM))
     tmr = float(np.interp(t, _THICKNESS_NM, _TMR))
-    return MTJ(r_p=r_p, r_ap=r_p * (1.0 + tmr))
+    return MTJ(r_p=r_p, r_ap=r_p * (1.0 + tmr), v_half_volt=v_half_volt)
 
 
-def library_device(thickness_nm: float, n_cells: int) -> CompoundMTJ:
-    """A compound device of ``n_cells`` library MTJs at ``thickness_nm``, with the default channel."""
-    return CompoundMTJ(mtj=library_mtj(thickness_nm), n_cells=n_cells)
+def library_device(*, thickness_nm: float, n_cells: int, v_half_volt: float = np.inf) -> CompoundMTJ:
+    """A compound device of ``n_cells`` library MTJs at ``thickness_nm``, with the default channel.
+
+    Keyword-only: both are small numbers, and ``library_device(3, 1.9)`` is an easy slip.
+    ``v_half_volt``: the junctions' TMR bias half-point (default: linear, the paper's model).
+    """
+    return CompoundMTJ(mtj=library_mtj(thickness_nm, v_half_volt), n_cells=n_cells)
 
 
-def contour_device(tmr: float, n_cells: int, r_p: float = 10e3) -> CompoundMTJ:
-    """Device of the paper's Fig. 5d/e grid: R_P fixed at 10 kohm, R_AP from the TMR."""
-    return CompoundMTJ(mtj=MTJ.from_tmr(r_p, tmr), n_cells=n_cells)
+def contour_device(*, tmr: float, n_cells: int, r_p: float = 10e3, v_half_volt: float = np.inf) -> CompoundMTJ:
+    """Device of the paper's Fig. 5d/e grid: R_P fixed at 10 kohm, R_AP from the TMR (a fraction; keyword-only)."""
+    return CompoundMTJ(mtj=MTJ.from_tmr(r_p, tmr, v_half_volt), n_cells=n_cells)
 
 
 # --- Variation --------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_l
 from .models import Model, from_network
 from .network import Network
 from .quantize import SCALE_RULES
-from .solvers import NativeSolver, NgspiceSolver
+from .solvers import NativeSolver, make_solver
 from .solvers.ideal import summed_conductance
 from .solvers.native import cell_voltages
 
@@ -144,7 +144,7 @@ class CircuitSpec:
             if self.channel_ohm is None:
                 return dev
             return CompoundMTJ(dev.mtj, dev.n_cells, self.channel_ohm, dev.cells, dev.state_sigma)
-        mtj = library_device(self.thickness_nm, self.n_cells).mtj
+        mtj = library_device(thickness_nm=self.thickness_nm, n_cells=self.n_cells).mtj
         return CompoundMTJ(mtj, self.n_cells, self.channel_ohm)
 
 
@@ -198,6 +198,8 @@ class AnalogNetwork:
         self._crossbars: dict[tuple, Crossbar] = {}
         self._solvers: dict[tuple, NativeSolver] = {}
         self._ideal: dict[tuple, np.ndarray] = {}
+        #: The ``solver`` metadata of every SPICE tile solve, with its layer, tile and batch size.
+        self.spice_runs: list[dict] = []
 
     def crossbar(self, tile: Tile) -> Crossbar:
         """The physical array of ``tile``, with its own variation seed (made once)."""
@@ -242,9 +244,8 @@ class AnalogNetwork:
         key = (tile.layer, tile.index)
         if key not in self._matrices:
             path = self.cache_dir / "matrices" / f"{self._key(tile)}.npy" if self.cache_dir else None
-            if path is not None and path.is_file():
-                m = np.load(path)
-            else:
+            m = _cached_matrix(path, tile.states.shape[:2]) if path is not None else None
+            if m is None:
                 m = self.solver(tile).effective_matrix().T.copy()
                 if path is not None:
                     with atomic_open(path) as f:
@@ -266,11 +267,15 @@ class AnalogNetwork:
         s = self.input_scales[l]
         return self.spec.v_read * np.hstack([a if s == 1 else a / s, np.ones((len(a), 1))])
 
+    def adc_full_scale(self, tile: Tile) -> float:
+        """The ADC's full-scale column current of ``tile`` in ampere (see :class:`CircuitSpec`)."""
+        return self.spec.adc_full_scale_a or self.spec.v_read * float(self.ideal_matrix(tile).sum(axis=0).max())
+
     def _adc(self, currents: np.ndarray, tile: Tile) -> np.ndarray:
         bits = self.spec.adc_bits
         if bits is None:
             return currents
-        full = self.spec.adc_full_scale_a or self.spec.v_read * float(self.ideal_matrix(tile).sum(axis=0).max())
+        full = self.adc_full_scale(tile)
         steps = 2 ** bits - 1
         return np.clip(np.round(currents / full * steps), 0, steps) * full / steps
 
@@ -278,15 +283,18 @@ class AnalogNetwork:
         """Column currents [batch, cols] in ampere of ``tile`` for its row voltages ``vt`` [batch, rows].
 
         ``backend``: ``native`` (exact effective matrix, then the ADC), ``ngspice``
-        (then the ADC) or ``ideal`` (V @ G, no ADC).
+        or ``pyspice`` (then the ADC; each solve's metadata goes to :attr:`spice_runs`)
+        or ``ideal`` (V @ G, no ADC).
         """
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
         if backend == "native":
             return self._adc(vt @ self.effective_matrix(tile), tile)
-        if backend == "ngspice":
-            return self._adc(NgspiceSolver(self.circuit(tile)).solve(vt).currents, tile)
-        raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice or ideal")
+        if backend in ("ngspice", "pyspice"):
+            sol = make_solver(self.circuit(tile), backend).solve(vt)
+            self.spice_runs.append(dict(sol.solver, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
+            return self._adc(sol.currents, tile)
+        raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice, pyspice or ideal")
 
     def pre_activation(self, l: int, a: np.ndarray, backend: str = "native") -> np.ndarray:
         """Pre-activations [batch, out] of layer ``l`` for activations ``a`` [batch, in]: partial sums over tiles.
@@ -386,6 +394,20 @@ class AnalogNetwork:
         v_read = self.spec.v_read
         return dict(worst_v=worst_v, mean_v=mean_v, worst_rel=worst_v / v_read, mean_rel=mean_v / v_read,
                     map_rel=map_v / v_read)
+
+
+def _cached_matrix(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    """The effective matrix cached at ``path`` if it is readable, finite, float64 and ``shape``; else None.
+
+    A corrupt, truncated or foreign entry is not trusted: the caller rebuilds it and overwrites it.
+    """
+    try:
+        m = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if not isinstance(m, np.ndarray) or m.dtype != np.float64 or m.shape != tuple(shape) or not np.isfinite(m).all():
+        return None
+    return m
 
 
 def _check_activations(x, features: int) -> np.ndarray:

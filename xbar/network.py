@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -166,10 +167,26 @@ def save(network: Network, path: Path) -> None:
 
 
 def load(path: Path) -> Network:
-    """Read a network written by :func:`save`."""
-    with np.load(path) as f:
-        n = sum(1 for k in f.files if k.startswith("w"))
-        return Network([f[f"w{l}"] for l in range(n)], [f[f"b{l}"] for l in range(n)])
+    """Read a network written by :func:`save`; a ParameterError if the file is not one."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            n = sum(1 for k in f.files if k.startswith("w"))
+            net = Network([np.asarray(f[f"w{l}"], dtype=np.float64) for l in range(n)],
+                          [np.asarray(f[f"b{l}"], dtype=np.float64) for l in range(n)])
+    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
+        raise ParameterError(f"{path} is not a network written by xbar: {exc}") from None
+    if not all(np.isfinite(a).all() for a in net.weights + net.biases):
+        raise ParameterError(f"{path} holds non-finite weights")
+    return net
+
+
+def _cached(path: Path, shape: tuple[int, ...]) -> Network | None:
+    """The network cached at ``path`` if it loads and has ``shape``; None for a missing or bad entry."""
+    try:
+        net = load(path)
+    except ParameterError:
+        return None
+    return net if net.shape == shape else None
 
 
 def trained(dataset: str, seed: int = 0, hidden: int = HIDDEN, epochs: int = EPOCHS,
@@ -178,13 +195,16 @@ def trained(dataset: str, seed: int = 0, hidden: int = HIDDEN, epochs: int = EPO
     """The network trained on ``dataset`` with these parameters, from the cache or trained now.
 
     The cache lives in ``cache_dir`` (default :func:`default_cache_dir`) under
-    ``networks/<dataset>-s<seed>-<key>.npz``; the dataset is loaded only on a miss.
+    ``networks/<dataset>-s<seed>-<key>.npz``; the dataset is loaded only on a miss. A
+    cached file that is unreadable, non-finite or of the wrong shape is not trusted:
+    the network is trained again and the entry replaced.
     """
     key = training_key(dataset, seed, hidden, epochs, learning_rate)
     root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     path = root / "networks" / f"{datasets.canonical_name(dataset)}-s{int(seed)}-{key}.npz"
-    if path.is_file():
-        return load(path)
+    net = _cached(path, (datasets.FEATURES[datasets.canonical_name(dataset)], int(hidden), datasets.CLASSES))
+    if net is not None:
+        return net
     net = train(datasets.load(dataset, data_dir), seed, hidden, epochs, learning_rate, progress)
     save(net, path)
     return net

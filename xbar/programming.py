@@ -164,9 +164,9 @@ def program(device: CompoundMTJ, thickness_nm: float, target, start=None,
 
     # The write circuit for every configuration of P cells (bit k: cell k in P).
     configs = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
-    tr = write_transfer(build_write_circuit(device, path),
-                        np.where(configs, device.mtj.r_p, device.mtj.r_ap))
-    g_read = (configs / device.mtj.r_p + (1 - configs) / device.mtj.r_ap).sum(axis=1)
+    r_p, r_ap = device.cell_r_p(), device.cell_r_ap()
+    tr = write_transfer(build_write_circuit(device, path), np.where(configs, r_p, r_ap))
+    g_read = (configs / r_p + (1 - configs) / r_ap).sum(axis=1)
     v0, dv, ceiling = nominal_ramp(device, thickness_nm, switching, params, path)
     per_pulse_s = path.rise_s + switching.pulse_s + path.fall_s + params.read_s
     weights = 1 << np.arange(n)
@@ -226,14 +226,6 @@ def program(device: CompoundMTJ, thickness_nm: float, target, start=None,
                          pulses=pulses.reshape(shape), energy_j=energy.reshape(shape), time_s=time.reshape(shape))
 
 
-def cell_resistances(result: ProgramResult, r_p, r_ap, short_ohm: float) -> np.ndarray:
-    """Read resistances [*shape, n] in ohm of the programmed cells: R_P / R_AP by state, shorts at ``short_ohm``.
-
-    ``r_p``/``r_ap`` broadcast against [*shape, n] (variation-sampled arrays or scalars).
-    """
-    return np.where(result.shorted, short_ohm, np.where(result.cells_p, r_p, r_ap))
-
-
 def ramp_voltages(device: CompoundMTJ, thickness_nm: float, switching: SwitchingParams | None = None, path: WritePath | None = None,
                   seed: int = 0, amplitudes=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """An R(V) ramp like the paper's Fig. 4b/f: one device from all AP, pulses of rising amplitude, a read after each.
@@ -248,7 +240,7 @@ def ramp_voltages(device: CompoundMTJ, thickness_nm: float, switching: Switching
     sample = sample_devices(switching, thickness_nm, n, (), np.random.default_rng(seed))
     circuit = build_write_circuit(device, path)
     configs = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
-    tr = write_transfer(circuit, np.where(configs, device.mtj.r_p, device.mtj.r_ap))
+    tr = write_transfer(circuit, np.where(configs, device.cell_r_p(), device.cell_r_ap()))
     if amplitudes is None:
         amplitudes = np.arange(0.05, 6.0, 0.01)
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])

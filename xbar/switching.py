@@ -40,6 +40,7 @@ import numpy as np
 
 from .devices import MAX_CELLS, channel_resistance
 from .errors import ParameterError
+from .faults import SHORT_OHM
 
 #: Free-layer thickness range the model is fitted over, nm (the paper's wedge).
 THICKNESS_RANGE_NM = (1.6, 2.6)
@@ -65,7 +66,8 @@ PARAMETER_SOURCES = {
     "vb_per_cell_v": ("V", "fitted", "change of V_B per added cell, -0.05 V: the 3-cell window (1.7-1.9 V) "
                                      "lies 0.1 V below the 1-cell one (Fig. 4h); linear in n assumed"),
     "sigma_vb_v": ("V", "assumed", "device-to-device spread of V_B, 0.05 V (Fig. 4h gives averages only)"),
-    "short_ohm": ("ohm", "assumed", "a broken (hard-breakdown) junction reads 500 ohm, far below R_P"),
+    "short_ohm": ("ohm", "assumed", "a broken (hard-breakdown) junction reads 500 ohm, far below R_P "
+                                    "(xbar.faults.SHORT_OHM, shared with the fault model)"),
     "channel_width_m": ("m", "paper", "write channel width 0.9 um (section B)"),
     "channel_thickness_m": ("m", "paper", "write channel Ta(4)/Pt(10): 14 nm (Methods)"),
 }
@@ -89,7 +91,7 @@ class SwitchingParams:
     vb_1cell_thick_v: float = 2.0
     vb_per_cell_v: float = -0.05
     sigma_vb_v: float = 0.05
-    short_ohm: float = 500.0
+    short_ohm: float = SHORT_OHM
     channel_width_m: float = 0.9e-6
     channel_thickness_m: float = 14e-9
     stochastic: bool = True

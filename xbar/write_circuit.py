@@ -130,7 +130,7 @@ def build_write_circuit(device: CompoundMTJ, path: WritePath | None = None, cell
         raise ParameterError(f"cells_p must hold {n} flags, got shape {list(p.shape)}")
     junction = len(groups)
     groups.append(ResistorGroup("Rwj", "junctions, channel node to top electrode", np.arange(n)[:, None], h,
-                                np.full(n, top), np.where(p, device.mtj.r_p, device.mtj.r_ap)))
+                                np.full(n, top), np.where(p, device.cell_r_p(), device.cell_r_ap())))
     if path.read_side_ohm is not None:
         groups.append(ResistorGroup("Rwl", "read side: top electrode to the row wire at 0 V", np.array([[0]]),
                                     np.array([top]), np.array([0]), np.array([path.read_side_ohm])))
@@ -154,12 +154,12 @@ def write_netlist_text(circuit: WriteCircuit, amplitude_v: float, width_s: float
             raise ParameterError(f"{name} must be finite, got {value!r}")
     if width_s <= 0:
         raise ParameterError(f"width_s must be > 0 s, got {width_s!r}")
-    mtj = circuit.device.mtj
+    dev = circuit.device
     pwl = " ".join(f"{format_number(t)} {format_number(v)}"
                    for t, v in pulse_points(amplitude_v, width_s, circuit.path))
     lines = [f"* {safe_title(title) if title else 'xbar write pulse'}",
-             f"* {circuit.device.n_cells}-cell compound SOT-MTJ write path: R_P {mtj.r_p:.6g} ohm, "
-             f"R_AP {mtj.r_ap:.6g} ohm, channel {circuit.device.channel_ohm:.6g} ohm",
+             f"* {dev.n_cells}-cell compound SOT-MTJ write path: mean R_P {dev.mtj.r_p:.6g} ohm, "
+             f"R_AP {dev.mtj.r_ap:.6g} ohm, channel {dev.channel_ohm:.6g} ohm",
              f"Vw {circuit.node_names[circuit.source]} 0 PWL({pwl})"]
     for g in circuit.resistors:
         lines.append(f"* {g.title}")

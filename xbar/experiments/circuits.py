@@ -10,31 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import plots
+from .. import __version__, plots
 from ..atomic import write_text
 from ..datasets import Dataset, load
-from ..faults import FAULT_KINDS
 from ..inference import AnalogNetwork, CircuitSpec
 from ..errors import ParameterError
 from ..models import Conv, Model, from_network, load_model
 from ..network import Network, accuracy, default_cache_dir, trained
 from ..quantize import paper_levels, quantize_network
-
-#: Wire resistances per segment (ohm) of the wire-resistance study.
-WIRE_OHMS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
-#: The studies ``xbar infer`` knows; each varies one parameter around the base spec.
-STUDIES = ("wire", "calibration", "tile", "sense", "cells", "thickness", "adc", "variation")
-#: Opt-in studies, run only when named (``--study faults``): not part of ``all``.
-EXTRA_STUDIES = ("faults", "correlated")
-#: Fault rates (fraction of cells, split evenly over stuck-P, stuck-AP, open, short) of the faults study.
-FAULT_RATES = (0.0, 0.005, 0.01, 0.02, 0.05)
-#: Multiples of the typical correlated spreads (:meth:`xbar.devices.Variation.typical`) of that study.
-CORRELATED_SCALES = (0.0, 1.0, 2.0, 4.0)
+from .studies import (CORRELATED_SCALES, EXTRA_STUDIES, FAULT_RATES, STUDIES,  # noqa: F401  (re-exported)
+                      WIRE_OHMS, study_specs)
 
 
 #: Test images per chunk for networks with convolutions (their im2col rows are many).
@@ -45,14 +37,21 @@ def input_scales(model: Model, x: np.ndarray) -> np.ndarray:
     """Per matrix layer, the largest |input| of the full-precision model on ``x`` (at least 1): the
     activation driven at V_read. Inputs within [0, 1] (pixels, sigmoid outputs) keep 1."""
     peaks = []
+    layers = model.matrix_layers()
 
     def record(l: int, a: np.ndarray) -> np.ndarray:
         peaks.append(float(np.abs(a).max()) if a.size else 1.0)
-        w, b = model.matrix_layers()[l]
-        return a @ w + b
+        return a @ layers[l][0] + layers[l][1]
 
     model.forward(x, record)
     return np.maximum(np.array(peaks), 1.0)
+
+
+def check_model_input(model: Model, data: Dataset) -> None:
+    """A ParameterError unless ``model`` takes the dataset's images (same number of values per image)."""
+    if model.n_features != data.n_features:
+        raise ParameterError(f"{model.name} takes inputs of shape {list(model.input_shape)} "
+                             f"({model.n_features} values), but {data.name} images have {data.n_features} values")
 
 
 def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend: str = "native",
@@ -77,36 +76,42 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
     if spec.calibration_images:
         analog_net.calibrate(data.x_train[:spec.calibration_images], backend)
     chunk = CONV_CHUNK if any(isinstance(op, Conv) for op in model.ops) else max(len(x), 1)
-    pred_a, pred_i, pred_f, last_a, last_i = [], [], [], [], []
-    sums = None
-    first = None
+    pred_a, pred_i, pred_f, out_a, last_a, last_i = [], [], [], [], [], []
+    sums, first = None, None
     for k in range(0, len(x), chunk):
         xc = x[k:k + chunk]
-        out_a, out_i, layers = analog_net.run(xc, backend, keep_inputs=ir_samples if k == 0 else 0)
+        logits_a, logits_i, layers = analog_net.run(xc, backend, keep_inputs=ir_samples if k == 0 else 0)
         first = layers if k == 0 else first
-        pred_a.append(out_a.argmax(1))
-        pred_i.append(out_i.argmax(1))
+        pred_a.append(logits_a.argmax(1))
+        pred_i.append(logits_i.argmax(1))
         pred_f.append(model.predict(xc))
+        out_a.append(logits_a)
         last_a.append(layers[-1].z_analog)
         last_i.append(layers[-1].z_ideal)
         stats = [(float(((r.z_analog - r.z_ideal) ** 2).sum()), float((r.z_ideal ** 2).sum()), r.z_ideal.size,
                   float(np.abs(r.z_analog - r.z_ideal).max()), float(np.abs(r.z_ideal).max())) for r in layers]
         sums = stats if sums is None else [(a[0] + b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3]), max(a[4], b[4]))
                                            for a, b in zip(sums, stats)]
-    pred_a, pred_i, pred_f = map(np.concatenate, (pred_a, pred_i, pred_f))
+    pred_a, pred_i, pred_f, out_a = map(np.concatenate, (pred_a, pred_i, pred_f, out_a))
+    spice = spice_agreement(analog_net, x, out_a) if backend in ("ngspice", "pyspice") else None
     paper = None
     if not imported:
         paper = accuracy(quantize_network(network, paper_levels(analog_net.device), rule=spec.rule).network, x, y)
     record = dict(
-        dataset=data.name, n_test=len(x), spec=dataclasses.asdict(spec), backend=backend,
-        model=model.name,
+        dataset=data.name, n_test=len(x), spec=dataclasses.asdict(spec), backend=backend, model=model.name,
         accuracy_full_precision=float(np.mean(pred_f == y)),
         accuracy_paper_quantized=paper,
         accuracy_ideal_quantized=float(np.mean(pred_i == y)),
         accuracy_analog=float(np.mean(pred_a == y)),
         top1_agreement=float(np.mean(pred_a == pred_i)),
+        device=device_record(analog_net.device),
         layers=[], ir_drop=[],
     )
+    if spice:
+        record["spice"] = spice
+    if spec.adc_bits is not None:
+        full = [analog_net.adc_full_scale(t) for tiles in analog_net.tiles for t in tiles]
+        record["adc_full_scale_a"] = dict(min=min(full), max=max(full))
     maps = []
     for l, (res, (se, si, n, worst, peak)) in enumerate(zip(first, sums)):
         record["layers"].append(dict(layer=l, rms_rel=float(np.sqrt((se / n) / (si / n))),
@@ -115,15 +120,34 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
             maps.append(st.pop("map_rel"))
             record["ir_drop"].append(dict(st, tile=list(st["tile"])))
     if details:
-        record["arrays"] = dict(ir_map=maps[0], z_ideal=np.concatenate(last_i), z_analog=np.concatenate(last_a))
+        worst = int(np.argmax([st["worst_rel"] for st in record["ir_drop"]]))
+        record["arrays"] = dict(ir_map=maps[worst], ir_tile=record["ir_drop"][worst],
+                                z_ideal=np.concatenate(last_i), z_analog=np.concatenate(last_a))
     return record
 
 
-def check_model_input(model: Model, data: Dataset) -> None:
-    """A ParameterError unless ``model`` takes the dataset's images (same number of values per image)."""
-    if model.n_features != data.n_features:
-        raise ParameterError(f"{model.name} takes inputs of shape {list(model.input_shape)} "
-                             f"({model.n_features} values), but {data.name} images have {data.n_features} values")
+def spice_agreement(analog_net: AnalogNetwork, x: np.ndarray, logits_spice: np.ndarray) -> dict:
+    """How a SPICE run of ``x`` agrees with the native solver on the same tiles, and what solved it.
+
+    Returns the ngspice version, KLU compiled in and used (in every tile solve),
+    the largest Kirchhoff residual, the number of tile solves, the largest logit
+    difference relative to the largest native logit, and the prediction agreement.
+    """
+    logits_native, _, _ = analog_net.run(x, "native")
+    runs = analog_net.spice_runs
+    scale = float(np.abs(logits_native).max()) or 1.0
+    return dict(backend=runs[0]["backend"], ngspice=runs[0]["ngspice"],
+                klu_compiled=all(r["klu_compiled"] for r in runs), klu_used=all(r["klu_used"] for r in runs),
+                kcl_residual=max(r["kcl_residual"] for r in runs), tile_solves=len(runs),
+                logits_max_rel_to_native=float(np.abs(logits_spice - logits_native).max() / scale),
+                prediction_agreement_with_native=float(np.mean(logits_spice.argmax(1) == logits_native.argmax(1))))
+
+
+def device_record(device) -> dict:
+    """The compound device's values for reports: R_P, R_AP (ohm), TMR (fraction), cells, channel (ohm)."""
+    return dict(r_p_ohm=float(device.mtj.r_p), r_ap_ohm=float(device.mtj.r_ap), tmr=float(device.mtj.tmr),
+                n_cells=int(device.n_cells), channel_ohm=float(device.channel_ohm),
+                state_ohm=device.resistances().tolist(), cells_differ=bool(device.cells))
 
 
 def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thickness_nm: float = 1.9,
@@ -144,7 +168,6 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
     from ..devices import Variation
     if device_sha256 is not None:
         from ..device_file import file_sha256
-        from ..errors import ParameterError
         if device_file is None or file_sha256(device_file) != device_sha256:
             raise ParameterError(f"device file {device_file} changed since the sweep started (sha256 differs)")
     typical = Variation.typical()
@@ -161,85 +184,65 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
     return {k: v for k, v in rec.items() if k != "spec"}
 
 
-def study_specs(base: CircuitSpec, studies=STUDIES) -> list[tuple[str, str, CircuitSpec]]:
-    """(study, label, spec) for each point of the studies, varying one parameter of ``base`` at a time."""
-    rep = dataclasses.replace
-    points = []
-    if "wire" in studies:
-        points += [("wire", f"{c} cells, {w:g} ohm", rep(base, n_cells=c, wire_ohm=w))
-                   for c in (1, 2, 3) for w in WIRE_OHMS]
-    if "tile" in studies:
-        points += [("tile", "untiled" if t is None else f"{t}x{t}", rep(base, tile_rows=t, tile_cols=t))
-                   for t in (32, 64, 128, 256, None)]
-    if "sense" in studies:
-        points += [("sense", "TIA (virtual ground)", rep(base, sense="tia"))]
-        points += [("sense", f"resistor {r:g} ohm", rep(base, sense="resistor", ref_ohm=r))
-                   for r in (100.0, 1e3, 1e4, 1e6)]
-    if base.device_file is not None:  # the file fixes the device: no cell-count or thickness axes
-        studies = [s for s in studies if s not in ("cells", "thickness")]
-        points += [("wire", f"{base.n_cells} cells, {w:g} ohm", rep(base, wire_ohm=w))
-                   for w in WIRE_OHMS if "wire" in studies]
-        studies = [s for s in studies if s != "wire"]
-    if "cells" in studies:
-        points += [("cells", f"{c} cells", rep(base, n_cells=c)) for c in (1, 2, 3, 4, 5, 6)]
-    if "thickness" in studies:
-        points += [("thickness", f"{t:.1f} nm", rep(base, thickness_nm=t)) for t in (1.6, 1.9, 2.2, 2.6)]
-    if "calibration" in studies:
-        points += [("calibration", f"3 cells, {w:g} ohm, calibrated on 256 images",
-                    rep(base, n_cells=3, wire_ohm=w, calibration_images=256)) for w in WIRE_OHMS]
-    if "adc" in studies:
-        points += [("adc", f"{b}-bit ADC", rep(base, adc_bits=b)) for b in (4, 6, 8, 10, 12)]
-    if "variation" in studies:
-        points += [("variation", f"sigma {s:g}", rep(base, sigma=s)) for s in (0.0, 0.02, 0.05, 0.1, 0.2)]
-    if "faults" in studies:
-        points += [("faults", f"{100 * r:g} % faulty cells (all kinds)", rep(base, fault_rate=r))
-                   for r in FAULT_RATES]
-        points += [("faults", f"1 % {k.replace('_', '-')} cells", rep(base, fault_rate=0.01, fault_kind=k))
-                   for k in FAULT_KINDS]
-    if "correlated" in studies:
-        from ..devices import (TYPICAL_CELL_RA_SIGMA, TYPICAL_CELL_TMR_SIGMA, TYPICAL_DEVICE_RA_SIGMA,
-                               TYPICAL_DEVICE_TMR_SIGMA)
-        points += [("correlated", f"{k:g} x typical RA/TMR spread",
-                    rep(base, sigma=0.0, device_ra_sigma=k * TYPICAL_DEVICE_RA_SIGMA,
-                        cell_ra_sigma=k * TYPICAL_CELL_RA_SIGMA, device_tmr_sigma=k * TYPICAL_DEVICE_TMR_SIGMA,
-                        cell_tmr_sigma=k * TYPICAL_CELL_TMR_SIGMA)) for k in CORRELATED_SCALES]
-    return points
-
-
-def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=STUDIES, seed: int = 0,
+def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 0,
               n_test: int | None = None, data_dir=None, backend: str = "native", netlist_dir=None,
-              quiet: bool = False, model_file=None) -> dict:
-    """Run the base spec and the studies; write ``report.md``, ``results.json`` and figures to ``out_dir``.
+              quiet: bool = False, say=None, model_file=None) -> dict:
+    """Run the base spec and the ``studies`` (names of :data:`STUDIES`); write the outputs to ``out_dir``.
 
     ``model_file`` (.onnx or .npz, see :mod:`xbar.models`) replaces the paper's MLP
-    trained by xbar; it is read and checked against the dataset before anything is written.
+    trained by xbar; it is read and checked against the dataset before anything runs.
+
+    Writes ``report.md``, ``results.json`` and figures, creating ``out_dir`` only
+    then, so a run that fails early leaves nothing behind. ``say(line)``, when
+    given, receives the plan and the estimated cost of the studies before they run.
     """
+    start = time.perf_counter()
+    say = say or (lambda line: None)
     out = Path(out_dir)
     data = load(dataset, data_dir)
+    model = None
     if model_file is not None:
-        net = load_model(model_file)
-        check_model_input(net, data)
-    else:
-        net = trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
-    out.mkdir(parents=True, exist_ok=True)
+        model = load_model(model_file)
+        check_model_input(model, data)
+    n_images = len(data.x_test[:n_test])
+    points = study_specs(base, studies)
+    say(f"{data.name}: base run on {n_images} test images"
+        + (f", then {len(points)} study points ({', '.join(studies)})" if points else ""))
+    net = model if model is not None else trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
     cache = default_cache_dir()
+    t0 = time.perf_counter()
     base_rec = compare(net, data, base, backend=backend, n_test=n_test, cache_dir=cache, details=True)
+    base_s = time.perf_counter() - t0
     arrays = base_rec.pop("arrays")
     if netlist_dir:
-        scales = input_scales(net, data.x_train[:256]) if model_file is not None else None
+        scales = input_scales(net, data.x_train[:256]) if model is not None else None
         write_tile_netlists(AnalogNetwork(net, base, input_scales=scales), data.x_test[:1], netlist_dir)
+    if points:
+        # the studies run natively; with a warm matrix cache each is faster than this
+        say(f"studies: {len(points)} points, estimated {_duration(len(points) * base_s)} "
+            f"({len(points)} x the base run's {base_s:.1f} s)")
     rows = []
-    for study, label, spec in tqdm(study_specs(base, studies), desc="studies", disable=quiet):
+    for study, label, spec in tqdm(points, desc="studies", unit="point", disable=quiet):
         rec = compare(net, data, spec, n_test=n_test, cache_dir=cache)
         rows.append(dict(study=study, label=label, **{k: rec[k] for k in _SUMMARY}, layers=rec["layers"],
                          worst_ir_rel=max(s["worst_rel"] for s in rec["ir_drop"]),
                          mean_ir_rel=float(np.mean([s["mean_rel"] for s in rec["ir_drop"]])),
                          cells=spec.n_cells, wire_ohm=spec.wire_ohm))
+    info = dict(version=__version__, date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                seconds=round(time.perf_counter() - start, 1), base_seconds=round(base_s, 1))
     figures = _figures(out, base_rec, arrays, rows)
-    result = dict(base=base_rec, studies=rows, figures=[str(p.name) for p in figures])
+    result = dict(base=base_rec, studies=rows, info=info, figures=[str(p.name) for p in figures])
     write_text(out / "results.json", json.dumps(result, indent=1))
-    write_text(out / "report.md", report_markdown(base_rec, rows, figures))
+    write_text(out / "report.md", report_markdown(base_rec, rows, figures, info))
     return result
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 _SUMMARY = ("accuracy_full_precision", "accuracy_paper_quantized", "accuracy_ideal_quantized",
@@ -268,9 +271,10 @@ def write_tile_netlists(analog_net: AnalogNetwork, x: np.ndarray, directory) -> 
 
 def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path]:
     figs = []
-    tile = base["ir_drop"][0]
-    figs += plots.save(plots.ir_drop_heatmap(arrays["ir_map"], f"layer 0 tile {tuple(tile['tile'])}: "
-                                             "mean voltage lost before each cell"), out / "ir_drop_heatmap")
+    tile = arrays["ir_tile"]
+    figs += plots.save(plots.ir_drop_heatmap(arrays["ir_map"], f"worst tile, layer {tile['layer']} tile "
+                                             f"{tuple(tile['tile'])}: mean voltage lost before each cell"),
+                       out / "ir_drop_heatmap")
     wire = [r for r in rows if r["study"] == "wire"]
     if wire:
         by_cells = {c: [(r["wire_ohm"], r["accuracy_analog"], r["accuracy_ideal_quantized"]) for r in wire
@@ -280,24 +284,99 @@ def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path
     return figs
 
 
+def spice_lines(spice: dict | None) -> list[str]:
+    """Report lines saying what SPICE solved the base run and how it agrees with the native solver."""
+    if not spice:
+        return []
+    return [f"Solved by {spice['backend']} on {spice['ngspice']} (KLU compiled in: "
+            f"{'yes' if spice['klu_compiled'] else 'no'}, used: {'yes' if spice['klu_used'] else 'no'}) in "
+            f"{spice['tile_solves']} tile solves; largest Kirchhoff residual {spice['kcl_residual']:.1e}. "
+            f"Against the native solver: logits differ by at most {spice['logits_max_rel_to_native']:.2e} "
+            f"of the largest logit, predictions agree on {100 * spice['prediction_agreement_with_native']:.2f} %.",
+            ""]
+
+
 def _pct(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:.2f}"
 
 
-def report_markdown(base: dict, rows: list[dict], figures: list[Path]) -> str:
-    """The comparison report: base configuration, per-layer errors, IR drop by tile, and the studies."""
+#: Report label and formatter of each CircuitSpec field (None means the field's documented default).
+_SETTINGS = {
+    "n_cells": ("MTJ cells per compound device", lambda v: f"{v}"),
+    "thickness_nm": ("free-layer thickness", lambda v: f"{v:g} nm"),
+    "channel_ohm": ("write-channel resistance", lambda v: "150 + 150 n ohm (device model)" if v is None
+                    else f"{v:g} ohm"),
+    "wire_ohm": ("wire resistance per segment (rows and columns)", lambda v: f"{v:g} ohm"),
+    "driver_ohm": ("row driver resistance", lambda v: f"{v:g} ohm" if v else "0 (ideal)"),
+    "access_ohm": ("access resistance per device", lambda v: f"{v:g} ohm" if v else "0 (ideal)"),
+    "sense": ("sensing", lambda v: {"tia": "virtual ground (ideal TIA)",
+                                    "resistor": "reference resistor to ground"}.get(v, v)),
+    "ref_ohm": ("reference resistor (resistor sensing)", lambda v: f"{v:g} ohm"),
+    "sigma": ("device-to-device variation sigma of ln R", lambda v: f"{v:g}" if v else "0 (none)"),
+    "variation_seed": ("variation seed", lambda v: f"{v}"),
+    "device_ra_sigma": ("correlated variation: device RA sigma of ln", lambda v: f"{v:g}"),
+    "cell_ra_sigma": ("correlated variation: cell RA sigma of ln", lambda v: f"{v:g}"),
+    "device_tmr_sigma": ("correlated variation: device TMR sigma of ln", lambda v: f"{v:g}"),
+    "cell_tmr_sigma": ("correlated variation: cell TMR sigma of ln", lambda v: f"{v:g}"),
+    "fault_rate": ("faulty cells", lambda v: f"{100 * v:g} %" if v else "0 (none)"),
+    "fault_kind": ("fault kinds", lambda v: "stuck-P, stuck-AP, open and short, evenly" if v == "all"
+                   else str(v).replace("_", "-")),
+    "tile_rows": ("tile rows", lambda v: "untiled" if v is None else f"{v}"),
+    "tile_cols": ("tile columns", lambda v: "untiled" if v is None else f"{v}"),
+    "v_read": ("read voltage V_read (full-scale input)", lambda v: f"{v:g} V"),
+    "adc_bits": ("ADC", lambda v: "off (exact currents)" if v is None else f"{v} bits"),
+    "adc_full_scale_a": ("ADC full scale", lambda v: "each tile's largest possible column current" if v is None
+                         else f"{v:g} A"),
+    "scheme": ("weight mapping", lambda v: {"differential": "differential column pairs",
+                                            "reference": "reference columns"}.get(v, v)),
+    "rule": ("per-layer scale rule", lambda v: f"{v}"),
+    "calibration_images": ("digital calibration", lambda v: f"gain and offset on {v} training images" if v
+                           else "off"),
+}
+
+
+def _settings_rows(base: dict) -> list[str]:
+    spec, dev = base["spec"], base["device"]
+    unused = {"adc_full_scale_a"} if spec["adc_bits"] is None else set()
+    unused |= {"ref_ohm"} if spec["sense"] == "tia" else set()
+    correlated = ("device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma", "cell_tmr_sigma")
+    unused |= set(correlated) if not any(spec.get(k) for k in correlated) else set()
+    unused |= {"variation_seed"} if not (spec["sigma"] or any(spec.get(k) for k in correlated)) else set()
+    unused |= {"fault_kind"} if not spec.get("fault_rate") else set()
+    rows = [f"| {_SETTINGS[k][0]} | {_SETTINGS[k][1](v)} |" if k in _SETTINGS else f"| {k} | {v} |"
+            for k, v in spec.items() if k not in unused and (k in _SETTINGS or v is not None)]
+    if "adc_full_scale_a" in base:
+        fs = base["adc_full_scale_a"]
+        rows.append(f"| ADC full scale used | {1e6 * fs['min']:.4g} .. {1e6 * fs['max']:.4g} uA over the tiles |")
+    return [f"| R_P | {dev['r_p_ohm'] / 1e3:.4g} kohm |", f"| R_AP | {dev['r_ap_ohm'] / 1e3:.4g} kohm |",
+            f"| TMR | {100 * dev['tmr']:.1f} % |",
+            f"| write channel | {dev['channel_ohm']:g} ohm ({dev['n_cells']} cells) |",
+            *([f"| device states (cells differ; R_P, R_AP, TMR above are their mean) | "
+               + ", ".join(f"{r / 1e3:.4g}" for r in dev["state_ohm"]) + " kohm |"] if dev.get("cells_differ") else []),
+            *rows]
+
+
+def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dict | None = None) -> str:
+    """The comparison report: run facts, configuration with device values, per-layer errors, IR drop, studies."""
     spec = base["spec"]
+    info = info or {}
     lines = [
         f"# xbar analog inference: {base['dataset']}",
         "",
-        f"Network: {base['model']}. "
+        f"Network: {base.get('model', 'the paper MLP')}. "
         f"{base['n_test']} test images through compound SOT-MTJ crossbars, solved exactly "
         f"({base['backend']}), against ideal quantized inference on the same conductances.",
         "",
-        "## Base configuration",
+        f"xbar {info.get('version', __version__)}"
+        + (f", run {info['date']}" if "date" in info else "")
+        + (f", {info['seconds']:g} s in all (base run {info['base_seconds']:g} s)" if "seconds" in info else "")
+        + ".",
+        "",
+        *spice_lines(base.get("spice")),
+        "## Configuration",
         "",
         "| parameter | value |", "|---|---|",
-        *[f"| {k} | {v} |" for k, v in spec.items()],
+        *_settings_rows(base),
         "",
         "## Accuracy (%)",
         "",
@@ -312,8 +391,11 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path]) -> str:
         "",
         "## Per-layer output error (analog vs ideal on the same inputs)",
         "",
-        "| layer | RMS relative | worst relative (to max output) |", "|---|---|---|",
-        *[f"| {e['layer']} | {e['rms_rel']:.3e} | {e['worst_rel']:.3e} |" for e in base["layers"]],
+        "Worst: the largest |analog - ideal| over all outputs and images, divided by the largest |ideal output|.",
+        "RMS: the root-mean-square of analog - ideal, divided by the RMS of the ideal outputs.",
+        "",
+        "| layer | worst error (of largest output) | RMS error (of RMS output) |", "|---|---|---|",
+        *[f"| {e['layer']} | {e['worst_rel']:.3e} | {e['rms_rel']:.3e} |" for e in base["layers"]],
         "",
         "## IR drop by tile (voltage lost before each MTJ cell, first test inputs)",
         "",

@@ -35,7 +35,7 @@ def crossbar_point(rows: int = 16, cols: int = 16, cells: int = 3, thickness_nm:
     the parasitics' alone).
     """
     rng = np.random.default_rng(seed)
-    xbar = Crossbar(library_device(thickness_nm, cells), rng.integers(0, cells + 1, size=(rows, cols)),
+    xbar = Crossbar(library_device(thickness_nm=thickness_nm, n_cells=cells), rng.integers(0, cells + 1, size=(rows, cols)),
                     row_wire_ohm=wire_ohm, col_wire_ohm=wire_ohm, driver_ohm=driver_ohm, sense=sense,
                     ref_ohm=ref_ohm, variation=Variation(sigma, seed))
     inputs = rng.uniform(0.0, v_read, size=(batch, rows))
@@ -57,7 +57,7 @@ def variation_point(rows: int = 32, cols: int = 32, cells: int = 3, thickness_nm
     variation, no parasitics) over the draws.
     """
     rng = np.random.default_rng(seed)
-    device = library_device(thickness_nm, cells)
+    device = library_device(thickness_nm=thickness_nm, n_cells=cells)
     states = rng.integers(0, cells + 1, size=(rows, cols))
     inputs = rng.uniform(0.0, v_read, size=(batch, rows))
     nominal = solve(Crossbar(device, states), inputs, "ideal").currents

@@ -61,8 +61,8 @@ def _levels(method: str, n_cells: int, tmr, thickness_nm, bits) -> tuple[np.ndar
     if method == "paper":
         if (tmr is None) == (thickness_nm is None):
             raise ParameterError("method 'paper' needs exactly one of tmr (contour device) or thickness_nm (library)")
-        dev = (devices.library_device(thickness_nm, n_cells) if thickness_nm is not None
-               else devices.contour_device(tmr, n_cells))
+        dev = (devices.library_device(thickness_nm=thickness_nm, n_cells=n_cells) if thickness_nm is not None
+               else devices.contour_device(tmr=tmr, n_cells=n_cells))
         return quantize.paper_levels(dev), dev
     if method == "differential":
         return quantize.differential_levels(n_cells), None
@@ -305,7 +305,7 @@ def _pm(mean_std: tuple[float, float], digits: int = 1) -> str:
 
 def _level_facts(thickness_nm: float) -> tuple[float, float]:
     """(G_0/G_max of any cell count, smallest neighbour-state resistance step of 3 cells in %)."""
-    dev = devices.library_device(thickness_nm, 3)
+    dev = devices.library_device(thickness_nm=thickness_nm, n_cells=3)
     r = dev.resistances()
     return float(dev.normalized_levels()[0]), float(100 * np.min(r[:-1] / r[1:] - 1))
 

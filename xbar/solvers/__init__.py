@@ -3,8 +3,10 @@
 Every backend takes the one :class:`~xbar.circuit.Circuit` and returns a
 :class:`Solution` for a batch of row voltages [batch, rows]:
 
-* ``native``: exact sparse nodal analysis (scipy), factorized once;
+* ``native``: exact sparse nodal analysis (scipy), factorized once; a circuit of
+  non-linear junctions (finite V_h) gets the Newton solver built on it;
 * ``ngspice``: the real ngspice on the generated netlist;
+* ``pyspice``: the same netlist in libngspice, in this process (PySpice);
 * ``ideal``: I = V G with no parasitics.
 """
 
@@ -15,10 +17,12 @@ from ..crossbar import Crossbar
 from ..errors import ParameterError
 from .ideal import IdealSolver
 from .native import NativeSolver
+from .newton import NewtonSolver
 from .ngspice import NgspiceSolver
+from .pyspice import PySpiceSolver
 from .result import Solution
 
-BACKENDS = {"native": NativeSolver, "ngspice": NgspiceSolver, "ideal": IdealSolver}
+BACKENDS = {"native": NativeSolver, "ngspice": NgspiceSolver, "pyspice": PySpiceSolver, "ideal": IdealSolver}
 
 
 def make_solver(circuit: Circuit | Crossbar, backend: str = "native", **options):
@@ -27,12 +31,17 @@ def make_solver(circuit: Circuit | Crossbar, backend: str = "native", **options)
         raise ParameterError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if isinstance(circuit, Crossbar):
         circuit = build_circuit(circuit)
+    if backend == "native" and circuit.nonlinear:
+        return NewtonSolver(circuit, **options)
     return BACKENDS[backend](circuit, **options)
 
 
 def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", **options) -> Solution:
     """Solve ``circuit`` for row voltages ``inputs`` [batch, rows] with ``backend``."""
-    return make_solver(circuit, backend, **options).solve(inputs)
+    sol = make_solver(circuit, backend, **options).solve(inputs)
+    sol.solver.setdefault("backend", backend)
+    return sol
 
 
-__all__ = ["BACKENDS", "IdealSolver", "NativeSolver", "NgspiceSolver", "Solution", "make_solver", "solve"]
+__all__ = ["BACKENDS", "IdealSolver", "NativeSolver", "NewtonSolver", "NgspiceSolver", "PySpiceSolver", "Solution",
+           "make_solver", "solve"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..circuit import Circuit, check_inputs
+from ..circuit import Circuit, as_circuit, check_inputs
+from ..crossbar import Crossbar
 from .result import Solution
 
 
@@ -20,8 +21,8 @@ class IdealSolver:
     output voltages follow the crossbar's sense gain as for the other solvers.
     """
 
-    def __init__(self, circuit: Circuit):
-        self.circuit = circuit
+    def __init__(self, circuit: Circuit | Crossbar):
+        self.circuit = circuit = as_circuit(circuit)
         self.conductance = summed_conductance(circuit.cell_ohm)
 
     def solve(self, inputs) -> Solution:

@@ -30,7 +30,8 @@ import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 from threadpoolctl import threadpool_limits
 
-from ..circuit import Circuit, check_inputs
+from ..circuit import Circuit, as_circuit, check_inputs
+from ..crossbar import Crossbar
 from .factor import SpdFactor
 from .ordering import crossbar_order
 from .result import Solution
@@ -129,8 +130,8 @@ class NativeSolver:
     same fill-reducing order.
     """
 
-    def __init__(self, circuit: Circuit):
-        self.circuit = circuit
+    def __init__(self, circuit: Circuit | Crossbar):
+        self.circuit = circuit = as_circuit(circuit)
         n = circuit.n_nodes
         lap = conductance_matrix(circuit)
         fixed = np.zeros(n, dtype=bool)
