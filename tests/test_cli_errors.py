@@ -59,7 +59,7 @@ def _resolve(args, folder):
     for a in args:
         if a.isupper() and (folder / a).exists() or a in ("MISSING.csv", "MISSING.npy"):
             out.append(str(folder / a))
-        elif a.startswith("A_FILE/"):
+        elif a.startswith("A_FILE"):
             out.append(str(folder / a))
         else:
             out.append(a)
@@ -94,29 +94,38 @@ BAD = [
     (["solve", "--cells", "7"], "argument --cells: must be an integer in 1..6"),
     (["solve", "--cells", "2.5"], "argument --cells: expected an integer"),
     # voltages
-    (["solve", "--v-read", "inf"], "argument --v-read: must be a finite number > 0, got 'inf'"),
-    (["solve", "--v-read", "nan"], "argument --v-read: must be a finite number > 0, got 'nan'"),
-    (["solve", "--v-read", "-1"], "argument --v-read: must be a finite number > 0, got '-1'"),
-    (["solve", "--v-read", "-inf"], "argument --v-read: must be a finite number > 0"),
-    (["solve", "--v-read", "0"], "argument --v-read: must be a finite number > 0"),
+    (["solve", "--v-read", "inf"], "argument --v-read: must be a number > 0 and <= 10, got 'inf'"),
+    (["solve", "--v-read", "nan"], "argument --v-read: must be a number > 0 and <= 10, got 'nan'"),
+    (["solve", "--v-read", "-1"], "argument --v-read: must be a number > 0 and <= 10, got '-1'"),
+    (["solve", "--v-read", "-inf"], "argument --v-read: must be a number > 0 and <= 10"),
+    (["solve", "--v-read", "0"], "argument --v-read: must be a number > 0 and <= 10"),
     (["solve", "--v-read", "0.1V"], "argument --v-read: expected a number"),
+    (["solve", "--v-read", "1e308"], "argument --v-read: must be a number > 0 and <= 10"),
+    (["solve", "--wire-ohm", "1e308"], "argument --wire-ohm: must be a number in 0..1e+09"),
+    (["solve", "--r-p", "1e-300", "--tmr", "0"], "argument --r-p: must be a number in 1..1e+09"),
+    (["solve", "--r-p", "1e4", "--tmr", "1e308"], "argument --tmr: must be a number in 0..10000"),
+    (["solve", "--sense", "resistor", "--ref-ohm", "1e-300"], "argument --ref-ohm"),
+    (["solve", "--sigma", "50"], "argument --sigma: must be a number in 0..1"),
+    (["solve", "--channel-ohm", "1e308"], "argument --channel-ohm"),
+    (["infer", "--sigma", "50"], "argument --sigma: must be a number in 0..1"),
+    (["infer", "--v-read", "1e308"], "argument --v-read"),
     # resistances and device values
-    (["solve", "--wire-ohm", "-1e-9"], "argument --wire-ohm: must be a finite number >= 0, got '-1e-9'"),
-    (["solve", "--wire-ohm", "inf"], "argument --wire-ohm: must be a finite number >= 0"),
-    (["solve", "--wire-ohm", "-.5"], "argument --wire-ohm: must be a finite number >= 0"),
+    (["solve", "--wire-ohm", "-1e-9"], "argument --wire-ohm: must be a number in 0..1e+09, got '-1e-9'"),
+    (["solve", "--wire-ohm", "inf"], "argument --wire-ohm: must be a number in 0..1e+09"),
+    (["solve", "--wire-ohm", "-.5"], "argument --wire-ohm: must be a number in 0..1e+09"),
     (["solve", "--row-wire-ohm", "-1"], "argument --row-wire-ohm"),
     (["solve", "--col-wire-ohm", "nan"], "argument --col-wire-ohm"),
     (["solve", "--driver-ohm", "-2"], "argument --driver-ohm"),
     (["solve", "--access-ohm", "inf"], "argument --access-ohm"),
     (["solve", "--channel-ohm", "-1"], "argument --channel-ohm"),
-    (["solve", "--ref-ohm", "0"], "argument --ref-ohm: must be a finite number > 0"),
-    (["solve", "--sigma", "-0.1"], "argument --sigma: must be a finite number >= 0"),
+    (["solve", "--ref-ohm", "0"], "argument --ref-ohm: must be a number in 0.001..1e+12"),
+    (["solve", "--sigma", "-0.1"], "argument --sigma: must be a number in 0..1"),
     (["solve", "--sigma", "nan"], "argument --sigma"),
     (["solve", "--thickness", "1.5"], "argument --thickness: must be a number in 1.6..2.6"),
     (["solve", "--thickness", "2.7"], "argument --thickness: must be a number in 1.6..2.6"),
     (["solve", "--thickness", "inf"], "argument --thickness"),
-    (["solve", "--r-p", "-1e3", "--tmr", "50"], "argument --r-p: must be a finite number > 0"),
-    (["solve", "--r-p", "1e4", "--tmr", "-5"], "argument --tmr: must be a finite number >= 0"),
+    (["solve", "--r-p", "-1e3", "--tmr", "50"], "argument --r-p: must be a number in 1..1e+09"),
+    (["solve", "--r-p", "1e4", "--tmr", "-5"], "argument --tmr: must be a number in 0..10000"),
     (["solve", "--r-p", "1e4"], "--r-p and --tmr go together"),
     (["solve", "--tmr", "50"], "--r-p and --tmr go together"),
     # input files
@@ -148,16 +157,30 @@ BAD = [
     (["solve", "--states", "COMPLEX.npy"], "must be real numbers"),
     (["solve", "--states", "MISSING.npy"], "cannot read states"),
     # outputs
-    (["solve", "--rows", "2", "--cols", "2", "-o", "A_FILE/out.csv"], "A_FILE"),
+    (["solve", "--rows", "2", "--cols", "2", "-o", "A_FILE/out.csv"], "is a file, where a folder is needed"),
     (["solve", "--rows", "2", "--cols", "2", "--voltages", "A_FILE/v.npy"], "A_FILE"),
     # netlist
     (["netlist"], "the following arguments are required: -o/--output"),
     (["netlist", "--title", "x; shell", "-o", "n.cir"], "unsafe netlist title"),
     (["netlist", "--title", "a\n.control\nshell ls\n.endc", "-o", "n.cir"], "unsafe netlist title"),
-    (["netlist", "--v-read", "0", "-o", "n.cir"], "argument --v-read: must be a finite number > 0"),
+    (["netlist", "--v-read", "0", "-o", "n.cir"], "argument --v-read: must be a number > 0 and <= 10"),
     (["netlist", "--rows", "4", "--inputs", "TWOROWS.csv", "-o", "n.cir"], "a netlist takes one input vector"),
     (["netlist", "--rows", "4", "--inputs", "WIDE.csv", "-o", "n.cir"], "4"),
     (["netlist", "-o", "A_FILE/n.cir"], "A_FILE"),
+    # output folders are checked before any work
+    (["infer", "--out", "A_FILE"], "--out"),
+    (["infer", "--out", "A_FILE/sub/deeper"], "is a file, where a folder is needed"),
+    (["infer", "--netlist-dir", "A_FILE"], "--netlist-dir"),
+    (["infer", "--dataset", "mnist", "--data-dir", "A_FILE"], "is a file; give the folder of the IDX files"),
+    (["reproduce", "--out", "A_FILE"], "is a file, where a folder is needed"),
+    (["program", "--out", "A_FILE"], "is a file, where a folder is needed"),
+    (["program", "--cells", "1,,2"], "argument --cells: expected a value or a comma list"),
+    (["program", "--thickness", "1.9,3"], "argument --thickness: must be a number in 1.6..2.6"),
+    (["program", "--tile", "0"], "argument --tile: must be an integer >= 1"),
+    (["program", "--max-pulses", "-1"], "argument --max-pulses: must be an integer >= 1"),
+    (["program", "--seed", "-1"], "argument --seed"),
+    (["program", "--field", "inf"], "argument --field: must be a finite number"),
+    (["program", "--wire-ohm", "-1"], "argument --wire-ohm"),
     # infer
     (["infer", "--study", "magic"], "argument --study: unknown study 'magic'"),
     (["infer", "--study", "wire,magic"], "argument --study: unknown study 'magic'"),
@@ -179,6 +202,10 @@ BAD = [
     (["infer", "--driver-ohm", "nan"], "argument --driver-ohm"),
     (["infer", "--scheme", "single"], "argument --scheme: invalid choice"),
     (["infer", "--backend", "spectre"], "argument --backend: invalid choice"),
+    (["solve", "--backend", "ngspice", "--timeout", "0"], "argument --timeout: must be a finite number > 0"),
+    (["solve", "--backend", "ngspice", "--timeout", "-5"], "argument --timeout: must be a finite number > 0"),
+    (["infer", "--backend", "ngspice", "--timeout", "nan"], "argument --timeout"),
+    (["program", "--ceiling-margin", "-0.1"], "argument --ceiling-margin: must be a finite number >= 0"),
     # reproduce and sweep options
     (["reproduce", "--seeds", "0"], "argument --seeds: must be an integer >= 1"),
     (["reproduce", "--seeds", "-2"], "argument --seeds: must be an integer >= 1"),

@@ -245,3 +245,17 @@ def test_a_failed_infer_creates_no_output_folder(tmp_path, capsys, monkeypatch):
     assert cli.main(["infer", "--quiet", "--limit", "5", "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == "xbar: error: stop here\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_sweep_line_figures_use_labels_with_units_and_percentages():
+    from xbar import sweep
+    from xbar.sweep_figures import draw
+    records = [{"key": str(i), "params": {"dataset": "digits", "seed": 0, "cells": c, "wire_ohm": w},
+                "result": {"accuracy_analog": 0.9 - 0.01 * w - 0.001 * c}}
+               for i, (c, w) in enumerate((c, w) for c in (1, 2, 3) for w in (0, 1, 5))]
+    (fig,) = draw(records, sweep.load_grid("wire").figure).values()
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "wire resistance per segment (ohm)"
+    assert ax.get_ylabel() == "analog accuracy (%)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [f"MTJ cells per device: {c}" for c in (1, 2, 3)]
+    assert 80 < ax.lines[0].get_ydata()[0] < 100  # percentages, not fractions

@@ -159,7 +159,7 @@ def test_bad_configs(kw, match):
 @pytest.mark.parametrize("args, match", [
     (["--tile", "0"], "argument --tile: must be a positive integer or 'none'"),
     (["--tile", "big"], "argument --tile: must be a positive integer or 'none'"),
-    (["--v-read", "-1"], "argument --v-read: must be a finite number > 0"),
+    (["--v-read", "-1"], "argument --v-read: must be a number > 0 and <= 10"),
     (["--thickness", "3.1"], "argument --thickness: must be a number in 1.6..2.6"),
     (["--study", "magic"], "unknown study 'magic'"),
 ])

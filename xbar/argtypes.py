@@ -122,3 +122,30 @@ def comma_list(convert):
         return [convert(t) for t in items]
     convert_list.__name__ = "list"
     return convert_list
+
+
+def above(low: float, high: float):
+    """A converter for finite numbers in ``(low, high]``: greater than ``low``, at most ``high``."""
+    def convert(text: str) -> float:
+        value = _number(text)
+        if not (math.isfinite(value) and low < value <= high):
+            raise argparse.ArgumentTypeError(f"must be a number > {low:g} and <= {high:g}, got {text!r}")
+        return value
+    convert.__name__ = "number"
+    return convert
+
+
+# Physically sensible ranges for the command line's values, generous by orders of magnitude;
+# outside them the circuit is meaningless or ill-conditioned (the Python API checks only finiteness).
+#: A series resistance (wire segment, driver, access, write channel) in ohm: 0..1 Gohm.
+series_ohm = within(0.0, 1e9)
+#: An MTJ resistance in ohm: 1 ohm..1 Gohm.
+mtj_ohm = within(1.0, 1e9)
+#: A sense reference resistor in ohm: 1 mohm..1 Tohm.
+ref_ohm = within(1e-3, 1e12)
+#: A read voltage in volt: above 0, at most 10 V (MgO barriers break down near 1 V).
+read_volt = above(0.0, 10.0)
+#: Log-normal device-to-device variation, sigma of ln R: 0..1 (measured spreads are a few percent).
+ln_sigma = within(0.0, 1.0)
+#: TMR in percent: 0..10000 %.
+tmr_percent = within(0.0, 1e4)

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .argtypes import Parser, comma_list, count, finite, integer, nonnegative, one_line, positive, seed, within
+from .argtypes import (Parser, comma_list, count, finite, integer, ln_sigma, mtj_ohm, nonnegative, one_line,
+                       positive, read_volt, ref_ohm, seed, series_ohm, tmr_percent, within)
 from .errors import XbarError
 
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if debug:
             raise
-        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 2)
+        return _fail(_os_message(exc), 2)
     except MemoryError:
         if debug:
             raise
@@ -59,6 +60,32 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         return _fail(f"internal error: {type(exc).__name__}: {exc}; set XBAR_DEBUG=1 for the traceback", 1)
+
+
+def _os_message(exc: OSError) -> str:
+    """One line for a file-system error, naming the path and what is wrong with it."""
+    name = exc.filename or ""
+    if isinstance(exc, FileExistsError) and os.path.isfile(name):
+        return f"{name}: is a file, where a folder is needed"
+    if isinstance(exc, NotADirectoryError):
+        return f"{name}: part of this path is a file, where a folder is needed"
+    return f"{exc.strerror or exc}: {name}".rstrip(": ")
+
+
+def _folder_to_write(path: str, option: str) -> str:
+    """``path`` if it is, or can become, a folder (checked before any work, creating nothing); else an error."""
+    from .errors import ParameterError
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ParameterError(f"{option} {path}: is a file, where a folder is needed")
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ParameterError(f"{option} {path}: {parent} is a file, where a folder is needed")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option} {path}: cannot create or write in {parent} (permission denied)")
+    return path
 
 
 def _fail(message: str, status: int) -> int:
@@ -115,21 +142,21 @@ def _add_crossbar_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
     g.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
                    help="free-layer thickness in nm from the paper's library, 1.6..2.6 (default 1.9)")
-    g.add_argument("--r-p", type=positive, help="custom R_P in ohm (with --tmr; overrides --thickness)")
-    g.add_argument("--tmr", type=nonnegative, help="custom TMR in percent (with --r-p)")
-    g.add_argument("--channel-ohm", type=nonnegative, help="write-channel resistance in ohm (default: 150 + 150 n)")
+    g.add_argument("--r-p", type=mtj_ohm, help="custom R_P in ohm (with --tmr; overrides --thickness)")
+    g.add_argument("--tmr", type=tmr_percent, help="custom TMR in percent (with --r-p)")
+    g.add_argument("--channel-ohm", type=series_ohm, help="write-channel resistance in ohm (default: 150 + 150 n)")
     g.add_argument("--states", help="device states 0..cells, [rows, cols] CSV or NPY (default: random from --seed)")
     g.add_argument("--seed", type=seed, default=0, help="seed for random states, inputs and variation, "
                                                         "0..2^32-1 (default 0)")
-    g.add_argument("--wire-ohm", type=nonnegative, default=1.0, help="row and column wire ohm per segment (default 1)")
-    g.add_argument("--row-wire-ohm", type=nonnegative, help="row wire ohm per segment (overrides --wire-ohm)")
-    g.add_argument("--col-wire-ohm", type=nonnegative, help="column wire ohm per segment (overrides --wire-ohm)")
-    g.add_argument("--driver-ohm", type=nonnegative, default=0.0, help="row driver output resistance in ohm")
-    g.add_argument("--access-ohm", type=nonnegative, default=0.0, help="series access resistance per device in ohm")
+    g.add_argument("--wire-ohm", type=series_ohm, default=1.0, help="row and column wire ohm per segment (default 1)")
+    g.add_argument("--row-wire-ohm", type=series_ohm, help="row wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--col-wire-ohm", type=series_ohm, help="column wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--driver-ohm", type=series_ohm, default=0.0, help="row driver output resistance in ohm")
+    g.add_argument("--access-ohm", type=series_ohm, default=0.0, help="series access resistance per device in ohm")
     g.add_argument("--sense", choices=("tia", "resistor"), default="tia",
                    help="virtual-ground TIA or reference resistor to ground (default tia)")
-    g.add_argument("--ref-ohm", type=positive, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
-    g.add_argument("--sigma", type=nonnegative, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
+    g.add_argument("--ref-ohm", type=ref_ohm, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
+    g.add_argument("--sigma", type=ln_sigma, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
     g.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
                    "a shipped name; replaces --cells/--thickness/--r-p/--tmr")
 
@@ -181,7 +208,7 @@ def _add_netlist(sub) -> None:
     _add_crossbar_options(p)
     p.add_argument("--inputs", help="row voltages for the sources, one row of a CSV/NPY file "
                                     "(default: every row at --v-read)")
-    p.add_argument("--v-read", type=positive, default=0.1,
+    p.add_argument("--v-read", type=read_volt, default=0.1,
                    help="row voltage when --inputs is not given, volt (default 0.1)")
     p.add_argument("--title", help="title comment (letters, digits, spaces and _.,:()+-=%%/ only)")
     p.add_argument("-o", "--output", required=True, help="netlist file to write")
@@ -220,11 +247,26 @@ def _add_solve(sub) -> None:
     _add_timeout(p)
     p.add_argument("--inputs", help="row voltages [batch, rows], CSV or NPY (default: random)")
     p.add_argument("--random", type=count, default=4, help="number of random input vectors, >= 1 (default 4)")
-    p.add_argument("--v-read", type=positive, default=0.1,
+    p.add_argument("--v-read", type=read_volt, default=0.1,
                    help="largest random row voltage in volt, > 0 (default 0.1)")
     p.add_argument("-o", "--output", help="write currents [batch, cols] in ampere (CSV or NPY)")
     p.add_argument("--voltages", help="write sense output voltages [batch, cols] in volt (CSV or NPY)")
+    p.add_argument("--energy", metavar="FILE", help="write the read's exact energy breakdown (array), the "
+                   "periphery models and the output noise as JSON (native solution)")
+    _add_t_read(p)
     p.set_defaults(func=_run_solve)
+
+
+def _add_t_read(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--t-read", type=float, default=30e-9, metavar="SECONDS",
+                   help="read pulse width in s (default 30e-9: the ~30 ns SOT-MTJ read the paper cites)")
+
+
+def _write_json(path: str, data) -> None:
+    import json
+
+    from .atomic import write_text
+    write_text(path, json.dumps(data, indent=1, allow_nan=True) + "\n")
 
 
 def _run_solve(args) -> int:
@@ -244,6 +286,105 @@ def _run_solve(args) -> int:
     if "ngspice" in sol.solver:
         print(f"solved by {sol.solver['ngspice']} (KLU compiled in: {_yes(sol.solver['klu_compiled'])}, "
               f"used: {_yes(sol.solver['klu_used'])}); Kirchhoff residual {sol.solver['kcl_residual']:.1e}")
+    if args.energy:
+        from .circuit import build_circuit
+        from .periphery import Periphery
+        from .readout import array_energy, array_noise
+        from .solvers.native import NativeSolver
+        circuit = build_circuit(xbar)
+        solver = NativeSolver(circuit)
+        report = array_energy(circuit, x, args.t_read, Periphery(), solver)
+        noise = array_noise(circuit, x, args.t_read, solver)
+        report["noise"] = {k: v for k, v in noise.items() if k != "rms_a"}
+        _write_json(args.energy, report)
+        e = report["array_j"]["total"]
+        print(f"energy per read: array {e * 1e15:.4g} fJ (exact; Tellegen error {report['tellegen_error']:.1e}), "
+              f"periphery {report['periphery']['total_j'] * 1e15:.4g} fJ (models); "
+              f"{report['array_efficiency']['fj_per_mac']:.4g} fJ/MAC array, "
+              f"{report['total_efficiency']['tops_per_w']:.4g} TOPS/W with periphery; wrote {args.energy}")
+    return 0
+
+
+def _add_settle(sub) -> None:
+    p = sub.add_parser("settle", help="step response of a crossbar with its capacitances; settling time",
+                       description="Switch the row voltages on at t = 0 and integrate the circuit with its wire, "
+                                   "junction and sense capacitances (native fixed-step transient, one "
+                                   "factorization) until every column current stays within the band around its "
+                                   "DC value; report each column's settling time. --backend ngspice also runs "
+                                   "ngspice .tran over the same time for comparison.")
+    _add_crossbar_options(p)
+    p.add_argument("--inputs", help="row voltages, first row of a CSV/NPY file (default: random up to --v-read)")
+    p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
+    p.add_argument("--dt", type=float, help="time step in s (default: the largest row or column Elmore delay / 20)")
+    p.add_argument("--method", choices=("be", "trap"), default="be",
+                   help="backward Euler (default) or trapezoidal")
+    p.add_argument("--adc-bits", type=int, default=8, help="band: half an LSB of this ADC (default 8 bits)")
+    p.add_argument("--band", type=float, help="band as a fraction of the largest column current (overrides --adc-bits)")
+    p.add_argument("--max-steps", type=int, default=200000, help="give up after this many steps (default 200000)")
+    p.add_argument("--backend", choices=("native", "ngspice"), default="native",
+                   help="ngspice: also run ngspice .tran and compare (default native)")
+    p.add_argument("-o", "--output", help="waveforms: .npz (times, currents, ngspice's if run) or .csv")
+    p.add_argument("--plot", metavar="STEM", help="write the step response as STEM.png and STEM.svg")
+    p.add_argument("--json", metavar="FILE", help="write the settling summary as JSON")
+    p.set_defaults(func=_run_settle)
+
+
+def _run_settle(args) -> int:
+    import io
+
+    import numpy as np
+
+    from .atomic import atomic_open
+    from .circuit import build_circuit
+    from .errors import ParameterError
+    from .readout import array_settling
+    if args.dt is not None and (args.dt <= 0 or not np.isfinite(args.dt)):
+        raise ParameterError(f"--dt must be a finite time > 0 s, got {args.dt!r}")
+    if args.max_steps < 1:
+        raise ParameterError(f"--max-steps must be >= 1, got {args.max_steps}")
+    xbar = _crossbar_from_args(args)
+    circuit = build_circuit(xbar)
+    rows = xbar.shape[0]
+    x = (_load_array(args.inputs, "inputs")[0] if args.inputs
+         else np.random.default_rng(args.seed + 1).uniform(0.0, args.v_read, rows))
+    w, summary = array_settling(circuit, x, args.dt, args.band, args.adc_bits, args.method, args.max_steps)
+    final = np.asarray(summary["final_a"])
+    spice = None
+    if args.backend == "ngspice":
+        from .solvers.ngspice_tran import ngspice_transient
+        dt = summary["dt_s"]
+        spice = ngspice_transient(circuit, x, float(w.times_s[-1]), dt, dt,
+                                  method="trap" if args.method == "trap" else "be")
+        common = np.array([np.interp(w.times_s, spice.times_s, spice.currents[:, j])
+                           for j in range(len(final))]).T
+        summary["ngspice_max_diff_rel"] = float(np.abs(common - w.currents).max() / np.abs(final).max())
+    if args.output:
+        if args.output.endswith(".npz"):
+            extra = {} if spice is None else {"ngspice_times_s": spice.times_s, "ngspice_currents_a": spice.currents}
+            buf = io.BytesIO()
+            np.savez(buf, times_s=w.times_s, currents_a=w.currents, final_a=final, **extra)
+            with atomic_open(args.output) as f:
+                f.write(buf.getvalue())
+        else:
+            buf = io.StringIO()
+            header = "time_s," + ",".join(f"i{j}_a" for j in range(len(final)))
+            np.savetxt(buf, np.column_stack([w.times_s, w.currents]), delimiter=",", fmt="%.17g",
+                       header=header, comments="")
+            with atomic_open(args.output, "w") as f:
+                f.write(buf.getvalue())
+    if args.plot:
+        from . import plots
+        plots.save(plots.step_response(w.times_s, w.currents, final, summary["band_a"],
+                                       np.asarray(summary["settling_s"])), args.plot)
+    if args.json:
+        _write_json(args.json, summary)
+    worst = summary["worst_s"]
+    print(f"settled: worst column {worst * 1e9:.4g} ns to within {summary['band_a']:.3g} A "
+          f"({summary['band_rel']:.3g} of full scale), {summary['steps']} steps of {summary['dt_s']:.3g} s "
+          f"({args.method}); analytic estimate (Elmore delay x ln(1/band)) "
+          f"{summary['elmore_settle_estimate_s'] * 1e9:.4g} ns"
+          + (f"; ngspice .tran differs by {summary['ngspice_max_diff_rel']:.2e} of full scale"
+             if spice is not None else ""))
     return 0
 
 
@@ -252,7 +393,7 @@ def _yes(flag: bool) -> str:
 
 
 def _add_timeout(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--timeout", type=float, metavar="SECONDS",
+    p.add_argument("--timeout", type=positive, metavar="SECONDS",
                    help="limit of each ngspice/pyspice run in seconds (default $XBAR_NGSPICE_TIMEOUT, else "
                         "scaled to the circuit: 120 s + 1 ms per 10 nodes per input vector)")
 
@@ -300,7 +441,7 @@ def _add_reproduce(sub) -> None:
 def _run_reproduce(args) -> int:
     from .experiments.paper import DEFAULT_SEEDS, QUICK_SEEDS, reproduce
     seeds = range(args.seeds) if args.seeds else (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
-    out = args.out or f"out/reproduce-{args.dataset}{'-quick' if args.quick else ''}"
+    out = _folder_to_write(args.out or f"out/reproduce-{args.dataset}{'-quick' if args.quick else ''}", "--out")
     s = reproduce(args.dataset, out, seeds, quick=args.quick, rule=args.rule, bias=args.bias,
                   data_dir=args.data_dir, cache_dir=args.cache_dir, progress=not args.quiet, device_file=args.device)
     if not args.quiet:
@@ -443,13 +584,13 @@ def _add_infer(sub) -> None:
     p.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
     p.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
                    help="free-layer thickness in nm, 1.6..2.6 (default 1.9)")
-    p.add_argument("--wire-ohm", type=nonnegative, default=1.0, help="row and column wire ohm per segment (default 1)")
-    p.add_argument("--driver-ohm", type=nonnegative, default=0.0, help="row driver output resistance (ohm)")
+    p.add_argument("--wire-ohm", type=series_ohm, default=1.0, help="row and column wire ohm per segment (default 1)")
+    p.add_argument("--driver-ohm", type=series_ohm, default=0.0, help="row driver output resistance (ohm)")
     p.add_argument("--tile", type=_tile_size, default=128, help="tile size in devices (rows = columns), or "
                    "'none' for untiled (default 128)")
     p.add_argument("--sense", choices=("tia", "resistor"), default="tia", help="sense mode (default tia)")
-    p.add_argument("--ref-ohm", type=positive, default=1e6, help="reference resistor for --sense resistor (ohm)")
-    p.add_argument("--sigma", type=nonnegative, default=0.0, help="log-normal device-to-device variation")
+    p.add_argument("--ref-ohm", type=ref_ohm, default=1e6, help="reference resistor for --sense resistor (ohm)")
+    p.add_argument("--sigma", type=ln_sigma, default=0.0, help="log-normal device-to-device variation")
     p.add_argument("--variation", choices=("typical",),
                    help="correlated variation with the documented typical RA and TMR spreads (instead of --sigma)")
     p.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
@@ -458,7 +599,7 @@ def _add_infer(sub) -> None:
                    "(MLPs and CNNs; PyTorch: torch.onnx.export) or .npz weights w0, b0, w1, b1, ...")
     p.add_argument("--fault-rate", type=within(0.0, 1.0), default=0.0,
                    help="fraction of faulty cells, split evenly over stuck-P, stuck-AP, open and short (default 0)")
-    p.add_argument("--v-read", type=positive, default=0.1, help="read voltage for a full input, volt (default 0.1)")
+    p.add_argument("--v-read", type=read_volt, default=0.1, help="read voltage for a full input, volt (default 0.1)")
     p.add_argument("--adc-bits", type=integer(1, 24), help="digitize each column current with this many bits, "
                                                            "1..24 (default: off)")
     p.add_argument("--scheme", choices=("differential", "reference"), default="differential",
@@ -504,6 +645,9 @@ def _run_infer(args) -> int:
                        adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
                        fault_rate=args.fault_rate, device_file=args.device, **_typical_variation(args.variation))
     say = None if args.quiet else (lambda line: print(line, flush=True))
+    _folder_to_write(args.out, "--out")
+    if args.netlist_dir:
+        _folder_to_write(args.netlist_dir, "--netlist-dir")
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
                        quiet=args.quiet, say=say, model_file=args.model)
@@ -567,7 +711,7 @@ def _add_program(sub) -> None:
     p.add_argument("--thickness", type=comma_list(within(1.6, 2.6)), default=[1.6, 1.9, 2.2, 2.6],
                    help="free-layer thickness in nm, or a comma list, within 1.6..2.6 (default 1.6,1.9,2.2,2.6)")
     p.add_argument("--field", type=finite, default=6.0, help="assisting field in mT (default 6, the paper's -6 mT)")
-    p.add_argument("--wire-ohm", type=nonnegative, default=1.0, help="row and column wire ohm per segment (default 1)")
+    p.add_argument("--wire-ohm", type=series_ohm, default=1.0, help="row and column wire ohm per segment (default 1)")
     p.add_argument("--tile", type=count, default=128, help="tile size in devices (default 128)")
     p.add_argument("--max-pulses", type=count, default=400, help="pulse budget per device (default 400)")
     p.add_argument("--ceiling-margin", type=nonnegative, default=0.1,
@@ -594,6 +738,7 @@ def _run_program(args) -> int:
     for c in cells:
         dataclasses.replace(spec, n_cells=c)
     params = ProgramParams(max_pulses=args.max_pulses, ceiling_margin_v=args.ceiling_margin)
+    _folder_to_write(args.out, "--out")
     records = run_program(args.dataset, spec, args.out, thicknesses, cells, switching, params, seed=args.seed,
                           n_test=args.limit, data_dir=args.data_dir, quiet=args.quiet)
     print(f"{args.dataset}: {records[0]['n_test']} test images, field {args.field:g} mT")
@@ -610,7 +755,7 @@ def _run_program(args) -> int:
 
 
 #: Every subcommand's registration function, in the order ``--help`` lists them.
-_COMMANDS: list = [_add_netlist, _add_solve, _add_infer, _add_reproduce, _add_sweep, _add_program,
+_COMMANDS: list = [_add_netlist, _add_solve, _add_settle, _add_infer, _add_reproduce, _add_sweep, _add_program,
                    _add_doctor]
 
 if __name__ == "__main__":

@@ -245,4 +245,6 @@ def load(name: str, data_dir: str | os.PathLike | None = None, download: bool = 
     """
     key = canonical_name(name)
     root = None if key == "digits" else Path(data_dir).expanduser() if data_dir else default_data_dir()
+    if root is not None and root.exists() and not root.is_dir():
+        raise ParameterError(f"data folder {root} is a file; give the folder of the IDX files or its parent")
     return _load_cached(key, root.resolve() if root else None, bool(download))

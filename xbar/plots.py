@@ -122,3 +122,44 @@ def analog_vs_ideal(z_ideal: np.ndarray, z_analog: np.ndarray, max_points: int =
     ax.set_ylabel("analog output (logit)")
     ax.legend(fontsize=8)
     return fig
+
+
+def step_response(times_s: np.ndarray, currents: np.ndarray, final: np.ndarray, band: float,
+                  settling_s: np.ndarray, max_lines: int = 16, title: str = "") -> Figure:
+    """Column currents after a step (in uA against ns), the settling band and each column's settling time."""
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    t = np.asarray(times_s) * 1e9
+    cols = np.argsort(-np.abs(final))[:max_lines]
+    for j in cols:
+        line, = ax.plot(t, currents[:, j] * 1e6, lw=1)
+        ax.axhspan((final[j] - band) * 1e6, (final[j] + band) * 1e6, color=line.get_color(), alpha=0.12)
+        if np.isfinite(settling_s[j]):
+            ax.axvline(settling_s[j] * 1e9, color=line.get_color(), lw=0.6, ls=":")
+    ax.set_xlabel("time after the step (ns)")
+    ax.set_ylabel("column current (uA)")
+    ax.set_title(title or f"step response ({len(cols)} largest columns), band +-{band * 1e6:.3g} uA")
+    return fig
+
+
+def energy_breakdown(parts_j: dict[str, float], periphery_j: dict[str, float] | None = None,
+                     title: str = "") -> Figure:
+    """Horizontal bars of energy per part (fJ): exact array parts, then periphery models (hatched)."""
+    fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    names = [k for k in parts_j if k != "total"]
+    values = [parts_j[k] * 1e15 for k in names]
+    colors = ["#1f77b4"] * len(names)
+    hatches = [""] * len(names)
+    for k, v in (periphery_j or {}).items():
+        names.append(f"{k} (model)"), values.append(v * 1e15), colors.append("#ff7f0e"), hatches.append("//")
+    y = np.arange(len(names))
+    bars = ax.barh(y, values, color=colors)
+    for bar, h in zip(bars, hatches):
+        bar.set_hatch(h)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("energy (fJ)")
+    ax.set_title(title or "energy breakdown: array (exact) and periphery (models)")
+    return fig

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from . import plots
 from .errors import ParameterError
+from .field_labels import axis
 from .sweep import flat_rows
 
 
@@ -66,20 +67,25 @@ def accuracy_contours(records: list[dict], x: str = "tmr", y: str = "n_cells", z
 
 def metric_lines(records: list[dict], x: str, hue: str, z: str, panels: str | None = None,
                  logx: bool = False) -> dict[str, Figure]:
-    """Mean ``z`` (error bars: std over the other axes) against ``x``, one line per ``hue`` value, per panel."""
+    """Mean ``z`` (error bars: std over the other axes) against ``x``, one line per ``hue`` value, per panel.
+
+    Axes carry labels with units from :mod:`xbar.field_labels`; fractions are shown as percentages.
+    """
     figures = {}
+    (x_label, x_scale), (z_label, z_scale), (hue_label, hue_scale) = axis(x), axis(z), axis(hue)
     for name, rows in _panels(records, panels).items():
         xs, hues, mean, std = mean_grid(rows, x, hue, z)
+        xs, hues, mean, std = xs * x_scale, hues * hue_scale, mean * z_scale, std * z_scale
         fig = Figure(figsize=(5.2, 3.8), layout="constrained")
         ax = fig.add_subplot()
         for h, m, s in zip(hues, mean, std):
-            ax.errorbar(xs, m, yerr=s, marker="o", ms=4, capsize=3, label=f"{hue} = {h:g}")
+            ax.errorbar(xs, m, yerr=s, marker="o", ms=4, capsize=3, label=f"{hue_label}: {h:g}")
         if logx:
             ax.set_xscale("symlog", linthresh=min((v for v in xs if v > 0), default=1.0))
         ax.set_xticks(xs, [f"{v:g}" for v in xs], minor=False)
         ax.minorticks_off()
-        ax.set_xlabel(x)
-        ax.set_ylabel(z)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(z_label)
         ax.legend(fontsize=8)
         if panels:
             ax.set_title(name, fontsize=10)

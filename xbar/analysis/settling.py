@@ -64,3 +64,46 @@ def elmore_delay(times_s: np.ndarray, outputs: np.ndarray, final: np.ndarray) ->
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(final != 0, 1.0 - y / final, 0.0)
     return np.trapz(frac, t, axis=0) if hasattr(np, "trapz") else np.trapezoid(frac, t, axis=0)
+
+
+def row_elmore_delay(circuit) -> np.ndarray:
+    """Analytic Elmore delay (Elmore 1948) at the far end of each row wire, second, [rows].
+
+    The row as an RC ladder: driver resistance, then one wire segment per cell,
+    each cell's node loaded by its wire capacitance and its junctions (their far
+    side taken as ground): sum_j (R_drv + sum_{m<=j} R_seg) C_j. The usual
+    published estimate of a crossbar row's delay; the exact response comes from
+    the transient solver.
+    """
+    xb = circuit.crossbar
+    rows, cols = circuit.shape
+    c = np.zeros((rows, cols))
+    for g in circuit.capacitors:
+        if g.prefix == "Cr":
+            np.add.at(c, (g.index[:, 0], g.index[:, 1]), g.farad)
+    c = c + np.isfinite(circuit.cell_ohm).sum(axis=2) * circuit.cell_farad
+    r_up = xb.driver_ohm + xb.row_wire_ohm * np.arange(1, cols + 1)
+    return (c * r_up[None, :]).sum(axis=1)
+
+
+def column_elmore_delay(circuit) -> np.ndarray:
+    """Analytic Elmore delay of each column wire toward its sense node, second, [cols].
+
+    Column node i is loaded by its wire capacitance and its device's junctions,
+    and reaches the sense node through (rows - i) segments: sum_i (rows - i) R_col C_i.
+    With resistor sensing, the sense node's own pole (R_ref parallel the column's
+    devices, times the column's whole capacitance) is added.
+    """
+    xb = circuit.crossbar
+    rows, cols = circuit.shape
+    c = np.zeros((rows, cols))
+    for g in circuit.capacitors:
+        if g.prefix == "Cc":
+            np.add.at(c, (g.index[:, 0], g.index[:, 1]), g.farad)
+    c = c + np.isfinite(circuit.cell_ohm).sum(axis=2) * circuit.cell_farad
+    delay = (c * (xb.col_wire_ohm * np.arange(rows, 0, -1))[:, None]).sum(axis=0)
+    if circuit.sense == "resistor":
+        g_col = (1.0 / circuit.cell_ohm).sum(axis=(0, 2))
+        sense_c = sum(g.farad.sum() for g in circuit.capacitors if g.prefix == "Co") / cols
+        delay = delay + (c.sum(axis=0) + sense_c) / (1.0 / xb.ref_ohm + g_col)
+    return delay

@@ -1,0 +1,112 @@
+"""Noise against Johnson-Nyquist and shot-noise closed forms; periphery models."""
+
+import numpy as np
+import pytest
+
+from xbar.analysis.noise import K_B, Q_E, junction_psd, output_noise_psd, output_noise_rms, read_bandwidth_hz
+from xbar.circuit import build_circuit
+from xbar.crossbar import Crossbar
+from xbar.devices import MTJ, CompoundMTJ
+from xbar.errors import ParameterError
+from xbar.periphery import Periphery, tile_periphery
+from xbar.solvers.adjoint import adjoint_voltages
+from xbar.solvers.native import NativeSolver
+
+T = 300.0
+
+
+def _noise(xb, v):
+    c = build_circuit(xb)
+    s = NativeSolver(c)
+    return c, s, output_noise_psd(c, s.node_voltages(v), adjoint_voltages(s))
+
+
+def test_single_resistor_is_4ktr():
+    """One junction at zero bias, nothing else: its current noise into the TIA is 4kT/R."""
+    xb = Crossbar(CompoundMTJ(MTJ(10e3, 20e3), 1, channel_ohm=0.0), np.ones((1, 1), dtype=int))
+    _, _, p = _noise(xb, [0.0])
+    assert p["total"][0, 0] == pytest.approx(4 * K_B * T / 10e3, rel=1e-12)
+
+
+def test_junction_shot_noise_is_2qi():
+    """At 1 V (qV/2kT ~ 19) the junction's noise is its full shot noise 2qI."""
+    xb = Crossbar(CompoundMTJ(MTJ(10e3, 20e3), 1, channel_ohm=0.0), np.ones((1, 1), dtype=int))
+    _, _, p = _noise(xb, [1.0])
+    assert p["shot"][0, 0] == pytest.approx(2 * Q_E * 1.0 / 10e3, rel=1e-12)
+    assert p["thermal"][0, 0] == 0.0
+
+
+def test_junction_psd_limits():
+    r = 5e3
+    assert junction_psd(0.0, r) == pytest.approx(4 * K_B * T / r, rel=1e-12)
+    assert junction_psd(2.0, r) == pytest.approx(2 * Q_E * 2.0 / r, rel=1e-12)
+
+
+@pytest.mark.parametrize("sense", ["tia", "resistor"])
+def test_series_network_obeys_nyquist(sense):
+    """A 1x1 array at zero bias with every parasitic is a passive two-terminal: S = 4kT Re(Y) (TIA)
+    or 4kT Re(Z_out) / R_ref^2 (resistor sensing)."""
+    xb = Crossbar(CompoundMTJ(MTJ(10e3, 20e3), 3), np.array([[2]]), driver_ohm=1e3, access_ohm=50,
+                  row_wire_ohm=3, col_wire_ohm=4, sense=sense, ref_ohm=1e5)
+    c, s, p = _noise(xb, [0.0])
+    if sense == "tia":
+        g_series = s.solve([1.0]).currents[0, 0]
+        expected = 4 * K_B * T * g_series
+    else:
+        v_out = s.solve([1.0]).voltages[0, 0]          # divider: v_out = R_ref / (R_ref + R_series)
+        r_series = xb.ref_ohm * (1 - v_out) / v_out
+        z_out = 1 / (1 / xb.ref_ohm + 1 / r_series)
+        expected = 4 * K_B * T * z_out / xb.ref_ohm ** 2
+    assert p["total"][0, 0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_rms_over_read_bandwidth():
+    xb = Crossbar(CompoundMTJ(MTJ(10e3, 20e3), 1, channel_ohm=0.0), np.ones((1, 1), dtype=int))
+    c = build_circuit(xb)
+    s = NativeSolver(c)
+    rms = output_noise_rms(c, s.node_voltages([0.0]), adjoint_voltages(s), 30e-9)
+    assert rms[0, 0] == pytest.approx(np.sqrt(4 * K_B * T / 10e3 / 60e-9), rel=1e-12)
+    assert read_bandwidth_hz(30e-9) == pytest.approx(1 / 60e-9)
+
+
+def test_periphery_models():
+    p = Periphery()
+    assert p.adc_conversion_j() == pytest.approx(10e-15 * 2 ** 7.5)
+    out = tile_periphery(p, 128, 128, 30e-9, row_farad=np.full(128, 1e-12), row_volt_sq=np.full(128, 0.01))
+    assert out["energy_j"]["row_charge_cv2"] == pytest.approx(128 * 1e-14)
+    assert out["energy_j"]["tia"] == pytest.approx(128 * 1.0 * 10e-6 * 30e-9)
+    assert out["delay_s"]["adc"] == pytest.approx(16 / 100e6)
+
+
+@pytest.mark.bad_input
+def test_bad_periphery_refused():
+    with pytest.raises(ParameterError, match="adc_bits"):
+        Periphery(adc_bits=0)
+    with pytest.raises(ParameterError, match="tia_gbw_hz"):
+        Periphery(tia_gbw_hz=float("inf"))
+
+
+def test_cli_solve_energy_and_settle(tmp_path):
+    import json
+
+    from xbar.cli import main
+    out = tmp_path / "e.json"
+    assert main(["solve", "--rows", "6", "--cols", "5", "--driver-ohm", "100", "--energy", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["tellegen_error"] <= 1e-12
+    assert data["array_j"]["total"] == pytest.approx(sum(data["array_j"][k] for k in data["array_parts"]), rel=1e-12)
+    assert "periphery" in data and data["periphery"]["note"].startswith("models")
+    summary = tmp_path / "s.json"
+    assert main(["settle", "--rows", "6", "--cols", "5", "--driver-ohm", "1000", "-o", str(tmp_path / "w.npz"),
+                 "--json", str(summary)]) == 0
+    s = json.loads(summary.read_text())
+    assert 0 < s["worst_s"] < 1e-8
+    w = np.load(tmp_path / "w.npz")
+    assert w["currents_a"].shape[1] == 5
+
+
+@pytest.mark.bad_input
+def test_cli_bad_t_read(capsys):
+    from xbar.cli import main
+    assert main(["solve", "--rows", "3", "--cols", "3", "--energy", "/tmp/never.json", "--t-read", "0"]) == 2
+    assert "read time" in capsys.readouterr().err
