@@ -159,6 +159,7 @@ BAD = [
     # outputs
     (["solve", "--rows", "2", "--cols", "2", "-o", "A_FILE/out.csv"], "is a file, where a folder is needed"),
     (["solve", "--rows", "2", "--cols", "2", "--voltages", "A_FILE/v.npy"], "A_FILE"),
+    (["solve", "--rows", "2", "--cols", "2", "-o", "A_FOLDER"], "is a folder, where a file is needed"),
     # netlist
     (["netlist"], "the following arguments are required: -o/--output"),
     (["netlist", "--title", "x; shell", "-o", "n.cir"], "unsafe netlist title"),

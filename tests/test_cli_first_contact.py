@@ -259,3 +259,36 @@ def test_sweep_line_figures_use_labels_with_units_and_percentages():
     assert ax.get_ylabel() == "analog accuracy (%)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [f"MTJ cells per device: {c}" for c in (1, 2, 3)]
     assert 80 < ax.lines[0].get_ydata()[0] < 100  # percentages, not fractions
+
+
+BAD_STORE_LINES = {
+    "not UTF-8": b"\xff\xfe{garbage\n",
+    "accuracy above 1": b'{"key": "KEY", "accuracy": 5.0}\n',
+    "accuracy not a number": b'{"key": "KEY", "accuracy": "high"}\n',
+    "accuracy a bool": b'{"key": "KEY", "accuracy": true}\n',
+    "key not a string": b'{"key": 3, "accuracy": 0.5}\n',
+    "not a record": b'[1, 2, 3]\n',
+}
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("damage", BAD_STORE_LINES)
+def test_reproduce_store_lines_that_are_not_records_are_recomputed(tmp_path, monkeypatch, damage):
+    from xbar.experiments import paper
+    point = {"dataset": "digits", "seed": 0, "method": "full"}
+    key = paper._key(point)
+    monkeypatch.setattr(paper.network, "trained", lambda *a, **k: None)
+    monkeypatch.setattr(paper, "paper_point", lambda **kw: {**kw, "accuracy": 0.75})
+    store = tmp_path / "points.jsonl"
+    store.write_bytes(BAD_STORE_LINES[damage].replace(b"KEY", json.dumps(key)[1:-1].encode()))
+    (rec,) = paper.run_points([point], store)
+    assert rec["accuracy"] == 0.75
+
+
+def test_study_descriptions_give_their_point_counts():
+    from xbar.experiments.studies import EXTRA_STUDIES, STUDIES, study_specs
+    from xbar.inference import CircuitSpec
+    for name, what in {**STUDIES, **EXTRA_STUDIES}.items():
+        if name == "readout":  # a grid evaluated on the base run, not study points
+            continue
+        assert what.startswith(f"{len(study_specs(CircuitSpec(), (name,)))} points: "), name

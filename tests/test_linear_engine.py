@@ -100,3 +100,37 @@ def test_nested_dissection_is_a_permutation_with_separators_last():
     last = perm[-4:]
     assert (last < 256).all() and (j[last] == 32).all()
     assert rng is not None
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_wire_cg_matches_direct_solve(monkeypatch, case):
+    """Large unfactorized tiles solve a few vectors by wire-preconditioned CG: same answer as the factor."""
+    circuit = build_circuit(crossbar(40, 30, seed=6, **CASES[case]))
+    x = np.random.default_rng(2).uniform(0, 0.1, (3, 40))
+    direct = NativeSolver(circuit)
+    expected = direct.solve(x)
+    monkeypatch.setattr("xbar.solvers.native.PCG_MIN_NODES", 0)
+    cg = NativeSolver(circuit)
+    got = cg.solve(x)
+    assert cg._factor is None  # no factorization was needed
+    assert rel(got.currents, expected.currents) <= 1e-10
+    assert rel(got.node_voltages, expected.node_voltages) <= 1e-10
+    # More vectors than CG takes at once: the factorization.
+    monkeypatch.setattr("xbar.solvers.native.PCG_MAX_BATCH", 2)
+    assert rel(cg.solve(x).currents, expected.currents) <= 1e-10
+    assert (cg._factor is not None) == bool(len(cg.free_nodes))
+
+
+def test_wire_cg_reports_iterations_and_refuses_to_stall(monkeypatch):
+    from xbar.errors import SolverError
+    from xbar.solvers.pcg import WireCG
+    circuit = build_circuit(crossbar(30, 20, seed=7))
+    solver = NativeSolver(circuit)
+    cg = WireCG(circuit, solver.free_nodes, solver.free_matrix())
+    rhs = np.random.default_rng(3).standard_normal((len(solver.free_nodes), 4))
+    x = cg.solve(rhs)
+    assert 1 <= cg.iterations <= 100
+    assert rel(x, solver.factor.solve(rhs)) <= 1e-10
+    monkeypatch.setattr("xbar.solvers.pcg.MAX_ITERATIONS", 1)
+    with pytest.raises(SolverError, match="did not reach a relative residual"):
+        cg.solve(rhs)

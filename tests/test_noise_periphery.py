@@ -108,5 +108,38 @@ def test_cli_solve_energy_and_settle(tmp_path):
 @pytest.mark.bad_input
 def test_cli_bad_t_read(capsys):
     from xbar.cli import main
-    assert main(["solve", "--rows", "3", "--cols", "3", "--energy", "/tmp/never.json", "--t-read", "0"]) == 2
-    assert "read time" in capsys.readouterr().err
+    try:
+        status = main(["solve", "--rows", "3", "--cols", "3", "--energy", "/tmp/never.json", "--t-read", "0"])
+    except SystemExit as exc:
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "t-read" in err and len(err.strip().splitlines()) == 1
+
+
+def test_read_noise_injection_is_seeded_and_bites_at_low_v_read():
+    from xbar.datasets import load
+    from xbar.inference import AnalogNetwork, CircuitSpec
+    from xbar.network import trained
+    data = load("digits")
+    net = trained("digits", seed=0, progress=False)
+    x, y = data.x_test[:80], data.y_test[:80]
+
+    def acc(**kw):
+        logits, _, _ = AnalogNetwork(net, CircuitSpec(**kw)).run(x)
+        return float(np.mean(logits.argmax(1) == y)), logits
+
+    clean, _ = acc(v_read=0.0005)
+    a1, l1 = acc(v_read=0.0005, read_noise_t_s=30e-9, noise_seed=3)
+    a2, l2 = acc(v_read=0.0005, read_noise_t_s=30e-9, noise_seed=3)
+    assert np.array_equal(l1, l2)
+    assert a1 < clean - 0.2          # at 0.5 mV the noise swamps the signal
+    high, _ = acc(v_read=0.1, read_noise_t_s=30e-9)
+    assert abs(high - acc(v_read=0.1)[0]) <= 0.02
+
+
+@pytest.mark.bad_input
+def test_bad_read_noise_time_refused():
+    from xbar.inference import CircuitSpec
+    with pytest.raises(ParameterError, match="read_noise_t_s"):
+        CircuitSpec(read_noise_t_s=-1.0)

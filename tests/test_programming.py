@@ -137,11 +137,16 @@ def test_cli_program_on_digits(tmp_path, capsys):
                  "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "2.6" in text and (out / "report.md").is_file() and (out / "tradeoff.png").is_file()
+    assert (out / "ramps.png").is_file()
     # A rerun resumes from results.jsonl.
     lines = (out / "results.jsonl").read_text().splitlines()
     assert main(["program", "--dataset", "digits", "--thickness", "1.6,2.6", "--limit", "60", "--out", str(out),
                  "--quiet"]) == 0
     assert (out / "results.jsonl").read_text().splitlines() == lines
+    # A changed option is a new point, not a stale reuse.
+    assert main(["program", "--dataset", "digits", "--thickness", "1.6", "--limit", "60", "--out", str(out),
+                 "--quiet", "--ceiling-margin", "0.3"]) == 0
+    assert len((out / "results.jsonl").read_text().splitlines()) == len(lines) + 1
 
 
 @pytest.mark.bad_input

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from . import __version__
@@ -67,6 +68,8 @@ def _os_message(exc: OSError) -> str:
     name = exc.filename or ""
     if isinstance(exc, FileExistsError) and os.path.isfile(name):
         return f"{name}: is a file, where a folder is needed"
+    if isinstance(exc, IsADirectoryError):
+        return f"{name}: is a folder, where a file is needed"
     if isinstance(exc, NotADirectoryError):
         return f"{name}: part of this path is a file, where a folder is needed"
     return f"{exc.strerror or exc}: {name}".rstrip(": ")
@@ -258,7 +261,7 @@ def _add_solve(sub) -> None:
 
 
 def _add_t_read(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--t-read", type=float, default=30e-9, metavar="SECONDS",
+    p.add_argument("--t-read", type=positive, default=30e-9, metavar="SECONDS",
                    help="read pulse width in s (default 30e-9: the ~30 ns SOT-MTJ read the paper cites)")
 
 
@@ -315,12 +318,12 @@ def _add_settle(sub) -> None:
     _add_crossbar_options(p)
     p.add_argument("--inputs", help="row voltages, first row of a CSV/NPY file (default: random up to --v-read)")
     p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
-    p.add_argument("--dt", type=float, help="time step in s (default: the largest row or column Elmore delay / 20)")
+    p.add_argument("--dt", type=positive, help="time step in s (default: the largest row or column Elmore delay / 20)")
     p.add_argument("--method", choices=("be", "trap"), default="be",
                    help="backward Euler (default) or trapezoidal")
-    p.add_argument("--adc-bits", type=int, default=8, help="band: half an LSB of this ADC (default 8 bits)")
-    p.add_argument("--band", type=float, help="band as a fraction of the largest column current (overrides --adc-bits)")
-    p.add_argument("--max-steps", type=int, default=200000, help="give up after this many steps (default 200000)")
+    p.add_argument("--adc-bits", type=integer(1, 24), default=8, help="band: half an LSB of this ADC (default 8 bits)")
+    p.add_argument("--band", type=positive, help="band as a fraction of the largest column current (overrides --adc-bits)")
+    p.add_argument("--max-steps", type=integer(1), default=200000, help="give up after this many steps (default 200000)")
     p.add_argument("--backend", choices=("native", "ngspice"), default="native",
                    help="ngspice: also run ngspice .tran and compare (default native)")
     p.add_argument("-o", "--output", help="waveforms: .npz (times, currents, ngspice's if run) or .csv")
@@ -529,7 +532,8 @@ def _run_sweep(args) -> int:
               f"{len(s.failures)} failed -> {results}")
     records = sweep.load_records(results)
     if args.csv or (args.export and not args.figure):
-        with open(args.csv, "w", newline="") if args.csv else nullcontext(sys.stdout) as out:
+        from .atomic import atomic_open
+        with atomic_open(args.csv, "w") if args.csv else nullcontext(sys.stdout) as out:
             sweep.write_csv(records, out)
     if args.figure:
         from .plots import save
@@ -565,14 +569,14 @@ def _tile_size(text: str) -> int | None:
 def _add_infer(sub) -> None:
     from .experiments.studies import EXTRA_STUDIES, STUDIES
     every = {**STUDIES, **{k: f"{v} (opt-in: not part of all)" for k, v in EXTRA_STUDIES.items()}}
-    studies = "; ".join(f"{name}: {what}" for name, what in every.items())
     p = sub.add_parser("infer", help="run a trained network through parasitic-aware crossbars",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
-                       description="Map a trained, quantized network onto compound SOT-MTJ crossbar tiles, "
+                       description=textwrap.fill(
+                                   "Map a trained, quantized network onto compound SOT-MTJ crossbar tiles, "
                                    "run the test set through the circuits, and compare with ideal quantized "
                                    "inference. Prints the comparison table; writes report.md, results.json "
                                    "and figures. By default only the base configuration runs (seconds); add "
-                                   "studies around it with --study.",
+                                   "studies around it with --study.", 88),
                        epilog="studies (--study NAME, repeatable, or --study all):\n" + "\n".join(
                            f"  {name:<12} {what}" for name, what in every.items()))
     p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
@@ -611,9 +615,10 @@ def _add_infer(sub) -> None:
                         "(about 0.3 s per image per tile with KLU: use with --limit)")
     _add_timeout(p)
     p.add_argument("--limit", type=count, help="use only the first N test images")
+    _add_t_read(p)
     p.add_argument("--study", type=_study_names, action="append", default=[], metavar="NAME",
-                   help="also run a study around the base run (repeatable; 'all' for every one; default "
-                        "none). " + studies.replace("%", "%%"))
+                   help="also run a study around the base run: repeatable, or 'all' for every one except "
+                        "the opt-in ones (default: none). Studies: " + ", ".join(every) + " (listed below)")
     p.add_argument("--netlist-dir", help="also write every tile's ngspice netlist here")
     p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")
     p.add_argument("--quiet", action="store_true", help="no progress bars and no plan or estimate lines")
@@ -650,7 +655,7 @@ def _run_infer(args) -> int:
         _folder_to_write(args.netlist_dir, "--netlist-dir")
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
-                       quiet=args.quiet, say=say, model_file=args.model)
+                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read)
     base = result["base"]
     where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
     print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
@@ -669,6 +674,13 @@ def _run_infer(args) -> int:
     if base.get("spice"):
         from .experiments.circuits import spice_lines
         print(spice_lines(base["spice"])[0])
+    e = base.get("energy")
+    if e:
+        settle = [layer["settling_s"] for layer in e["layers"] if "settling_s" in layer]
+        print(f"energy per image: array {e['array_j_per_image'] * 1e12:.4g} pJ (exact), periphery "
+              f"{e['periphery_j_per_image'] * 1e12:.4g} pJ (models); {e['fj_per_mac']:.4g} fJ/MAC, "
+              f"{e['tops_per_w']:.4g} TOPS/W (array alone {e['array_fj_per_mac']:.4g} fJ/MAC); worst settling "
+              f"{max(settle) * 1e9:.3g} ns" if settle else "")
     if not studies:
         print("studies: none run (add --study NAME or --study all; see xbar infer --help)")
     print(f"report: {Path(args.out) / 'report.md'}")

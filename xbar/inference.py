@@ -69,6 +69,13 @@ class CircuitSpec:
     can carry, so no input clips). ``calibration_images`` > 0
     fits a digital gain and offset per output on that many training images
     (:meth:`AnalogNetwork.calibrate`; experiments apply it).
+
+    ``read_noise_t_s`` = None reads noiselessly; a read time in seconds adds to
+    each column current, before the ADC, seeded Gaussian noise of that column's
+    output-referred rms over the read (thermal noise of every resistor and shot
+    noise of every junction, :mod:`xbar.analysis.noise`; the junctions' bias is
+    the tile's mid-scale operating point, every row at v_read / 2), drawn from
+    ``noise_seed``.
     """
 
     n_cells: int = 3
@@ -96,6 +103,8 @@ class CircuitSpec:
     scheme: str = "differential"
     rule: str = "mse"
     calibration_images: int = 0
+    read_noise_t_s: float | None = None
+    noise_seed: int = 0
 
     def __post_init__(self):
         if self.device_file is not None:
@@ -126,6 +135,10 @@ class CircuitSpec:
             raise ParameterError(f"adc_bits must be an integer in 1..24 or None, got {self.adc_bits!r}")
         if self.adc_full_scale_a is not None and not (np.isfinite(self.adc_full_scale_a) and self.adc_full_scale_a > 0):
             raise ParameterError(f"adc_full_scale_a must be > 0 ampere, got {self.adc_full_scale_a!r}")
+        if self.read_noise_t_s is not None and not (np.isfinite(self.read_noise_t_s) and self.read_noise_t_s > 0):
+            raise ParameterError(f"read_noise_t_s must be a read time > 0 s or None, got {self.read_noise_t_s!r}")
+        if isinstance(self.noise_seed, bool) or int(self.noise_seed) != self.noise_seed or self.noise_seed < 0:
+            raise ParameterError(f"noise_seed must be an integer >= 0, got {self.noise_seed!r}")
 
     def variation(self, seed: int) -> Variation:
         """The variation model with ``seed``: legacy ``sigma`` or the correlated RA/TMR spreads."""
@@ -198,6 +211,8 @@ class AnalogNetwork:
         self._crossbars: dict[tuple, Crossbar] = {}
         self._solvers: dict[tuple, NativeSolver] = {}
         self._ideal: dict[tuple, np.ndarray] = {}
+        self._noise: dict[tuple, np.ndarray] = {}
+        self._noise_rngs: dict[tuple, np.random.Generator] = {}
         #: The ``solver`` metadata of every SPICE tile solve, with its layer, tile and batch size.
         self.spice_runs: list[dict] = []
 
@@ -234,7 +249,7 @@ class AnalogNetwork:
         h = hashlib.sha256()
         fields = {k: v for k, v in asdict(self.spec).items()
                   if k not in ("adc_bits", "adc_full_scale_a", "rule", "scheme", "tile_rows", "tile_cols",
-                               "calibration_images")}
+                               "calibration_images", "read_noise_t_s", "noise_seed", "v_read")}
         h.update(repr((__version__, MATRIX_CACHE_FORMAT, fields, xb.device, xb.cell_resistance_ohm.shape)).encode())
         h.update(np.ascontiguousarray(xb.cell_resistance_ohm).tobytes())
         return h.hexdigest()[:32]
@@ -289,12 +304,32 @@ class AnalogNetwork:
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
         if backend == "native":
-            return self._adc(vt @ self.effective_matrix(tile), tile)
+            return self._adc(self._noisy(vt @ self.effective_matrix(tile), tile), tile)
         if backend in ("ngspice", "pyspice"):
             sol = make_solver(self.circuit(tile), backend).solve(vt)
             self.spice_runs.append(dict(sol.solver, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
-            return self._adc(sol.currents, tile)
+            return self._adc(self._noisy(sol.currents, tile), tile)
         raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice, pyspice or ideal")
+
+    def noise_rms(self, tile: Tile) -> np.ndarray:
+        """Output-referred rms current noise [cols] of ``tile`` over a read of ``spec.read_noise_t_s``."""
+        from .readout import array_noise
+        key = (tile.layer, tile.index)
+        if key not in self._noise:
+            circuit = self.circuit(tile)
+            mid = np.full((1, circuit.shape[0]), self.spec.v_read / 2)
+            self._noise[key] = np.asarray(array_noise(circuit, mid, self.spec.read_noise_t_s,
+                                                      self.solver(tile))["rms_a"])[0]
+        return self._noise[key]
+
+    def _noisy(self, currents: np.ndarray, tile: Tile) -> np.ndarray:
+        """``currents`` plus seeded read noise when ``spec.read_noise_t_s`` is set (one generator per tile)."""
+        if self.spec.read_noise_t_s is None:
+            return currents
+        key = (tile.layer, tile.index)
+        if key not in self._noise_rngs:
+            self._noise_rngs[key] = np.random.default_rng([self.spec.noise_seed, tile.layer, *tile.index])
+        return currents + self._noise_rngs[key].standard_normal(currents.shape) * self.noise_rms(tile)
 
     def pre_activation(self, l: int, a: np.ndarray, backend: str = "native") -> np.ndarray:
         """Pre-activations [batch, out] of layer ``l`` for activations ``a`` [batch, in]: partial sums over tiles.

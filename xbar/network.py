@@ -189,6 +189,14 @@ def _cached(path: Path, shape: tuple[int, ...]) -> Network | None:
     return net if net.shape == shape else None
 
 
+def network_path(dataset: str, seed: int = 0, hidden: int = HIDDEN, epochs: int = EPOCHS,
+                 learning_rate: float = LEARNING_RATE, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where :func:`trained` keeps the network of these parameters (the file may not exist yet)."""
+    key = training_key(dataset, seed, hidden, epochs, learning_rate)
+    root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    return root / "networks" / f"{datasets.canonical_name(dataset)}-s{int(seed)}-{key}.npz"
+
+
 def trained(dataset: str, seed: int = 0, hidden: int = HIDDEN, epochs: int = EPOCHS,
             learning_rate: float = LEARNING_RATE, data_dir: str | os.PathLike | None = None,
             cache_dir: str | os.PathLike | None = None, progress: bool = False) -> Network:
@@ -199,9 +207,7 @@ def trained(dataset: str, seed: int = 0, hidden: int = HIDDEN, epochs: int = EPO
     cached file that is unreadable, non-finite or of the wrong shape is not trusted:
     the network is trained again and the entry replaced.
     """
-    key = training_key(dataset, seed, hidden, epochs, learning_rate)
-    root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-    path = root / "networks" / f"{datasets.canonical_name(dataset)}-s{int(seed)}-{key}.npz"
+    path = network_path(dataset, seed, hidden, epochs, learning_rate, cache_dir)
     net = _cached(path, (datasets.FEATURES[datasets.canonical_name(dataset)], int(hidden), datasets.CLASSES))
     if net is not None:
         return net

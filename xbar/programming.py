@@ -145,6 +145,8 @@ def program(device: CompoundMTJ, thickness_nm: float, target, start=None,
     switching = switching or SwitchingParams()
     params = params or ProgramParams()
     path = path or WritePath()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"seed must be an integer >= 0, got {seed!r}")
     n = device.n_cells
     target = np.asarray(target)
     if not np.issubdtype(target.dtype, np.integer) or target.min(initial=0) < 0 or target.max(initial=0) > n:

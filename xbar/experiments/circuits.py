@@ -18,13 +18,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import __version__, plots
+from ..analysis.energy import READ_PULSE_S
 from ..atomic import write_text
 from ..datasets import Dataset, load
 from ..inference import AnalogNetwork, CircuitSpec
 from ..errors import ParameterError
 from ..models import Conv, Model, from_network, load_model
-from ..network import Network, accuracy, default_cache_dir, trained
+from ..network import EPOCHS, HIDDEN, Network, accuracy, default_cache_dir, network_path, trained
 from ..quantize import paper_levels, quantize_network
+from . import readout
 from .studies import (CORRELATED_SCALES, EXTRA_STUDIES, FAULT_RATES, STUDIES,  # noqa: F401  (re-exported)
                       WIRE_OHMS, study_specs)
 
@@ -186,7 +188,7 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
 
 def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 0,
               n_test: int | None = None, data_dir=None, backend: str = "native", netlist_dir=None,
-              quiet: bool = False, say=None, model_file=None) -> dict:
+              quiet: bool = False, say=None, model_file=None, t_read_s: float = READ_PULSE_S) -> dict:
     """Run the base spec and the ``studies`` (names of :data:`STUDIES`); write the outputs to ``out_dir``.
 
     ``model_file`` (.onnx or .npz, see :mod:`xbar.models`) replaces the paper's MLP
@@ -208,7 +210,14 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
     points = study_specs(base, studies)
     say(f"{data.name}: base run on {n_images} test images"
         + (f", then {len(points)} study points ({', '.join(studies)})" if points else ""))
-    net = model if model is not None else trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
+    if model is not None:
+        net = model
+    else:
+        if not network_path(dataset, seed).is_file():
+            say(f"network: training the paper's {data.n_features}-{HIDDEN}-{data.n_classes} network on "
+                f"{len(data.x_train)} images for {EPOCHS} epochs (first run only; cached in "
+                f"{network_path(dataset, seed).parent})")
+        net = trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
     cache = default_cache_dir()
     t0 = time.perf_counter()
     base_rec = compare(net, data, base, backend=backend, n_test=n_test, cache_dir=cache, details=True)
@@ -228,6 +237,11 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
                          worst_ir_rel=max(s["worst_rel"] for s in rec["ir_drop"]),
                          mean_ir_rel=float(np.mean([s["mean_rel"] for s in rec["ir_drop"]])),
                          cells=spec.n_cells, wire_ohm=spec.wire_ohm))
+    if model is None:  # the energy report walks the paper's MLP layer by layer
+        base_rec["energy"] = readout.base_energy(net, base, data.x_test[:n_test], t_read_s)
+    if "readout" in studies and model is None:
+        say(f"readout study: {len(readout.TRADEOFF_V_READ) * len(readout.TRADEOFF_T_READ)} V_read x t_read points")
+        base_rec["energy"]["tradeoff"] = readout.tradeoff(net, base, data.x_test[:n_test], data.y_test[:n_test])
     info = dict(version=__version__, date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 seconds=round(time.perf_counter() - start, 1), base_seconds=round(base_s, 1))
     figures = _figures(out, base_rec, arrays, rows)
@@ -281,6 +295,11 @@ def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path
                         if r["cells"] == c] for c in sorted({r["cells"] for r in wire})}
         figs += plots.save(plots.accuracy_vs_wire(by_cells), out / "accuracy_vs_wire")
     figs += plots.save(plots.analog_vs_ideal(arrays["z_ideal"], arrays["z_analog"]), out / "analog_vs_ideal")
+    if "energy" in base:
+        e = base["energy"]
+        figs += plots.save(plots.energy_breakdown(e["array_parts_j_per_image"], e["periphery_parts_j_per_image"],
+                                                  "energy per image: array (exact) and periphery (models)"),
+                           out / "energy_breakdown")
     return figs
 
 
@@ -421,5 +440,7 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dic
                       "from the ideal ones by a smooth, mostly common-mode attenuation; on a finite test set "
                       "this shifts a few borderline decisions either way. The top-1 agreement column shows how "
                       f"many decisions moved. Points: {', '.join(r['label'] for r in above)}."]
+    if "energy" in base:
+        lines += ["", *readout.energy_markdown(base["energy"], base["energy"].get("tradeoff"))]
     lines += ["", "## Figures", "", *[f"![{p.stem}]({p.name})" for p in figures if p.suffix == ".png"]]
     return "\n".join(lines) + "\n"

@@ -153,17 +153,27 @@ def _key(point: dict) -> str:
 
 
 def _read_store(path: Path | None) -> dict[str, dict]:
-    """Finished records of ``points.jsonl`` by key; a torn last line (interrupt) is skipped."""
+    """Finished records of ``points.jsonl`` by key.
+
+    A line that is torn (interrupt), not UTF-8 JSON, or not a record with a string key and an
+    accuracy in 0..1 is not trusted: its point is computed again.
+    """
     done = {}
     if path is not None and path.is_file():
-        for line in path.read_text().splitlines():
+        for line in path.read_bytes().splitlines():
             try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
+                rec = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
                 continue
-            if isinstance(rec, dict) and "key" in rec:
+            if _valid_record(rec):
                 done[rec["key"]] = rec
     return done
+
+
+def _valid_record(rec) -> bool:
+    acc = rec.get("accuracy") if isinstance(rec, dict) else None
+    return (isinstance(rec, dict) and isinstance(rec.get("key"), str) and isinstance(acc, (int, float))
+            and not isinstance(acc, bool) and 0.0 <= acc <= 1.0)
 
 
 def run_points(points: list[dict], store: Path | None = None, data_dir=None, cache_dir=None,

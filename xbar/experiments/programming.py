@@ -11,14 +11,16 @@ the programming cost and failures of each thickness against its read accuracy.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import plots
+from .. import __version__, plots
 from ..atomic import write_text
 from ..crossbar import Crossbar
 from ..datasets import load
@@ -117,30 +119,42 @@ def run_program(dataset: str, spec: CircuitSpec, out_dir, thicknesses=(1.6, 1.9,
     net = trained(dataset, seed=seed, data_dir=data_dir)
     store = out / "results.jsonl"
     switching = switching or SwitchingParams()
+    params = params or ProgramParams()
+    path = path or WritePath()
     done = {}
     if store.is_file():
         for line in store.read_text().splitlines():
             try:
                 rec = json.loads(line)
-                done[(rec["cells"], rec["thickness_nm"], rec["field_mt"], rec["seed"], rec["n_test"])] = rec
-            except (ValueError, KeyError):
-                continue
+                done[rec["key"]] = rec
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a kill, or not ours: that point is simply run again
     records = []
     n_eval = len(data.x_test[:n_test])
     grid = [(c, t) for c in cells for t in thicknesses]
     for c, t in tqdm(grid, desc="program study", disable=quiet):
-        key = (c, float(t), switching.field_mt, seed, n_eval)
+        point = dataclasses.replace(spec, n_cells=c, thickness_nm=t)
+        key = point_key(dataset, point, switching, params, path, seed, n_eval)
         if key not in done:
-            rec = program_point(net, data, dataclasses.replace(spec, n_cells=c, thickness_nm=t), switching,
-                                params, path, seed, n_test, quiet)
+            rec = dict(program_point(net, data, point, switching, params, path, seed, n_test, quiet), key=key)
             with open(store, "a") as f:
                 f.write(json.dumps(rec) + "\n")
                 f.flush()
+                os.fsync(f.fileno())
             done[key] = rec
         records.append(done[key])
     write_text(out / "report.md", report(records, switching))
     figure(records, out / "tradeoff")
+    ramp_figure(thicknesses, sorted(set(cells) | {1}), switching, out / "ramps", seed)
     return records
+
+
+def point_key(dataset: str, spec: CircuitSpec, switching: SwitchingParams, params: ProgramParams,
+              path: WritePath, seed: int, n_test: int) -> str:
+    """Hex key of one study point: everything that defines its result (a changed option never reuses a point)."""
+    what = (__version__, dataset, dataclasses.asdict(spec), dataclasses.asdict(switching),
+            dataclasses.asdict(params), dataclasses.asdict(path), int(seed), int(n_test))
+    return hashlib.sha256(repr(what).encode()).hexdigest()[:24]
 
 
 def report(records: list[dict], switching: SwitchingParams) -> str:
@@ -169,17 +183,47 @@ def figure(records: list[dict], stem) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for c in sorted({r["cells"] for r in records}):
+    for k, c in enumerate(sorted({r["cells"] for r in records})):
         rs = sorted((r for r in records if r["cells"] == c), key=lambda r: r["thickness_nm"])
-        t = [r["thickness_nm"] for r in rs]
-        axes[0].plot(t, [100 * r["yield_fraction"] for r in rs], "o-", label=f"{c} cells: at target")
-        axes[0].plot(t, [100 * r["broken"] / r["devices"] for r in rs], "x--", label=f"{c} cells: broken")
-        axes[1].plot(t, [r["energy_j"] * 1e6 for r in rs], "o-", label=f"{c} cells")
-        axes[2].plot(t, [100 * r["accuracy_programmed"] for r in rs], "o-", label=f"{c} cells: programmed")
-        axes[2].plot(t, [100 * r["accuracy_intended"] for r in rs], "s:", label=f"{c} cells: intended")
+        t, color, name = [r["thickness_nm"] for r in rs], f"C{k}", f"{c} cell{'s' if c > 1 else ''}"
+        axes[0].plot(t, [100 * r["yield_fraction"] for r in rs], "o-", color=color, label=f"{name}: at target")
+        axes[0].plot(t, [100 * r["stuck"] / r["devices"] for r in rs], "^--", color=color, label=f"{name}: stuck")
+        axes[0].plot(t, [100 * r["broken"] / r["devices"] for r in rs], "x:", color=color, label=f"{name}: broken")
+        axes[1].plot(t, [r["energy_j"] * 1e6 for r in rs], "o-", color=color, label=name)
+        axes[2].plot(t, [100 * r["accuracy_programmed"] for r in rs], "o-", color=color, label=f"{name}: programmed")
+        axes[2].plot(t, [100 * r["accuracy_intended"] for r in rs], "s:", color=color, label=f"{name}: intended")
     for ax, label in zip(axes, ("devices (%)", "write energy (uJ)", "test accuracy (%)")):
         ax.set_xlabel("free-layer thickness (nm)")
         ax.set_ylabel(label)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    plots.save(fig, Path(stem))
+    plt.close(fig)
+
+
+def ramp_figure(thicknesses, cells, switching: SwitchingParams, stem, seed: int = 0) -> None:
+    """R(V) ramps like the paper's Fig. 4c/g: one device per thickness and cell count, with mean V_B; PNG and SVG.
+
+    1-cell devices are ramped field-free (Fig. 4c), multi-cell ones at the model's field (Fig. 4g).
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from ..devices import library_device
+    from ..programming import ramp_voltages
+    from ..switching import breakdown_voltage
+    fig, axes = plt.subplots(1, len(cells), figsize=(4.2 * len(cells), 3.6), squeeze=False)
+    for ax, c in zip(axes[0], cells):
+        sw = dataclasses.replace(switching, field_mt=0.0) if c == 1 else switching
+        for k, t in enumerate(thicknesses):
+            device = library_device(thickness_nm=t, n_cells=c)
+            _, v_ch, states = ramp_voltages(device, t, switching=sw, seed=seed)
+            keep = v_ch <= 1.25 * max(v_ch[np.argmax(states == c)] if (states == c).any() else v_ch[-1], 1.0)
+            line, = ax.plot(v_ch[keep], 1e-3 / device.conductances()[states[keep]], label=f"{t:.1f} nm")
+            ax.axvline(breakdown_voltage(sw, t, c), color=line.get_color(), ls=":", lw=0.8)
+        ax.set_title(f"{c} cell{'s' if c > 1 else ''}, {sw.field_mt:g} mT (dotted: mean V_B)")
+        ax.set_xlabel("voltage across the channel (V)")
+        ax.set_ylabel("device resistance (kohm)")
         ax.legend(fontsize=7)
     fig.tight_layout()
     plots.save(fig, Path(stem))

@@ -13,21 +13,23 @@ import dataclasses
 #: Wire resistances per segment (ohm) of the wire-resistance study.
 WIRE_OHMS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 
-#: Study name -> what it varies, in the order reports list them.
+#: Study name -> its number of points and what it varies, in the order reports list them.
 STUDIES = {
-    "wire": "wire resistance 0..10 ohm/segment for 1, 2 and 3 cells",
-    "calibration": "digital gain/offset calibration on 256 training images, 3 cells, 0..10 ohm wires",
-    "tile": "tile size 32, 64, 128, 256 and untiled",
-    "sense": "virtual-ground TIA and reference resistors 100 ohm..1 Mohm",
-    "cells": "1..6 cells per device",
-    "thickness": "free-layer thickness 1.6, 1.9, 2.2, 2.6 nm",
-    "adc": "4..12-bit ADC",
-    "variation": "device-to-device variation sigma 0..0.2",
+    "wire": "18 points: wire resistance 0..10 ohm/segment for 1, 2 and 3 cells",
+    "calibration": "6 points: digital gain/offset calibration on 256 training images, 3 cells, 0..10 ohm wires",
+    "tile": "5 points: tile size 32, 64, 128, 256 and untiled",
+    "sense": "5 points: virtual-ground TIA and reference resistors 100 ohm..1 Mohm",
+    "cells": "6 points: 1..6 cells per device",
+    "thickness": "4 points: free-layer thickness 1.6, 1.9, 2.2, 2.6 nm",
+    "adc": "5 points: 4..12-bit ADC",
+    "variation": "5 points: device-to-device variation sigma 0..0.2",
 }
 #: Opt-in studies, run only when named (``--study faults``): not part of ``all``.
 EXTRA_STUDIES = {
-    "faults": "accuracy against the faulty-cell rate 0..5 %, and 1 % of each fault kind",
-    "correlated": "typical correlated RA/TMR spread x 0..4",
+    "faults": "9 points: faulty-cell rate 0..5 %, and 1 % of each fault kind",
+    "correlated": "4 points: typical correlated RA/TMR spread x 0..4",
+    "readout": "15 points: accuracy with read noise, energy and TOPS/W against V_read 2 mV..0.2 V and "
+               "t_read 10..100 ns (a grid on the base run)",
 }
 #: Fault rates (fraction of cells, split evenly over stuck-P, stuck-AP, open, short) of the faults study.
 FAULT_RATES = (0.0, 0.005, 0.01, 0.02, 0.05)
