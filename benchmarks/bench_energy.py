@@ -85,7 +85,7 @@ def settling_table(skip_ngspice: bool) -> None:
     rng = np.random.default_rng(0)
     version = "" if skip_ngspice else ngspice_version()
     for rows, cols in ((128, 128), (784, 128)):
-        xb = Crossbar(library_device(1.9, 3), rng.integers(0, 4, (rows, cols)), row_wire_ohm=1.0, col_wire_ohm=1.0)
+        xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), rng.integers(0, 4, (rows, cols)), row_wire_ohm=1.0, col_wire_ohm=1.0)
         circuit = build_circuit(xb)
         x = np.full(rows, 0.1)
         t = time.perf_counter()

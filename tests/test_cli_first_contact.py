@@ -289,6 +289,19 @@ def test_study_descriptions_give_their_point_counts():
     from xbar.experiments.studies import EXTRA_STUDIES, STUDIES, study_specs
     from xbar.inference import CircuitSpec
     for name, what in {**STUDIES, **EXTRA_STUDIES}.items():
-        if name == "readout":  # a grid evaluated on the base run, not study points
+        if name in ("energy", "readout"):  # analyses of the base run, not study points
             continue
         assert what.startswith(f"{len(study_specs(CircuitSpec(), (name,)))} points: "), name
+
+
+def test_energy_analysis_is_opt_in(tmp_path):
+    from xbar.experiments.circuits import run_infer
+    from xbar.inference import CircuitSpec
+    spec = CircuitSpec(tile_rows=32, tile_cols=32)
+    plain = run_infer("digits", spec, tmp_path / "plain", n_test=20, quiet=True)
+    assert "energy" not in plain["base"] and "## Energy" not in (tmp_path / "plain" / "report.md").read_text()
+    lines = []
+    energy = run_infer("digits", spec, tmp_path / "energy", studies=("energy",), n_test=20, quiet=True,
+                       say=lines.append)
+    assert energy["base"]["energy"]["array_j_per_image"] > 0 and any(s.startswith("energy: ") for s in lines)
+    assert "## Energy and latency" in (tmp_path / "energy" / "report.md").read_text()

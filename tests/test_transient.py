@@ -125,3 +125,17 @@ def test_bad_time_step_refused():
     circuit, _ = _array16("tia")
     with pytest.raises(ParameterError, match="time step"):
         TransientSolver(circuit, float("nan"))
+
+
+@pytest.mark.slow
+def test_native_transient_matches_ngspice_tran_to_1e6():
+    """The issue's floor: with 0.0625 ps steps both integrators' truncation error is below 1e-6 of the final value."""
+    circuit, x = _array16("resistor")
+    t_stop, rise, dt = 0.5e-9, 20e-12, 0.0625e-12
+    native = TransientSolver(circuit, dt, "trap").step_response(x, int(round(t_stop / dt)), rise_s=rise)
+    spice = ngspice_transient(circuit, x, t_stop, dt, rise, method="trap", reltol=1e-8)
+    samples = np.arange(2 * rise, t_stop, 20e-12)
+    a = np.array([np.interp(samples, native.times_s, native.currents[:, j]) for j in range(16)])
+    b = np.array([np.interp(samples, spice.times_s, spice.currents[:, j]) for j in range(16)])
+    final = np.abs(NativeSolver(circuit).solve(x).currents).max()
+    assert np.abs(a - b).max() <= 1e-6 * final

@@ -25,7 +25,10 @@ netlist writer and the native transient solver read the same values.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
+
+import numpy as np
 
 from .errors import ParameterError
 
@@ -61,10 +64,9 @@ def device_length_m(n_cells: int) -> float:
 def _check(name: str, value, allow_none: bool = False):
     if value is None and allow_none:
         return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number, got {value!r}") from None
+    if isinstance(value, (str, bytes, bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
+        raise ParameterError(f"{name} must be a number, got {value!r}")
+    v = float(value)
     if not math.isfinite(v) or v < 0:
         raise ParameterError(f"{name} must be finite and >= 0, got {value!r}")
     return v

@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .crossbar import Crossbar
 from .errors import CircuitError, ParameterError
+from .validate import instance, int_array, real, real_array
 
 #: Node kinds in naming priority order: (prefix, meaning). Indices follow the prefix,
 #: joined by "_": ``in3`` source of row 3, ``r3_4`` row wire at cell (3, 4).
@@ -49,6 +50,26 @@ class ResistorGroup:
     b: np.ndarray
     ohm: np.ndarray
 
+    def __post_init__(self):
+        _check_group(self, "ohm")
+
+
+def _check_group(group, values: str) -> None:
+    """Check and coerce a resistor or capacitor group's fields; prefix and title reach netlist text,
+    so only a letter-led name and one printable line pass."""
+    kind = type(group).__name__
+    if not (isinstance(group.prefix, str) and group.prefix.isascii() and group.prefix.isalnum()
+            and group.prefix[:1].isalpha()):
+        raise ParameterError(f"{kind} prefix must be letters and digits, got {group.prefix!r}")
+    if not (isinstance(group.title, str) and group.title.isascii() and group.title.isprintable()
+            and 0 < len(group.title) <= 120):
+        raise ParameterError(f"{kind} title must be one printable ASCII line, got {group.title!r}")
+    object.__setattr__(group, "index", int_array(f"{group.prefix} index", group.index, 2))
+    object.__setattr__(group, "a", int_array(f"{group.prefix} node a", group.a, 1))
+    object.__setattr__(group, "b", int_array(f"{group.prefix} node b", group.b, 1))
+    object.__setattr__(group, values, real_array(f"{group.prefix} {values}", getattr(group, values), 1,
+                                                 finite=False))
+
 
 @dataclass(frozen=True)
 class CapacitorGroup:
@@ -60,6 +81,9 @@ class CapacitorGroup:
     a: np.ndarray
     b: np.ndarray
     farad: np.ndarray
+
+    def __post_init__(self):
+        _check_group(self, "farad")
 
 
 @dataclass(frozen=True)
@@ -104,6 +128,28 @@ class Circuit:
         """True when some cell's resistance depends on its bias (finite V_h and a conducting cell above R_P)."""
         return (bool(np.isfinite(self.v_half_volt)) and self.cell_rp_ohm is not None
                 and bool(((self.cell_ohm > self.cell_rp_ohm) & np.isfinite(self.cell_ohm)).any()))
+
+    def __post_init__(self):
+        # Checked types only (every value here can reach netlist text); structure is check_circuit's.
+        instance("crossbar", self.crossbar, Crossbar)
+        object.__setattr__(self, "node_labels", int_array("node_labels", self.node_labels, 2))
+        if not isinstance(self.resistors, tuple) or not all(isinstance(g, ResistorGroup) for g in self.resistors):
+            raise ParameterError("resistors must be a tuple of ResistorGroup")
+        for name, ndim in (("input_nodes", 1), ("sense_nodes", 1), ("output_nodes", 1), ("device_top", 2),
+                           ("device_read", 2)):
+            object.__setattr__(self, name, int_array(name, getattr(self, name), ndim))
+        object.__setattr__(self, "cell_ohm", real_array("cell_ohm", self.cell_ohm, 3, finite=False))
+        object.__setattr__(self, "channel_segment_ohm",
+                           real("channel_segment_ohm", self.channel_segment_ohm, low=0.0))
+        if not isinstance(self.capacitors, tuple) or not all(isinstance(g, CapacitorGroup) for g in self.capacitors):
+            raise ParameterError("capacitors must be a tuple of CapacitorGroup")
+        object.__setattr__(self, "cell_farad", real("cell_farad", self.cell_farad, low=0.0))
+        if self.cell_rp_ohm is not None:
+            object.__setattr__(self, "cell_rp_ohm", real_array("cell_rp_ohm", self.cell_rp_ohm, 3, finite=False))
+        if isinstance(self.v_half_volt, (str, bytes, bool, np.bool_)) or not isinstance(
+                self.v_half_volt, (int, float, np.integer, np.floating)) or not self.v_half_volt > 0:
+            raise ParameterError(f"v_half_volt must be a voltage > 0 (inf: linear), got {self.v_half_volt!r}")
+        object.__setattr__(self, "v_half_volt", float(self.v_half_volt))
 
     @property
     def n_nodes(self) -> int:
@@ -282,9 +328,23 @@ def as_circuit(obj: Circuit | Crossbar) -> Circuit:
 
 
 def check_inputs(inputs, rows: int) -> np.ndarray:
-    """Row voltages as a float array [batch, rows]; a single vector [rows] becomes a batch of one."""
+    """Row voltages as a float array [batch, rows]; a single vector [rows] becomes a batch of one.
+
+    Real numbers only: complex voltages are refused (not stripped of their imaginary
+    part), and so are bools, strings and non-finite values.
+    """
+    if isinstance(inputs, (str, bytes)):
+        raise ParameterError("inputs must be numeric row voltages, got a string")
     try:
-        x = np.asarray(inputs, dtype=float)
+        x = np.asarray(inputs)
+    except (TypeError, ValueError):
+        raise ParameterError("inputs must be numeric row voltages") from None
+    if x.dtype.kind == "c" or (x.dtype.kind == "O" and any(isinstance(v, complex) for v in x.flat)):
+        raise ParameterError("inputs must be real row voltages; complex values are refused, not truncated")
+    if x.dtype.kind not in "iufO":
+        raise ParameterError(f"inputs must be numeric row voltages, got {x.dtype} values")
+    try:
+        x = x.astype(float)
     except (TypeError, ValueError):
         raise ParameterError("inputs must be numeric row voltages") from None
     if x.ndim == 1:
@@ -292,6 +352,8 @@ def check_inputs(inputs, rows: int) -> np.ndarray:
     if x.ndim != 2 or x.shape[1] != rows:
         raise ParameterError(f"inputs must have shape [batch, {rows}] (one voltage per row), "
                              f"got {list(np.shape(inputs))}")
+    if not x.shape[0]:
+        raise ParameterError(f"inputs hold no vectors (shape {list(np.shape(inputs))})")
     if not np.isfinite(x).all():
         b, r = np.argwhere(~np.isfinite(x))[0]
         raise ParameterError(f"input voltage at batch {b}, row {r} is {x[b, r].item()!r}; inputs must be finite")

@@ -108,6 +108,8 @@ def _load_array(path: str, what: str):
     from .errors import ParameterError
     if os.path.isdir(path):
         raise ParameterError(f"cannot read {what} from {path}: it is a folder")
+    from .resources import check_array_file
+    check_array_file(path, what)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numpy warns on empty files; refused below
@@ -187,6 +189,9 @@ def _crossbar_from_args(args):
             raise ParameterError(f"device states in {args.states} must be integers 0..{args.cells}")
         states = states.astype(np.int64)
     else:
+        from .resources import check_memory, estimate_bytes
+        check_memory(f"a {args.rows}x{args.cols} crossbar of {args.cells}-cell devices",
+                     estimate_bytes(args.rows, args.cols, args.cells))
         states = np.random.default_rng(args.seed).integers(0, args.cells + 1, (args.rows, args.cols))
     wire = args.wire_ohm
     return Crossbar(device, states,
@@ -275,8 +280,12 @@ def _write_json(path: str, data) -> None:
 def _run_solve(args) -> int:
     import numpy as np
 
+    from .resources import array_file_shape, check_memory, estimate_bytes
     from .solvers import solve
     xbar = _crossbar_from_args(args)
+    batch = (array_file_shape(args.inputs) or (0,))[0] if args.inputs else args.random
+    check_memory(f"solving {batch} input vector(s) on a {xbar.shape[0]}x{xbar.shape[1]} crossbar with {args.backend}",
+                 estimate_bytes(*xbar.shape, xbar.n_cells, batch, args.backend))
     x = _inputs_from_args(args, xbar.shape[0])
     sol = solve(xbar, x, backend=args.backend, **_spice_options(args))
     if args.output:
@@ -318,7 +327,7 @@ def _add_settle(sub) -> None:
     _add_crossbar_options(p)
     p.add_argument("--inputs", help="row voltages, first row of a CSV/NPY file (default: random up to --v-read)")
     p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
-    p.add_argument("--dt", type=positive, help="time step in s (default: the largest row or column Elmore delay / 20)")
+    p.add_argument("--dt", type=positive, help="time step in s (default: the analytic Elmore delay / 20)")
     p.add_argument("--method", choices=("be", "trap"), default="be",
                    help="backward Euler (default) or trapezoidal")
     p.add_argument("--adc-bits", type=integer(1, 24), default=8, help="band: half an LSB of this ADC (default 8 bits)")
@@ -533,7 +542,7 @@ def _run_sweep(args) -> int:
     records = sweep.load_records(results)
     if args.csv or (args.export and not args.figure):
         from .atomic import atomic_open
-        with atomic_open(args.csv, "w") if args.csv else nullcontext(sys.stdout) as out:
+        with atomic_open(args.csv, "w", newline="") if args.csv else nullcontext(sys.stdout) as out:
             sweep.write_csv(records, out)
     if args.figure:
         from .plots import save

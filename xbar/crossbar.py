@@ -34,6 +34,8 @@ from .capacitance import Capacitance
 from .devices import CompoundMTJ, Variation
 from .errors import ParameterError
 from .faults import Faults
+from .resources import check_memory, estimate_bytes
+from .validate import choice, real, real_array
 
 SENSE_MODES = ("tia", "resistor")
 
@@ -62,9 +64,10 @@ def check_cell_ohm(cell_ohm, n_cells: int) -> np.ndarray:
     Each value must be > 0 ohm and not NaN; +inf marks an open cell.
     """
     try:
-        r = np.array(cell_ohm, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ParameterError("cell resistances must be a numeric array [rows, cols, cells] in ohm") from None
+        r = real_array("cell resistances", cell_ohm, finite=False).copy()
+    except ParameterError:
+        raise ParameterError("cell resistances must be a numeric array [rows, cols, cells] in ohm "
+                             "(real numbers; complex, bool and text refused)") from None
     if r.ndim != 3 or r.shape[2] != n_cells or r.shape[0] < 1 or r.shape[1] < 1:
         raise ParameterError(f"cell resistances must have shape [rows, cols, {n_cells}] (rows, cols >= 1), "
                              f"got {list(r.shape)}")
@@ -76,12 +79,20 @@ def check_cell_ohm(cell_ohm, n_cells: int) -> np.ndarray:
     return r
 
 
+def _check_size(array, n_cells: int) -> None:
+    """Refuse, before anything is allocated, a crossbar too large for the memory (see :mod:`xbar.resources`)."""
+    shape = np.shape(array) if array is not None else ()
+    if len(shape) in (2, 3) and min(shape[:2]) >= 1:
+        check_memory(f"a {shape[0]}x{shape[1]} crossbar of {n_cells}-cell devices",
+                     estimate_bytes(shape[0], shape[1], n_cells))
+
+
 def nonnegative_ohm(name: str, value: float) -> float:
     """``value`` as a float, or a ParameterError unless it is a finite resistance >= 0."""
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ParameterError(f"{name} must be a finite resistance >= 0 ohm, got {value!r}")
-    return value
+    try:
+        return real(name, value, low=0.0)
+    except ParameterError:
+        raise ParameterError(f"{name} must be a finite resistance >= 0 ohm, got {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,7 @@ class Crossbar:
         if not isinstance(self.faults, Faults):
             raise ParameterError(f"faults must be a Faults, got {type(self.faults).__name__}")
         n = self.device.n_cells
+        _check_size(self.states if self.cell_resistance_ohm is None else self.cell_resistance_ohm, n)
         cells = None if self.states is None else self._cell_flags(self.states, n)
         if self.cell_resistance_ohm is None:
             if cells is None:
@@ -140,17 +152,20 @@ class Crossbar:
             object.__setattr__(self, name, nonnegative_ohm(name, getattr(self, name)))
         if not isinstance(self.capacitance, Capacitance):
             raise ParameterError(f"capacitance must be a Capacitance, got {type(self.capacitance).__name__}")
-        if self.sense not in SENSE_MODES:
-            raise ParameterError(f"unknown sense mode {self.sense!r}; choose one of {', '.join(SENSE_MODES)}")
+        choice("sense mode", self.sense, SENSE_MODES)
         for name in ("ref_ohm", "tia_feedback_ohm"):
-            value = float(getattr(self, name))
-            if not np.isfinite(value) or value <= 0:
-                raise ParameterError(f"{name} must be a finite resistance > 0 ohm, got {value!r}")
-            object.__setattr__(self, name, value)
+            try:
+                object.__setattr__(self, name, real(name, getattr(self, name), above=0.0))
+            except ParameterError:
+                raise ParameterError(f"{name} must be a finite resistance > 0 ohm, "
+                                     f"got {getattr(self, name)!r}") from None
 
     def _cell_flags(self, states, n: int) -> np.ndarray:
         """Per-cell P flags [rows, cols, n] (read-only) from device states or flags."""
-        states = np.asarray(states)
+        states = np.asarray(states) if not isinstance(states, (str, bytes)) else np.asarray(None)
+        if states.dtype.kind not in "biuf":
+            raise ParameterError(f"device states must be integers 0..{n} (or per-cell bools), got "
+                                 f"{states.dtype} values")
         if states.dtype == bool:
             if states.ndim != 3 or states.shape[2] != n:
                 raise ParameterError(

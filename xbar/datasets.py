@@ -28,6 +28,7 @@ import numpy as np
 
 from .atomic import atomic_open
 from .errors import ParameterError, XbarError
+from .validate import int_array, real_array
 
 #: Seconds a download may wait for the server before giving up.
 DOWNLOAD_TIMEOUT_S = 10.0
@@ -73,6 +74,17 @@ class Dataset:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+
+    def __post_init__(self):
+        if not (isinstance(self.name, str) and self.name.isprintable() and 0 < len(self.name) <= 80):
+            raise ParameterError(f"dataset name must be one printable line, got {self.name!r}")
+        for part in ("train", "test"):
+            x = real_array(f"x_{part}", getattr(self, f"x_{part}"), 2)
+            y = int_array(f"y_{part}", getattr(self, f"y_{part}"), 1)
+            if len(x) != len(y):
+                raise ParameterError(f"x_{part} has {len(x)} samples but y_{part} has {len(y)} labels")
+            object.__setattr__(self, f"x_{part}", x)
+            object.__setattr__(self, f"y_{part}", y)
 
     @property
     def n_features(self) -> int:

@@ -139,6 +139,8 @@ def resolve(path) -> Path:
 
 def read_device_dict(path) -> dict:
     """The parsed TOML of a device file (or shipped name), checked (a ParameterError names any problem)."""
+    if not str(path).isprintable():
+        raise ParameterError(f"device file {str(path)!r}: the path must be printable characters")
     path = resolve(path)
     where = f"device file {path}"
     try:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError
+from .validate import instance, integer, real
 
 #: Write-channel resistance model, ohm: R_ch(n) = CHANNEL_BASE_OHM + CHANNEL_PER_CELL_OHM * n.
 #: The paper measures ~300 ohm for the 1-cell channel and ~600 ohm for the 3-cell
@@ -30,10 +31,10 @@ MAX_CELLS = 6
 
 
 def _check_resistance(name: str, value: float) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value <= 0.0:
-        raise ParameterError(f"{name} must be a finite resistance > 0 ohm, got {value!r}")
-    return value
+    try:
+        return real(name, value, above=0.0)
+    except ParameterError:
+        raise ParameterError(f"{name} must be a finite resistance > 0 ohm, got {value!r}") from None
 
 
 def channel_resistance(n_cells: int) -> float:
@@ -62,7 +63,8 @@ MIN_V_HALF_VOLT = 0.01
 def check_v_half(value) -> float:
     """``value`` as a float V_h in volt (>= :data:`MIN_V_HALF_VOLT`; infinity: linear), else ParameterError."""
     try:
-        v = float(value)
+        v = float("nan") if isinstance(value, (str, bytes, bool, np.bool_, complex, np.complexfloating)) \
+            else float(value)
     except (TypeError, ValueError):
         v = float("nan")
     if np.isnan(v) or v < MIN_V_HALF_VOLT:
@@ -101,8 +103,8 @@ class MTJ:
     v_half_volt: float = np.inf
 
     def __post_init__(self):
-        _check_resistance("R_P", self.r_p)
-        _check_resistance("R_AP", self.r_ap)
+        object.__setattr__(self, "r_p", _check_resistance("R_P", self.r_p))
+        object.__setattr__(self, "r_ap", _check_resistance("R_AP", self.r_ap))
         if self.r_ap < self.r_p:
             raise ParameterError(f"R_AP ({self.r_ap!r} ohm) must not be below R_P ({self.r_p!r} ohm)")
         object.__setattr__(self, "v_half_volt", check_v_half(self.v_half_volt))
@@ -124,8 +126,8 @@ class MTJ:
     @classmethod
     def from_tmr(cls, r_p: float, tmr: float, v_half_volt: float = np.inf) -> "MTJ":
         """MTJ with parallel resistance ``r_p`` ohm, zero-bias TMR ``tmr`` (fraction) and V_h."""
-        if not np.isfinite(tmr) or tmr < 0:
-            raise ParameterError(f"TMR must be a finite fraction >= 0, got {tmr!r}")
+        tmr = real("TMR", tmr, low=0.0, unit="(fraction)")
+        r_p = _check_resistance("R_P", r_p)
         return cls(r_p=r_p, r_ap=r_p * (1.0 + tmr), v_half_volt=v_half_volt)
 
 
@@ -153,25 +155,28 @@ class CompoundMTJ:
     state_sigma: tuple[float, ...] | None = None
 
     def __post_init__(self):
-        if not isinstance(self.mtj, MTJ):
-            raise ParameterError(f"mtj must be an MTJ, got {type(self.mtj).__name__}")
-        if not isinstance(self.n_cells, (int, np.integer)) or not 1 <= self.n_cells <= MAX_CELLS:
-            raise ParameterError(f"n_cells must be an integer in 1..{MAX_CELLS}, got {self.n_cells!r}")
+        instance("mtj", self.mtj, MTJ)
+        object.__setattr__(self, "n_cells", integer("n_cells", self.n_cells, low=1, high=MAX_CELLS))
         if self.cells is not None:
+            if isinstance(self.cells, (str, bytes)) or not hasattr(self.cells, "__iter__"):
+                raise ParameterError(f"cells must be {self.n_cells} MTJs, one per cell, got {self.cells!r}")
             cells = tuple(self.cells)
             if len(cells) != self.n_cells or not all(isinstance(c, MTJ) for c in cells):
                 raise ParameterError(f"cells must be {self.n_cells} MTJs, one per cell")
             object.__setattr__(self, "cells", cells)
         if self.state_sigma is not None:
-            sig = tuple(float(v) for v in self.state_sigma)
-            if len(sig) != self.n_cells + 1 or not all(np.isfinite(v) and v >= 0 for v in sig):
+            try:
+                sig = np.asarray(self.state_sigma)
+                ok = sig.ndim == 1 and sig.dtype.kind in "iuf" and sig.size == self.n_cells + 1
+                ok = ok and bool(np.all(np.isfinite(sig)) and np.all(sig >= 0))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
                 raise ParameterError(f"state_sigma must be {self.n_cells + 1} finite spreads >= 0, one per state")
-            object.__setattr__(self, "state_sigma", sig)
+            object.__setattr__(self, "state_sigma", tuple(float(v) for v in sig))
         if self.channel_ohm is None:
-            object.__setattr__(self, "channel_ohm", channel_resistance(int(self.n_cells)))
-        ch = float(self.channel_ohm)
-        if not np.isfinite(ch) or ch < 0:
-            raise ParameterError(f"channel_ohm must be finite and >= 0, got {self.channel_ohm!r}")
+            object.__setattr__(self, "channel_ohm", channel_resistance(self.n_cells))
+        object.__setattr__(self, "channel_ohm", real("channel_ohm", self.channel_ohm, low=0.0, unit="ohm"))
 
     @classmethod
     def heterogeneous(cls, cells, channel_ohm: float | None = None) -> "CompoundMTJ":
@@ -314,8 +319,8 @@ def library_mtj(thickness_nm: float, v_half_volt: float = np.inf) -> MTJ:
     the TMR's bias half-point; the paper's model is linear (infinity), a typical
     physical value is :data:`TYPICAL_V_HALF_VOLT`.
     """
-    t = float(thickness_nm)
-    if not np.isfinite(t) or not 1.6 - 1e-9 <= t <= 2.6 + 1e-9:
+    t = real("free-layer thickness", thickness_nm, unit="nm")
+    if not 1.6 - 1e-9 <= t <= 2.6 + 1e-9:
         raise ParameterError(f"free-layer thickness must be within 1.6..2.6 nm, got {thickness_nm!r}")
     r_p = float(np.interp(t, _THICKNESS_NM, _R_P_OHM))
     tmr = float(np.interp(t, _THICKNESS_NM, _TMR))
@@ -380,9 +385,12 @@ class Variation:
 
     def __post_init__(self):
         for name in ("sigma", "device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma", "cell_tmr_sigma"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value) or value < 0:
-                raise ParameterError(f"variation {name} must be finite and >= 0, got {value!r}")
+            try:
+                object.__setattr__(self, name, real(f"variation {name}", getattr(self, name), low=0.0))
+            except ParameterError:
+                raise ParameterError(f"variation {name} must be finite and >= 0, "
+                                     f"got {getattr(self, name)!r}") from None
+        object.__setattr__(self, "seed", integer("variation seed", self.seed, low=0))
         if self.sigma > 0 and self.correlated:
             raise ParameterError("give either the independent variation sigma or the correlated RA/TMR "
                                  "sigmas, not both")

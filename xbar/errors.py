@@ -19,3 +19,7 @@ class CircuitError(XbarError):
 
 class SolverError(XbarError):
     """A solver failed: ngspice missing, timed out or did not converge; singular matrix."""
+
+
+class ResourceError(XbarError):
+    """A size would need more memory (or disk) than is available: refused before allocating."""

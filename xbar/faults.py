@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError
+from .validate import integer, real
 
 #: Resistance of a broken-down (shorted) junction, ohm. Assumed: hard breakdown of a thin MgO
 #: barrier leaves a metallic pinhole of a few hundred ohm, far below R_P (~25-37 kohm in the
@@ -41,16 +42,23 @@ class Faults:
 
     def __post_init__(self):
         for name in FAULT_KINDS:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value <= 1:
-                raise ParameterError(f"fault rate {name} must be a fraction in 0..1, got {value!r}")
+            try:
+                object.__setattr__(self, name, real(name, getattr(self, name), low=0.0, high=1.0))
+            except ParameterError:
+                raise ParameterError(f"fault rate {name} must be a fraction in 0..1, "
+                                     f"got {getattr(self, name)!r}") from None
         if sum(getattr(self, k) for k in FAULT_KINDS) > 1 + 1e-12:
             raise ParameterError("fault rates add up to more than 1")
-        if not isinstance(self.short_ohm, (int, float, np.integer, np.floating)) or \
-                not np.isfinite(self.short_ohm) or self.short_ohm <= 0:
-            raise ParameterError(f"short_ohm must be a finite resistance > 0 ohm, got {self.short_ohm!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+        try:
+            object.__setattr__(self, "short_ohm", real("short_ohm", self.short_ohm, above=0.0))
+        except ParameterError:
+            raise ParameterError(f"short_ohm must be a finite resistance > 0 ohm, got {self.short_ohm!r}") from None
+        if isinstance(self.seed, float):
             raise ParameterError(f"fault seed must be an integer >= 0, got {self.seed!r}")
+        try:
+            object.__setattr__(self, "seed", integer("fault seed", self.seed, low=0))
+        except ParameterError:
+            raise ParameterError(f"fault seed must be an integer >= 0, got {self.seed!r}") from None
 
     @classmethod
     def uniform(cls, rate: float, seed: int = 0, kind: str = "all", short_ohm: float = SHORT_OHM) -> "Faults":

@@ -27,10 +27,11 @@ from . import __version__
 from .atomic import atomic_open
 from .circuit import Circuit, build_circuit
 from .crossbar import SENSE_MODES, Crossbar, nonnegative_ohm
-from .devices import CompoundMTJ, Variation, library_device
+from .devices import MAX_CELLS, CompoundMTJ, Variation, library_device
 from .errors import ParameterError
 from .device_file import load_device
-from .faults import Faults
+from .validate import choice, integer, real, real_array
+from .faults import FAULT_KINDS, Faults
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
 from .models import Model, from_network
 from .network import Network
@@ -107,38 +108,49 @@ class CircuitSpec:
     noise_seed: int = 0
 
     def __post_init__(self):
+        def put(name, check):
+            try:
+                object.__setattr__(self, name, check(name, getattr(self, name)))
+            except ParameterError as exc:
+                if name not in messages:
+                    raise
+                raise ParameterError(f"{name} must be {messages[name]}, got {getattr(self, name)!r}") from None
+
+        messages = {"v_read": "a finite voltage > 0", "ref_ohm": "a finite resistance > 0 ohm",
+                    "tile_rows": "a positive integer (or None for untiled)",
+                    "tile_cols": "a positive integer (or None for untiled)"}
+        put("n_cells", lambda n, v: integer(n, v, low=1, high=MAX_CELLS))
+        put("thickness_nm", lambda n, v: real(n, v))
+        put("channel_ohm", lambda n, v: real(n, v, low=0.0, none=True))
         if self.device_file is not None:
-            object.__setattr__(self, "device_file", str(self.device_file))
+            if not isinstance(self.device_file, (str, os.PathLike)):
+                raise ParameterError(f"device_file must be a path, got {type(self.device_file).__name__}")
+            object.__setattr__(self, "device_file", os.fspath(self.device_file))
+            if not str(self.device_file).isprintable():
+                raise ParameterError(f"device_file must be a path of printable characters, got {self.device_file!r}")
             object.__setattr__(self, "n_cells", self.device().n_cells)  # the file decides the cell count
         self.device()  # validates cells, thickness and channel
         for name in ("wire_ohm", "driver_ohm", "access_ohm"):
-            nonnegative_ohm(name, getattr(self, name))
-        if not np.isfinite(self.ref_ohm) or self.ref_ohm <= 0:
-            raise ParameterError(f"ref_ohm must be a finite resistance > 0 ohm, got {self.ref_ohm!r}")
+            put(name, nonnegative_ohm)
+        put("ref_ohm", lambda n, v: real(n, v, above=0.0))
+        for name in ("sigma", "device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma", "cell_tmr_sigma"):
+            put(name, lambda n, v: real(f"variation {n}", v, low=0.0))
+        put("variation_seed", lambda n, v: integer("variation seed", v, low=0))
+        put("fault_rate", lambda n, v: real(n, v, low=0.0, high=1.0))
+        put("fault_kind", lambda n, v: choice("fault kind", v, ("all",) + FAULT_KINDS))
         self.variation(self.variation_seed)
         self.faults(self.variation_seed)
-        if int(self.calibration_images) != self.calibration_images or self.calibration_images < 0:
-            raise ParameterError(f"calibration_images must be an integer >= 0, got {self.calibration_images!r}")
-        if not np.isfinite(self.v_read) or self.v_read <= 0:
-            raise ParameterError(f"v_read must be a finite voltage > 0, got {self.v_read!r}")
-        if self.scheme not in SCHEMES:
-            raise ParameterError(f"unknown mapping scheme {self.scheme!r}; choose one of {', '.join(SCHEMES)}")
-        if self.rule not in SCALE_RULES:
-            raise ParameterError(f"unknown scale rule {self.rule!r}; choose one of {', '.join(SCALE_RULES)}")
-        if self.sense not in SENSE_MODES:
-            raise ParameterError(f"unknown sense mode {self.sense!r}; choose one of {', '.join(SENSE_MODES)}")
+        put("calibration_images", lambda n, v: integer(n, v, low=0))
+        put("v_read", lambda n, v: real(n, v, above=0.0))
+        put("scheme", lambda n, v: choice("mapping scheme", v, SCHEMES))
+        put("rule", lambda n, v: choice("scale rule", v, SCALE_RULES))
+        put("sense", lambda n, v: choice("sense mode", v, SENSE_MODES))
         for name in ("tile_rows", "tile_cols"):
-            v = getattr(self, name)
-            if v is not None and (int(v) != v or v < 1):
-                raise ParameterError(f"{name} must be a positive integer (or None for untiled), got {v!r}")
-        if self.adc_bits is not None and (int(self.adc_bits) != self.adc_bits or not 1 <= self.adc_bits <= 24):
-            raise ParameterError(f"adc_bits must be an integer in 1..24 or None, got {self.adc_bits!r}")
-        if self.adc_full_scale_a is not None and not (np.isfinite(self.adc_full_scale_a) and self.adc_full_scale_a > 0):
-            raise ParameterError(f"adc_full_scale_a must be > 0 ampere, got {self.adc_full_scale_a!r}")
-        if self.read_noise_t_s is not None and not (np.isfinite(self.read_noise_t_s) and self.read_noise_t_s > 0):
-            raise ParameterError(f"read_noise_t_s must be a read time > 0 s or None, got {self.read_noise_t_s!r}")
-        if isinstance(self.noise_seed, bool) or int(self.noise_seed) != self.noise_seed or self.noise_seed < 0:
-            raise ParameterError(f"noise_seed must be an integer >= 0, got {self.noise_seed!r}")
+            put(name, lambda n, v: integer(n, v, low=1, none=True))
+        put("adc_bits", lambda n, v: integer(n, v, low=1, high=24, none=True))
+        put("adc_full_scale_a", lambda n, v: real(n, v, above=0.0, none=True, unit="ampere"))
+        put("read_noise_t_s", lambda n, v: real(n, v, above=0.0, none=True, unit="s"))
+        put("noise_seed", lambda n, v: integer(n, v, low=0))
 
     def variation(self, seed: int) -> Variation:
         """The variation model with ``seed``: legacy ``sigma`` or the correlated RA/TMR spreads."""
@@ -169,6 +181,12 @@ class LayerResult:
     z_ideal: np.ndarray
     #: The first rows of the layer's inputs (for IR-drop analysis), [rows, in]; see :meth:`AnalogNetwork.run`.
     inputs: np.ndarray | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "z_analog", real_array("z_analog", self.z_analog, 2))
+        object.__setattr__(self, "z_ideal", real_array("z_ideal", self.z_ideal, 2))
+        if self.inputs is not None:
+            object.__setattr__(self, "inputs", real_array("inputs", self.inputs, 2))
 
 
 class AnalogNetwork:

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .devices import CompoundMTJ
+from .devices import MAX_CELLS, CompoundMTJ
 from .errors import ParameterError
 from .quantize import layer_scale, nearest
+from .validate import choice, int_array, integer, real, real_array
 
 SCHEMES = ("differential", "reference")
 
@@ -65,6 +66,17 @@ class MappedLayer:
     scheme: str
     n_cells: int
     fractions: tuple[float, ...] | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "states", int_array("states", self.states, 3))
+        object.__setattr__(self, "scale", real("scale", self.scale, low=0.0))
+        choice("mapping scheme", self.scheme, SCHEMES)
+        object.__setattr__(self, "n_cells", integer("n_cells", self.n_cells, low=1, high=MAX_CELLS))
+        if self.fractions is not None:
+            f = real_array("fractions", self.fractions, 1)
+            if f.shape != (self.n_cells + 1,) or np.any(np.diff(f) <= 0):
+                raise ParameterError(f"fractions must be {self.n_cells + 1} ascending level fractions, one per state")
+            object.__setattr__(self, "fractions", tuple(f.tolist()))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -154,6 +166,15 @@ class Tile:
     rows: tuple[int, int]
     outputs: tuple[int, int]
     states: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "layer", integer("layer", self.layer, low=0))
+        for name in ("index", "rows", "outputs"):
+            pair = getattr(self, name)
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise ParameterError(f"tile {name} must be a pair of integers, got {pair!r}")
+            object.__setattr__(self, name, tuple(integer(f"tile {name}", v, low=0) for v in pair))
+        object.__setattr__(self, "states", int_array("tile states", self.states, (2, 3), bools=True))
 
 
 def outputs_per_tile(scheme: str, tile_cols: int) -> int:

@@ -23,6 +23,7 @@ import numpy as np
 from . import datasets
 from .atomic import atomic_open
 from .errors import ParameterError
+from .validate import real_array
 
 #: Hidden width, epochs and Adam step of the paper's network (scikit-learn's default step).
 HIDDEN = 128
@@ -47,6 +48,10 @@ class Network:
     biases: list[np.ndarray]
 
     def __post_init__(self):
+        if not isinstance(self.weights, (list, tuple)) or not isinstance(self.biases, (list, tuple)):
+            raise ParameterError("a network's weights and biases must be lists of arrays")
+        object.__setattr__(self, "weights", [real_array(f"weights[{l}]", w) for l, w in enumerate(self.weights)])
+        object.__setattr__(self, "biases", [real_array(f"biases[{l}]", b) for l, b in enumerate(self.biases)])
         if len(self.weights) != len(self.biases) or not self.weights:
             raise ParameterError("a network needs one bias vector per weight matrix, and at least one layer")
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .errors import ParameterError
+from .validate import integer, real
 
 
 @dataclass(frozen=True)
@@ -51,17 +52,18 @@ class Periphery:
     def __post_init__(self):
         for name in ("adc_bits", "dac_bits", "columns_per_adc"):
             v = getattr(self, name)
-            if isinstance(v, bool) or int(v) != v or v < 1 or (name != "columns_per_adc" and v > 24):
-                raise ParameterError(f"{name} must be a positive integer (bits at most 24), got {v!r}")
-            object.__setattr__(self, name, int(v))
+            try:
+                object.__setattr__(self, name, integer(name, v, low=1, high=None if name == "columns_per_adc" else 24))
+            except ParameterError:
+                raise ParameterError(f"{name} must be a positive integer (bits at most 24), got {v!r}") from None
         for name in ("adc_fom_j", "adc_enob_loss_bits", "adc_sample_rate_hz", "dac_fom_j", "dac_sample_rate_hz",
                      "tia_supply_volt", "tia_bias_ampere", "tia_gbw_hz"):
             v = getattr(self, name)
             try:
-                v = float(v)
-            except (TypeError, ValueError):
+                v = real(name, v)
+            except ParameterError:
                 raise ParameterError(f"{name} must be a number, got {v!r}") from None
-            if not math.isfinite(v) or v < 0 or (v == 0 and name.endswith("_hz")):
+            if v < 0 or (v == 0 and name.endswith("_hz")):
                 raise ParameterError(f"{name} must be finite and >= 0 (rates > 0), got {v!r}")
             object.__setattr__(self, name, v)
 

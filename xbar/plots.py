@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from .atomic import atomic_open
+
 _CELL_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
@@ -19,8 +21,10 @@ def save(fig: Figure, stem: Path) -> list[Path]:
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=150)
-    fig.savefig(paths[1])
+    with atomic_open(paths[0]) as f:
+        fig.savefig(f, format="png", dpi=150)
+    with atomic_open(paths[1]) as f:
+        fig.savefig(f, format="svg")
     return paths
 
 

@@ -33,6 +33,7 @@ import numpy as np
 from .devices import CompoundMTJ, MAX_CELLS
 from .errors import ParameterError
 from .network import Network
+from .validate import choice, instance, int_array, real_array
 
 #: Scale rules :func:`layer_scale` knows.
 SCALE_RULES = ("mse", "max")
@@ -131,6 +132,15 @@ class Quantized:
     scales: np.ndarray
     levels: np.ndarray
     bias: str
+
+    def __post_init__(self):
+        instance("network", self.network, Network)
+        if not isinstance(self.indices, (list, tuple)):
+            raise ParameterError("indices must be a list of integer arrays, one per layer")
+        object.__setattr__(self, "indices", [int_array(f"indices[{l}]", a, 2) for l, a in enumerate(self.indices)])
+        object.__setattr__(self, "scales", real_array("scales", self.scales, 1))
+        object.__setattr__(self, "levels", real_array("levels", self.levels, 1))
+        choice("bias treatment", self.bias, BIAS_MODES)
 
 
 def quantize_network(network: Network, levels: np.ndarray, rule: str = "mse", bias: str = "row") -> Quantized:

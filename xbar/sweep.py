@@ -104,7 +104,7 @@ def experiment_target(name: str, allow_import=()) -> str:
     if not sep:
         raise ParameterError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)} "
                              "or give module:function with --allow-import MODULE")
-    if not (all(p.isidentifier() for p in module.split(".")) and attr.isidentifier()):
+    if not _is_target(name):
         raise ParameterError(f"experiment {name!r} is not a valid module:function name")
     if isinstance(allow_import, str):
         allow_import = (allow_import,)
@@ -113,6 +113,12 @@ def experiment_target(name: str, allow_import=()) -> str:
                              f"refused unless allowed explicitly (xbar sweep --allow-import {module}, "
                              f"or allow_import=[{module!r}] in Python)")
     return name
+
+
+def _is_target(name: str) -> bool:
+    """True when ``name`` has the syntax module:function (dotted identifiers)."""
+    module, sep, attr = name.partition(":")
+    return bool(sep) and all(p.isidentifier() for p in module.split(".")) and attr.isidentifier()
 
 
 def experiment_function(name: str, allow_import=()):
@@ -162,6 +168,19 @@ class Grid:
     experiment: str
     axes: dict[str, tuple]
     figure: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        # A name, not code: registered, or module:function syntax that plan() still refuses unless allowed.
+        if not (isinstance(self.experiment, str) and _is_target(self.experiment)):
+            experiment_target(self.experiment)  # raises unless it is a registered name
+        if not isinstance(self.axes, dict) or not all(
+                isinstance(k, str) and k.isidentifier() and isinstance(v, (tuple, list)) for k, v in self.axes.items()):
+            raise ParameterError(f"grid axes must map parameter names to tuples of values, got {self.axes!r}")
+        if not isinstance(self.figure, dict):
+            raise ParameterError(f"grid figure must be a table, got {self.figure!r}")
+        if self.figure:
+            from .sweep_figures import check
+            check(self.figure)
 
 
 @dataclass(frozen=True)

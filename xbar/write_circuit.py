@@ -28,6 +28,7 @@ from .crossbar import nonnegative_ohm
 from .devices import CompoundMTJ
 from .errors import ParameterError
 from .netlist import format_number, safe_title
+from .validate import instance, int_array, integer, real
 
 
 @dataclass(frozen=True)
@@ -50,16 +51,16 @@ class WritePath:
     def __post_init__(self):
         for name in ("driver_ohm", "return_ohm"):
             object.__setattr__(self, name, nonnegative_ohm(name, getattr(self, name)))
-        if self.read_side_ohm is not None:
-            value = float(self.read_side_ohm)
-            if not np.isfinite(value) or value <= 0:
-                raise ParameterError(f"read_side_ohm must be a finite resistance > 0 ohm or None, got {value!r}")
-            object.__setattr__(self, "read_side_ohm", value)
+        try:
+            object.__setattr__(self, "read_side_ohm", real("read_side_ohm", self.read_side_ohm, above=0.0, none=True))
+        except ParameterError:
+            raise ParameterError(f"read_side_ohm must be a finite resistance > 0 ohm or None, "
+                                 f"got {self.read_side_ohm!r}") from None
         for name in ("rise_s", "fall_s"):
-            value = float(getattr(self, name))
-            if not np.isfinite(value) or value <= 0:
-                raise ParameterError(f"{name} must be a finite time > 0 s, got {value!r}")
-            object.__setattr__(self, name, value)
+            try:
+                object.__setattr__(self, name, real(name, getattr(self, name), above=0.0))
+            except ParameterError:
+                raise ParameterError(f"{name} must be a finite time > 0 s, got {getattr(self, name)!r}") from None
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,21 @@ class WriteCircuit:
     cells: np.ndarray
     top: int
     junction_group: int
+
+    def __post_init__(self):
+        # node names reach netlist text: index-built names only (letters, digits, "_").
+        instance("device", self.device, CompoundMTJ)
+        instance("path", self.path, WritePath)
+        if not isinstance(self.node_names, tuple) or not all(
+                isinstance(n, str) and n.isascii() and (n == "0" or n.isidentifier()) for n in self.node_names):
+            raise ParameterError("write-circuit node names must be a tuple of index-built names (letters, "
+                                 "digits, _)")
+        if not isinstance(self.resistors, tuple) or not all(isinstance(g, ResistorGroup) for g in self.resistors):
+            raise ParameterError("resistors must be a tuple of ResistorGroup")
+        for name in ("source", "top", "junction_group"):
+            object.__setattr__(self, name, integer(name, getattr(self, name), low=0))
+        object.__setattr__(self, "channel", int_array("channel", self.channel, 1))
+        object.__setattr__(self, "cells", int_array("cells", self.cells, 1))
 
     @property
     def n_nodes(self) -> int:

@@ -237,7 +237,10 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
                          worst_ir_rel=max(s["worst_rel"] for s in rec["ir_drop"]),
                          mean_ir_rel=float(np.mean([s["mean_rel"] for s in rec["ir_drop"]])),
                          cells=spec.n_cells, wire_ohm=spec.wire_ohm))
-    if model is None:  # the energy report walks the paper's MLP layer by layer
+    if ("energy" in studies or "readout" in studies) and model is None:
+        # a per-tile circuit analysis (energy, noise, settling) of the paper's MLP: minutes on MNIST, so opt-in
+        say(f"energy: exact array energy, noise and settling of the base run's "
+            f"{sum(len(t) for t in AnalogNetwork(net, base).tiles)} tiles")
         base_rec["energy"] = readout.base_energy(net, base, data.x_test[:n_test], t_read_s)
     if "readout" in studies and model is None:
         say(f"readout study: {len(readout.TRADEOFF_V_READ) * len(readout.TRADEOFF_T_READ)} V_read x t_read points")

@@ -28,6 +28,7 @@ STUDIES = {
 EXTRA_STUDIES = {
     "faults": "9 points: faulty-cell rate 0..5 %, and 1 % of each fault kind",
     "correlated": "4 points: typical correlated RA/TMR spread x 0..4",
+    "energy": "per-image array energy (exact), periphery, noise and settling of the base run (minutes on MNIST)",
     "readout": "15 points: accuracy with read noise, energy and TOPS/W against V_read 2 mV..0.2 V and "
                "t_read 10..100 ns (a grid on the base run)",
 }

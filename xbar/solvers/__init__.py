@@ -12,9 +12,12 @@ Every backend takes the one :class:`~xbar.circuit.Circuit` and returns a
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..circuit import Circuit, build_circuit
 from ..crossbar import Crossbar
 from ..errors import ParameterError
+from ..resources import check_memory, estimate_bytes
 from .ideal import IdealSolver
 from .native import NativeSolver
 from .newton import NewtonSolver
@@ -37,7 +40,16 @@ def make_solver(circuit: Circuit | Crossbar, backend: str = "native", **options)
 
 
 def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", **options) -> Solution:
-    """Solve ``circuit`` for row voltages ``inputs`` [batch, rows] with ``backend``."""
+    """Solve ``circuit`` for row voltages ``inputs`` [batch, rows] with ``backend``.
+
+    A batch too large for the memory is refused before anything is built (:mod:`xbar.resources`).
+    """
+    xbar = circuit if isinstance(circuit, Crossbar) else getattr(circuit, "crossbar", None)
+    shape = np.shape(inputs) if isinstance(inputs, np.ndarray) else ()
+    if isinstance(xbar, Crossbar) and len(shape) == 2:
+        rows, cols = xbar.shape
+        check_memory(f"solving {shape[0]} input vector(s) on a {rows}x{cols} crossbar with {backend}",
+                     estimate_bytes(rows, cols, xbar.n_cells, shape[0], backend))
     sol = make_solver(circuit, backend, **options).solve(inputs)
     sol.solver.setdefault("backend", backend)
     return sol

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..circuit import Circuit
+from ..errors import SolverError
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,25 @@ class Solution:
     voltages: np.ndarray
     node_voltages: np.ndarray | None = None
     solver: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        # Every backend returns through here: a non-finite or complex answer is an error, never a result.
+        for name in ("currents", "voltages", "node_voltages"):
+            value = getattr(self, name)
+            if value is None and name == "node_voltages":
+                continue
+            a = np.asarray(value)
+            if a.dtype.kind not in "iuf":
+                raise SolverError(f"solver returned {name} of type {a.dtype}, not real numbers")
+            if not np.isfinite(a).all():
+                where = [int(i) for i in np.argwhere(~np.isfinite(a))[0]]
+                raise SolverError(f"solver returned a non-finite {name[:-1].replace('_', ' ')} "
+                                  f"({a[tuple(where)].item()!r} at {where}); the inputs or parameters are "
+                                  "outside what double precision resolves")
+        if not isinstance(self.solver, dict) or not all(
+                isinstance(k, str) and (v is None or isinstance(v, (str, int, float, bool)))
+                for k, v in self.solver.items()):
+            raise SolverError(f"solver description must be a dict of names to plain values, got {self.solver!r}")
 
     @classmethod
     def from_currents(cls, circuit: Circuit, currents: np.ndarray, node_voltages=None,
