@@ -5,7 +5,7 @@ virtual-ground sensing) runs in its own process so that its peak memory is its
 own. Phases, in order: build the circuit; check it (scipy.sparse.csgraph); set
 up the native solver (matrices and the nested-dissection order); one exact
 solve of one input vector (on a large tile not yet factorized this is
-wire-preconditioned CG to a relative residual of 1e-12); the SuperLU
+wire-preconditioned CG to a relative residual of 1e-14); the SuperLU
 factorization; the effective matrix (Schur complement onto the ports). Each
 phase gives wall and CPU seconds (the machine is shared) and the peak memory
 after it. The residual of the solve and the deviation of M from it are printed.
