@@ -197,7 +197,7 @@ def test_timeout_default_scales_with_the_circuit(monkeypatch):
     monkeypatch.delenv("XBAR_NGSPICE_TIMEOUT", raising=False)
     small = build_circuit(Crossbar(DEV, np.zeros((2, 2), int)))
     big = build_circuit(Crossbar(DEV, np.zeros((64, 64), int), row_wire_ohm=1.0))
-    assert 120 <= timeout_seconds(small, 1) < timeout_seconds(big, 1) < timeout_seconds(big, 100)
+    assert 300 <= timeout_seconds(small, 1) < timeout_seconds(big, 1) < timeout_seconds(big, 100)
     monkeypatch.setenv("XBAR_NGSPICE_TIMEOUT", "7.5")
     assert timeout_seconds(big, 100) == 7.5 and timeout_seconds(big, 100, 3.0) == 3.0
 
@@ -273,3 +273,32 @@ def test_network_through_pyspice_reports_agreement_with_native(tmp_path):
     assert spice["backend"] == "pyspice" and spice["ngspice"] == ngspice_build()["version"]
     assert spice["klu_used"] == ngspice_build()["klu_compiled"] and spice["tile_solves"] >= 4
     assert spice["logits_max_rel_to_native"] <= 1e-9 and spice["prediction_agreement_with_native"] == 1.0
+
+
+def test_pyspice_in_worker_processes(tmp_path):
+    # One libngspice per process: the parent's, a forked child's copy, and spawned workers' own.
+    script = tmp_path / "workers.py"
+    script.write_text("""
+import multiprocessing as mp
+import numpy as np
+from xbar.crossbar import Crossbar
+from xbar.devices import MTJ, CompoundMTJ
+from xbar.solvers import solve
+
+def job(seed):
+    rng = np.random.default_rng(seed)
+    xb = Crossbar(CompoundMTJ(MTJ(10e3, 25e3), 2), rng.integers(0, 3, (6, 5)), row_wire_ohm=1.0)
+    x = rng.uniform(0, 0.1, (3, 6))
+    a, b = solve(xb, x, "pyspice").currents, solve(xb, x).currents
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+if __name__ == "__main__":
+    worst = job(0)
+    for method in ("fork", "spawn"):
+        with mp.get_context(method).Pool(2) as pool:
+            worst = max([worst] + pool.map(job, range(4)))
+    print(worst)
+""")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.strip().splitlines()[-1]) <= 1e-12

@@ -407,7 +407,7 @@ def _yes(flag: bool) -> str:
 def _add_timeout(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=positive, metavar="SECONDS",
                    help="limit of each ngspice/pyspice run in seconds (default $XBAR_NGSPICE_TIMEOUT, else "
-                        "scaled to the circuit: 120 s + 1 ms per 10 nodes per input vector)")
+                        "scaled to the circuit: 300 s + 0.2 ms per node per input vector)")
 
 
 def _spice_options(args) -> dict:

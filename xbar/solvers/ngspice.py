@@ -89,8 +89,10 @@ def ngspice_version(executable: str | None = None) -> str:
 def timeout_seconds(circuit: Circuit, vectors: int, timeout_s: float | None = None) -> float:
     """The time limit of one ngspice run: ``timeout_s``, else $XBAR_NGSPICE_TIMEOUT, else scaled to the circuit.
 
-    The default, 120 s + 1 ms per 10 nodes per vector, is several times what a
-    KLU build needs (128x128, 100 vectors: about 35 s; limit 450 s).
+    The default, 300 s + 0.2 ms per node per vector, is many times what a KLU
+    build needs on a quiet machine (128x128, 100 vectors: about 35 s; limit
+    960 s), enough for a 2-core machine loaded 5x over, or ngspice without KLU
+    on small arrays, and still ends a hung run.
     """
     if timeout_s is None and os.environ.get("XBAR_NGSPICE_TIMEOUT"):
         text = os.environ["XBAR_NGSPICE_TIMEOUT"]
@@ -99,7 +101,7 @@ def timeout_seconds(circuit: Circuit, vectors: int, timeout_s: float | None = No
         except ValueError:
             raise ParameterError(f"XBAR_NGSPICE_TIMEOUT must be a number of seconds, got {text!r}") from None
     if timeout_s is None:
-        return 120.0 + 1e-4 * circuit.n_nodes * vectors
+        return 300.0 + 2e-4 * circuit.n_nodes * vectors
     return check_timeout(timeout_s)
 
 
@@ -149,39 +151,73 @@ def check_answer(circuit: Circuit, outputs: np.ndarray, source_currents: np.ndar
     return worst
 
 
+class _Stop:
+    """SIGTERM and SIGINT as exceptions, held back while a child process is being started."""
+
+    spawning = False
+    pending: list[int] = []
+
+    @classmethod
+    def handler(cls, signum, frame):
+        if cls.spawning:
+            cls.pending.append(signum)
+            return
+        cls.fire(signum)
+
+    @staticmethod
+    def fire(signum):
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+
 @contextlib.contextmanager
 def terminate_as_exit():
-    """Turn SIGTERM into SystemExit(143) while inside, so temporary folders and children are cleaned up."""
+    """Turn SIGTERM into SystemExit(143) (and SIGINT into KeyboardInterrupt) while inside, so
+    temporary folders are removed and ngspice is killed; a signal that arrives while ngspice
+    is being started waits until its process exists (see :func:`run_ngspice`)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handler(signum, frame):
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, _Stop.handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run_ngspice(netlist: str, workdir: Path, timeout_s: float, executable: str | None = None,
                 raw: Path | None = None) -> str:
     """Run ``ngspice -b [-r raw]`` on netlist text in ``workdir``; returns its output (bad bytes replaced).
 
-    Failures, timeouts and gmin/source stepping raise SolverError.
+    Failures, timeouts and gmin/source stepping raise SolverError. However the wait
+    ends (timeout, SIGTERM/SIGINT under :func:`terminate_as_exit`), ngspice is killed.
     """
     exe = find_ngspice(executable)
     path = workdir / "circuit.cir"
     path.write_text(netlist)
     argv = [exe, "-b"] + (["-r", str(raw)] if raw is not None else []) + [str(path)]
+    _Stop.spawning, _Stop.pending = True, []
     try:
-        proc = subprocess.run(argv, cwd=workdir, capture_output=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL)
+    finally:
+        _Stop.spawning = False
+    try:
+        if _Stop.pending:
+            _Stop.fire(_Stop.pending[0])
+        stdout, stderr = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
         raise SolverError(f"ngspice did not finish within {timeout_s:g} s (set --timeout or "
                           "XBAR_NGSPICE_TIMEOUT to allow more)") from None
-    output = (proc.stdout + proc.stderr).decode("utf-8", errors="replace")
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    output = (stdout + stderr).decode("utf-8", errors="replace")
     if proc.returncode != 0:
         raise SolverError(f"ngspice failed (exit {proc.returncode}): {last_error(output)}")
     check_log(output)

@@ -31,7 +31,7 @@ from .ngspice import (CHUNK, _KLU_USED, check_log, check_spread, check_timeout, 
                       timeout_seconds)
 from .result import Solution
 
-_ENGINE: dict[int, "_Engine"] = {}
+_ENGINE: list["_Engine"] = []
 
 
 def library_path() -> str:
@@ -139,12 +139,14 @@ class _Engine:
 
 
 def engine() -> _Engine:
-    """This process's libngspice instance (created on first use)."""
-    pid = os.getpid()
-    if pid not in _ENGINE:
-        _ENGINE.clear()
-        _ENGINE[pid] = _Engine()
-    return _ENGINE[pid]
+    """This process's libngspice instance, created on first use.
+
+    A forked child keeps its own copy of the parent's (memory and library state are
+    copied, and no run is in flight between calls); spawned workers create their own.
+    """
+    if not _ENGINE:
+        _ENGINE.append(_Engine())
+    return _ENGINE[0]
 
 
 class PySpiceSolver:
