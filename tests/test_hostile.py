@@ -135,6 +135,9 @@ OUTPUTS = {
     "xbar.solvers.transient.Waveforms": "a transient solver's output",
     "xbar.analysis.energy.PowerBreakdown": "an analysis result",
     "xbar.switching.DeviceSample": "sampled switching parameters of one device, computed",
+    **{f"xbar.models.model.{name}": "an operation of an imported network, built by xbar.models.importers, which "
+       "checks every value read from the ONNX/.npz file (Model re-checks every shape)"
+       for name in ("Activation", "Conv", "Dense", "Model", "Pool", "Reshape")},
 }
 
 #: Errors a refusal may raise: ParameterError for inputs; a Solution is a solver's output,

@@ -182,6 +182,8 @@ def _add_crossbar_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ref-ohm", type=ref_ohm, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
     g.add_argument("--sigma", type=ln_sigma, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
     g.add_argument("--vh", type=v_half, metavar="VOLT", help=_VH_HELP)
+    g.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
+                   "a shipped name; replaces --cells/--thickness/--r-p/--tmr")
 
 
 def _crossbar_from_args(args):
@@ -193,8 +195,17 @@ def _crossbar_from_args(args):
     if (args.r_p is None) != (args.tmr is None):
         raise ParameterError("--r-p and --tmr go together")
     vh = np.inf if args.vh is None else args.vh
-    mtj = library_mtj(args.thickness, vh) if args.r_p is None else MTJ.from_tmr(args.r_p, args.tmr / 100.0, vh)
-    device = CompoundMTJ(mtj, args.cells, args.channel_ohm)
+    if args.device:
+        if args.vh is not None:
+            raise ParameterError("--vh applies to library or --r-p/--tmr devices, not to --device files")
+        from .device_file import load_device
+        device = load_device(args.device)
+        if args.channel_ohm is not None:
+            device = CompoundMTJ(device.mtj, device.n_cells, args.channel_ohm, device.cells, device.state_sigma)
+        args.cells = device.n_cells
+    else:
+        mtj = library_mtj(args.thickness, vh) if args.r_p is None else MTJ.from_tmr(args.r_p, args.tmr / 100.0, vh)
+        device = CompoundMTJ(mtj, args.cells, args.channel_ohm)
     if args.states:
         states = _load_array(args.states, "states")
         if np.any(states != np.round(states)):
@@ -466,6 +477,8 @@ def _add_reproduce(sub) -> None:
                                       "(default $XBAR_DATA_DIR or ~/.cache/xbar/data)")
     p.add_argument("--cache-dir", help="cache of trained networks (default $XBAR_CACHE_DIR or ~/.cache/xbar)")
     p.add_argument("--out", help="output folder (default out/reproduce-<dataset>, -quick in quick mode)")
+    p.add_argument("--device", metavar="FILE", help="also quantize to this device's states (TOML device file or "
+                   "shipped name) and report it beside the library devices")
     p.add_argument("--quiet", action="store_true", help="no progress bars and no summary, only the report path")
     p.set_defaults(func=_run_reproduce)
 
@@ -475,7 +488,7 @@ def _run_reproduce(args) -> int:
     seeds = range(args.seeds) if args.seeds else (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
     out = _folder_to_write(args.out or f"out/reproduce-{args.dataset}{'-quick' if args.quick else ''}", "--out")
     s = reproduce(args.dataset, out, seeds, quick=args.quick, rule=args.rule, bias=args.bias,
-                  data_dir=args.data_dir, cache_dir=args.cache_dir, progress=not args.quiet)
+                  data_dir=args.data_dir, cache_dir=args.cache_dir, progress=not args.quiet, device_file=args.device)
     if not args.quiet:
         print(f"{s['dataset']}: full precision {s['full'][0]:.1f} %, best library device {s['best']['accuracy']:.1f} % "
               f"({s['best']['n_cells']} cells, {s['best']['thickness_nm']:.1f} nm), seeds {len(s['seeds'])}, "
@@ -507,6 +520,8 @@ def _add_sweep(sub) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster instead, "
                                                           "e.g. tcp://10.0.0.1:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
+    p.add_argument("--device", metavar="FILE", help="device TOML file (or shipped name) for every point of an "
+                   "experiment that takes device_file (inference); points are keyed by the file's content")
     p.add_argument("--csv", metavar="OUT", help="write the finished records as CSV, in grid order")
     p.add_argument("--figure", metavar="STEM", help="draw the grid's [figure] from the results as "
                                                     "STEM[-panel].png/.svg")
@@ -539,7 +554,12 @@ def _run_sweep(args) -> int:
         if not (args.grid or args.experiment):
             raise ParameterError("give a grid file or name, or --experiment with --param axes")
         grid = sweep.load_grid(args.grid) if args.grid else sweep.Grid(args.experiment, {})
-        grid = sweep.with_axes(grid, dict(sweep.parse_param(t) for t in args.param), args.experiment)
+        axes = dict(sweep.parse_param(t) for t in args.param)
+        if args.device:
+            from .device_file import file_sha256, load_device
+            load_device(args.device)  # checked before anything is written
+            axes.update(device_file=[str(args.device)], device_sha256=[file_sha256(args.device)])
+        grid = sweep.with_axes(grid, axes, args.experiment)
     if args.figure and not grid.figure:
         raise ParameterError(f"--figure needs a [figure] table in the grid of experiment {grid.experiment!r}")
     if not args.export:
@@ -619,6 +639,10 @@ def _add_infer(sub) -> None:
     p.add_argument("--sigma", type=ln_sigma, default=0.0, help="log-normal device-to-device variation")
     p.add_argument("--variation", choices=("typical",),
                    help="correlated variation with the documented typical RA and TMR spreads (instead of --sigma)")
+    p.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
+                   "a shipped name (measured-21pct, multisize-2p6nm); replaces --cells and --thickness")
+    p.add_argument("--model", metavar="FILE", help="your own trained network instead of the paper's MLP: ONNX "
+                   "(MLPs and CNNs; PyTorch: torch.onnx.export) or .npz weights w0, b0, w1, b1, ...")
     p.add_argument("--fault-rate", type=within(0.0, 1.0), default=0.0,
                    help="fraction of faulty cells, split evenly over stuck-P, stuck-AP, open and short (default 0)")
     p.add_argument("--v-read", type=read_volt, default=0.1, help="read voltage for a full input, volt (default 0.1)")
@@ -668,20 +692,21 @@ def _run_infer(args) -> int:
                        driver_ohm=args.driver_ohm, sense=args.sense, ref_ohm=args.ref_ohm, sigma=args.sigma,
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
                        adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
-                       fault_rate=args.fault_rate, v_half_volt=args.vh, **_typical_variation(args.variation))
+                       fault_rate=args.fault_rate, device_file=args.device, v_half_volt=args.vh, **_typical_variation(args.variation))
     say = None if args.quiet else (lambda line: print(line, flush=True))
     _folder_to_write(args.out, "--out")
     if args.netlist_dir:
         _folder_to_write(args.netlist_dir, "--netlist-dir")
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
-                       quiet=args.quiet, say=say, t_read_s=args.t_read)
+                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read)
     base = result["base"]
-    print(f"{base['dataset']}: {base['n_test']} test images, {args.cells}-cell devices at {args.thickness} nm, "
+    where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
+    print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
           f"{args.wire_ohm:g} ohm wires, tile {tile or 'none'}, sense {args.sense}")
     print("| full precision | paper-method quantized | ideal quantized | analog | agreement |")
     print("|---|---|---|---|---|")
-    print("| " + " | ".join(f"{100 * base[k]:.2f} %" for k in (
+    print("| " + " | ".join("–" if base[k] is None else f"{100 * base[k]:.2f} %" for k in (
         "accuracy_full_precision", "accuracy_paper_quantized", "accuracy_ideal_quantized",
         "accuracy_analog", "top1_agreement")) + " |")
     for e in base["layers"]:

@@ -44,11 +44,17 @@ def cell_resistances(device: CompoundMTJ, p_flags: np.ndarray, variation: Variat
                      faults: Faults | None = None) -> np.ndarray:
     """Read resistance in ohm of every cell, [rows, cols, cells], from per-cell P flags [rows, cols, cells].
 
-    Each cell's R_P and R_AP come from ``variation`` (nominal when None); the cell
-    reads R_P where its flag is set, else R_AP, unless ``faults`` override it
-    (stuck, open = inf, short).
+    Each cell's R_P and R_AP come from ``variation`` (nominal when None) and the
+    device's measured per-state spread, if any; the cell reads R_P where its
+    flag is set, else R_AP, unless ``faults`` override it (stuck, open = inf, short).
     """
-    r_p, r_ap = (variation or Variation()).sample(device.cell_r_p(), device.cell_r_ap(), p_flags.shape)
+    variation = variation or Variation()
+    r_p, r_ap = variation.sample(device.cell_r_p(), device.cell_r_ap(), p_flags.shape)
+    if device.state_sigma is not None:
+        # Measured per-state spread: one factor per device, by the state written to it.
+        sigma = np.asarray(device.state_sigma)[p_flags.sum(axis=-1)]
+        factor = np.exp(np.random.default_rng([variation.seed, 3]).normal(0.0, 1.0, sigma.shape) * sigma)
+        r_p, r_ap = r_p * factor[..., None], r_ap * factor[..., None]
     return (faults or Faults()).apply(p_flags, r_p, r_ap)
 
 

@@ -140,15 +140,19 @@ class CompoundMTJ:
 
     The cells are identical copies of ``mtj`` unless ``cells`` gives each cell
     its own MTJ (cell 0 nearest the read terminal), as for cells of different
-    sizes or a measured-state device (:func:`from_state_resistances`); build
+    sizes or a measured-state device (:meth:`from_state_resistances`); build
     those with :meth:`heterogeneous`, which sets ``mtj`` to the cells' mean
     (per-cell parallel-equivalent R_P and R_AP, so n/R_P = sum 1/R_P,i).
+    ``state_sigma`` (optional, one per state) is a measured device-to-device
+    ln-spread of each state's resistance: a device in state k has all its cells
+    scaled by one factor exp(N(0, state_sigma[k]^2)).
     """
 
     mtj: MTJ
     n_cells: int = 1
     channel_ohm: float | None = None
     cells: tuple[MTJ, ...] | None = None
+    state_sigma: tuple[float, ...] | None = None
 
     def __post_init__(self):
         instance("mtj", self.mtj, MTJ)
@@ -160,6 +164,16 @@ class CompoundMTJ:
             if len(cells) != self.n_cells or not all(isinstance(c, MTJ) for c in cells):
                 raise ParameterError(f"cells must be {self.n_cells} MTJs, one per cell")
             object.__setattr__(self, "cells", cells)
+        if self.state_sigma is not None:
+            try:
+                sig = np.asarray(self.state_sigma)
+                ok = sig.ndim == 1 and sig.dtype.kind in "iuf" and sig.size == self.n_cells + 1
+                ok = ok and bool(np.all(np.isfinite(sig)) and np.all(sig >= 0))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ParameterError(f"state_sigma must be {self.n_cells + 1} finite spreads >= 0, one per state")
+            object.__setattr__(self, "state_sigma", tuple(float(v) for v in sig))
         if self.channel_ohm is None:
             object.__setattr__(self, "channel_ohm", channel_resistance(self.n_cells))
         object.__setattr__(self, "channel_ohm", real("channel_ohm", self.channel_ohm, low=0.0, unit="ohm"))
@@ -176,6 +190,36 @@ class CompoundMTJ:
         mean = MTJ(r_p=n / sum(1.0 / c.r_p for c in cells), r_ap=n / sum(1.0 / c.r_ap for c in cells),
                    v_half_volt=cells[0].v_half_volt)
         return cls(mean, n, channel_ohm, cells)
+
+    @classmethod
+    def from_state_resistances(cls, state_ohm, channel_ohm: float | None = 0.0,
+                               state_sigma=None) -> "CompoundMTJ":
+        """A device that reads the measured resistance ``state_ohm[k]`` (ohm) in state k, k = 0..n.
+
+        State 0 (all cells AP) has the highest resistance, state n the lowest. A
+        measured-state device has no single R_P, so it is represented by n cells
+        that differ: every cell has the same R_AP = n R_0 and cell i adds
+        G_(i+1) - G_i when it switches to P (G_k = 1 / state_ohm[k]). With zero
+        channel and wires the device then reads exactly the measured values; the
+        circuit and netlist treat it like any other device (cells on the channel,
+        see :mod:`xbar.circuit`). ``channel_ohm`` defaults to 0 because measured
+        values already contain the channel's share of the read path.
+        """
+        r = np.asarray(state_ohm, dtype=float)
+        if r.ndim != 1 or not 2 <= r.size <= MAX_CELLS + 1:
+            raise ParameterError(f"state resistances must list 2..{MAX_CELLS + 1} states (1..{MAX_CELLS} cells), "
+                                 f"got {r.size}")
+        for k, v in enumerate(r):
+            _check_resistance(f"state {k} resistance", v)
+        if np.any(np.diff(r) >= 0):
+            k = int(np.argmax(np.diff(r) >= 0))
+            raise ParameterError(f"state resistances must fall from state 0 (all AP) to state {r.size - 1} "
+                                 f"(all P): state {k + 1} ({r[k + 1]:g} ohm) is not below state {k} ({r[k]:g} ohm)")
+        g = 1.0 / r
+        n = r.size - 1
+        cells = [MTJ(r_p=1.0 / (g[0] / n + g[i + 1] - g[i]), r_ap=n / g[0]) for i in range(n)]
+        dev = cls.heterogeneous(cells, channel_ohm)
+        return cls(dev.mtj, n, dev.channel_ohm, dev.cells, None if state_sigma is None else tuple(state_sigma))
 
     @property
     def n_states(self) -> int:

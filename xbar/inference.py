@@ -29,10 +29,12 @@ from .circuit import Circuit, build_circuit
 from .crossbar import SENSE_MODES, Crossbar, nonnegative_ohm
 from .devices import MAX_CELLS, CompoundMTJ, Variation, check_v_half, library_device
 from .errors import ParameterError
+from .device_file import load_device
 from .validate import choice, integer, real, real_array
 from .faults import FAULT_KINDS, Faults
 from .mapping import SCHEMES, MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
-from .network import Network, sigmoid
+from .models import Model, from_network
+from .network import Network
 from .quantize import SCALE_RULES
 from .solvers import NativeSolver, make_solver
 from .solvers.ideal import summed_conductance
@@ -57,7 +59,9 @@ class CircuitSpec:
     ``*_ra_sigma``/``*_tmr_sigma`` of :class:`~xbar.devices.Variation`;
     ``fault_rate`` is the fraction of faulty cells, of ``fault_kind`` (stuck_p,
     stuck_ap, open, short) or all four evenly (:meth:`Faults.uniform`).
-    Both are seeded per tile from ``variation_seed``.
+    Both are seeded per tile from ``variation_seed``. ``device_file``: a TOML
+    device file (:mod:`xbar.device_file`) or shipped name; it replaces the
+    library device and sets ``n_cells``.
 
     ``tile_rows``/``tile_cols`` = None leaves layers untiled. ``adc_bits`` = None
     reads currents exactly; otherwise each column current is digitized over
@@ -91,6 +95,7 @@ class CircuitSpec:
     cell_tmr_sigma: float = 0.0
     fault_rate: float = 0.0
     fault_kind: str = "all"
+    device_file: str | None = None
     tile_rows: int | None = DEFAULT_TILE
     tile_cols: int | None = DEFAULT_TILE
     v_read: float = 0.1
@@ -122,6 +127,13 @@ class CircuitSpec:
         put("thickness_nm", lambda n, v: real(n, v))
         put("channel_ohm", lambda n, v: real(n, v, low=0.0, none=True))
         put("v_half_volt", lambda n, v: None if v is None else _finite_v_half(v))
+        if self.device_file is not None:
+            if not isinstance(self.device_file, (str, os.PathLike)):
+                raise ParameterError(f"device_file must be a path, got {type(self.device_file).__name__}")
+            object.__setattr__(self, "device_file", os.fspath(self.device_file))
+            if not str(self.device_file).isprintable():
+                raise ParameterError(f"device_file must be a path of printable characters, got {self.device_file!r}")
+            object.__setattr__(self, "n_cells", self.device().n_cells)  # the file decides the cell count
         self.device()  # validates cells, thickness and channel
         for name in ("wire_ohm", "driver_ohm", "access_ohm"):
             put(name, nonnegative_ohm)
@@ -155,7 +167,13 @@ class CircuitSpec:
         return Faults.uniform(self.fault_rate, seed, self.fault_kind)
 
     def device(self) -> CompoundMTJ:
-        """The library device at ``thickness_nm`` with ``n_cells`` cells (channel: default model or ``channel_ohm``)."""
+        """The device: from ``device_file`` when given, else the library device at ``thickness_nm`` with
+        ``n_cells`` cells; ``channel_ohm`` (when not None) overrides its channel."""
+        if self.device_file is not None:
+            dev = load_device(self.device_file)
+            if self.channel_ohm is None:
+                return dev
+            return CompoundMTJ(dev.mtj, dev.n_cells, self.channel_ohm, dev.cells, dev.state_sigma)
         mtj = library_device(thickness_nm=self.thickness_nm, n_cells=self.n_cells,
                               v_half_volt=np.inf if self.v_half_volt is None else self.v_half_volt).mtj
         return CompoundMTJ(mtj, self.n_cells, self.channel_ohm)
@@ -175,26 +193,45 @@ class LayerResult:
 
     z_analog: np.ndarray
     z_ideal: np.ndarray
+    #: The first rows of the layer's inputs (for IR-drop analysis), [rows, in]; see :meth:`AnalogNetwork.run`.
+    inputs: np.ndarray | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "z_analog", real_array("z_analog", self.z_analog, 2))
         object.__setattr__(self, "z_ideal", real_array("z_ideal", self.z_ideal, 2))
+        if self.inputs is not None:
+            object.__setattr__(self, "inputs", real_array("inputs", self.inputs, 2))
 
 
 class AnalogNetwork:
     """A trained network mapped onto compound-MTJ tiles, solvable with the native solver or ngspice.
 
+    ``network``: the paper's MLP (:class:`~xbar.network.Network`) or any
+    :class:`~xbar.models.Model`; every matrix product (dense layer, or
+    convolution through im2col) goes onto tiles, the rest stays digital.
+    ``input_scales`` (one per matrix layer, default 1): the activation that
+    drives a row at ``v_read``; layer l's weights are mapped as ``[s_l W; b]``
+    and its inputs drive ``v_read * a / s_l`` (exact, no clipping), so inputs
+    beyond [0, 1] (ReLU, normalized images) use the same voltage range.
     ``cache_dir``: where effective matrices are kept between runs (keyed by
     everything that defines a tile's circuit); None keeps them in memory only.
     """
 
-    def __init__(self, network: Network, spec: CircuitSpec, cache_dir: str | os.PathLike | None = None):
+    def __init__(self, network: Network | Model, spec: CircuitSpec, cache_dir: str | os.PathLike | None = None,
+                 input_scales=None):
         self.network = network
+        self.model = network if isinstance(network, Model) else from_network(network)
         self.spec = spec
         self.device = spec.device()
+        matrices = self.model.matrix_layers()
+        scales = np.ones(len(matrices)) if input_scales is None else np.asarray(input_scales, dtype=float)
+        if scales.shape != (len(matrices),) or not (np.isfinite(scales).all() and (scales > 0).all()):
+            raise ParameterError(f"input_scales must be {len(matrices)} finite values > 0, one per matrix layer")
+        self.input_scales = scales
         self.layers: list[MappedLayer] = [
-            map_layer(np.vstack([w, b[None, :]]), spec.n_cells, spec.scheme, spec.rule)
-            for w, b in zip(network.weights, network.biases)]
+            map_layer(np.vstack([w if s == 1 else s * w, b[None, :]]), self.device.n_cells, spec.scheme, spec.rule,
+                      self.device.level_fractions() if self.device.cells else None)
+            for (w, b), s in zip(matrices, scales)]
         self.tiles: list[list[Tile]] = [tile_layer(m, l, spec.tile_rows, spec.tile_cols)
                                         for l, m in enumerate(self.layers)]
         self.gains = [current_gain(self.device, spec.scheme, m.scale, spec.v_read) for m in self.layers]
@@ -272,9 +309,11 @@ class AnalogNetwork:
             self._ideal[key] = summed_conductance(self.crossbar(tile).cell_resistance_ohm)
         return self._ideal[key]
 
-    def row_voltages(self, a: np.ndarray) -> np.ndarray:
-        """Row voltages [batch, in + 1] for activations ``a`` [batch, in]: the bias row is driven at v_read."""
-        return self.spec.v_read * np.hstack([a, np.ones((len(a), 1))])
+    def row_voltages(self, a: np.ndarray, l: int = 0) -> np.ndarray:
+        """Row voltages [batch, in + 1] of layer ``l`` for its inputs ``a`` [batch, in]: ``v_read * a / s_l``;
+        the bias row is driven at v_read."""
+        s = self.input_scales[l]
+        return self.spec.v_read * np.hstack([a if s == 1 else a / s, np.ones((len(a), 1))])
 
     def adc_full_scale(self, tile: Tile) -> float:
         """The ADC's full-scale column current of ``tile`` in ampere (see :class:`CircuitSpec`)."""
@@ -332,7 +371,7 @@ class AnalogNetwork:
 
         Analog backends apply the layer's digital calibration, if :meth:`calibrate` set one.
         """
-        v = self.row_voltages(a)
+        v = self.row_voltages(a, l)
         z = np.zeros((len(a), self.layers[l].shape[1]))
         for tile in self.tiles[l]:
             currents = self.tile_currents(tile, v[:, tile.rows[0]:tile.rows[1]], backend)
@@ -351,35 +390,40 @@ class AnalogNetwork:
         periphery and removes the smooth attenuation that IR drop causes; what is
         left is the circuit's true distortion.
         """
-        a = _check_activations(x, self.network.shape[0])
+        x = _check_activations(x, self.model.n_features)
         self.calibration = []
-        last = len(self.layers) - 1
-        for l in range(len(self.layers)):
+
+        def fit(l: int, a: np.ndarray) -> np.ndarray:
             z_a, z_i = self.pre_activation(l, a, backend), self.pre_activation(l, a, "ideal")
             da, di = z_a - z_a.mean(0), z_i - z_i.mean(0)
             var = (da ** 2).sum(0)
             gain = np.where(var > 0, (da * di).sum(0) / np.where(var > 0, var, 1.0), 1.0)
             offset = z_i.mean(0) - gain * z_a.mean(0)
             self.calibration.append((gain, offset))
-            z = z_a * gain + offset
-            a = z if l == last else sigmoid(z)
+            return z_a * gain + offset
 
-    def run(self, x: np.ndarray, backend: str = "native") -> tuple[np.ndarray, np.ndarray, list[LayerResult]]:
-        """Analog and ideal-quantized logits [batch, classes] for inputs ``x`` [batch, features] in [0, 1].
+        self.model.forward(x, fit)
+
+    def run(self, x: np.ndarray, backend: str = "native",
+            keep_inputs: int = 0) -> tuple[np.ndarray, np.ndarray, list[LayerResult]]:
+        """Analog and ideal-quantized outputs [batch, classes] for inputs ``x`` [batch, features] in [0, 1].
 
         Each chain feeds its own activations forward; the per-layer results
-        compare the analog layer with the ideal one on the analog chain's inputs.
+        compare the analog layer with the ideal one on the analog chain's inputs
+        and keep the first ``keep_inputs`` rows of those inputs.
         """
-        x = _check_activations(x, self.network.shape[0])
-        a, a_ideal, results = x, x, []
-        last = len(self.layers) - 1
-        for l in range(len(self.layers)):
-            res = LayerResult(self.pre_activation(l, a, backend), self.pre_activation(l, a, "ideal"))
-            z_ideal = res.z_ideal if l == 0 else self.pre_activation(l, a_ideal, "ideal")
+        x = _check_activations(x, self.model.n_features)
+        results = []
+
+        def analog(l: int, a: np.ndarray) -> np.ndarray:
+            res = LayerResult(self.pre_activation(l, a, backend), self.pre_activation(l, a, "ideal"),
+                              a[:keep_inputs].copy())
             results.append(res)
-            a = res.z_analog if l == last else sigmoid(res.z_analog)
-            a_ideal = z_ideal if l == last else sigmoid(z_ideal)
-        return a, a_ideal, results
+            return res.z_analog
+
+        out = self.model.forward(x, analog)
+        out_ideal = self.model.forward(x, lambda l, a: self.pre_activation(l, a, "ideal"))
+        return out.reshape(len(x), -1), out_ideal.reshape(len(x), -1), results
 
     def ir_drop(self, l: int, a: np.ndarray) -> list[dict]:
         """Voltage lost before each MTJ cell, per tile of layer ``l``, for activations ``a`` [batch, in].
@@ -390,7 +434,7 @@ class AnalogNetwork:
         (the full-scale row voltage), over all cells and inputs, and the mean
         fraction per device [rows, cols] for heat maps.
         """
-        v = self.row_voltages(a)
+        v = self.row_voltages(a, l)
         return [dict(layer=l, tile=tile.index, **self._ir_stats(tile, v[:, tile.rows[0]:tile.rows[1]]))
                 for tile in self.tiles[l]]
 

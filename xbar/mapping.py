@@ -26,16 +26,27 @@ import numpy as np
 from .devices import MAX_CELLS, CompoundMTJ
 from .errors import ParameterError
 from .quantize import layer_scale, nearest
-from .validate import choice, int_array, integer, real
+from .validate import choice, int_array, integer, real, real_array
 
 SCHEMES = ("differential", "reference")
 
 
-def scheme_levels(scheme: str, n_cells: int) -> np.ndarray:
-    """Normalized weight levels of a scheme, ascending, in -1..1."""
-    if scheme == "differential":
+def scheme_levels(scheme: str, n_cells: int, fractions=None) -> np.ndarray:
+    """Normalized weight levels of a scheme, ascending, in -1..1.
+
+    ``fractions`` [n_cells + 1] are the device's (G_k - G_0)/(G_n - G_0)
+    (:meth:`~xbar.devices.CompoundMTJ.level_fractions`); None means identical
+    cells, k/n. Differential levels are +/-f_k, reference levels 2 f_k - 1.
+    """
+    if fractions is not None:
+        f = np.asarray(fractions, dtype=float)
+        if scheme == "differential":
+            return np.concatenate([-f[:0:-1], f])
+        if scheme == "reference":
+            return 2.0 * f - 1.0
+    elif scheme == "differential":
         return np.arange(-n_cells, n_cells + 1) / n_cells
-    if scheme == "reference":
+    elif scheme == "reference":
         return (2.0 * np.arange(n_cells + 1) - n_cells) / n_cells
     raise ParameterError(f"unknown mapping scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
 
@@ -46,19 +57,26 @@ class MappedLayer:
 
     ``states`` [in + 1, out, 2] holds (k+, k-) for ``differential`` and
     [in + 1, out, 1] holds k for ``reference``; the last row is the bias.
-    ``scale`` turns a normalized level into a weight.
+    ``scale`` turns a normalized level into a weight. ``fractions`` are the
+    device's level fractions when its states are uneven (None: k/n).
     """
 
     states: np.ndarray
     scale: float
     scheme: str
     n_cells: int
+    fractions: tuple[float, ...] | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "states", int_array("states", self.states, 3))
         object.__setattr__(self, "scale", real("scale", self.scale, low=0.0))
         choice("mapping scheme", self.scheme, SCHEMES)
         object.__setattr__(self, "n_cells", integer("n_cells", self.n_cells, low=1, high=MAX_CELLS))
+        if self.fractions is not None:
+            f = real_array("fractions", self.fractions, 1)
+            if f.shape != (self.n_cells + 1,) or np.any(np.diff(f) <= 0):
+                raise ParameterError(f"fractions must be {self.n_cells + 1} ascending level fractions, one per state")
+            object.__setattr__(self, "fractions", tuple(f.tolist()))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -68,6 +86,11 @@ class MappedLayer:
     def levels(self) -> np.ndarray:
         """Normalized level of each weight, [in + 1, out]."""
         n = self.n_cells
+        if self.fractions is not None:
+            f = np.asarray(self.fractions)
+            if self.scheme == "differential":
+                return f[self.states[..., 0]] - f[self.states[..., 1]]
+            return 2.0 * f[self.states[..., 0]] - 1.0
         if self.scheme == "differential":
             return (self.states[..., 0] - self.states[..., 1]) / n
         return (2.0 * self.states[..., 0] - n) / n
@@ -77,15 +100,20 @@ class MappedLayer:
         return self.scale * self.levels()
 
 
-def map_layer(w_aug: np.ndarray, n_cells: int, scheme: str = "differential", rule: str = "mse") -> MappedLayer:
-    """Quantize the augmented matrix ``w_aug`` [in + 1, out] onto device states."""
+def map_layer(w_aug: np.ndarray, n_cells: int, scheme: str = "differential", rule: str = "mse",
+              fractions=None) -> MappedLayer:
+    """Quantize the augmented matrix ``w_aug`` [in + 1, out] onto device states.
+
+    ``fractions``: the device's uneven level fractions (None: identical cells).
+    """
     w_aug = np.asarray(w_aug, dtype=np.float64)
     if w_aug.ndim != 2 or not np.isfinite(w_aug).all():
         raise ParameterError(f"weights must be a finite 2-D array, got shape {list(w_aug.shape)}")
-    levels = scheme_levels(scheme, n_cells)
+    levels = scheme_levels(scheme, n_cells, fractions)
     scale = layer_scale(w_aug, levels, rule)
     idx = nearest(w_aug / scale, levels)
-    return MappedLayer(states_from_levels(idx, n_cells, scheme), scale, scheme, n_cells)
+    return MappedLayer(states_from_levels(idx, n_cells, scheme), scale, scheme, n_cells,
+                       None if fractions is None else tuple(float(v) for v in fractions))
 
 
 def states_from_levels(idx: np.ndarray, n_cells: int, scheme: str) -> np.ndarray:
@@ -98,7 +126,10 @@ def states_from_levels(idx: np.ndarray, n_cells: int, scheme: str) -> np.ndarray
 
 
 def conductance_step(device: CompoundMTJ) -> float:
-    """dG = 1/R_P - 1/R_AP in siemens: the conductance one cell adds when it switches to P."""
+    """dG = 1/R_P - 1/R_AP in siemens: the conductance one cell adds when it switches to P.
+
+    For cells that differ it is the mean step, (G_n - G_0)/n, since ``device.mtj`` is their mean.
+    """
     return 1.0 / device.mtj.r_p - 1.0 / device.mtj.r_ap
 
 

@@ -23,35 +23,87 @@ from ..analysis.read_disturb import read_disturb
 from ..atomic import write_text
 from ..datasets import Dataset, load
 from ..inference import AnalogNetwork, CircuitSpec
-from ..network import EPOCHS, HIDDEN, Network, accuracy, default_cache_dir, network_path, sigmoid, trained
+from ..errors import ParameterError
+from ..models import Conv, Model, from_network, load_model
+from ..network import EPOCHS, HIDDEN, Network, accuracy, default_cache_dir, network_path, trained
 from ..quantize import paper_levels, quantize_network
 from . import readout
 from .studies import (CORRELATED_SCALES, EXTRA_STUDIES, FAULT_RATES, STUDIES,  # noqa: F401  (re-exported)
                       WIRE_OHMS, study_specs)
 
 
-def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "native",
+#: Test images per chunk for networks with convolutions (their im2col rows are many).
+CONV_CHUNK = 1000
+
+
+def input_scales(model: Model, x: np.ndarray) -> np.ndarray:
+    """Per matrix layer, the largest |input| of the full-precision model on ``x`` (at least 1): the
+    activation driven at V_read. Inputs within [0, 1] (pixels, sigmoid outputs) keep 1."""
+    peaks = []
+    layers = model.matrix_layers()
+
+    def record(l: int, a: np.ndarray) -> np.ndarray:
+        peaks.append(float(np.abs(a).max()) if a.size else 1.0)
+        return a @ layers[l][0] + layers[l][1]
+
+    model.forward(x, record)
+    return np.maximum(np.array(peaks), 1.0)
+
+
+def check_model_input(model: Model, data: Dataset) -> None:
+    """A ParameterError unless ``model`` takes the dataset's images (same number of values per image)."""
+    if model.n_features != data.n_features:
+        raise ParameterError(f"{model.name} takes inputs of shape {list(model.input_shape)} "
+                             f"({model.n_features} values), but {data.name} images have {data.n_features} values")
+
+
+def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend: str = "native",
             n_test: int | None = None, ir_samples: int = 16, cache_dir=None, details: bool = False) -> dict:
     """Accuracy, agreement, per-layer error and IR drop of ``network`` on circuits built from ``spec``.
 
-    Uses the first ``n_test`` test images (all when None). With
+    ``network``: the paper's MLP or an imported :class:`~xbar.models.Model` (then
+    each layer's input scale comes from 256 training images, see :func:`input_scales`,
+    and there is no paper-method column). Uses the first ``n_test`` test images
+    (all when None), in chunks for convolutional models. With
     ``spec.calibration_images`` > 0 the analog outputs are first calibrated
     (:meth:`AnalogNetwork.calibrate`) on that many training images. With
     ``details`` the record also holds arrays for figures under ``"arrays"``
     (not JSON-ready).
     """
     x, y = data.x_test[:n_test], data.y_test[:n_test]
-    analog_net = AnalogNetwork(network, spec, cache_dir=cache_dir)
+    imported = isinstance(network, Model)
+    model = network if imported else from_network(network)
+    check_model_input(model, data)
+    scales = input_scales(model, data.x_train[:256]) if imported else None
+    analog_net = AnalogNetwork(network, spec, cache_dir=cache_dir, input_scales=scales)
     if spec.calibration_images:
         analog_net.calibrate(data.x_train[:spec.calibration_images], backend)
-    logits_a, logits_i, layers = analog_net.run(x, backend)
-    spice = spice_agreement(analog_net, x, logits_a) if backend in ("ngspice", "pyspice") else None
-    paper_q = quantize_network(network, paper_levels(analog_net.device), rule=spec.rule)
-    pred_a, pred_i = logits_a.argmax(1), logits_i.argmax(1)
+    chunk = CONV_CHUNK if any(isinstance(op, Conv) for op in model.ops) else max(len(x), 1)
+    pred_a, pred_i, pred_f, out_a, last_a, last_i = [], [], [], [], [], []
+    sums, first = None, None
+    for k in range(0, len(x), chunk):
+        xc = x[k:k + chunk]
+        logits_a, logits_i, layers = analog_net.run(xc, backend, keep_inputs=ir_samples if k == 0 else 0)
+        first = layers if k == 0 else first
+        pred_a.append(logits_a.argmax(1))
+        pred_i.append(logits_i.argmax(1))
+        pred_f.append(model.predict(xc))
+        out_a.append(logits_a)
+        last_a.append(layers[-1].z_analog)
+        last_i.append(layers[-1].z_ideal)
+        stats = [(float(((r.z_analog - r.z_ideal) ** 2).sum()), float((r.z_ideal ** 2).sum()), r.z_ideal.size,
+                  float(np.abs(r.z_analog - r.z_ideal).max()), float(np.abs(r.z_ideal).max())) for r in layers]
+        sums = stats if sums is None else [(a[0] + b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3]), max(a[4], b[4]))
+                                           for a, b in zip(sums, stats)]
+    pred_a, pred_i, pred_f, out_a = map(np.concatenate, (pred_a, pred_i, pred_f, out_a))
+    spice = spice_agreement(analog_net, x, out_a) if backend in ("ngspice", "pyspice") else None
+    paper = None
+    if not imported:
+        paper = accuracy(quantize_network(network, paper_levels(analog_net.device), rule=spec.rule).network, x, y)
     record = dict(
-        dataset=data.name, n_test=len(x), spec=dataclasses.asdict(spec), backend=backend,
-        accuracy_full_precision=accuracy(network, x, y),
-        accuracy_paper_quantized=accuracy(paper_q.network, x, y),
+        dataset=data.name, n_test=len(x), spec=dataclasses.asdict(spec), backend=backend, model=model.name,
+        accuracy_full_precision=float(np.mean(pred_f == y)),
+        accuracy_paper_quantized=paper,
         accuracy_ideal_quantized=float(np.mean(pred_i == y)),
         accuracy_analog=float(np.mean(pred_a == y)),
         top1_agreement=float(np.mean(pred_a == pred_i)),
@@ -63,22 +115,18 @@ def compare(network: Network, data: Dataset, spec: CircuitSpec, backend: str = "
     if spec.adc_bits is not None:
         full = [analog_net.adc_full_scale(t) for tiles in analog_net.tiles for t in tiles]
         record["adc_full_scale_a"] = dict(min=min(full), max=max(full))
-    inputs = x
     maps = []
-    for l, res in enumerate(layers):
-        err = res.z_analog - res.z_ideal
-        record["layers"].append(dict(
-            layer=l, rms_rel=float(np.sqrt(np.mean(err ** 2) / np.mean(res.z_ideal ** 2))),
-            worst_rel=float(np.abs(err).max() / np.abs(res.z_ideal).max())))
-        for st in analog_net.ir_drop(l, inputs[:ir_samples]):
+    for l, (res, (se, si, n, worst, peak)) in enumerate(zip(first, sums)):
+        record["layers"].append(dict(layer=l, rms_rel=float(np.sqrt((se / n) / (si / n))),
+                                     worst_rel=float(worst / peak)))
+        for st in analog_net.ir_drop(l, res.inputs):
             maps.append(st.pop("map_rel"))
             record["ir_drop"].append(dict(st, tile=list(st["tile"])))
-        inputs = sigmoid(res.z_analog)
     record["read_disturb"] = read_disturb([s["worst_device_a"] for s in record["ir_drop"]], spec.thickness_nm)
     if details:
         worst = int(np.argmax([st["worst_rel"] for st in record["ir_drop"]]))
         record["arrays"] = dict(ir_map=maps[worst], ir_tile=record["ir_drop"][worst],
-                                z_ideal=layers[-1].z_ideal, z_analog=layers[-1].z_analog)
+                                z_ideal=np.concatenate(last_i), z_analog=np.concatenate(last_a))
     return record
 
 
@@ -101,9 +149,10 @@ def spice_agreement(analog_net: AnalogNetwork, x: np.ndarray, logits_spice: np.n
 
 def device_record(device) -> dict:
     """The compound device's values for reports: R_P, R_AP (ohm), TMR (fraction), cells, channel (ohm)."""
-    return dict(r_p_ohm=device.mtj.r_p, r_ap_ohm=device.mtj.r_ap, tmr=device.mtj.tmr,
+    return dict(r_p_ohm=float(device.mtj.r_p), r_ap_ohm=float(device.mtj.r_ap), tmr=float(device.mtj.tmr),
                 v_half_volt=None if device.mtj.linear else device.mtj.v_half_volt,
-                n_cells=int(device.n_cells), channel_ohm=float(device.channel_ohm))
+                n_cells=int(device.n_cells), channel_ohm=float(device.channel_ohm),
+                state_ohm=device.resistances().tolist(), cells_differ=bool(device.cells))
 
 
 def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thickness_nm: float = 1.9,
@@ -111,13 +160,21 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
                     sigma: float = 0.0, variation_seed: int = 0, v_read: float = 0.1, adc_bits: int | None = None,
                     scheme: str = "differential", calibration_images: int = 0, n_test: int | None = None,
                     hidden: int = 128, epochs: int = 40, data_dir=None, fault_rate: float = 0.0,
-                    correlated_scale: float = 0.0) -> dict:
+                    correlated_scale: float = 0.0, device_file: str | None = None,
+                    device_sha256: str | None = None) -> dict:
     """One analog-inference point from plain parameters (a sweep task); returns a JSON-ready record.
 
     ``fault_rate``: fraction of faulty cells; ``correlated_scale``: multiple of the
     typical correlated RA/TMR spreads (:meth:`xbar.devices.Variation.typical`).
+    ``device_file`` replaces the library device (``cells``, ``thickness_nm``);
+    ``device_sha256``, when given, must be that file's hash, so a sweep's point
+    keys follow the file's content and an edited file is refused, not mixed in.
     """
     from ..devices import Variation
+    if device_sha256 is not None:
+        from ..device_file import file_sha256
+        if device_file is None or file_sha256(device_file) != device_sha256:
+            raise ParameterError(f"device file {device_file} changed since the sweep started (sha256 differs)")
     typical = Variation.typical()
     spec = CircuitSpec(n_cells=cells, thickness_nm=thickness_nm, wire_ohm=wire_ohm, sense=sense, ref_ohm=ref_ohm,
                        sigma=sigma, variation_seed=variation_seed, tile_rows=tile, tile_cols=tile, v_read=v_read,
@@ -125,7 +182,7 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
                        fault_rate=fault_rate, device_ra_sigma=correlated_scale * typical.device_ra_sigma,
                        cell_ra_sigma=correlated_scale * typical.cell_ra_sigma,
                        device_tmr_sigma=correlated_scale * typical.device_tmr_sigma,
-                       cell_tmr_sigma=correlated_scale * typical.cell_tmr_sigma)
+                       cell_tmr_sigma=correlated_scale * typical.cell_tmr_sigma, device_file=device_file)
     net = trained(dataset, seed=seed, hidden=hidden, epochs=epochs, data_dir=data_dir)
     rec = compare(net, load(dataset, data_dir), spec, n_test=n_test,
                   cache_dir=default_cache_dir())
@@ -134,8 +191,11 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
 
 def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 0,
               n_test: int | None = None, data_dir=None, backend: str = "native", netlist_dir=None,
-              quiet: bool = False, say=None, t_read_s: float = READ_PULSE_S) -> dict:
+              quiet: bool = False, say=None, model_file=None, t_read_s: float = READ_PULSE_S) -> dict:
     """Run the base spec and the ``studies`` (names of :data:`STUDIES`); write the outputs to ``out_dir``.
+
+    ``model_file`` (.onnx or .npz, see :mod:`xbar.models`) replaces the paper's MLP
+    trained by xbar; it is read and checked against the dataset before anything runs.
 
     Writes ``report.md``, ``results.json`` and figures, creating ``out_dir`` only
     then, so a run that fails early leaves nothing behind. ``say(line)``, when
@@ -145,22 +205,30 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
     say = say or (lambda line: None)
     out = Path(out_dir)
     data = load(dataset, data_dir)
+    model = None
+    if model_file is not None:
+        model = load_model(model_file)
+        check_model_input(model, data)
     n_images = len(data.x_test[:n_test])
     points = study_specs(base, studies)
     say(f"{data.name}: base run on {n_images} test images"
         + (f", then {len(points)} study points ({', '.join(studies)})" if points else ""))
-    if not network_path(dataset, seed).is_file():
-        say(f"network: training the paper's {data.n_features}-{HIDDEN}-{data.n_classes} network on "
-            f"{len(data.x_train)} images for {EPOCHS} epochs (first run only; cached in "
-            f"{network_path(dataset, seed).parent})")
-    net = trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
+    if model is not None:
+        net = model
+    else:
+        if not network_path(dataset, seed).is_file():
+            say(f"network: training the paper's {data.n_features}-{HIDDEN}-{data.n_classes} network on "
+                f"{len(data.x_train)} images for {EPOCHS} epochs (first run only; cached in "
+                f"{network_path(dataset, seed).parent})")
+        net = trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
     cache = default_cache_dir()
     t0 = time.perf_counter()
     base_rec = compare(net, data, base, backend=backend, n_test=n_test, cache_dir=cache, details=True)
     base_s = time.perf_counter() - t0
     arrays = base_rec.pop("arrays")
     if netlist_dir:
-        write_tile_netlists(AnalogNetwork(net, base), data.x_test[:1], netlist_dir)
+        scales = input_scales(net, data.x_train[:256]) if model is not None else None
+        write_tile_netlists(AnalogNetwork(net, base, input_scales=scales), data.x_test[:1], netlist_dir)
     if points:
         # the studies run natively; with a warm matrix cache each is faster than this
         say(f"studies: {len(points)} points, estimated {_duration(len(points) * base_s)} "
@@ -173,12 +241,12 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
                          mean_ir_rel=float(np.mean([s["mean_rel"] for s in rec["ir_drop"]])),
                          cells=spec.n_cells, wire_ohm=spec.wire_ohm, v_read=spec.v_read,
                          v_half_volt=spec.v_half_volt))
-    if "energy" in studies or "readout" in studies:
-        # a per-tile circuit analysis (energy, noise, settling): minutes on MNIST, so opt-in
+    if ("energy" in studies or "readout" in studies) and model is None:
+        # a per-tile circuit analysis (energy, noise, settling) of the paper's MLP: minutes on MNIST, so opt-in
         say(f"energy: exact array energy, noise and settling of the base run's "
             f"{sum(len(t) for t in AnalogNetwork(net, base).tiles)} tiles")
         base_rec["energy"] = readout.base_energy(net, base, data.x_test[:n_test], t_read_s)
-    if "readout" in studies:
+    if "readout" in studies and model is None:
         say(f"readout study: {len(readout.TRADEOFF_V_READ) * len(readout.TRADEOFF_T_READ)} V_read x t_read points")
         base_rec["energy"]["tradeoff"] = readout.tradeoff(net, base, data.x_test[:n_test], data.y_test[:n_test])
     info = dict(version=__version__, date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -203,17 +271,22 @@ _SUMMARY = ("accuracy_full_precision", "accuracy_paper_quantized", "accuracy_ide
 
 
 def write_tile_netlists(analog_net: AnalogNetwork, x: np.ndarray, directory) -> list[Path]:
-    """Write every tile's netlist, its sources set by the first input of ``x``, as ``layer<l>_tile<r>_<c>.cir``."""
+    """Write every tile's netlist, its sources set by the first input of ``x``, as ``layer<l>_tile<r>_<c>.cir``.
+
+    A convolution's tiles are driven by its first im2col patch of that input.
+    """
     from ..netlist import write_netlist
-    paths, a = [], x[:1]
-    for l, tiles in enumerate(analog_net.tiles):
-        v = analog_net.row_voltages(a)
-        for tile in tiles:
+    paths = []
+
+    def write(l: int, a: np.ndarray) -> np.ndarray:
+        v = analog_net.row_voltages(a[:1], l)
+        for tile in analog_net.tiles[l]:
             name = f"layer{l}_tile{tile.index[0]}_{tile.index[1]}"
             paths.append(write_netlist(analog_net.circuit(tile), Path(directory) / f"{name}.cir",
                                        inputs=v[0, tile.rows[0]:tile.rows[1]], title=f"xbar {name}"))
-        z = analog_net.pre_activation(l, a)
-        a = sigmoid(z)
+        return analog_net.pre_activation(l, a)
+
+    analog_net.model.forward(x[:1], write)
     return paths
 
 
@@ -275,8 +348,8 @@ def _read_disturb_lines(base: dict) -> list[str]:
             f"| {1e9 * rd['read_s']:g} | {rd['probability_per_read']:.2e} |"]
 
 
-def _pct(v: float) -> str:
-    return f"{100 * v:.2f}"
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.2f}"
 
 
 #: Report label and formatter of each CircuitSpec field (None means the field's documented default).
@@ -329,7 +402,10 @@ def _settings_rows(base: dict) -> list[str]:
         rows.append(f"| ADC full scale used | {1e6 * fs['min']:.4g} .. {1e6 * fs['max']:.4g} uA over the tiles |")
     return [f"| R_P | {dev['r_p_ohm'] / 1e3:.4g} kohm |", f"| R_AP | {dev['r_ap_ohm'] / 1e3:.4g} kohm |",
             f"| TMR | {100 * dev['tmr']:.1f} % |",
-            f"| write channel | {dev['channel_ohm']:g} ohm ({dev['n_cells']} cells) |", *rows]
+            f"| write channel | {dev['channel_ohm']:g} ohm ({dev['n_cells']} cells) |",
+            *([f"| device states (cells differ; R_P, R_AP, TMR above are their mean) | "
+               + ", ".join(f"{r / 1e3:.4g}" for r in dev["state_ohm"]) + " kohm |"] if dev.get("cells_differ") else []),
+            *rows]
 
 
 def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dict | None = None) -> str:
@@ -339,6 +415,7 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dic
     lines = [
         f"# xbar analog inference: {base['dataset']}",
         "",
+        f"Network: {base.get('model', 'the paper MLP')}. "
         f"{base['n_test']} test images through compound SOT-MTJ crossbars, solved exactly "
         f"({base['backend']}), against ideal quantized inference on the same conductances.",
         "",

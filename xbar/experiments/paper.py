@@ -76,13 +76,15 @@ def _levels(method: str, n_cells: int, tmr, thickness_nm, bits) -> tuple[np.ndar
 def paper_point(dataset: str, seed: int = 0, n_cells: int | None = 1, tmr: float | None = None,
                 thickness_nm: float | None = None, method: str = "paper", bits: int | None = None,
                 rule: str = "mse", bias: str = "row", data_dir: str | os.PathLike | None = None,
-                cache_dir: str | os.PathLike | None = None, progress: bool = False) -> dict:
+                cache_dir: str | os.PathLike | None = None, progress: bool = False,
+                device: dict | None = None) -> dict:
     """Test accuracy (0..1) of one grid point, as a JSON-serializable record.
 
     ``method``: ``"full"`` (no quantization), ``"paper"`` (levels of an ``n_cells``
-    device at library ``thickness_nm`` or with contour ``tmr``, a fraction),
-    ``"differential"`` (``n_cells``) or ``"uniform"`` (``bits``). ``rule`` and
-    ``bias`` choose the scale rule and bias treatment of :mod:`xbar.quantize`.
+    device at library ``thickness_nm`` or with contour ``tmr``, a fraction, or of
+    ``device``, a parsed device file), ``"differential"`` (``n_cells``) or
+    ``"uniform"`` (``bits``). ``rule`` and ``bias`` choose the scale rule and
+    bias treatment of :mod:`xbar.quantize`.
     """
     from threadpoolctl import threadpool_limits
 
@@ -93,7 +95,16 @@ def paper_point(dataset: str, seed: int = 0, n_cells: int | None = 1, tmr: float
               "thickness_nm": None, "r_p": None, "r_ap": None, "bits": None, "rule": None, "bias": None,
               "n_levels": None, "scales": None}
     model = net
-    if method != "full":
+    if device is not None:
+        from ..device_file import device_from_dict
+        dev = device_from_dict(device)
+        q = quantize.quantize_network(net, quantize.paper_levels(dev), rule, bias)
+        model = q.network
+        record.update(method="paper", device=device.get("name", "device file"), n_cells=dev.n_cells,
+                      tmr=float(dev.mtj.tmr), r_p=dev.mtj.r_p, r_ap=dev.mtj.r_ap, rule=rule, bias=bias,
+                      n_levels=2 * dev.n_states, scales=[float(s) for s in q.scales],
+                      state_ohm=dev.resistances().tolist())
+    elif method != "full":
         levels, dev = _levels(method, n_cells, tmr, thickness_nm, bits)
         q = quantize.quantize_network(net, levels, rule, bias)
         model = q.network
@@ -110,8 +121,12 @@ def paper_point(dataset: str, seed: int = 0, n_cells: int | None = 1, tmr: float
     return record
 
 
-def plan(dataset: str, seeds=DEFAULT_SEEDS, quick: bool = False, rule: str = "mse", bias: str = "row") -> list[dict]:
-    """Keyword arguments of every :func:`paper_point` of the experiment (seed-major order)."""
+def plan(dataset: str, seeds=DEFAULT_SEEDS, quick: bool = False, rule: str = "mse", bias: str = "row",
+         device: dict | None = None) -> list[dict]:
+    """Keyword arguments of every :func:`paper_point` of the experiment (seed-major order).
+
+    ``device`` (a parsed device file) adds one point per seed on that device's states.
+    """
     name = datasets.canonical_name(dataset)
     thicknesses = QUICK_THICKNESS_NM if quick else tuple(float(t) for t in devices.library_thicknesses())
     tmrs = QUICK_TMR if quick else CONTOUR_TMR
@@ -127,6 +142,8 @@ def plan(dataset: str, seeds=DEFAULT_SEEDS, quick: bool = False, rule: str = "ms
         points += [{**q, "method": "uniform", "n_cells": None, "bits": b} for b in bits]
         points += [{**q, "rule": r, "bias": b, "n_cells": n, "thickness_nm": t}
                    for r, b in _RULE_VARIANTS if (r, b) != (rule, bias) for n, t in _RULE_POINTS]
+        if device is not None:
+            points.append({**q, "n_cells": None, "device": device})
     return points
 
 
@@ -216,6 +233,8 @@ def summarize(records: list[dict], rule: str = "mse", bias: str = "row") -> dict
     percentage points. Metrics are computed per seed, then averaged.
     """
     name = records[0]["dataset"]
+    own = [r for r in records if r.get("device")]
+    records = [r for r in records if not r.get("device")]
     seeds = sorted({r["seed"] for r in records})
     lib = [r for r in records if r["thickness_nm"] is not None]
     thick = sorted({r["thickness_nm"] for r in lib if r["rule"] == rule and r["bias"] == bias})
@@ -263,7 +282,18 @@ def summarize(records: list[dict], rule: str = "mse", bias: str = "row") -> dict
         "rules": rules,
         "metrics": metrics,
         "paper": PAPER.get(name, {}),
+        "device": _device_summary(own),
     }
+
+
+def _device_summary(own: list[dict]) -> dict | None:
+    """The user's device (``--device``): its states, spacing and accuracy over seeds."""
+    if not own:
+        return None
+    r = np.asarray(own[0]["state_ohm"])
+    return {"name": own[0]["device"], "n_cells": own[0]["n_cells"], "state_ohm": r.tolist(),
+            "spacing_pct": (100 * (r[:-1] / r[1:] - 1)).tolist(), "tmr_pct": 100 * own[0]["tmr"],
+            "normalized_levels": (r[-1] / r).tolist(), "accuracy": _stats([x["accuracy"] for x in own])}
 
 
 # --- Report ----------------------------------------------------------------------------
@@ -414,6 +444,8 @@ def report_markdown(s: dict, info: dict) -> str:
             "Mean accuracy (%); every column of the grid is in `summary.json`.", ""]
     out += _table(["cells (states)"] + [f"{con['tmr_pct'][j]:.0f} %" for j in cols],
                   [[f"{n} ({n + 1})"] + [f"{con['mean'][i][j]:.1f}" for j in cols] for i, n in enumerate(con["cells"])])
+    if s.get("device"):
+        out += _device_section(s)
     out += ["", "## Scale rule and bias treatment", "",
             "`mse`: the per-layer scale minimizing the squared quantization error; `max`: scale = max|w|. "
             "`row`: the bias quantized as an extra input row; `float`: full-precision biases.", ""]
@@ -424,9 +456,32 @@ def report_markdown(s: dict, info: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _device_section(s: dict) -> list[str]:
+    """Report lines comparing the user's device with the library and the ideal device of the same cell count."""
+    d, lib = s["device"], s["library"]
+    n = d["n_cells"]
+    lines = ["", f"## Your device: {d['name']}", "",
+             f"{n} cells, {n + 1} states: " + ", ".join(f"{v / 1e3:.2f}" for v in d["state_ohm"])
+             + " kΩ (state 0 .. n); spacing between neighbouring states "
+             + ", ".join(f"{v:.1f}" for v in d["spacing_pct"]) + f" % (smallest {min(d['spacing_pct']):.1f} %, "
+             f"the paper reports at least 21 %); whole-device ratio R_0/R_n - 1 = {d['tmr_pct']:.0f} %; "
+             "normalized levels G_k/G_max " + ", ".join(f"{v:.3f}" for v in d["normalized_levels"]) + ".", ""]
+    rows = [["your device (paper method)", _pm(d["accuracy"])]]
+    if n in lib["cells"]:
+        i = lib["cells"].index(n)
+        for j, t in enumerate(lib["thickness_nm"]):
+            if abs(t - 1.9) < 1e-6 or j in (0, len(lib["thickness_nm"]) - 1):
+                rows.append([f"library, {n} identical cells, {t:.1f} nm (TMR {lib['tmr_pct'][j]:.0f} %)",
+                             _pm((lib["mean"][i][j], lib["std"][i][j]))])
+    if n in s["differential"]:
+        rows.append([f"ideal device, {n} cells (differential levels)", _pm(s["differential"][n])])
+    rows.append(["full precision", _pm(s["full"])])
+    return lines + _table(["device", "accuracy (%)"], rows)
+
+
 def reproduce(dataset: str = "digits", out_dir: str | os.PathLike = "out/reproduce", seeds=DEFAULT_SEEDS,
               quick: bool = False, rule: str = "mse", bias: str = "row", data_dir=None, cache_dir=None,
-              progress: bool = False) -> dict:
+              progress: bool = False, device_file=None) -> dict:
     """Run the Fig. 5 experiment on ``dataset`` and write the report, figures and summary to ``out_dir``.
 
     Returns the summary (see :func:`summarize`) with ``info``, the ``report`` path and
@@ -438,11 +493,15 @@ def reproduce(dataset: str = "digits", out_dir: str | os.PathLike = "out/reprodu
     seeds = tuple(int(x) for x in seeds)
     if not seeds:
         raise ParameterError("need at least one seed")
+    device = None
+    if device_file is not None:
+        from ..device_file import read_device_dict
+        device = read_device_dict(device_file)  # checked before anything is written
     start = time.perf_counter()
     out = Path(out_dir)
     name = datasets.canonical_name(dataset)
     data = datasets.load(name, data_dir)
-    points = plan(name, seeds, quick, rule, bias)
+    points = plan(name, seeds, quick, rule, bias, device)
     reused = len(set(map(_key, points)) & set(_read_store(out / "points.jsonl")))
     records = run_points(points, out / "points.jsonl", data_dir, cache_dir, progress)
     s = summarize(records, rule, bias)

@@ -46,6 +46,11 @@ def study_specs(base, studies=tuple(STUDIES)) -> list[tuple[str, str, object]]:
     """(study, label, spec) for each point of ``studies``, varying one parameter of ``base`` at a time."""
     rep = dataclasses.replace
     points = []
+    if getattr(base, "device_file", None) is not None:  # the file fixes the device: no cell or thickness axes
+        studies = [s for s in studies if s not in ("cells", "thickness", "calibration")]
+        if "wire" in studies:
+            points += [("wire", f"{base.n_cells} cells, {w:g} ohm", rep(base, wire_ohm=w)) for w in WIRE_OHMS]
+        studies = [s for s in studies if s != "wire"]
     if "wire" in studies:
         points += [("wire", f"{c} cells, {w:g} ohm", rep(base, n_cells=c, wire_ohm=w))
                    for c in (1, 2, 3) for w in WIRE_OHMS]
