@@ -202,7 +202,7 @@ def test_huge_grids_are_refused_fast_with_the_count(tmp_path, capsys, params, me
     plan(Grid("crossbar", {"rows": (2,)}))  # imports done, so only the refusal is timed
     start = time.perf_counter()
     code = main(["sweep", "-e", "crossbar", *params, "-o", str(tmp_path / "r.jsonl"), "--quiet"])
-    assert time.perf_counter() - start < 5.0  # well under 0.1 s on a quiet machine; the suite runs loaded
+    assert time.perf_counter() - start < 60.0  # catches a hang on building 1e10 points; ms on a quiet machine
     one_line_error(capsys, code, message)
 
 
