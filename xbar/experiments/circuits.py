@@ -234,7 +234,7 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
         say(f"studies: {len(points)} points, estimated {_duration(len(points) * base_s)} "
             f"({len(points)} x the base run's {base_s:.1f} s)")
     rows = []
-    for study, label, spec in tqdm(points, desc="studies", unit="point", disable=quiet):
+    for study, label, spec in tqdm(points, desc="studies", unit="point", disable=quiet or not points):
         rec = compare(net, data, spec, n_test=n_test, cache_dir=cache)
         rows.append(dict(study=study, label=label, **{k: rec[k] for k in _SUMMARY}, layers=rec["layers"],
                          worst_ir_rel=max(s["worst_rel"] for s in rec["ir_drop"]),
