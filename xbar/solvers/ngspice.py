@@ -233,6 +233,28 @@ def check_log(output: str) -> None:
                           f"was needed): {last_error(output)}")
 
 
+def run_control(deck: str, analysis: str, vectors: str, what: str, timeout_s: float,
+                executable: str | None = None) -> dict[str, np.ndarray]:
+    """Run ``deck`` (netlist text without ``.end``) with one ``.control`` analysis command and return
+    the last plot of ``vectors`` that ngspice writes (e.g. ``"tran 1e-12 1e-9"`` and ``"time v(o0)"``).
+
+    For analyses that keep more than the batch solver's outputs (transients, every node voltage).
+    ``analysis`` and ``vectors`` must hold only numbers and index-built names; the one path in the
+    control section is a fresh temporary folder whose name is checked, and it is removed afterwards.
+    """
+    with tempfile.TemporaryDirectory(prefix="xbar-ngspice-") as tmp:
+        if not _SAFE_PATH.fullmatch(tmp):
+            raise SolverError(f"unsafe temporary directory name {tmp!r} for ngspice output")
+        work = Path(tmp)
+        control = [".control", "set filetype=binary", analysis, f"write {work}/out.raw {vectors}", "quit",
+                   ".endc", ".end"]
+        output = run_ngspice(deck + "\n".join(control) + "\n", work, timeout_s, executable)
+        raw = work / "out.raw"
+        if not raw.exists():
+            raise SolverError(f"ngspice produced no {what}: {last_error(output)}")
+        return read_raw(raw)[-1]
+
+
 def last_error(output: str) -> str:
     """The most telling line of an ngspice log, printable on one line."""
     lines = [ln.strip() for ln in output.splitlines()

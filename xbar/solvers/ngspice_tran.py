@@ -8,25 +8,16 @@ index-built names reach the control section, and its paths are checked.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
 
 from ..circuit import Circuit, check_inputs
 from ..errors import ParameterError, SolverError
-from ..netlist import format_number, netlist_text, output_vectors, read_raw
-from .ngspice import _SAFE_PATH, run_ngspice
+from ..netlist import format_number, netlist_text, output_vectors
+from .ngspice import run_control
 from .transient import METHODS, Waveforms
 
 #: ngspice's names for the native methods: backward Euler is Gear of order 1.
 _NGSPICE_METHOD = {"be": "gear maxord=1", "trap": "trap"}
-
-
-def _workdir(tmp: str) -> Path:
-    if not _SAFE_PATH.fullmatch(tmp):
-        raise SolverError(f"unsafe temporary directory name {tmp!r} for ngspice output")
-    return Path(tmp)
 
 
 def ngspice_transient(circuit: Circuit, inputs, t_stop_s: float, t_step_s: float, rise_s: float,
@@ -49,19 +40,11 @@ def ngspice_transient(circuit: Circuit, inputs, t_stop_s: float, t_step_s: float
     names = circuit.node_names()
     probes = [int(p) for p in np.asarray(probes, dtype=np.int64).reshape(-1)]
     vectors = output_vectors(circuit) + [f"v({names[p]})" for p in probes]
-    with tempfile.TemporaryDirectory(prefix="xbar-ngspice-tran-") as tmp:
-        work = _workdir(tmp)
-        text = netlist_text(circuit, inputs=x[0], analysis=False, capacitors=True, rise_s=rise_s)
-        text += "\n".join([
-            f".options method={_NGSPICE_METHOD[method]} reltol={format_number(rtol)} abstol=1e-18 vntol=1e-15",
-            ".control", "set filetype=binary",
-            f"tran {format_number(t_step)} {format_number(t_stop)} 0 {format_number(t_max)}",
-            f"write {work}/tran.raw time {' '.join(vectors)}", "quit", ".endc", ".end"]) + "\n"
-        output = run_ngspice(text, work, timeout_s, executable)
-        raw = work / "tran.raw"
-        if not raw.exists():
-            raise SolverError(f"ngspice produced no transient: {output.strip().splitlines()[-1:]}")
-        plot = read_raw(raw)[-1]
+    text = netlist_text(circuit, inputs=x[0], analysis=False, capacitors=True, rise_s=rise_s)
+    text += (f".options method={_NGSPICE_METHOD[method]} reltol={format_number(rtol)} abstol=1e-18 "
+             "vntol=1e-15\n")
+    plot = run_control(text, f"tran {format_number(t_step)} {format_number(t_stop)} 0 {format_number(t_max)}",
+                       f"time {' '.join(vectors)}", "transient", timeout_s, executable)
     times = plot["time"]
     outs = np.stack([plot[n] for n in output_vectors(circuit)], axis=1)
     currents = outs if circuit.sense == "tia" else outs / circuit.crossbar.ref_ohm
@@ -83,16 +66,8 @@ def ngspice_operating_point(circuit: Circuit, inputs, timeout_s: float = 3600.0,
     sources = [f"v{i}" for i in range(circuit.shape[0])]
     if circuit.sense == "tia":
         sources += [f"vs{j}" for j in range(circuit.shape[1])]
-    with tempfile.TemporaryDirectory(prefix="xbar-ngspice-op-") as tmp:
-        work = _workdir(tmp)
-        text = netlist_text(circuit, inputs=x[0], analysis=False)
-        text += "\n".join([".control", "set filetype=binary", "op", f"write {work}/op.raw all", "quit",
-                           ".endc", ".end"]) + "\n"
-        output = run_ngspice(text, work, timeout_s, executable)
-        raw = work / "op.raw"
-        if not raw.exists():
-            raise SolverError(f"ngspice produced no operating point: {output.strip().splitlines()[-1:]}")
-        plot = read_raw(raw)[-1]
+    plot = run_control(netlist_text(circuit, inputs=x[0], analysis=False), "op", "all", "operating point",
+                       timeout_s, executable)
     try:
         v = np.array([0.0] + [plot[f"v({n})"][0] if f"v({n})" in plot else plot[n][0] for n in names[1:]])
         # ngspice's branch current flows into the source's + terminal: the network receives its negative.

@@ -12,16 +12,14 @@ time points, so each interval's integral of their product is exact).
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParameterError, SolverError
-from ..netlist import format_number, read_raw
+from ..errors import ParameterError
+from ..netlist import format_number
 from ..write_circuit import WriteCircuit, write_netlist_text
-from .ngspice import _SAFE_PATH, run_ngspice
+from .ngspice import run_control
 
 
 @dataclass(frozen=True)
@@ -100,19 +98,9 @@ def ngspice_pulse(circuit: WriteCircuit, amplitude_v: float, width_s: float, ste
     stop = p.rise_s + width_s + p.fall_s
     step = step_s or stop / 200
     names = [f"v({name})" for name in circuit.node_names[1:]]
-    with tempfile.TemporaryDirectory(prefix="xbar-write-") as tmp:
-        work = Path(tmp)
-        if not _SAFE_PATH.fullmatch(str(work)):
-            raise SolverError(f"unsafe temporary directory name {str(work)!r} for ngspice output")
-        control = [".control", "set filetype=binary",
-                   f"tran {format_number(step)} {format_number(stop * 1.25)} 0 {format_number(step)}",
-                   f"write {work}/pulse.raw {' '.join(names)} i(vw)", "quit", ".endc", ".end"]
-        text = write_netlist_text(circuit, amplitude_v, width_s) + "\n".join(control) + "\n"
-        output = run_ngspice(text, work, timeout_s, executable)
-        raw = work / "pulse.raw"
-        if not raw.exists():
-            raise SolverError(f"ngspice wrote no transient result: {output.strip().splitlines()[-1:]}")
-        plot = read_raw(raw)[-1]
+    plot = run_control(write_netlist_text(circuit, amplitude_v, width_s),
+                       f"tran {format_number(step)} {format_number(stop * 1.25)} 0 {format_number(step)}",
+                       f"{' '.join(names)} i(vw)", "transient of the write pulse", timeout_s, executable)
     time = plot["time"]
     v = np.zeros((len(time), circuit.n_nodes))
     for k, name in enumerate(names, start=1):
