@@ -66,6 +66,16 @@ def elmore_delay(times_s: np.ndarray, outputs: np.ndarray, final: np.ndarray) ->
     return np.trapz(frac, t, axis=0) if hasattr(np, "trapz") else np.trapezoid(frac, t, axis=0)
 
 
+def _cell_node_farad(circuit, prefix: str) -> np.ndarray:
+    """Capacitance at each cell's node of one wire kind (``"Cr"`` rows, ``"Cc"`` columns), farad
+    [rows, cols]: that wire's segment capacitance plus the junctions of the cell's connected MTJs."""
+    c = np.zeros(circuit.shape)
+    for g in circuit.capacitors:
+        if g.prefix == prefix:
+            np.add.at(c, (g.index[:, 0], g.index[:, 1]), g.farad)
+    return c + np.isfinite(circuit.cell_ohm).sum(axis=2) * circuit.cell_farad
+
+
 def row_elmore_delay(circuit) -> np.ndarray:
     """Analytic Elmore delay (Elmore 1948) at the far end of each row wire, second, [rows].
 
@@ -77,11 +87,7 @@ def row_elmore_delay(circuit) -> np.ndarray:
     """
     xb = circuit.crossbar
     rows, cols = circuit.shape
-    c = np.zeros((rows, cols))
-    for g in circuit.capacitors:
-        if g.prefix == "Cr":
-            np.add.at(c, (g.index[:, 0], g.index[:, 1]), g.farad)
-    c = c + np.isfinite(circuit.cell_ohm).sum(axis=2) * circuit.cell_farad
+    c = _cell_node_farad(circuit, "Cr")
     r_up = xb.driver_ohm + xb.row_wire_ohm * np.arange(1, cols + 1)
     return (c * r_up[None, :]).sum(axis=1)
 
@@ -96,11 +102,7 @@ def column_elmore_delay(circuit) -> np.ndarray:
     """
     xb = circuit.crossbar
     rows, cols = circuit.shape
-    c = np.zeros((rows, cols))
-    for g in circuit.capacitors:
-        if g.prefix == "Cc":
-            np.add.at(c, (g.index[:, 0], g.index[:, 1]), g.farad)
-    c = c + np.isfinite(circuit.cell_ohm).sum(axis=2) * circuit.cell_farad
+    c = _cell_node_farad(circuit, "Cc")
     delay = (c * (xb.col_wire_ohm * np.arange(rows, 0, -1))[:, None]).sum(axis=0)
     if circuit.sense == "resistor":
         g_col = (1.0 / circuit.cell_ohm).sum(axis=(0, 2))
