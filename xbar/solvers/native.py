@@ -95,6 +95,14 @@ def branches(circuit: Circuit, device_siemens: np.ndarray | None = None) -> tupl
     return a, b, g
 
 
+def incidence(a: np.ndarray, b: np.ndarray, n_nodes: int) -> sp.csr_matrix:
+    """Incidence [n_nodes, m] of m two-terminal elements from node a[k] (+1) to b[k] (-1)."""
+    m = len(a)
+    return sp.csr_matrix((np.concatenate([np.ones(m), -np.ones(m)]),
+                          (np.concatenate([a, b]), np.concatenate([np.arange(m), np.arange(m)]))),
+                         shape=(n_nodes, m))
+
+
 def kcl_residual(circuit: Circuit, node_voltages: np.ndarray, edges=None) -> np.ndarray:
     """Net current out of each node, [batch, n_nodes], summed branch by branch.
 
@@ -104,13 +112,11 @@ def kcl_residual(circuit: Circuit, node_voltages: np.ndarray, edges=None) -> np.
     """
     a, b, g = branches(circuit) if edges is None else edges
     v = np.atleast_2d(node_voltages)
-    n, m = circuit.n_nodes, len(a)
-    incidence = sp.csr_matrix((np.concatenate([np.ones(m), -np.ones(m)]),
-                               (np.concatenate([a, b]), np.concatenate([np.arange(m), np.arange(m)]))), shape=(n, m))
+    inc = incidence(a, b, circuit.n_nodes)
     out = np.empty_like(v)
     for lo in range(0, len(v), 32):  # bounded memory: 32 input vectors of branch currents at a time
         i = g * (v[lo:lo + 32, a] - v[lo:lo + 32, b])
-        out[lo:lo + 32] = (incidence @ i.T).T
+        out[lo:lo + 32] = (inc @ i.T).T
     return out
 
 

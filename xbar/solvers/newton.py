@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from ..circuit import Circuit, check_inputs
 from ..devices import junction_current
 from ..errors import SolverError
-from .native import NativeSolver, device_transfer
+from .native import NativeSolver, device_transfer, incidence
 from .result import Solution
 
 #: Node-voltage array entries per batch chunk (bounds memory: ~8 arrays of this many doubles).
@@ -130,14 +130,6 @@ def _tridiagonal(diag: np.ndarray, lower: float, upper: np.ndarray, rhs: tuple) 
     return out
 
 
-def _incidence(a: np.ndarray, b: np.ndarray, n_nodes: int) -> sp.csr_matrix:
-    """Incidence [n_nodes, m] of m two-terminal elements from node a[k] (+1) to b[k] (-1)."""
-    m = len(a)
-    return sp.csr_matrix((np.concatenate([np.ones(m), -np.ones(m)]),
-                          (np.concatenate([a, b]), np.concatenate([np.arange(m), np.arange(m)]))),
-                         shape=(n_nodes, m))
-
-
 def wire_laplacian(circuit: Circuit) -> sp.csr_matrix:
     """Nodal conductance matrix [n_nodes, n_nodes] of the linear resistors alone (no devices)."""
     inc, g = _wires(circuit)
@@ -148,7 +140,7 @@ def _wires(circuit: Circuit) -> tuple[sp.csr_matrix, np.ndarray]:
     a = np.concatenate([g.a for g in circuit.resistors] + [np.zeros(0, dtype=np.int64)])
     b = np.concatenate([g.b for g in circuit.resistors] + [np.zeros(0, dtype=np.int64)])
     g = np.concatenate([1.0 / g.ohm for g in circuit.resistors] + [np.zeros(0)])
-    return _incidence(a, b, circuit.n_nodes), g
+    return incidence(a, b, circuit.n_nodes), g
 
 
 class NewtonSolver:
@@ -175,10 +167,7 @@ class NewtonSolver:
         self._wire_inc, self._wire_g = _wires(circuit)
         self._wire_inc_t = self._wire_inc.T.tocsr()
         self._lap_ff = lap[free][:, free].tocsr()
-        ndev = circuit.device_top.size
-        inc = sp.csr_matrix((np.concatenate([np.ones(ndev), -np.ones(ndev)]),
-                             (np.concatenate([circuit.device_top.ravel(), circuit.device_read.ravel()]),
-                              np.concatenate([np.arange(ndev), np.arange(ndev)]))), shape=(circuit.n_nodes, ndev))
+        inc = incidence(circuit.device_top.ravel(), circuit.device_read.ravel(), circuit.n_nodes)
         self._inc = inc
         self._inc_f = inc[free].tocsr()
         self._inc_ft = self._inc_f.T.tocsr()
