@@ -90,6 +90,24 @@ def junction_current(v_volt, r_p_ohm, r_zero_ohm, v_half_volt: float):
     return v / r, (r + dr * 2.0 * u / (1.0 + u) ** 2) / r ** 2
 
 
+def junction_deviation(v_volt, r_p_ohm, r_zero_ohm, v_half_volt: float) -> np.ndarray:
+    """The non-linear part of :func:`junction_current`: i(V) - V / R_0, in ampere.
+
+    Written out, d = V u (R_0 - R_P) / (R_0 (R_0 + R_P u)) with u = (V/V_h)^2, so the
+    few-per-cent departure from the zero-bias line is computed without the
+    cancellation of subtracting two nearly equal currents. Arrays broadcast.
+    """
+    v = np.asarray(v_volt, dtype=float)
+    u = v * v
+    u *= 1.0 / v_half_volt ** 2
+    num = (r_zero_ohm - r_p_ohm) / r_zero_ohm * u
+    num *= v
+    u *= r_p_ohm
+    u += r_zero_ohm
+    num /= u
+    return num
+
+
 @dataclass(frozen=True)
 class MTJ:
     """One magnetic tunnel junction with its two zero-bias read resistances (ohm).

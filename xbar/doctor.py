@@ -19,7 +19,7 @@ from pathlib import Path
 from . import __version__
 
 #: Python packages xbar cannot run without (pyproject.toml's dependencies, by import name).
-REQUIRED_MODULES = ("numpy", "scipy", "networkx", "matplotlib", "sklearn", "tqdm", "threadpoolctl")
+REQUIRED_MODULES = ("numpy", "scipy", "cholespy", "matplotlib", "sklearn", "tqdm", "threadpoolctl")
 
 
 @dataclass(frozen=True)

@@ -337,7 +337,7 @@ class AnalogNetwork:
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
         if backend == "native" and self.spec.v_half_volt is not None:
-            return self._adc(self._noisy(self.solver(tile).solve(vt).currents, tile), tile)  # no matrix
+            return self._adc(self._noisy(self.solver(tile).solve_batch(vt).currents, tile), tile)  # no matrix
         if backend == "native":
             return self._adc(self._noisy(vt @ self.effective_matrix(tile), tile), tile)
         if backend in ("ngspice", "pyspice"):

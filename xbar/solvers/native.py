@@ -183,6 +183,11 @@ class NativeSolver:
         """Node ids of the unknowns [n_free], in the order of :attr:`factor`'s rows."""
         return self._free
 
+    @property
+    def input_coupling(self) -> sp.csc_matrix:
+        """``L_FS`` [n_free, rows]: the conductance entries coupling the free nodes to the row inputs."""
+        return self._lap_fs
+
     def free_matrix(self, device_siemens: np.ndarray | None = None) -> sp.csc_matrix:
         """``L_FF`` [n_free, n_free] with device conductances ``device_siemens`` [rows, cols] (default: linear)."""
         if device_siemens is None:

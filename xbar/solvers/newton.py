@@ -18,6 +18,11 @@ step. The start is the zero-bias linear answer. A vector is done when its Newton
 update is below ``tol`` times its largest input voltage; iteration counts are kept
 in :attr:`NewtonSolver.iterations`. Failing that within ``max_iterations`` is a
 :class:`SolverError`, never a silent answer.
+
+For many input vectors whose node voltages are not wanted (network inference),
+:meth:`NewtonSolver.solve_batch` uses the chord iteration of :mod:`.chord`
+instead: no Jacobian and one back-substitution per step, 3-4x faster; vectors
+it cannot finish come back here.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ import scipy.sparse as sp
 from ..circuit import Circuit, check_inputs
 from ..devices import junction_current
 from ..errors import SolverError
+from .chord import ChordReads
+from .factor import CholeskyFactor
 from .native import NativeSolver, device_transfer, incidence
 from .result import Solution
 
@@ -174,6 +181,15 @@ class NewtonSolver:
         self._devices = _DeviceModel(circuit)
         self.iterations = np.zeros(0, dtype=int)
         self.inner_iterations = 0
+        self._chord: ChordReads | None = None
+        self._cholesky: CholeskyFactor | None = None
+
+    @property
+    def cholesky(self) -> CholeskyFactor:
+        """Cholesky factorization of the zero-bias ``L_FF``: Newton's preconditioner and the chord's solves."""
+        if self._cholesky is None:
+            self._cholesky = CholeskyFactor(self.linear.free_matrix())
+        return self._cholesky
 
     def node_voltages(self, inputs) -> np.ndarray:
         """Voltages of all nodes, [batch, n_nodes], for row voltages ``inputs`` [batch, rows]."""
@@ -235,7 +251,7 @@ class NewtonSolver:
         """Solve J x = rhs column by column (J = wires + A diag(g) A^T), preconditioned by the zero-bias factorization."""
         x = np.zeros_like(rhs)
         r = rhs.copy()
-        z = self.linear.factor.solve(r)
+        z = self.cholesky.solve(r)
         p = z.copy()
         rz = (r * z).sum(axis=0)
         stop = rtol ** 2 * np.maximum(rz, 1e-300)
@@ -245,7 +261,7 @@ class NewtonSolver:
             alpha = np.where(pq > 0, rz / np.where(pq > 0, pq, 1.0), 0.0)
             x += alpha * p
             r -= alpha * q
-            z = self.linear.factor.solve(r)
+            z = self.cholesky.solve(r)
             rz_new = (r * z).sum(axis=0)
             self.inner_iterations += 1
             if (rz_new <= stop).all():
@@ -264,6 +280,25 @@ class NewtonSolver:
             return -resid.T
         return v[:, c.output_nodes] / c.crossbar.ref_ohm
 
+
+    def solve_batch(self, inputs) -> Solution:
+        """Like :meth:`solve` but without node voltages, for many input vectors: the chord iteration of
+        :mod:`.chord` on the zero-bias factorization (no Jacobian, one back-substitution per step);
+        any vector it cannot finish, and circuits too large for its dense transfers, go through Newton."""
+        x = check_inputs(inputs, self.circuit.shape[0])
+        if not self.circuit.nonlinear:
+            return self.linear.solve_batch(x)
+        if self._chord is None and ChordReads.fits(self.circuit):
+            self._chord = ChordReads(self.circuit, self.linear, self.cholesky)
+        if self._chord is None:
+            sol = self.solve(x)
+            return Solution.from_currents(self.circuit, sol.currents, solver=sol.solver)
+        currents, done, solves = self._chord.currents(x, self.tol)
+        if not done.all():
+            currents[~done] = self.solve(x[~done]).currents
+        info = dict(backend="native", method="chord", v_half_volt=self.circuit.v_half_volt, tol=self.tol,
+                    back_substitutions_per_vector=solves / max(1, len(x)), newton_vectors=int((~done).sum()))
+        return Solution.from_currents(self.circuit, currents, solver=info)
 
     def solve(self, inputs) -> Solution:
         """Sense currents and output voltages for a batch of row voltages [batch, rows]."""

@@ -1,0 +1,101 @@
+"""The chord iteration for many non-linear reads (solvers/chord.py), against Newton, ngspice and closed forms."""
+
+import numpy as np
+import pytest
+
+from xbar.circuit import build_circuit
+from xbar.crossbar import Crossbar
+from xbar.devices import junction_current, junction_deviation, library_device
+from xbar.solvers import NewtonSolver, solve
+from xbar.solvers.chord import ChordReads
+
+from test_nonlinear import array, rel
+
+
+def test_deviation_is_current_minus_zero_bias_line():
+    v = np.linspace(-0.6, 0.6, 121)
+    i, _ = junction_current(v, 10e3, 18e3, 0.4)
+    assert np.abs(junction_deviation(v, 10e3, 18e3, 0.4) - (i - v / 18e3)).max() <= 1e-18
+    assert np.abs(junction_deviation(v, 10e3, 10e3, 0.4)).max() == 0.0  # a parallel cell stays linear
+
+
+@pytest.mark.parametrize("cells", [1, 2, 3])
+@pytest.mark.parametrize("sense", ["tia", "resistor"])
+def test_chord_matches_newton(cells, sense):
+    rng = np.random.default_rng(cells)
+    for vh in (0.3, 0.5):
+        c = build_circuit(array(16, 12, cells, sense, vh, seed=cells))
+        for v_read in (0.1, 0.5):
+            x = rng.uniform(0, v_read, (40, 16))
+            x[0] = v_read
+            x[1] = 0.0
+            solver = NewtonSolver(c)
+            fast = solver.solve_batch(x)
+            assert fast.solver["method"] == "chord" and fast.node_voltages is None
+            assert rel(fast.currents, solver.solve(x).currents) <= 1e-11
+            assert np.all(fast.currents[1] == 0.0)
+
+
+def test_chord_vs_ngspice_with_wires_open_cells_and_variation():
+    dev = library_device(thickness_nm=2.2, n_cells=3, v_half_volt=0.3)
+    rng = np.random.default_rng(4)
+    states = rng.integers(0, 4, (24, 20))
+    flags = dev.cell_states(states)
+    r = np.where(flags, dev.mtj.r_p, dev.mtj.r_ap) * rng.uniform(0.9, 1.1, flags.shape)
+    r[0, 0, 1] = r[5, 3, :] = np.inf
+    c = build_circuit(Crossbar(dev, states, row_wire_ohm=1.0, col_wire_ohm=1.0, driver_ohm=10.0,
+                               cell_resistance_ohm=r))
+    x = rng.uniform(0, 0.5, (3, 24))
+    fast = NewtonSolver(c).solve_batch(x).currents
+    assert rel(fast, solve(c, x, "ngspice").currents) <= 1e-9
+
+
+def test_huge_vh_is_the_linear_effective_matrix():
+    x = np.random.default_rng(5).uniform(0, 0.5, (6, 12))
+    lin = solve(array(12, 10, 3, "tia", np.inf), x).currents
+    c = build_circuit(array(12, 10, 3, "tia", 1e9))
+    assert c.nonlinear
+    assert rel(NewtonSolver(c).solve_batch(x).currents, lin) <= 1e-12
+
+
+def test_converges_to_the_tolerance_in_few_back_substitutions():
+    # 128x128 of 3-cell devices on 1 ohm wires at 0.1 V: the chord contracts ~1e-3 per step.
+    c = build_circuit(Crossbar(library_device(thickness_nm=1.9, n_cells=3, v_half_volt=0.5),
+                               np.random.default_rng(0).integers(0, 4, (64, 64)), row_wire_ohm=1.0,
+                               col_wire_ohm=1.0))
+    x = np.random.default_rng(1).uniform(0, 0.1, (8, 64))
+    solver = NewtonSolver(c)
+    fast = solver.solve_batch(x)
+    assert fast.solver["back_substitutions_per_vector"] <= 4 and fast.solver["newton_vectors"] == 0
+    exact = NewtonSolver(c, tol=1e-15).solve(x).currents
+    assert (np.abs(fast.currents - exact).max(axis=1) / np.abs(exact).max(axis=1)).max() <= 1e-12
+
+
+def test_steep_junctions_fall_back_to_newton():
+    # A lone AP device read through 1 Mohm at 5 V sees ~0.18 V = 18 V_h: its conductance has risen by
+    # nearly the whole TMR, which the zero-bias chord cannot follow against the large reference
+    # (contraction ~ TMR > 0.5); the chord gives the vectors back and Newton solves them.
+    c = build_circuit(Crossbar(library_device(thickness_nm=2.6, n_cells=1, v_half_volt=0.01),
+                               np.zeros((1, 1), dtype=int), sense="resistor"))
+    x = np.array([[5.0], [2.0]])
+    fast = NewtonSolver(c).solve_batch(x)
+    assert fast.solver["newton_vectors"] == 2
+    assert rel(fast.currents, NewtonSolver(c).solve(x).currents) <= 1e-12
+
+
+def test_linear_circuit_goes_to_the_effective_matrix():
+    xb = array(8, 6, 2, "tia", np.inf)
+    x = np.random.default_rng(2).uniform(0, 0.1, (4, 8))
+    assert rel(NewtonSolver(build_circuit(xb)).solve_batch(x).currents, solve(xb, x).currents) <= 1e-13
+
+
+def test_dense_transfers_are_bounded(monkeypatch):
+    c = build_circuit(array(8, 6, 2, "tia", 0.5))
+    monkeypatch.setattr("xbar.solvers.chord.DENSE_BYTES", 8 * 48 * 6)  # B fits, the per-input transfer not
+    assert ChordReads.fits(c)
+    x = np.random.default_rng(3).uniform(0, 0.5, (5, 8))
+    solver = NewtonSolver(c)
+    assert rel(solver.solve_batch(x).currents, solver.solve(x).currents) <= 1e-11
+    monkeypatch.setattr("xbar.solvers.chord.DENSE_BYTES", 8)
+    assert not ChordReads.fits(c)
+    assert NewtonSolver(c).solve_batch(x).solver["method"] == "newton"
