@@ -64,7 +64,7 @@ def test_zero_spread_no_breakdown_reaches_every_target_in_minimum_pulses(n, t):
     # switch together: a ramp separates only cells whose thresholds differ by more than its step.
     base = SwitchingParams(sigma_cell=0.0, sigma_device=0.0)
     from xbar.switching import critical_current
-    ic0 = critical_current(base, t) * (1.0 + 0.25 * np.arange(n))
+    ic0 = critical_current(base, t, n_cells=n) * (1.0 + 0.25 * np.arange(n))
     starts, targets = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
     starts, targets = starts.ravel(), targets.ravel()
     flags = np.arange(n) < starts[:, None]
