@@ -147,12 +147,17 @@ def test_cli_program_on_digits(tmp_path, capsys):
     assert main(["program", "--dataset", "digits", "--thickness", "1.6", "--limit", "60", "--out", str(out),
                  "--quiet", "--ceiling-margin", "0.3"]) == 0
     assert len((out / "results.jsonl").read_text().splitlines()) == len(lines) + 1
+    assert main(["program", "--dataset", "digits", "--thickness", "1.6", "--limit", "60", "--out", str(out),
+                 "--quiet", "--ceiling-margin", "0.3", "--cell-vc-ratio", "plain"]) == 0
+    assert len((out / "results.jsonl").read_text().splitlines()) == len(lines) + 2
+    assert "| `multi_cell_vc_ratio` | None |" in (out / "report.md").read_text()
 
 
 @pytest.mark.bad_input
 @pytest.mark.parametrize("argv", [["--thickness", "3.1"], ["--thickness", "x"], ["--field", "nan"],
                                   ["--cells", "0"], ["--field", "30"], ["--limit", "0"],
-                                  ["--ceiling-margin", "-1"], ["--max-pulses", "0"]])
+                                  ["--ceiling-margin", "-1"], ["--max-pulses", "0"], ["--cell-vc-ratio", "2.5"],
+                                  ["--cell-vc-ratio", "x"], ["--field", "12.7"]])
 def test_cli_program_bad_input(tmp_path, capsys, argv):
     assert main(["program", "--dataset", "digits", "--out", str(tmp_path / "o"), "--quiet"] + argv) == 2
     err = capsys.readouterr().err

@@ -353,7 +353,9 @@ def field_free_probability(p: SwitchingParams, thickness_nm: float, n_cells: int
 
     A device switches when the channel voltage of its hardest cell's 50 % point,
     I_50 R_ch(n), lies below its breakdown voltage; estimated over ``samples``
-    devices drawn with ``seed`` (deterministic).
+    devices drawn with ``seed`` (deterministic). ~50 % at 2.6 nm, where the
+    paper saw none of up to 10 devices: Fig. 4c's V_c equals the mean V_B
+    there (README "Writing", Fig. 4d).
     """
     from dataclasses import replace
     n = _check_cells(n_cells)
