@@ -287,7 +287,8 @@ def critical_current(p: SwitchingParams, thickness_nm: float, field_mt: float | 
 
 def half_current(p: SwitchingParams, thickness_nm: float, field_mt: float | None = None, n_cells: int = 1) -> float:
     """Nominal current in ampere that switches one cell of an ``n_cells`` device with 50 % probability in one pulse."""
-    return critical_current(p, thickness_nm, field_mt, n_cells) * half_current_factor(p, thermal_stability(p, thickness_nm))
+    delta = thermal_stability(p, thickness_nm)
+    return critical_current(p, thickness_nm, field_mt, n_cells) * half_current_factor(p, delta)
 
 
 def switching_probability(current_a, ic0_a, delta, pulse_s: float, tau0_s: float) -> np.ndarray:
@@ -370,13 +371,14 @@ def parameter_table(p: SwitchingParams | None = None) -> str:
     lines = ["| parameter | value | unit | kind | source |", "|---|---|---|---|---|"]
     for name, (unit, kind, source) in PARAMETER_SOURCES.items():
         value = getattr(p, name)
-        lines.append(f"| `{name}` | {'None' if value is None else format(value, '.6g')} | {unit} | {kind} | {source} |")
+        shown = "None" if value is None else format(value, ".6g")
+        lines.append(f"| `{name}` | {shown} | {unit} | {kind} | {source} |")
     slope, t_x = eq1_line(p)
     lines.append(f"| eq. 1 slope | {slope * 1e3:.4g} | mA/nm | fitted | I_c0(t) = slope (t - t_x) through Fig. 4c's ends |")
     lines.append(f"| eq. 1 t_x | {t_x:.4g} | nm | fitted | thickness where eq. 1's I_c0 vanishes (K_s = M_s t) |")
     lo, hi = THICKNESS_RANGE_NM
-    lines.append(f"| H_K | {anisotropy_field(p, lo):.4g} -> {anisotropy_field(p, hi):.4g} | mT | derived | zero-temperature "
-                 f"switching field at {lo}/{hi} nm, Sharrock's law from H_s |")
+    lines.append(f"| H_K | {anisotropy_field(p, lo):.4g} -> {anisotropy_field(p, hi):.4g} | mT | derived "
+                 f"| zero-temperature switching field at {lo}/{hi} nm, Sharrock's law from H_s |")
     lines.append(f"| 3-cell V ratio | {vc_ratio(p, 3):.4g} | 1 | derived | median full-switching voltage, 3 cells over "
                  f"1 cell, equal field |")
     lines.append(f"| per-cell I_c0, 3 / 6 cells | {multi_cell_factor(p, 3):.4g} / {multi_cell_factor(p, 6):.4g} | 1 "
