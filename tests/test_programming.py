@@ -64,7 +64,7 @@ def test_zero_spread_no_breakdown_reaches_every_target_in_minimum_pulses(n, t):
     # switch together: a ramp separates only cells whose thresholds differ by more than its step.
     base = SwitchingParams(sigma_cell=0.0, sigma_device=0.0)
     from xbar.switching import critical_current
-    ic0 = critical_current(base, t) * (1.0 + 0.25 * np.arange(n))
+    ic0 = critical_current(base, t, n_cells=n) * (1.0 + 0.25 * np.arange(n))
     starts, targets = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
     starts, targets = starts.ravel(), targets.ravel()
     flags = np.arange(n) < starts[:, None]
@@ -147,12 +147,17 @@ def test_cli_program_on_digits(tmp_path, capsys):
     assert main(["program", "--dataset", "digits", "--thickness", "1.6", "--limit", "60", "--out", str(out),
                  "--quiet", "--ceiling-margin", "0.3"]) == 0
     assert len((out / "results.jsonl").read_text().splitlines()) == len(lines) + 1
+    assert main(["program", "--dataset", "digits", "--thickness", "1.6", "--limit", "60", "--out", str(out),
+                 "--quiet", "--ceiling-margin", "0.3", "--cell-vc-ratio", "plain"]) == 0
+    assert len((out / "results.jsonl").read_text().splitlines()) == len(lines) + 2
+    assert "| `multi_cell_vc_ratio` | None |" in (out / "report.md").read_text()
 
 
 @pytest.mark.bad_input
 @pytest.mark.parametrize("argv", [["--thickness", "3.1"], ["--thickness", "x"], ["--field", "nan"],
                                   ["--cells", "0"], ["--field", "30"], ["--limit", "0"],
-                                  ["--ceiling-margin", "-1"], ["--max-pulses", "0"]])
+                                  ["--ceiling-margin", "-1"], ["--max-pulses", "0"], ["--cell-vc-ratio", "2.5"],
+                                  ["--cell-vc-ratio", "x"], ["--field", "12.7"]])
 def test_cli_program_bad_input(tmp_path, capsys, argv):
     assert main(["program", "--dataset", "digits", "--out", str(tmp_path / "o"), "--quiet"] + argv) == 2
     err = capsys.readouterr().err

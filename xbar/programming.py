@@ -125,7 +125,7 @@ def nominal_ramp(device: CompoundMTJ, thickness_nm: float, switching: SwitchingP
                  path: WritePath) -> tuple[float, float, float]:
     """(first amplitude, step, ceiling) in source volts for a device of nominal cells."""
     tr = write_transfer(build_write_circuit(device, path))
-    v_nom = half_current(switching, thickness_nm) / float(tr.cell_a.mean())
+    v_nom = half_current(switching, thickness_nm, n_cells=device.n_cells) / float(tr.cell_a.mean())
     ceiling = (breakdown_voltage(switching, thickness_nm, device.n_cells) - params.ceiling_margin_v) \
         / float(tr.channel_v[0])
     return params.start_fraction * v_nom, params.step_fraction * v_nom, ceiling

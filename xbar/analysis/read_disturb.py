@@ -42,8 +42,11 @@ def channel_current_density(current_a, params: SwitchingParams | None = None) ->
 
 
 def read_disturb(device_current_a, thickness_nm: float, params: SwitchingParams | None = None,
-                 read_s: float = READ_PULSE_S) -> dict:
+                 read_s: float = READ_PULSE_S, n_cells: int = 1) -> dict:
     """Worst-device read disturb of solved device currents ``device_current_a`` (any shape, ampere).
+
+    ``n_cells``: cells per device; a cell of a multi-cell device has the lower
+    per-cell J_c0 of :func:`xbar.switching.multi_cell_factor`.
 
     Returns a JSON-ready dict: worst current (A), its channel current density
     J (A/m^2), J_c0 (A/m^2), J/J_c0, Delta, the read time (s) and the probability
@@ -51,7 +54,7 @@ def read_disturb(device_current_a, thickness_nm: float, params: SwitchingParams 
     """
     p = params or SwitchingParams()
     worst = float(np.abs(np.asarray(device_current_a, dtype=float)).max(initial=0.0))
-    ic0 = critical_current(p, thickness_nm, field_mt=0.0)
+    ic0 = critical_current(p, thickness_nm, field_mt=0.0, n_cells=n_cells)
     delta = thermal_stability(p, thickness_nm)
     prob = float(switching_probability(worst, ic0, delta, read_s, p.tau0_s))
     area = channel_area_m2(p)

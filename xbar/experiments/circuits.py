@@ -122,7 +122,8 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
         for st in analog_net.ir_drop(l, res.inputs):
             maps.append(st.pop("map_rel"))
             record["ir_drop"].append(dict(st, tile=list(st["tile"])))
-    record["read_disturb"] = read_disturb([s["worst_device_a"] for s in record["ir_drop"]], spec.thickness_nm)
+    record["read_disturb"] = read_disturb([s["worst_device_a"] for s in record["ir_drop"]], spec.thickness_nm,
+                                          n_cells=spec.n_cells)
     if details:
         worst = int(np.argmax([st["worst_rel"] for st in record["ir_drop"]]))
         record["arrays"] = dict(ir_map=maps[worst], ir_tile=record["ir_drop"][worst],
