@@ -9,7 +9,8 @@
    (V_h 0.5 V, 1 ohm wires, V_read 0.1 V) end to end, as `xbar infer --vh 0.5` runs them
    (`compare`: circuits, solves, accuracy, per-layer errors, IR drop), on a cold cache.
 
-    python benchmarks/bench_nonlinear.py [--images 1000,10000] [--linear-too] [--batch 256] [--skip-network]
+    python benchmarks/bench_nonlinear.py [--images 1000,10000] [--linear-too] [--batch 256]
+        [--skip-network | --skip-arrays]
 """
 
 from __future__ import annotations
@@ -63,25 +64,35 @@ def main() -> None:
     ap.add_argument("--linear-too", action="store_true", help="also time the same images on linear tiles")
     ap.add_argument("--batch", type=int, default=256, help="input vectors per array in part 1")
     ap.add_argument("--skip-network", action="store_true")
+    ap.add_argument("--skip-arrays", action="store_true", help="only the network part")
     args = ap.parse_args()
     print(f"load {os.getloadavg()[0]:.2f}")
+    if not args.skip_arrays:
+        arrays(args.batch)
+    if args.skip_network:
+        return
+    network(args.images, args.linear_too)
+
+
+def arrays(batch: int) -> None:
     print("| array | V_read (V) | set-up (s) | Newton iterations | Newton ms per vector | chord set-up (s) "
           "| chord back-substitutions per vector | chord ms per vector | to Newton |")
     print("|---|---|---|---|---|---|---|---|---|")
     for rows, cols in ((128, 128), (784, 128)):
         for v_read in (0.1, 0.5):
-            r = per_vector(rows, cols, v_read, args.batch)
+            r = per_vector(rows, cols, v_read, batch)
             print(f"| {r['shape']} | {v_read:g} | {r['setup_s']:.2f} | {r['newton']} | {r['newton_ms']:.1f} | "
                   f"{r['chord_setup_s']:.2f} | {r['chord_solves']:.2f} | {r['chord_ms']:.2f} | {r['fallback']} |",
                   flush=True)
-    if args.skip_network:
-        return
+
+
+def network(images: list[int], linear_too: bool) -> None:
     net = trained("mnist", seed=0)
     data = load("mnist")
     print("| images | junctions | end to end (s) | analog accuracy | ideal quantized | layer RMS errors | load |")
     print("|---|---|---|---|---|---|---|")
-    for n in args.images:
-        for vh in ((None, 0.5) if args.linear_too else (0.5,)):
+    for n in images:
+        for vh in ((None, 0.5) if linear_too else (0.5,)):
             spec = CircuitSpec(n_cells=3, thickness_nm=1.9, wire_ohm=1.0, v_read=0.1, v_half_volt=vh)
             t0 = time.perf_counter()
             rec = compare(net, data, spec, n_test=n)

@@ -90,3 +90,58 @@ def test_nonlinear_study_is_opt_in_and_spans_vread_and_vh():
     assert len(points) == 15
     assert {p[2].v_half_volt for p in points} == {None, 0.5, 0.3}
     assert {p[2].v_read for p in points} == {0.05, 0.1, 0.2, 0.3, 0.5}
+
+
+def _device_file(tmp_path, extra=""):
+    path = tmp_path / "dev.toml"
+    path.write_text('name = "two cells"\n' + extra + "[[cell]]\nr_p_ohm = 20000\nr_ap_ohm = 34000\n"
+                    "[[cell]]\nr_p_ohm = 24000\nr_ap_ohm = 40000\n")
+    return path
+
+
+def test_device_file_carries_vh_and_the_spec_overrides_it(tmp_path, small):
+    from xbar.device_file import load_device
+    dev = load_device(_device_file(tmp_path, "v_half_volt = 0.4\n"))
+    assert dev.mtj.v_half_volt == 0.4 and all(c.v_half_volt == 0.4 for c in dev.cells)
+    assert load_device(_device_file(tmp_path)).mtj.linear
+    assert CircuitSpec(device_file=str(tmp_path / "dev.toml"), v_half_volt=0.3).device().mtj.v_half_volt == 0.3
+    # A device file's own V_h makes the tiles non-linear even when the spec says nothing.
+    net, data = small
+    x = data.x_test[:8]
+    base = dict(wire_ohm=1.0, tile_rows=40, tile_cols=12, v_read=0.5)
+    lin, _, _ = AnalogNetwork(net, CircuitSpec(**base, device_file=str(_device_file(tmp_path)))).run(x)
+    nonlin, _, _ = AnalogNetwork(net, CircuitSpec(**base, device_file=str(_device_file(tmp_path, "v_half_volt = 0.4\n")))).run(x)
+    assert np.abs(nonlin - lin).max() >= 1e-2 * np.abs(lin).max()
+    spec = CircuitSpec(**base, device_file=str(_device_file(tmp_path)), v_half_volt=0.4)
+    again, _, _ = AnalogNetwork(net, spec).run(x)
+    assert np.abs(again - nonlin).max() <= 1e-12 * np.abs(nonlin).max()
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("value", ['"0.5"', "0.001", "-1", "true", "nan"])
+def test_device_file_refuses_bad_vh(tmp_path, value):
+    from xbar.device_file import load_device
+    with pytest.raises(ParameterError) as err:
+        load_device(_device_file(tmp_path, f"v_half_volt = {value}\n"))
+    assert "v_half_volt" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_cli_vh_with_a_device_file(tmp_path):
+    path = _device_file(tmp_path)
+    proc = _cli("solve", "--device", str(path), "--rows", "4", "--cols", "3", "--vh", "0.5", "--v-read", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    assert "Newton converged to 1e-12" in proc.stdout
+    proc = _cli("settle", "--device", str(_device_file(tmp_path, "v_half_volt = 0.5\n")), "--rows", "4",
+                "--cols", "3")
+    assert proc.returncode == 2 and "linear junctions only" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_sweep_vh_fixes_v_half_for_every_point(tmp_path):
+    out = tmp_path / "s.jsonl"
+    proc = _cli("sweep", "-e", "inference", "-p", "v_read=0.1,0.5", "-p", "n_test=20", "-p", "hidden=16",
+                "-p", "epochs=20", "--vh", "0.5", "-o", str(out), "-w", "1", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    import json
+    records = [json.loads(line) for line in out.read_text().splitlines()[1:]]
+    assert len(records) == 2 and all(r["params"]["v_half_volt"] == 0.5 for r in records)

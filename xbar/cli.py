@@ -196,10 +196,10 @@ def _crossbar_from_args(args):
         raise ParameterError("--r-p and --tmr go together")
     vh = np.inf if args.vh is None else args.vh
     if args.device:
-        if args.vh is not None:
-            raise ParameterError("--vh applies to library or --r-p/--tmr devices, not to --device files")
         from .device_file import load_device
         device = load_device(args.device)
+        if args.vh is not None:
+            device = device.with_v_half(args.vh)
         if args.channel_ohm is not None:
             device = CompoundMTJ(device.mtj, device.n_cells, args.channel_ohm, device.cells, device.state_sigma)
         args.cells = device.n_cells
@@ -334,7 +334,8 @@ def _run_solve(args) -> int:
         circuit = build_circuit(xbar)
         if circuit.nonlinear:
             from .errors import ParameterError
-            raise ParameterError("--energy models linear junctions only; drop --vh")
+            raise ParameterError("--energy models linear junctions only; drop --vh (or the device file's "
+                                 "v_half_volt)")
         solver = NativeSolver(circuit)
         report = array_energy(circuit, x, args.t_read, Periphery(), solver)
         noise = array_noise(circuit, x, args.t_read, solver)
@@ -381,14 +382,15 @@ def _run_settle(args) -> int:
     from .circuit import build_circuit
     from .errors import ParameterError
     from .readout import array_settling
-    if args.vh is not None:
-        raise ParameterError("settle models linear junctions only (the transient solver); drop --vh")
     if args.dt is not None and (args.dt <= 0 or not np.isfinite(args.dt)):
         raise ParameterError(f"--dt must be a finite time > 0 s, got {args.dt!r}")
     if args.max_steps < 1:
         raise ParameterError(f"--max-steps must be >= 1, got {args.max_steps}")
     xbar = _crossbar_from_args(args)
     circuit = build_circuit(xbar)
+    if circuit.nonlinear:
+        raise ParameterError("settle models linear junctions only (the transient solver); drop --vh (or the "
+                             "device file's v_half_volt)")
     rows = xbar.shape[0]
     x = (_load_array(args.inputs, "inputs")[0] if args.inputs
          else np.random.default_rng(args.seed + 1).uniform(0.0, args.v_read, rows))
@@ -522,6 +524,8 @@ def _add_sweep(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
     p.add_argument("--device", metavar="FILE", help="device TOML file (or shipped name) for every point of an "
                    "experiment that takes device_file (inference); points are keyed by the file's content")
+    p.add_argument("--vh", type=v_half, metavar="VOLT", help=_VH_HELP + "; for every point of an experiment "
+                   "that takes v_half_volt (inference), like -p v_half_volt=VOLT")
     p.add_argument("--csv", metavar="OUT", help="write the finished records as CSV, in grid order")
     p.add_argument("--figure", metavar="STEM", help="draw the grid's [figure] from the results as "
                                                     "STEM[-panel].png/.svg")
@@ -559,6 +563,8 @@ def _run_sweep(args) -> int:
             from .device_file import file_sha256, load_device
             load_device(args.device)  # checked before anything is written
             axes.update(device_file=[str(args.device)], device_sha256=[file_sha256(args.device)])
+        if args.vh is not None:
+            axes["v_half_volt"] = [args.vh]
         grid = sweep.with_axes(grid, axes, args.experiment)
     if args.figure and not grid.figure:
         raise ParameterError(f"--figure needs a [figure] table in the grid of experiment {grid.experiment!r}")

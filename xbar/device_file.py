@@ -5,6 +5,7 @@ Schema (units in the key names; every key optional unless said)::
     name = "my 3-cell device"         # text for reports (letters, digits, spaces, _.,;:()+-=%/)
     source = "wafer 7, die 3"         # text for reports, same characters
     channel_ohm = 0.0                 # whole write channel, ohm (default below)
+    v_half_volt = 0.5                 # every cell's TMR bias half-point, V (default inf: linear)
 
     # Either the measured read resistance of each state, state 0 (all cells AP,
     # highest) .. state n (all P, lowest), 2..7 values; optionally a measured
@@ -28,7 +29,10 @@ A measured-state device is represented by n equivalent cells that reproduce the
 measured states exactly (:meth:`xbar.devices.CompoundMTJ.from_state_resistances`);
 its channel defaults to 0 ohm, since measured resistances already include the
 channel's share. A cell device's channel defaults to the library model
-(:func:`xbar.devices.channel_resistance`). Any problem is one
+(:func:`xbar.devices.channel_resistance`). ``v_half_volt`` makes the junctions
+non-linear, TMR(V) = TMR0 / (1 + (V/V_h)^2) (:func:`xbar.devices.junction_current`);
+for measured states it applies to the equivalent cells, i.e. each state's
+resistance falls toward the all-P one as the bias grows. Any problem is one
 :class:`~xbar.errors.ParameterError` line naming the file and the key.
 """
 
@@ -41,10 +45,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .devices import MAX_CELLS, MTJ, CompoundMTJ
+from .devices import MAX_CELLS, MTJ, CompoundMTJ, check_v_half
 from .errors import ParameterError
 
-_TOP_KEYS = {"name", "source", "channel_ohm", "state_ohm", "state_sigma", "cell"}
+_TOP_KEYS = {"name", "source", "channel_ohm", "v_half_volt", "state_ohm", "state_sigma", "cell"}
 _CELL_KEYS = ({"r_p_ohm", "r_ap_ohm"}, {"area_um2", "ra_ohm_um2", "tmr_percent"})
 _TEXT = re.compile(r"[A-Za-z0-9 _.,;:()+\-=%/]{0,200}")
 
@@ -96,6 +100,14 @@ def device_from_dict(data: dict, where: str = "device") -> CompoundMTJ:
             raise ParameterError(f"{where}: {key} must be text of letters, digits, spaces and _.,;:()+-=%/ "
                                  "(at most 200 characters)")
     channel = _number(data["channel_ohm"], f"{where}: channel_ohm", positive=False) if "channel_ohm" in data else None
+    v_half = np.inf
+    if "v_half_volt" in data:
+        if isinstance(data["v_half_volt"], bool) or not isinstance(data["v_half_volt"], (int, float)):
+            raise ParameterError(f"{where}: v_half_volt must be a number (inf: linear), got {data['v_half_volt']!r}")
+        try:
+            v_half = check_v_half(data["v_half_volt"])
+        except ParameterError as exc:
+            raise ParameterError(f"{where}: v_half_volt: {exc}") from None
     if ("state_ohm" in data) == ("cell" in data):
         raise ParameterError(f"{where}: give either state_ohm (measured states) or [[cell]] tables, "
                              "exactly one of them")
@@ -107,14 +119,16 @@ def device_from_dict(data: dict, where: str = "device") -> CompoundMTJ:
                 sigma = _numbers(data["state_sigma"], f"{where}: state_sigma", positive=False)
                 if len(sigma) != len(states):
                     raise ParameterError(f"state_sigma has {len(sigma)} values for {len(states)} states")
-            return CompoundMTJ.from_state_resistances(states, 0.0 if channel is None else channel, sigma)
+            return CompoundMTJ.from_state_resistances(states, 0.0 if channel is None else channel,
+                                                      sigma).with_v_half(v_half)
         if "state_sigma" in data:
             raise ParameterError("state_sigma goes with state_ohm, not with [[cell]] tables")
         cells = data["cell"]
         if not isinstance(cells, list) or not 1 <= len(cells) <= MAX_CELLS:
             raise ParameterError(f"needs 1..{MAX_CELLS} [[cell]] tables, got "
                                  f"{len(cells) if isinstance(cells, list) else 'something else'}")
-        return CompoundMTJ.heterogeneous([_cell(c, k, where) for k, c in enumerate(cells)], channel)
+        return CompoundMTJ.heterogeneous([_cell(c, k, where) for k, c in enumerate(cells)],
+                                         channel).with_v_half(v_half)
     except ParameterError as exc:
         text = str(exc)
         raise ParameterError(text if text.startswith(where) else f"{where}: {text}") from None

@@ -239,6 +239,15 @@ class CompoundMTJ:
         dev = cls.heterogeneous(cells, channel_ohm)
         return cls(dev.mtj, n, dev.channel_ohm, dev.cells, None if state_sigma is None else tuple(state_sigma))
 
+    def with_v_half(self, v_half_volt: float) -> "CompoundMTJ":
+        """The same device with every cell's TMR bias half-point at ``v_half_volt`` (inf: linear)."""
+        v = check_v_half(v_half_volt)
+
+        def junction(m: MTJ) -> MTJ:
+            return MTJ(m.r_p, m.r_ap, v)
+        cells = None if self.cells is None else tuple(junction(c) for c in self.cells)
+        return CompoundMTJ(junction(self.mtj), self.n_cells, self.channel_ohm, cells, self.state_sigma)
+
     @property
     def n_states(self) -> int:
         return self.n_cells + 1

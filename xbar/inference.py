@@ -107,8 +107,9 @@ class CircuitSpec:
     read_noise_t_s: float | None = None
     noise_seed: int = 0
     #: TMR bias half-point V_h of the junctions in volt (:func:`xbar.devices.junction_current`);
-    #: None (default, the paper's model) keeps the tiles linear (exact effective matrices);
-    #: a value solves every tile with Newton's method for each batch.
+    #: None (default, the paper's model) keeps the tiles linear (exact effective matrices) unless a
+    #: ``device_file`` sets its own; a value (it overrides the file's) solves every tile for each batch
+    #: (:meth:`xbar.solvers.NewtonSolver.solve_batch`).
     v_half_volt: float | None = None
 
     def __post_init__(self):
@@ -168,9 +169,11 @@ class CircuitSpec:
 
     def device(self) -> CompoundMTJ:
         """The device: from ``device_file`` when given, else the library device at ``thickness_nm`` with
-        ``n_cells`` cells; ``channel_ohm`` (when not None) overrides its channel."""
+        ``n_cells`` cells; ``channel_ohm`` and ``v_half_volt`` (when not None) override the file's."""
         if self.device_file is not None:
             dev = load_device(self.device_file)
+            if self.v_half_volt is not None:
+                dev = dev.with_v_half(self.v_half_volt)
             if self.channel_ohm is None:
                 return dev
             return CompoundMTJ(dev.mtj, dev.n_cells, self.channel_ohm, dev.cells, dev.state_sigma)
@@ -336,7 +339,7 @@ class AnalogNetwork:
         """
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
-        if backend == "native" and self.spec.v_half_volt is not None:
+        if backend == "native" and not self.device.mtj.linear:
             return self._adc(self._noisy(self.solver(tile).solve_batch(vt).currents, tile), tile)  # no matrix
         if backend == "native":
             return self._adc(self._noisy(vt @ self.effective_matrix(tile), tile), tile)

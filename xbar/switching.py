@@ -59,6 +59,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+from scipy.special import ndtri
 
 from .devices import MAX_CELLS, channel_resistance
 from .errors import ParameterError
@@ -247,9 +248,8 @@ def vc_ratio(p: SwitchingParams, n_cells: int) -> float:
 
 def hardest_cell_factor(p: SwitchingParams, n_cells: int) -> float:
     """Median over devices of the largest of n cells' log-normal I_c0 factors: exp(sigma_cell Phi^-1(2^(-1/n)))."""
-    from scipy.stats import norm
     n = _check_cells(n_cells)
-    return float(np.exp(p.sigma_cell * norm.ppf(0.5 ** (1.0 / n))))
+    return float(np.exp(p.sigma_cell * ndtri(0.5 ** (1.0 / n))))
 
 
 def multi_cell_factor(p: SwitchingParams, n_cells: int) -> float:

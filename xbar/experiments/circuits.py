@@ -162,7 +162,7 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
                     scheme: str = "differential", calibration_images: int = 0, n_test: int | None = None,
                     hidden: int = 128, epochs: int = 40, data_dir=None, fault_rate: float = 0.0,
                     correlated_scale: float = 0.0, device_file: str | None = None,
-                    device_sha256: str | None = None) -> dict:
+                    device_sha256: str | None = None, v_half_volt: float | None = None) -> dict:
     """One analog-inference point from plain parameters (a sweep task); returns a JSON-ready record.
 
     ``fault_rate``: fraction of faulty cells; ``correlated_scale``: multiple of the
@@ -170,6 +170,7 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
     ``device_file`` replaces the library device (``cells``, ``thickness_nm``);
     ``device_sha256``, when given, must be that file's hash, so a sweep's point
     keys follow the file's content and an edited file is refused, not mixed in.
+    ``v_half_volt``: the junctions' TMR bias half-point in volt (None: linear, or the device file's).
     """
     from ..devices import Variation
     if device_sha256 is not None:
@@ -183,7 +184,8 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
                        fault_rate=fault_rate, device_ra_sigma=correlated_scale * typical.device_ra_sigma,
                        cell_ra_sigma=correlated_scale * typical.cell_ra_sigma,
                        device_tmr_sigma=correlated_scale * typical.device_tmr_sigma,
-                       cell_tmr_sigma=correlated_scale * typical.cell_tmr_sigma, device_file=device_file)
+                       cell_tmr_sigma=correlated_scale * typical.cell_tmr_sigma, device_file=device_file,
+                       v_half_volt=v_half_volt)
     net = trained(dataset, seed=seed, hidden=hidden, epochs=epochs, data_dir=data_dir)
     rec = compare(net, load(dataset, data_dir), spec, n_test=n_test,
                   cache_dir=default_cache_dir())

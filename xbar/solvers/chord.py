@@ -73,12 +73,15 @@ class ChordReads:
         self._gather = self._spread.T.tocsr()
         self._channel = self._channel_response(r0, nl_dev, nl_cell)
         inc = incidence(c.device_top.ravel(), c.device_read.ravel(), c.n_nodes).tocsr()
+        self._inc_t = inc.T.tocsr()
         self._inc_f = inc[linear.free_nodes].tocsr()
         self._inc_ft = self._inc_f.T.tocsr()
         self._m = linear.effective_matrix()  # [cols, rows]
         w = adjoint_voltages(linear, factor)  # [cols, n_nodes]
         self._b = np.ascontiguousarray(w[:, c.device_top.ravel()] - w[:, c.device_read.ravel()])
-        self._w_dev = self._device_transfer_per_input(inc) if n_dev * c.shape[0] * 8 <= DENSE_BYTES else None
+        self._w_dev = None
+        if n_dev * c.shape[0] * 8 <= DENSE_BYTES:
+            self._w_dev = self._device_transfer_per_input()
 
     def deviation(self, v_cell: np.ndarray) -> np.ndarray:
         """Each non-linear cell's current minus its zero-bias current, [cells, batch], for cell voltages [cells, batch]."""
@@ -117,22 +120,20 @@ class ChordReads:
         m = len(nl_dev)
         return sp.csr_matrix((np.concatenate(val), (np.concatenate(i), np.concatenate(j))), shape=(m, m))
 
-    def _device_transfer_per_input(self, inc: sp.csr_matrix) -> np.ndarray:
+    def _device_transfer_per_input(self) -> np.ndarray:
         """Device voltages of the linear network per volt on each row, [devices, rows]."""
-        c, lin = self.circuit, self.linear
-        rows = c.shape[0]
-        v = np.zeros((c.n_nodes, rows))
-        v[c.input_nodes, np.arange(rows)] = 1.0
-        if len(lin.free_nodes):
-            v[lin.free_nodes] = self.factor.solve(-lin.input_coupling.toarray())
-        return np.ascontiguousarray(inc.T @ v)
+        return self._linear_device_voltages(np.eye(self.circuit.shape[0]))
 
     def _linear_device_voltages(self, x: np.ndarray) -> np.ndarray:
         """Device voltages [devices, batch] of the linear network for inputs x [batch, rows]."""
         if self._w_dev is not None:
             return self._w_dev @ x.T
-        v = self.linear.node_voltages(x)
-        return (v[:, self.circuit.device_top.ravel()] - v[:, self.circuit.device_read.ravel()]).T
+        c, lin = self.circuit, self.linear
+        v = np.zeros((c.n_nodes, len(x)))
+        v[c.input_nodes] = x.T
+        if len(lin.free_nodes):
+            v[lin.free_nodes] = self.factor.solve(-(lin.input_coupling @ x.T))
+        return self._inc_t @ v
 
     def currents(self, x: np.ndarray, tol: float = 1e-12, max_steps: int = 60) -> tuple[np.ndarray, np.ndarray, int]:
         """Sense currents [batch, cols] for inputs x [batch, rows], converged flags [batch], back-substitutions done.
@@ -156,7 +157,7 @@ class ChordReads:
         active = np.flatnonzero(np.abs(x).max(axis=1, initial=0.0) > 0)
         if not len(active):
             return 0
-        solves = 0
+        solves = 0 if self._w_dev is not None else len(active)
         v_lin = self._linear_device_voltages(x[active])
         v_dev = v_lin
         scale = np.maximum(np.abs(y_out[active]).max(axis=1), 1e-300)
