@@ -145,3 +145,14 @@ def test_sweep_vh_fixes_v_half_for_every_point(tmp_path):
     import json
     records = [json.loads(line) for line in out.read_text().splitlines()[1:]]
     assert len(records) == 2 and all(r["params"]["v_half_volt"] == 0.5 for r in records)
+
+
+def test_infer_record_says_how_the_junctions_were_solved(small):
+    from xbar.experiments.circuits import compare, junction_solver_line
+    net, data = small
+    spec = CircuitSpec(n_cells=2, wire_ohm=1.0, tile_rows=40, tile_cols=12, v_read=0.3, v_half_volt=0.5)
+    js = compare(net, data, spec, n_test=12)["junction_solver"]
+    assert js["method"] == "chord" and js["tol"] == 1e-12 and js["newton_vectors"] == 0
+    assert 2 <= js["back_substitutions_per_vector"] <= 8
+    assert "chord iteration to 1e-12" in junction_solver_line(js)
+    assert "junction_solver" not in compare(net, data, CircuitSpec(n_cells=2, tile_rows=40, tile_cols=12), n_test=4)

@@ -250,6 +250,8 @@ class AnalogNetwork:
         self._noise_rngs: dict[tuple, np.random.Generator] = {}
         #: The ``solver`` metadata of every SPICE tile solve, with its layer, tile and batch size.
         self.spice_runs: list[dict] = []
+        #: The same for every native tile solve of non-linear junctions (chord steps, vectors given to Newton).
+        self.nonlinear_runs: list[dict] = []
 
     def crossbar(self, tile: Tile) -> Crossbar:
         """The physical array of ``tile``, with its own variation seed (made once)."""
@@ -340,7 +342,9 @@ class AnalogNetwork:
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
         if backend == "native" and not self.device.mtj.linear:
-            return self._adc(self._noisy(self.solver(tile).solve_batch(vt).currents, tile), tile)  # no matrix
+            sol = self.solver(tile).solve_batch(vt)  # no effective matrix
+            self.nonlinear_runs.append(dict(sol.solver, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
+            return self._adc(self._noisy(sol.currents, tile), tile)
         if backend == "native":
             return self._adc(self._noisy(vt @ self.effective_matrix(tile), tile), tile)
         if backend in ("ngspice", "pyspice"):

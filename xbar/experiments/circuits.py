@@ -122,6 +122,14 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
         for st in analog_net.ir_drop(l, res.inputs):
             maps.append(st.pop("map_rel"))
             record["ir_drop"].append(dict(st, tile=list(st["tile"])))
+    runs = analog_net.nonlinear_runs
+    if runs:
+        vectors = sum(r["vectors"] for r in runs)
+        record["junction_solver"] = dict(
+            method=runs[0]["method"], v_half_volt=runs[0]["v_half_volt"], tol=runs[0]["tol"], tile_solves=len(runs),
+            back_substitutions_per_vector=sum(r.get("back_substitutions_per_vector", 0.0) * r["vectors"]
+                                              for r in runs) / max(1, vectors),
+            newton_vectors=sum(r.get("newton_vectors", r["vectors"]) for r in runs))
     record["read_disturb"] = read_disturb([s["worst_device_a"] for s in record["ir_drop"]], spec.thickness_nm,
                                           n_cells=spec.n_cells)
     if details:
@@ -333,6 +341,15 @@ def spice_lines(spice: dict | None) -> list[str]:
             ""]
 
 
+def junction_solver_line(js: dict) -> str:
+    """One line on how non-linear junctions were solved (method, tolerance, work, vectors left to Newton)."""
+    head = f"non-linear junctions (V_h {js['v_half_volt']:g} V): {js['tile_solves']} tile solves"
+    if js["method"] != "chord":
+        return f"{head} by Newton's method to {js['tol']:g} relative"
+    return (f"{head} by the chord iteration to {js['tol']:g} relative, {js['back_substitutions_per_vector']:.2f} "
+            f"back-substitutions per vector, {js['newton_vectors']} vectors finished by Newton")
+
+
 def _read_disturb_lines(base: dict) -> list[str]:
     """Report section: the worst device's channel current density and read-disturb probability."""
     rd = base.get("read_disturb")
@@ -461,6 +478,7 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dic
         *[f"| {s['layer']} | {tuple(s['tile'])} | {1e3 * s['worst_v']:.3f} | {1e3 * s['mean_v']:.3f} "
           f"| {100 * s['worst_rel']:.2f} | {100 * s['mean_rel']:.2f} |" for s in base["ir_drop"]],
         *_read_disturb_lines(base),
+        *(["", junction_solver_line(base["junction_solver"]) + "."] if base.get("junction_solver") else []),
     ]
     if rows:
         lines += ["", "## Studies (one parameter varied from the base)", "",
