@@ -9,7 +9,7 @@ from xbar.devices import junction_current, junction_deviation, library_device
 from xbar.solvers import NewtonSolver, solve
 from xbar.solvers.chord import ChordReads
 
-from test_nonlinear import array, rel
+from test_nonlinear import array, open_cell_array, rel
 
 
 def test_deviation_is_current_minus_zero_bias_line():
@@ -37,14 +37,8 @@ def test_chord_matches_newton(cells, sense):
 
 
 def test_chord_vs_ngspice_with_wires_open_cells_and_variation():
-    dev = library_device(thickness_nm=2.2, n_cells=3, v_half_volt=0.3)
     rng = np.random.default_rng(4)
-    states = rng.integers(0, 4, (24, 20))
-    flags = dev.cell_states(states)
-    r = np.where(flags, dev.mtj.r_p, dev.mtj.r_ap) * rng.uniform(0.9, 1.1, flags.shape)
-    r[0, 0, 1] = r[5, 3, :] = np.inf
-    c = build_circuit(Crossbar(dev, states, row_wire_ohm=1.0, col_wire_ohm=1.0, driver_ohm=10.0,
-                               cell_resistance_ohm=r))
+    c = build_circuit(open_cell_array((24, 20), 2.2, rng, row_wire_ohm=1.0, col_wire_ohm=1.0, driver_ohm=10.0))
     x = rng.uniform(0, 0.5, (3, 24))
     fast = NewtonSolver(c).solve_batch(x).currents
     assert rel(fast, solve(c, x, "ngspice").currents) <= 1e-9

@@ -235,15 +235,19 @@ def test_128x128_tile_vs_ngspice_klu():
         assert rel(solve(c, x).currents, solve(c, x, "ngspice").currents) <= 1e-9
 
 
-def test_open_cells_and_explicit_resistances_vs_ngspice():
-    dev = library_device(thickness_nm=1.9, n_cells=3, v_half_volt=0.3)
-    rng = np.random.default_rng(7)
-    states = rng.integers(0, 4, (6, 5))
+def open_cell_array(shape, thickness_nm, rng, **wires):
+    """3-cell devices (V_h 0.3 V) with explicit +-10 % cell resistances; cell (0, 0, 1) and device (2, 3) open."""
+    dev = library_device(thickness_nm=thickness_nm, n_cells=3, v_half_volt=0.3)
+    states = rng.integers(0, 4, shape)
     flags = dev.cell_states(states)
     r = np.where(flags, dev.mtj.r_p, dev.mtj.r_ap) * rng.uniform(0.9, 1.1, flags.shape)
     r[0, 0, 1] = r[2, 3, :] = np.inf
-    xb = Crossbar(dev, states, row_wire_ohm=2.0, col_wire_ohm=2.0, cell_resistance_ohm=r)
-    c = build_circuit(xb)
+    return Crossbar(dev, states, cell_resistance_ohm=r, **wires)
+
+
+def test_open_cells_and_explicit_resistances_vs_ngspice():
+    rng = np.random.default_rng(7)
+    c = build_circuit(open_cell_array((6, 5), 1.9, rng, row_wire_ohm=2.0, col_wire_ohm=2.0))
     assert c.nonlinear and np.isinf(c.cell_rp_ohm[2, 3]).all()
     x = rng.uniform(0, 0.5, (2, 6))
     assert rel(solve(c, x).currents, solve(c, x, "ngspice").currents) <= 1e-9
