@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 
+import xbar
 from xbar import cli, datasets
 
 #: Bad files, written by the ``files`` fixture, by placeholder name.
@@ -315,4 +316,4 @@ def test_the_real_command_gives_one_line_per_bad_invocation(files):
 
 def _root():
     from pathlib import Path
-    return Path(cli.__file__).resolve().parent.parent
+    return Path(xbar.__file__).resolve().parent.parent

@@ -1,0 +1,8 @@
+"""``python -m xbar.cli``: the ``xbar`` command."""
+
+import sys
+
+from . import main
+
+if __name__ == "__main__":
+    sys.exit(main())

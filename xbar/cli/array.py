@@ -1,0 +1,277 @@
+"""The single-array subcommands: ``netlist``, ``solve`` and ``settle``, and the crossbar options they share."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..argtypes import (count, integer, ln_sigma, mtj_ohm, positive, read_volt, ref_ohm, seed, series_ohm,
+                        tmr_percent, within)
+from .common import (VH_HELP, add_t_read, add_timeout, load_array, save_array, save_solver_info,
+                     spice_options, v_half, write_json, yes)
+
+
+def add_crossbar_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("crossbar")
+    g.add_argument("--rows", type=count, default=8, help="rows (default 8)")
+    g.add_argument("--cols", type=count, default=8, help="columns (default 8)")
+    g.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
+    g.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
+                   help="free-layer thickness in nm from the paper's library, 1.6..2.6 (default 1.9)")
+    g.add_argument("--r-p", type=mtj_ohm, help="custom R_P in ohm (with --tmr; overrides --thickness)")
+    g.add_argument("--tmr", type=tmr_percent, help="custom TMR in percent (with --r-p)")
+    g.add_argument("--channel-ohm", type=series_ohm, help="write-channel resistance in ohm (default: 150 + 150 n)")
+    g.add_argument("--states", help="device states 0..cells, [rows, cols] CSV or NPY (default: random from --seed)")
+    g.add_argument("--seed", type=seed, default=0, help="seed for random states, inputs and variation, "
+                                                        "0..2^32-1 (default 0)")
+    g.add_argument("--wire-ohm", type=series_ohm, default=1.0, help="row and column wire ohm per segment (default 1)")
+    g.add_argument("--row-wire-ohm", type=series_ohm, help="row wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--col-wire-ohm", type=series_ohm, help="column wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--driver-ohm", type=series_ohm, default=0.0, help="row driver output resistance in ohm")
+    g.add_argument("--access-ohm", type=series_ohm, default=0.0, help="series access resistance per device in ohm")
+    g.add_argument("--sense", choices=("tia", "resistor"), default="tia",
+                   help="virtual-ground TIA or reference resistor to ground (default tia)")
+    g.add_argument("--ref-ohm", type=ref_ohm, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
+    g.add_argument("--sigma", type=ln_sigma, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
+    g.add_argument("--vh", type=v_half, metavar="VOLT", help=VH_HELP)
+    g.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
+                   "a shipped name; replaces --cells/--thickness/--r-p/--tmr")
+
+
+def crossbar_from_args(args):
+    import numpy as np
+
+    from ..crossbar import Crossbar
+    from ..devices import MTJ, CompoundMTJ, Variation, library_mtj
+    from ..errors import ParameterError
+    if (args.r_p is None) != (args.tmr is None):
+        raise ParameterError("--r-p and --tmr go together")
+    vh = np.inf if args.vh is None else args.vh
+    if args.device:
+        from ..device_file import load_device
+        device = load_device(args.device)
+        if args.vh is not None:
+            device = device.with_v_half(args.vh)
+        if args.channel_ohm is not None:
+            device = CompoundMTJ(device.mtj, device.n_cells, args.channel_ohm, device.cells, device.state_sigma)
+        args.cells = device.n_cells
+    else:
+        mtj = library_mtj(args.thickness, vh) if args.r_p is None else MTJ.from_tmr(args.r_p, args.tmr / 100.0, vh)
+        device = CompoundMTJ(mtj, args.cells, args.channel_ohm)
+    if args.states:
+        states = load_array(args.states, "states")
+        if np.any(states != np.round(states)):
+            raise ParameterError(f"device states in {args.states} must be integers 0..{args.cells}")
+        states = states.astype(np.int64)
+    else:
+        from ..resources import check_memory, estimate_bytes
+        check_memory(f"a {args.rows}x{args.cols} crossbar of {args.cells}-cell devices",
+                     estimate_bytes(args.rows, args.cols, args.cells))
+        states = np.random.default_rng(args.seed).integers(0, args.cells + 1, (args.rows, args.cols))
+    wire = args.wire_ohm
+    return Crossbar(device, states,
+                    row_wire_ohm=wire if args.row_wire_ohm is None else args.row_wire_ohm,
+                    col_wire_ohm=wire if args.col_wire_ohm is None else args.col_wire_ohm,
+                    driver_ohm=args.driver_ohm, access_ohm=args.access_ohm, sense=args.sense,
+                    ref_ohm=args.ref_ohm, variation=Variation(args.sigma, args.seed))
+
+
+def inputs_from_args(args, rows: int):
+    import numpy as np
+    if args.inputs:
+        return load_array(args.inputs, "inputs")
+    return np.random.default_rng(args.seed + 1).uniform(0.0, args.v_read, (args.random, rows))
+
+
+def add_netlist(sub) -> None:
+    p = sub.add_parser("netlist", help="write the ngspice netlist of a crossbar",
+                       description="Write a readable ngspice netlist (.op, ready for `ngspice -b -r out.raw`). "
+                                   "Without --inputs every row source is set to --v-read, so the netlist "
+                                   "solves to the currents of a fully driven array.")
+    add_crossbar_options(p)
+    p.add_argument("--inputs", help="row voltages for the sources, one row of a CSV/NPY file "
+                                    "(default: every row at --v-read)")
+    p.add_argument("--v-read", type=read_volt, default=0.1,
+                   help="row voltage when --inputs is not given, volt (default 0.1)")
+    p.add_argument("--title", help="title comment (letters, digits, spaces and _.,:()+-=%%/ only)")
+    p.add_argument("-o", "--output", required=True, help="netlist file to write")
+    p.set_defaults(func=run_netlist)
+
+
+def run_netlist(args) -> int:
+    import numpy as np
+
+    from ..circuit import build_circuit
+    from ..errors import ParameterError
+    from ..netlist import write_netlist
+    xbar = crossbar_from_args(args)
+    if args.inputs:
+        inputs = load_array(args.inputs, "inputs")
+        if len(inputs) != 1:
+            raise ParameterError(f"a netlist takes one input vector: {args.inputs} holds {len(inputs)} rows")
+        inputs, source = inputs[0], "row sources from the --inputs file"
+    else:
+        inputs, source = np.full(xbar.shape[0], args.v_read), f"every row source at {args.v_read:g} V"
+    title = f"{args.title or 'xbar crossbar'}, {source}"
+    if args.title and len(title) > 120:  # the title's limit (netlist.safe_title): keep the user's words
+        title = args.title
+    path = write_netlist(build_circuit(xbar), args.output, inputs=inputs, title=title)
+    print(f"wrote {path} ({xbar.shape[0]}x{xbar.shape[1]}, {xbar.n_cells}-cell devices, sense {xbar.sense}, "
+          f"{source})")
+    return 0
+
+
+def add_solve(sub) -> None:
+    p = sub.add_parser("solve", help="solve a crossbar for a batch of row voltages",
+                       description="Solve a crossbar circuit and write column currents (and output voltages).")
+    add_crossbar_options(p)
+    p.add_argument("--backend", choices=("native", "ngspice", "pyspice", "ideal"), default="native",
+                   help="solver (default native); ngspice runs the ngspice program, pyspice libngspice in-process")
+    add_timeout(p)
+    p.add_argument("--inputs", help="row voltages [batch, rows], CSV or NPY (default: random)")
+    p.add_argument("--random", type=count, default=4, help="number of random input vectors, >= 1 (default 4)")
+    p.add_argument("--v-read", type=read_volt, default=0.1,
+                   help="largest random row voltage in volt, > 0 (default 0.1)")
+    p.add_argument("-o", "--output", help="write currents [batch, cols] in ampere (CSV or NPY)")
+    p.add_argument("--voltages", help="write sense output voltages [batch, cols] in volt (CSV or NPY)")
+    p.add_argument("--energy", metavar="FILE", help="write the read's exact energy breakdown (array), the "
+                   "periphery models and the output noise as JSON (native solution)")
+    add_t_read(p)
+    p.set_defaults(func=run_solve)
+
+
+def run_solve(args) -> int:
+    import numpy as np
+
+    from ..resources import array_file_shape, check_memory, estimate_bytes
+    from ..solvers import solve
+    xbar = crossbar_from_args(args)
+    batch = (array_file_shape(args.inputs) or (0,))[0] if args.inputs else args.random
+    check_memory(f"solving {batch} input vector(s) on a {xbar.shape[0]}x{xbar.shape[1]} crossbar with {args.backend}",
+                 estimate_bytes(*xbar.shape, xbar.n_cells, batch, args.backend))
+    x = inputs_from_args(args, xbar.shape[0])
+    sol = solve(xbar, x, backend=args.backend, **spice_options(args))
+    if args.output:
+        save_array(args.output, sol.currents)
+        save_solver_info(args.output, sol.solver)
+    if args.voltages:
+        save_array(args.voltages, sol.voltages)
+    print(f"{args.backend}: {len(sol.currents)} input vector(s) on {xbar.shape[0]}x{xbar.shape[1]}; "
+          f"column currents {np.abs(sol.currents).min():.6g}..{np.abs(sol.currents).max():.6g} A")
+    if "ngspice" in sol.solver:
+        print(f"solved by {sol.solver['ngspice']} (KLU compiled in: {yes(sol.solver['klu_compiled'])}, "
+              f"used: {yes(sol.solver['klu_used'])}); Kirchhoff residual {sol.solver['kcl_residual']:.1e}")
+    if "newton_iterations_max" in sol.solver:
+        info = sol.solver
+        print(f"non-linear junctions (V_h = {info['v_half_volt']:g} V): Newton converged to "
+              f"{info['tol']:g} in {info['newton_iterations_min']}..{info['newton_iterations_max']} "
+              "iterations per vector "
+              f"({info['preconditioned_solves']} preconditioned solves)")
+    if args.energy:
+        from ..circuit import build_circuit
+        from ..periphery import Periphery
+        from ..readout import array_energy, array_noise
+        from ..solvers.native import NativeSolver
+        circuit = build_circuit(xbar)
+        if circuit.nonlinear:
+            from ..errors import ParameterError
+            raise ParameterError("--energy models linear junctions only; drop --vh (or the device file's "
+                                 "v_half_volt)")
+        solver = NativeSolver(circuit)
+        report = array_energy(circuit, x, args.t_read, Periphery(), solver)
+        noise = array_noise(circuit, x, args.t_read, solver)
+        report["noise"] = {k: v for k, v in noise.items() if k != "rms_a"}
+        write_json(args.energy, report)
+        e = report["array_j"]["total"]
+        print(f"energy per read: array {e * 1e15:.4g} fJ (exact; Tellegen error {report['tellegen_error']:.1e}), "
+              f"periphery {report['periphery']['total_j'] * 1e15:.4g} fJ (models); "
+              f"{report['array_efficiency']['fj_per_mac']:.4g} fJ/MAC array, "
+              f"{report['total_efficiency']['tops_per_w']:.4g} TOPS/W with periphery; wrote {args.energy}")
+    return 0
+
+
+def add_settle(sub) -> None:
+    p = sub.add_parser("settle", help="step response of a crossbar with its capacitances; settling time",
+                       description="Switch the row voltages on at t = 0 and integrate the circuit with its wire, "
+                                   "junction and sense capacitances (native fixed-step transient, one "
+                                   "factorization) until every column current stays within the band around its "
+                                   "DC value; report each column's settling time. --backend ngspice also runs "
+                                   "ngspice .tran over the same time for comparison.")
+    add_crossbar_options(p)
+    p.add_argument("--inputs", help="row voltages, first row of a CSV/NPY file (default: random up to --v-read)")
+    p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
+    p.add_argument("--dt", type=positive, help="time step in s (default: the analytic Elmore delay / 20)")
+    p.add_argument("--method", choices=("be", "trap"), default="be",
+                   help="backward Euler (default) or trapezoidal")
+    p.add_argument("--adc-bits", type=integer(1, 24), default=8, help="band: half an LSB of this ADC (default 8 bits)")
+    p.add_argument("--band", type=positive,
+                   help="band as a fraction of the largest column current (overrides --adc-bits)")
+    p.add_argument("--max-steps", type=integer(1), default=200000,
+                   help="give up after this many steps (default 200000)")
+    p.add_argument("--backend", choices=("native", "ngspice"), default="native",
+                   help="ngspice: also run ngspice .tran and compare (default native)")
+    p.add_argument("-o", "--output", help="waveforms: .npz (times, currents, ngspice's if run) or .csv")
+    p.add_argument("--plot", metavar="STEM", help="write the step response as STEM.png and STEM.svg")
+    p.add_argument("--json", metavar="FILE", help="write the settling summary as JSON")
+    p.set_defaults(func=run_settle)
+
+
+def run_settle(args) -> int:
+    import io
+
+    import numpy as np
+
+    from ..atomic import atomic_open
+    from ..circuit import build_circuit
+    from ..errors import ParameterError
+    from ..readout import array_settling
+    if args.dt is not None and (args.dt <= 0 or not np.isfinite(args.dt)):
+        raise ParameterError(f"--dt must be a finite time > 0 s, got {args.dt!r}")
+    if args.max_steps < 1:
+        raise ParameterError(f"--max-steps must be >= 1, got {args.max_steps}")
+    xbar = crossbar_from_args(args)
+    circuit = build_circuit(xbar)
+    if circuit.nonlinear:
+        raise ParameterError("settle models linear junctions only (the transient solver); drop --vh (or the "
+                             "device file's v_half_volt)")
+    rows = xbar.shape[0]
+    x = (load_array(args.inputs, "inputs")[0] if args.inputs
+         else np.random.default_rng(args.seed + 1).uniform(0.0, args.v_read, rows))
+    w, summary = array_settling(circuit, x, args.dt, args.band, args.adc_bits, args.method, args.max_steps)
+    final = np.asarray(summary["final_a"])
+    spice = None
+    if args.backend == "ngspice":
+        from ..solvers.ngspice_tran import ngspice_transient
+        dt = summary["dt_s"]
+        spice = ngspice_transient(circuit, x, float(w.times_s[-1]), dt, dt,
+                                  method="trap" if args.method == "trap" else "be")
+        common = np.array([np.interp(w.times_s, spice.times_s, spice.currents[:, j])
+                           for j in range(len(final))]).T
+        summary["ngspice_max_diff_rel"] = float(np.abs(common - w.currents).max() / np.abs(final).max())
+    if args.output:
+        if args.output.endswith(".npz"):
+            extra = {} if spice is None else {"ngspice_times_s": spice.times_s, "ngspice_currents_a": spice.currents}
+            buf = io.BytesIO()
+            np.savez(buf, times_s=w.times_s, currents_a=w.currents, final_a=final, **extra)
+            with atomic_open(args.output) as f:
+                f.write(buf.getvalue())
+        else:
+            buf = io.StringIO()
+            header = "time_s," + ",".join(f"i{j}_a" for j in range(len(final)))
+            np.savetxt(buf, np.column_stack([w.times_s, w.currents]), delimiter=",", fmt="%.17g",
+                       header=header, comments="")
+            with atomic_open(args.output, "w") as f:
+                f.write(buf.getvalue())
+    if args.plot:
+        from .. import plots
+        plots.save(plots.step_response(w.times_s, w.currents, final, summary["band_a"],
+                                       np.asarray(summary["settling_s"])), args.plot)
+    if args.json:
+        write_json(args.json, summary)
+    worst = summary["worst_s"]
+    print(f"settled: worst column {worst * 1e9:.4g} ns to within {summary['band_a']:.3g} A "
+          f"({summary['band_rel']:.3g} of full scale), {summary['steps']} steps of {summary['dt_s']:.3g} s "
+          f"({args.method}); analytic estimate (Elmore delay x ln(1/band)) "
+          f"{summary['elmore_settle_estimate_s'] * 1e9:.4g} ns"
+          + (f"; ngspice .tran differs by {summary['ngspice_max_diff_rel']:.2e} of full scale"
+             if spice is not None else ""))
+    return 0

@@ -1,0 +1,157 @@
+"""``xbar infer``: a network's test set on crossbar circuits, with optional studies."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from pathlib import Path
+
+from ..argtypes import count, integer, ln_sigma, read_volt, ref_ohm, seed, series_ohm, within
+from .common import VH_HELP, add_t_read, add_timeout, folder_to_write, spice_options, v_half
+
+
+def study_names(text: str) -> tuple[str, ...]:
+    from ..experiments.studies import parse_studies
+    try:
+        return parse_studies([text])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def tile_size(text: str) -> int | None:
+    if text.strip().lower() in ("none", "untiled"):
+        return None
+    try:
+        return count(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'none', got {text!r}") from None
+
+
+def add_infer(sub) -> None:
+    from ..experiments.studies import EXTRA_STUDIES, STUDIES
+    every = {**STUDIES, **{k: f"{v} (opt-in: not part of all)" for k, v in EXTRA_STUDIES.items()}}
+    p = sub.add_parser("infer", help="run a trained network through parasitic-aware crossbars",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description=textwrap.fill(
+                                   "Map a trained, quantized network onto compound SOT-MTJ crossbar tiles, "
+                                   "run the test set through the circuits, and compare with ideal quantized "
+                                   "inference. Prints the comparison table; writes report.md, results.json "
+                                   "and figures. By default only the base configuration runs (seconds); add "
+                                   "studies around it with --study.", 88),
+                       epilog="studies (--study NAME, repeatable, or --study all):\n" + "\n".join(
+                           f"  {name:<12} {what}" for name, what in every.items()))
+    p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
+                   help="digits (bundled, default), mnist or fashion")
+    p.add_argument("--data-dir", help="folder of the IDX files (mnist/ or fashion-mnist/), or the folder "
+                                      "holding mnist/ and fashion-mnist/ (default $XBAR_DATA_DIR or "
+                                      "~/.cache/xbar/data)")
+    p.add_argument("--seed", type=seed, default=0, help="training and variation seed, 0..2^32-1 (default 0)")
+    p.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
+    p.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
+                   help="free-layer thickness in nm, 1.6..2.6 (default 1.9)")
+    p.add_argument("--wire-ohm", type=series_ohm, default=1.0, help="row and column wire ohm per segment (default 1)")
+    p.add_argument("--driver-ohm", type=series_ohm, default=0.0, help="row driver output resistance (ohm)")
+    p.add_argument("--tile", type=tile_size, default=128, help="tile size in devices (rows = columns), or "
+                   "'none' for untiled (default 128)")
+    p.add_argument("--sense", choices=("tia", "resistor"), default="tia", help="sense mode (default tia)")
+    p.add_argument("--ref-ohm", type=ref_ohm, default=1e6, help="reference resistor for --sense resistor (ohm)")
+    p.add_argument("--sigma", type=ln_sigma, default=0.0, help="log-normal device-to-device variation")
+    p.add_argument("--variation", choices=("typical",),
+                   help="correlated variation with the documented typical RA and TMR spreads (instead of --sigma)")
+    p.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
+                   "a shipped name (measured-21pct, multisize-2p6nm); replaces --cells and --thickness")
+    p.add_argument("--model", metavar="FILE", help="your own trained network instead of the paper's MLP: ONNX "
+                   "(MLPs and CNNs; PyTorch: torch.onnx.export) or .npz weights w0, b0, w1, b1, ...")
+    p.add_argument("--fault-rate", type=within(0.0, 1.0), default=0.0,
+                   help="fraction of faulty cells, split evenly over stuck-P, stuck-AP, open and short (default 0)")
+    p.add_argument("--v-read", type=read_volt, default=0.1, help="read voltage for a full input, volt (default 0.1)")
+    p.add_argument("--vh", type=v_half, metavar="VOLT", help=VH_HELP + "; each tile is then solved by "
+                   "Newton's method for every batch (no effective matrix)")
+    p.add_argument("--adc-bits", type=integer(1, 24), help="digitize each column current with this many bits, "
+                                                           "1..24 (default: off)")
+    p.add_argument("--scheme", choices=("differential", "reference"), default="differential",
+                   help="weight mapping (default differential column pairs)")
+    p.add_argument("--calibrate", type=integer(0), default=0, metavar="N",
+                   help="fit a digital gain and offset per output on N training images (default 0: off)")
+    p.add_argument("--backend", choices=("native", "ngspice", "pyspice"), default="native",
+                   help="solver for the base run; ngspice/pyspice also report agreement with native "
+                        "(about 0.3 s per image per tile with KLU: use with --limit)")
+    add_timeout(p)
+    p.add_argument("--limit", type=count, help="use only the first N test images")
+    add_t_read(p)
+    p.add_argument("--study", type=study_names, action="append", default=[], metavar="NAME",
+                   help="also run a study around the base run: repeatable, or 'all' for every one except "
+                        "the opt-in ones (default: none). Studies: " + ", ".join(every) + " (listed below)")
+    p.add_argument("--netlist-dir", help="also write every tile's ngspice netlist here")
+    p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars and no plan or estimate lines")
+    p.set_defaults(func=run_infer)
+
+
+def typical_variation(name: str | None) -> dict:
+    """CircuitSpec fields of ``--variation typical`` (empty without it)."""
+    if name is None:
+        return {}
+    from ..devices import Variation
+    v = Variation.typical()
+    return dict(device_ra_sigma=v.device_ra_sigma, cell_ra_sigma=v.cell_ra_sigma,
+                device_tmr_sigma=v.device_tmr_sigma, cell_tmr_sigma=v.cell_tmr_sigma)
+
+
+def run_infer(args) -> int:
+    import os
+    if spice_options(args):
+        os.environ["XBAR_NGSPICE_TIMEOUT"] = str(spice_options(args)["timeout_s"])
+    from ..experiments.circuits import run_infer
+    from ..experiments.studies import parse_studies
+    from ..inference import CircuitSpec
+    studies = parse_studies(",".join(s) for s in args.study)
+    tile = args.tile
+    spec = CircuitSpec(n_cells=args.cells, thickness_nm=args.thickness, wire_ohm=args.wire_ohm,
+                       driver_ohm=args.driver_ohm, sense=args.sense, ref_ohm=args.ref_ohm, sigma=args.sigma,
+                       variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
+                       adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
+                       fault_rate=args.fault_rate, device_file=args.device, v_half_volt=args.vh,
+                       **typical_variation(args.variation))
+    say = None if args.quiet else (lambda line: print(line, flush=True))
+    folder_to_write(args.out, "--out")
+    if args.netlist_dir:
+        folder_to_write(args.netlist_dir, "--netlist-dir")
+    result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
+                       data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
+                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read)
+    base = result["base"]
+    where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
+    print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
+          f"{args.wire_ohm:g} ohm wires, tile {tile or 'none'}, sense {args.sense}")
+    print("| full precision | paper-method quantized | ideal quantized | analog | agreement |")
+    print("|---|---|---|---|---|")
+    print("| " + " | ".join("–" if base[k] is None else f"{100 * base[k]:.2f} %" for k in (
+        "accuracy_full_precision", "accuracy_paper_quantized", "accuracy_ideal_quantized",
+        "accuracy_analog", "top1_agreement")) + " |")
+    for e in base["layers"]:
+        print(f"layer {e['layer']}: output error: worst {e['worst_rel']:.3e} (of the largest ideal output), "
+              f"RMS {e['rms_rel']:.3e} (of the RMS ideal output)")
+    worst = max(base["ir_drop"], key=lambda s: s["worst_rel"])
+    print(f"worst IR drop: {100 * worst['worst_rel']:.2f} % of V_read (layer {worst['layer']}, "
+          f"tile {tuple(worst['tile'])})")
+    rd = base["read_disturb"]
+    print(f"read disturb: worst channel current density {1e-4 * rd['worst_j_a_per_m2']:.3g} A/cm^2 "
+          f"({rd['j_over_jc0']:.2g} J_c0), P(switch) {rd['probability_per_read']:.2g} per read")
+    if base.get("junction_solver"):
+        from ..experiments.circuits import junction_solver_line
+        print(junction_solver_line(base["junction_solver"]))
+    if base.get("spice"):
+        from ..experiments.circuits import spice_lines
+        print(spice_lines(base["spice"])[0])
+    e = base.get("energy")
+    if e:
+        settle = [layer["settling_s"] for layer in e["layers"] if "settling_s" in layer]
+        print(f"energy per image: array {e['array_j_per_image'] * 1e12:.4g} pJ (exact), periphery "
+              f"{e['periphery_j_per_image'] * 1e12:.4g} pJ (models); {e['fj_per_mac']:.4g} fJ/MAC, "
+              f"{e['tops_per_w']:.4g} TOPS/W (array alone {e['array_fj_per_mac']:.4g} fJ/MAC); worst settling "
+              f"{max(settle) * 1e9:.3g} ns" if settle else "")
+    if not studies:
+        print("studies: none run (add --study NAME or --study all; see xbar infer --help)")
+    print(f"report: {Path(args.out) / 'report.md'}")
+    return 0

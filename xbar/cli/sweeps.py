@@ -1,0 +1,108 @@
+"""``xbar sweep``: an experiment over a parameter grid, resumable and parallel."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..argtypes import count
+from ..errors import XbarError
+from .common import VH_HELP, v_half
+
+
+def add_sweep(sub) -> None:
+    p = sub.add_parser("sweep", help="run an experiment over a parameter grid: resumable, parallel, Dask",
+                       description="Run every point of a grid over an experiment's parameters and append "
+                                   "one JSON line per finished point to the results file. A rerun with the "
+                                   "same results file skips finished points, also after a kill. Axes come "
+                                   "from a TOML grid (experiment = NAME, [params], optional [figure]) and/or "
+                                   "--param; the whole grid is checked before anything runs.")
+    p.add_argument("grid", nargs="?", help="grid TOML file, or the name of a shipped grid (see --list)")
+    p.add_argument("-e", "--experiment", help="experiment name, or module:function with --allow-import "
+                                              "(replaces the grid's)")
+    p.add_argument("--allow-import", action="append", default=[], metavar="MODULE",
+                   help="allow module:function experiments from MODULE (exact name; repeatable). Without "
+                        "it only registered experiments run, whatever a grid file names")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUES",
+                   help="an axis, name=1,2,3 or inclusive name=start:stop:step; replaces the grid's "
+                        "(repeatable)")
+    p.add_argument("-o", "--results", help="results file, JSON lines (default <grid>.jsonl or "
+                                           "sweep-<experiment>.jsonl)")
+    p.add_argument("-w", "--workers", type=count, default=os.cpu_count() or 1,
+                   help="local worker processes (default: one per CPU)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster instead, "
+                                                          "e.g. tcp://10.0.0.1:8786")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
+    p.add_argument("--device", metavar="FILE", help="device TOML file (or shipped name) for every point of an "
+                   "experiment that takes device_file (inference); points are keyed by the file's content")
+    p.add_argument("--vh", type=v_half, metavar="VOLT", help=VH_HELP + "; for every point of an experiment "
+                   "that takes v_half_volt (inference), like -p v_half_volt=VOLT")
+    p.add_argument("--csv", metavar="OUT", help="write the finished records as CSV, in grid order")
+    p.add_argument("--figure", metavar="STEM", help="draw the grid's [figure] from the results as "
+                                                    "STEM[-panel].png/.svg")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--status", metavar="FILE", help="print points done and remaining in FILE, then exit")
+    mode.add_argument("--export", metavar="FILE", help="write FILE's records as CSV (to --csv OUT, else "
+                                                       "stdout) and/or its --figure, then exit")
+    mode.add_argument("--list", action="store_true", help="list the experiments and shipped grids, then exit")
+    p.set_defaults(func=run_sweep)
+
+
+def run_sweep(args) -> int:
+    import re
+    from contextlib import nullcontext
+    from pathlib import Path
+
+    from .. import sweep
+    from ..errors import ParameterError
+    if args.list:
+        print("experiments: " + ", ".join(f"{k} ({v})" for k, v in sweep.EXPERIMENTS.items()))
+        print("grids: " + ", ".join(sweep.shipped_grids()))
+        return 0
+    if args.status:
+        s = sweep.sweep_status(args.status)
+        print(f"{s.path}: {s.experiment}, {s.done} of {s.total} points done, {s.remaining} remaining")
+        return 0
+    if args.export:
+        grid, results = sweep.grid_of(args.export), args.export
+    else:
+        if not (args.grid or args.experiment):
+            raise ParameterError("give a grid file or name, or --experiment with --param axes")
+        grid = sweep.load_grid(args.grid) if args.grid else sweep.Grid(args.experiment, {})
+        axes = dict(sweep.parse_param(t) for t in args.param)
+        if args.device:
+            from ..device_file import file_sha256, load_device
+            load_device(args.device)  # checked before anything is written
+            axes.update(device_file=[str(args.device)], device_sha256=[file_sha256(args.device)])
+        if args.vh is not None:
+            axes["v_half_volt"] = [args.vh]
+        grid = sweep.with_axes(grid, axes, args.experiment)
+    if args.figure and not grid.figure:
+        raise ParameterError(f"--figure needs a [figure] table in the grid of experiment {grid.experiment!r}")
+    if not args.export:
+        plan = sweep.plan(grid, allow_import=args.allow_import)
+        if args.figure:
+            from ..sweep_figures import check
+            check(grid.figure, plan.grid.axes)
+        name = Path(args.grid).stem if args.grid else "sweep-" + re.sub(r"\W+", "_", grid.experiment)
+        results = args.results or f"{name}.jsonl"
+        s = sweep.run_sweep(plan, results, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
+        print(f"{grid.experiment}: {s.total} points, {s.resumed} already done, {s.finished} finished now, "
+              f"{len(s.failures)} failed -> {results}")
+    records = sweep.load_records(results)
+    if args.csv or (args.export and not args.figure):
+        from ..atomic import atomic_open
+        with atomic_open(args.csv, "w", newline="") if args.csv else nullcontext(sys.stdout) as out:
+            sweep.write_csv(records, out)
+    if args.figure:
+        from ..plots import save
+        from ..sweep_figures import draw
+        figures = draw(records, grid.figure)
+        for panel, fig in figures.items():
+            save(fig, Path(args.figure if len(figures) == 1 else f"{args.figure}-{panel}"))
+    if not args.export and s.failures:
+        point, message = s.failures[0]
+        where = {k: point.params[k] for k in grid.axes}
+        raise XbarError(f"{len(s.failures)} of {s.total} points failed, e.g. {where}: {message}; "
+                        "finished points are saved and a rerun retries the failed ones")
+    return 0
