@@ -143,3 +143,12 @@ def save_solver_info(output: str, info: dict) -> None:
 
     from ..atomic import write_text
     write_text(f"{output}.json", json.dumps(dict(info, outputs=output), indent=1) + "\n")
+
+
+def add_dataset_options(p: argparse.ArgumentParser) -> None:
+    """``--dataset`` and ``--data-dir``, shared by the commands that read a dataset."""
+    p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
+                   help="digits (bundled, default), mnist or fashion")
+    p.add_argument("--data-dir", help="folder of the IDX files (mnist/ or fashion-mnist/), or the folder "
+                                      "holding mnist/ and fashion-mnist/ (default $XBAR_DATA_DIR or "
+                                      "~/.cache/xbar/data)")

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 from ..argtypes import count, integer, ln_sigma, read_volt, ref_ohm, seed, series_ohm, within
-from .common import VH_HELP, add_t_read, add_timeout, folder_to_write, spice_options, v_half
+from .common import VH_HELP, add_dataset_options, add_t_read, add_timeout, folder_to_write, spice_options, v_half
 
 
 def study_names(text: str) -> tuple[str, ...]:
@@ -40,11 +40,7 @@ def add_infer(sub) -> None:
                                    "studies around it with --study.", 88),
                        epilog="studies (--study NAME, repeatable, or --study all):\n" + "\n".join(
                            f"  {name:<12} {what}" for name, what in every.items()))
-    p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
-                   help="digits (bundled, default), mnist or fashion")
-    p.add_argument("--data-dir", help="folder of the IDX files (mnist/ or fashion-mnist/), or the folder "
-                                      "holding mnist/ and fashion-mnist/ (default $XBAR_DATA_DIR or "
-                                      "~/.cache/xbar/data)")
+    add_dataset_options(p)
     p.add_argument("--seed", type=seed, default=0, help="training and variation seed, 0..2^32-1 (default 0)")
     p.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
     p.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..argtypes import comma_list, count, finite, integer, nonnegative, seed, series_ohm, within
-from .common import folder_to_write
+from .common import add_dataset_options, folder_to_write
 
 
 def cell_vc_ratio(text: str) -> float | None:
@@ -26,11 +26,7 @@ def add_program(sub) -> None:
                                    "the test accuracy as programmed beside the intended one. Several "
                                    "thicknesses or cell counts make a study; finished points are kept in "
                                    "OUT/results.jsonl, so a rerun resumes.")
-    p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
-                   help="digits (bundled, default), mnist or fashion")
-    p.add_argument("--data-dir", help="folder of the IDX files (mnist/ or fashion-mnist/), or the folder "
-                                      "holding mnist/ and fashion-mnist/ (default $XBAR_DATA_DIR or "
-                                      "~/.cache/xbar/data)")
+    add_dataset_options(p)
     p.add_argument("--seed", type=seed, default=0, help="training and programming seed, 0..2^32-1 (default 0)")
     p.add_argument("--cells", type=comma_list(integer(1, 6)), default=[3],
                    help="cells per device, 1..6, or a comma list (default 3)")
