@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__, datasets, devices, network, plots, quantize
-from ..atomic import write_text
+from ..atomic import append_line, write_text
 from ..errors import ParameterError
 
 #: Cell counts of the device library sweep (Fig. 5b/c) and of the contour (Fig. 5d/e).
@@ -193,8 +193,7 @@ def run_points(points: list[dict], store: Path | None = None, data_dir=None, cac
         if rec is None:
             rec = {**paper_point(**point, data_dir=data_dir, cache_dir=cache_dir), "key": key}
             if store is not None:
-                with open(store, "a") as fh:
-                    fh.write(json.dumps(rec) + "\n")
+                append_line(store, json.dumps(rec))
             done[key] = rec
         records.append(rec)
     return records
