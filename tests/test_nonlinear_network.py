@@ -148,7 +148,8 @@ def test_sweep_vh_fixes_v_half_for_every_point(tmp_path):
 
 
 def test_infer_record_says_how_the_junctions_were_solved(small):
-    from xbar.experiments.circuits import compare, junction_solver_line
+    from xbar.experiments.circuits import compare
+    from xbar.experiments.infer_report import junction_solver_line
     net, data = small
     spec = CircuitSpec(n_cells=2, wire_ohm=1.0, tile_rows=40, tile_cols=12, v_read=0.3, v_half_volt=0.5)
     js = compare(net, data, spec, n_test=12)["junction_solver"]

@@ -135,10 +135,10 @@ def run_infer(args) -> int:
     print(f"read disturb: worst channel current density {1e-4 * rd['worst_j_a_per_m2']:.3g} A/cm^2 "
           f"({rd['j_over_jc0']:.2g} J_c0), P(switch) {rd['probability_per_read']:.2g} per read")
     if base.get("junction_solver"):
-        from ..experiments.circuits import junction_solver_line
+        from ..experiments.infer_report import junction_solver_line
         print(junction_solver_line(base["junction_solver"]))
     if base.get("spice"):
-        from ..experiments.circuits import spice_lines
+        from ..experiments.infer_report import spice_lines
         print(spice_lines(base["spice"])[0])
     e = base.get("energy")
     if e:
