@@ -93,3 +93,15 @@ def test_dense_transfers_are_bounded(monkeypatch):
     monkeypatch.setattr("xbar.solvers.chord.DENSE_BYTES", 8)
     assert not ChordReads.fits(c)
     assert NewtonSolver(c).solve_batch(x).solver["method"] == "newton"
+
+
+def test_no_free_nodes_goes_to_newton():
+    # Ideal wires and channel: every node is held by a source, the device voltages are the inputs.
+    from xbar.devices import CompoundMTJ, junction_current
+    dev = library_device(thickness_nm=1.9, n_cells=2, v_half_volt=0.5)
+    c = build_circuit(Crossbar(CompoundMTJ(dev.mtj, 2, 0.0), np.array([[0, 1], [2, 0]])))
+    x = np.array([[0.5, 0.3]])
+    fast = NewtonSolver(c).solve_batch(x).currents
+    r0 = c.cell_ohm[None]
+    by_hand = junction_current(x[:, :, None, None], c.cell_rp_ohm[None], r0, 0.5)[0].sum(axis=(1, 3))
+    assert rel(fast, by_hand) <= 1e-14

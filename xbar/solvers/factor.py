@@ -137,6 +137,9 @@ class CholeskyFactor:
     def __init__(self, matrix: sp.spmatrix):
         coo = sp.coo_matrix(matrix)
         self.n = coo.shape[0]
+        self._chol = None
+        if self.n == 0:  # nothing to factor (every node is held by a source)
+            return
         try:
             self._chol = cholespy.CholeskySolverD(self.n, coo.row.astype(np.int32), coo.col.astype(np.int32),
                                                   coo.data.astype(np.float64), cholespy.MatrixType.COO)
@@ -147,5 +150,6 @@ class CholeskyFactor:
         """A^-1 rhs for rhs [n] or [n, k] (dense)."""
         b = np.ascontiguousarray(rhs, dtype=np.float64)
         x = np.empty_like(b)
-        self._chol.solve(b, x)
+        if self.n:
+            self._chol.solve(b, x)
         return x

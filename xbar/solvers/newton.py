@@ -288,7 +288,7 @@ class NewtonSolver:
         x = check_inputs(inputs, self.circuit.shape[0])
         if not self.circuit.nonlinear:
             return self.linear.solve_batch(x)
-        if self._chord is None and ChordReads.fits(self.circuit):
+        if self._chord is None and ChordReads.fits(self.circuit) and len(self._free):
             self._chord = ChordReads(self.circuit, self.linear, self.cholesky)
         if self._chord is None:
             sol = self.solve(x)
