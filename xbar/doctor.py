@@ -32,12 +32,21 @@ class Check:
     required: bool = False
 
 
+def _installed_version(name: str, module) -> str:
+    """The installed distribution's version (pip's view), else the module's own ``__version__``."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version({"sklearn": "scikit-learn"}.get(name, name))
+    except PackageNotFoundError:
+        return getattr(module, "__version__", "?")
+
+
 def _python() -> list[Check]:
     found, missing = [], []
     for name in REQUIRED_MODULES:
         try:
             mod = importlib.import_module(name)
-            found.append(f"{name} {getattr(mod, '__version__', '?')}")
+            found.append(f"{name} {_installed_version(name, mod)}")
         except ImportError:
             missing.append(name)
     line = Check("python", "ok", f"{platform.python_version()} ({sys.executable}); xbar {__version__}")
