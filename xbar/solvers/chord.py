@@ -3,8 +3,9 @@
 At read biases a junction departs from its zero-bias conductance g0 by a few per
 cent, so each cell is written as g0 in parallel with a small non-linear current
 source, d(v) = i(v) - g0 v (:func:`xbar.devices.junction_deviation`). The
-linear network (wires, channels, cells at g0) is solved exactly by the native
-solver's factorization, and the sources are found by the fixed point
+linear network (wires, channels, cells at g0) is solved exactly (its effective
+matrix and adjoint responses from the native solver, back-substitutions by a
+sparse Cholesky factorization), and the sources are found by the fixed point
 
     V = V_lin - C J(V),    y = y_lin - B J(V),
 
@@ -13,12 +14,12 @@ current condensed to its terminals (its channel nodes eliminated exactly, as
 in :func:`xbar.solvers.native.device_transfer`), C the device-to-device transfer
 of the linear network and B [cols, devices] its transfer to the sense outputs
 (the adjoint responses, :mod:`.adjoint`). Each step costs one back-substitution
-of the existing factorization per vector, no new factorization and no Jacobian.
+per vector with the one factorization: no new factorization and no Jacobian.
 
 The iteration contracts by |C (dI/dV - g0)|: a device's own conductance against
-the low resistance of the wires that feed it, about 2e-3 per step at a 0.1 V
-read and 4e-2 at 0.5 V (V_h 0.5 V, 1 ohm wires), so two to eight steps reach
-1e-12. The error of the returned currents is estimated from the last two
+the low resistance of the wires that feed it, about 1.3e-3 per step at a 0.1 V
+read and 4e-2 at 0.5 V (V_h 0.5 V, 1 ohm wires, 128x128), so three to eight
+steps reach 1e-12. The error of the returned currents is estimated from the last two
 changes of y (geometric tail, q / (1 - q) of the last change); a vector stops
 when that is below ``tol`` times its largest linear output current. Where the
 steps do not contract (q above :data:`MAX_CONTRACTION`, steep junctions or
@@ -46,7 +47,7 @@ CHUNK_VECTORS = 32
 
 
 class ChordReads:
-    """Output currents of a non-linear circuit for batches of inputs, through ``linear``'s factorization.
+    """Output currents of a non-linear circuit for batches of inputs, on its zero-bias linear network.
 
     ``linear`` is the :class:`NativeSolver` of the same circuit (zero-bias conductances), ``factor``
     a :class:`CholeskyFactor` of its ``L_FF`` for the back-substitutions.
