@@ -98,7 +98,7 @@ def _valid():
         "xbar.faults.Faults": lambda: dict(stuck_p=0.1, stuck_ap=0.1, open=0.1, short=0.1, short_ohm=400.0, seed=2),
         "xbar.circuit.Circuit": lambda: _fields(build_circuit(_crossbar())),
         "xbar.circuit.ResistorGroup": lambda: _fields(build_circuit(_crossbar()).resistors[0]),
-        "xbar.inference.CircuitSpec": lambda: _fields(inference.CircuitSpec(channel_ohm=300.0, adc_bits=4,
+        "xbar.circuit_spec.CircuitSpec": lambda: _fields(inference.CircuitSpec(channel_ohm=300.0, adc_bits=4,
                                                                             adc_full_scale_a=1e-3)),
         "xbar.inference.LayerResult": lambda: dict(z_analog=np.ones((2, 3)), z_ideal=np.ones((2, 3))),
         "xbar.solvers.result.Solution": lambda: dict(currents=np.ones((2, 3)), voltages=np.ones((2, 3)),

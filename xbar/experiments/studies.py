@@ -3,7 +3,7 @@
 Light on purpose (no numpy, no solvers), so the command line can list the
 studies in ``--help`` and count their points without importing the heavy
 modules. :func:`study_specs` works on any dataclass shaped like
-:class:`~xbar.inference.CircuitSpec`.
+:class:`~xbar.circuit_spec.CircuitSpec`.
 """
 
 from __future__ import annotations
