@@ -38,7 +38,7 @@ _API = {
     "write_netlist": ("netlist", "write_netlist"),
     "netlist_text": ("netlist", "netlist_text"),
     "read_raw": ("netlist", "read_raw"),
-    "CircuitSpec": ("inference", "CircuitSpec"),
+    "CircuitSpec": ("circuit_spec", "CircuitSpec"),
     "AnalogNetwork": ("inference", "AnalogNetwork"),
     "trained": ("network", "trained"),
     "load_dataset": ("datasets", "load"),
