@@ -107,19 +107,13 @@ def append_line(path: str | os.PathLike, line: str) -> None:
     starts after it on a line of its own, so the new record is never glued to it.
     """
     data = (line.rstrip("\n") + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # the umask applies, as for open()
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)  # the umask applies, as for open()
     try:
         size = os.fstat(fd).st_size
-        if size and _last_byte(path, size) != b"\n":
+        if size and os.pread(fd, 1, size - 1) != b"\n":
             data = b"\n" + data
         while data:
             data = data[os.write(fd, data):]
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _last_byte(path: str | os.PathLike, size: int) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(size - 1)
-        return f.read(1)

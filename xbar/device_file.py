@@ -102,8 +102,6 @@ def device_from_dict(data: dict, where: str = "device") -> CompoundMTJ:
     channel = _number(data["channel_ohm"], f"{where}: channel_ohm", positive=False) if "channel_ohm" in data else None
     v_half = np.inf
     if "v_half_volt" in data:
-        if isinstance(data["v_half_volt"], bool) or not isinstance(data["v_half_volt"], (int, float)):
-            raise ParameterError(f"{where}: v_half_volt must be a number (inf: linear), got {data['v_half_volt']!r}")
         try:
             v_half = check_v_half(data["v_half_volt"])
         except ParameterError as exc:

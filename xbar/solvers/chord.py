@@ -35,7 +35,7 @@ from ..circuit import Circuit
 from ..devices import junction_deviation
 from .adjoint import adjoint_voltages
 from .factor import CholeskyFactor
-from .native import NativeSolver, device_transfer, incidence
+from .native import NativeSolver, channel_matrix, device_transfer, incidence
 
 #: Largest step-to-step contraction accepted; slower vectors go back to the caller (Newton).
 MAX_CONTRACTION = 0.5
@@ -81,7 +81,7 @@ class ChordReads:
         w = adjoint_voltages(linear, factor)  # [cols, n_nodes]
         self._b = np.ascontiguousarray(w[:, c.device_top.ravel()] - w[:, c.device_read.ravel()])
         self._w_dev = None
-        if n_dev * c.shape[0] * 8 <= DENSE_BYTES:
+        if _dense_fits(n_dev, c.shape[0]):
             self._w_dev = self._device_transfer_per_input()
 
     def deviation(self, v_cell: np.ndarray) -> np.ndarray:
@@ -91,7 +91,7 @@ class ChordReads:
     @staticmethod
     def fits(circuit: Circuit) -> bool:
         """Whether the dense output transfer B [cols, devices] fits in :data:`DENSE_BYTES`."""
-        return circuit.device_top.size * circuit.shape[1] * 8 <= DENSE_BYTES
+        return _dense_fits(circuit.device_top.size, circuit.shape[1])
 
     def _channel_response(self, r0: np.ndarray, nl_dev: np.ndarray, nl_cell: np.ndarray) -> sp.csr_matrix | None:
         """K^-1 between the non-linear cells of each device [m, m] (block diagonal), None for an ideal channel.
@@ -102,13 +102,7 @@ class ChordReads:
         if seg == 0:
             return None
         n = r0.shape[1]
-        g_cell = np.where(np.isfinite(r0), 1.0 / r0, 0.0)
-        k = np.arange(n)
-        kmat = np.zeros(r0.shape + (n,))
-        kmat[:, k, k] = g_cell + 1.0 / seg + np.where(k < n - 1, 1.0 / seg, 0.0)
-        kmat[:, k[1:], k[:-1]] = -1.0 / seg
-        kmat[:, k[:-1], k[1:]] = -1.0 / seg
-        kinv = np.linalg.inv(kmat)
+        kinv = np.linalg.inv(channel_matrix(r0, seg))
         pos = np.full(r0.shape, -1)
         pos[nl_dev, nl_cell] = np.arange(len(nl_dev))
         i, j, val = [], [], []
@@ -192,3 +186,8 @@ class ChordReads:
             solves += len(active)
         done[active] = False
         return solves
+
+
+def _dense_fits(devices: int, width: int) -> bool:
+    """Whether a dense float64 array [devices, width] fits in :data:`DENSE_BYTES`."""
+    return devices * width * 8 <= DENSE_BYTES

@@ -49,6 +49,22 @@ PCG_MIN_NODES = 500_000
 PCG_MAX_BATCH = 16
 
 
+def channel_matrix(cell_ohm: np.ndarray, segment_ohm: float) -> np.ndarray:
+    """Nodal matrix [..., n, n] in siemens of each compound device's channel nodes (``segment_ohm`` > 0).
+
+    Channel node k joins the top electrode through cell k (``cell_ohm`` [..., n]; inf: open)
+    and its neighbours through one segment each; node 0's other segment goes to the read terminal.
+    """
+    n = cell_ohm.shape[-1]
+    g_seg = 1.0 / segment_ohm
+    a = np.zeros(cell_ohm.shape + (n,))
+    k = np.arange(n)
+    a[..., k, k] = 1.0 / cell_ohm + g_seg + np.where(k < n - 1, g_seg, 0.0)
+    a[..., k[1:], k[:-1]] = -g_seg
+    a[..., k[:-1], k[1:]] = -g_seg
+    return a
+
+
 def device_transfer(cell_ohm: np.ndarray, segment_ohm: float) -> tuple[np.ndarray, np.ndarray]:
     """Equivalent conductance and cell-voltage fractions of compound devices.
 
@@ -60,16 +76,9 @@ def device_transfer(cell_ohm: np.ndarray, segment_ohm: float) -> tuple[np.ndarra
     g_cell = 1.0 / cell_ohm
     if segment_ohm == 0:
         return g_cell.sum(axis=-1), np.ones_like(cell_ohm)
-    n = cell_ohm.shape[-1]
-    g_seg = 1.0 / segment_ohm
-    # Channel node k: cell k to the top (at 1 V), segments to k-1 (k=-1: read terminal, 0 V) and k+1.
-    a = np.zeros(cell_ohm.shape + (n,))
-    k = np.arange(n)
-    a[..., k, k] = g_cell + g_seg + np.where(k < n - 1, g_seg, 0.0)
-    a[..., k[1:], k[:-1]] = -g_seg
-    a[..., k[:-1], k[1:]] = -g_seg
-    h = np.linalg.solve(a, g_cell[..., None])[..., 0]
-    return h[..., 0] * g_seg, 1.0 - h
+    # Channel node voltages with the top at 1 V and the read terminal at 0 V.
+    h = np.linalg.solve(channel_matrix(cell_ohm, segment_ohm), g_cell[..., None])[..., 0]
+    return h[..., 0] * (1.0 / segment_ohm), 1.0 - h
 
 
 def cell_voltages(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
