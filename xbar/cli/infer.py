@@ -108,7 +108,7 @@ def run_infer(args) -> int:
         os.environ["XBAR_NGSPICE_TIMEOUT"] = str(spice_options(args)["timeout_s"])
     from xbar.experiments.circuits import run_infer
     from xbar.experiments.studies import parse_studies
-    from xbar.network.analog import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     studies = parse_studies(",".join(s) for s in args.study)
     tile = args.tile
     spec = CircuitSpec(n_cells=args.cells, thickness_nm=args.thickness, wire_ohm=args.wire_ohm,

@@ -23,7 +23,8 @@ from xbar.analysis.energy import READ_PULSE_S
 from xbar.analysis.read_disturb import read_disturb
 from xbar.util.atomic import write_text
 from xbar.network.datasets import Dataset, load
-from xbar.network.analog import AnalogNetwork, CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
 from xbar.util.errors import ParameterError
 from xbar.network.models import Conv, Model, from_network, load_model
 from xbar.network.mlp import EPOCHS, HIDDEN, Network, accuracy, default_cache_dir, network_path, trained

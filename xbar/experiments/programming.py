@@ -27,7 +27,8 @@ from xbar.array.crossbar import Crossbar
 from xbar.network.datasets import load
 from xbar.device.variation import Variation
 from xbar.device.faults import Faults
-from xbar.network.analog import AnalogNetwork, CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
 from xbar.network.mapping import Tile
 from xbar.network.mlp import Network, trained
 from xbar.programming.verify import STATUS, ProgramParams, ProgramResult, program
