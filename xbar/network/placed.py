@@ -19,7 +19,7 @@ from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.mapping import MappedLayer, Tile, current_gain, map_layer, tile_layer
 from xbar.network.mlp import Network
 from xbar.network.models import Model, from_network
-from xbar.solvers import NativeSolver
+from xbar.solvers import NativeSolver, make_solver
 from xbar.solvers.ideal import summed_conductance
 from xbar.solvers.newton import NewtonSolver
 from xbar.util.atomic import atomic_open
@@ -95,7 +95,7 @@ class PlacedNetwork:
         key = (tile.layer, tile.index)
         if key not in self._solvers:
             c = self.circuit(tile)
-            self._solvers[key] = NewtonSolver(c) if c.nonlinear else NativeSolver(c)
+            self._solvers[key] = make_solver(c)
         return self._solvers[key]
 
     def _key(self, tile: Tile) -> str:

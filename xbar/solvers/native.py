@@ -96,6 +96,8 @@ def branches(circuit: Circuit, device_siemens: np.ndarray | None = None) -> tupl
     """
     if device_siemens is None:
         g_dev, _ = device_transfer(circuit.cell_ohm, circuit.channel_segment_ohm)
+        if circuit.access is not None:  # zero-bias: the device in series with the transistor's on-resistance
+            g_dev = g_dev / (1.0 + g_dev * circuit.access.on_ohm(circuit.temp_c))
     else:
         g_dev = np.asarray(device_siemens, dtype=float)
     a = np.concatenate([g.a for g in circuit.resistors] + [circuit.device_top.ravel()])
