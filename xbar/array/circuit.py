@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from xbar.array.crossbar import Crossbar
 from xbar.device.access import TNOM_C, AccessTransistor
+from xbar.device.access_card import SpiceAccessModel
 from xbar.device.temperature import WIRE_TCR_PER_K, check_temperature, wire_factor
 from xbar.util.errors import CircuitError, ParameterError
 from xbar.util.validate import instance, int_array, real, real_array
@@ -136,6 +137,7 @@ class Circuit:
     #: no temperature model written).
     access: AccessTransistor | None = None
     temperature_c: float | None = None
+    access_model: SpiceAccessModel | None = None
 
     @property
     def junctions_nonlinear(self) -> bool:
@@ -176,6 +178,10 @@ class Circuit:
         object.__setattr__(self, "v_half_volt", float(self.v_half_volt))
         if self.access is not None:
             instance("access", self.access, AccessTransistor)
+        if self.access_model is not None:
+            instance("access_model", self.access_model, SpiceAccessModel)
+            if self.access is None:
+                raise ParameterError("a circuit with an access_model needs its access transistor (geometry)")
         if self.temperature_c is not None:
             object.__setattr__(self, "temperature_c", check_temperature(self.temperature_c))
 
@@ -298,6 +304,7 @@ def build_circuit(xbar: Crossbar, check: bool = True) -> Circuit:
         v_half_volt=xbar.device.mtj.v_half_volt,
         access=xbar.access,
         temperature_c=xbar.temperature_c,
+        access_model=xbar.access_model,
     )
     if check:
         check_circuit(circuit)

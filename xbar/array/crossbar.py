@@ -14,7 +14,8 @@ Layout (rows index i, columns index j):
   ``access_ohm``), through each MTJ cell into that cell's own node on the write
   channel, and along the channel to the channel's read terminal on the column wire;
   with an ``access`` transistor (:mod:`xbar.device.access`) the read terminal reaches
-  the column wire through that transistor, its gate on the row's word line;
+  the column wire through that transistor, its gate on the row's word line
+  (``access_model``: a designer's SPICE card for it, netlists and ngspice only);
 * ``temperature_c`` (None: the devices' own 27 C values and no temperature model)
   moves the wires, R_P and TMR (:mod:`xbar.device.temperature`) and the transistor.
 
@@ -36,6 +37,7 @@ import numpy as np
 
 from xbar.array.capacitance import Capacitance
 from xbar.device.access import AccessTransistor
+from xbar.device.access_card import SpiceAccessModel
 from xbar.device.compound import CompoundMTJ
 from xbar.device.temperature import check_temperature, device_at
 from xbar.device.variation import Variation
@@ -131,6 +133,7 @@ class Crossbar:
     capacitance: Capacitance = field(default_factory=Capacitance)
     access: AccessTransistor | None = None
     temperature_c: float | None = None
+    access_model: SpiceAccessModel | None = None
 
     def __post_init__(self):
         if not isinstance(self.device, CompoundMTJ):
@@ -141,6 +144,11 @@ class Crossbar:
             raise ParameterError(f"faults must be a Faults, got {type(self.faults).__name__}")
         if self.access is not None and not isinstance(self.access, AccessTransistor):
             raise ParameterError(f"access must be an AccessTransistor or None, got {type(self.access).__name__}")
+        if self.access_model is not None:
+            if not isinstance(self.access_model, SpiceAccessModel):
+                raise ParameterError("access_model must be a SpiceAccessModel (xbar.device.access_card)")
+            if self.access is None:  # the designer's card takes the built-in model's geometry
+                object.__setattr__(self, "access", AccessTransistor())
         if self.temperature_c is not None:
             object.__setattr__(self, "temperature_c", check_temperature(self.temperature_c))
         n = self.device.n_cells

@@ -36,6 +36,9 @@ def make_solver(circuit: Circuit | Crossbar, backend: str = "native", **options)
         raise ParameterError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if isinstance(circuit, Crossbar):
         circuit = build_circuit(circuit)
+    if backend == "native" and circuit.access_model is not None:
+        raise ParameterError(f"the native solvers cover only the built-in access transistor model; solve a "
+                             f"designer's model ({circuit.access_model.name}) with the ngspice backend")
     if backend == "native" and circuit.access is not None:
         return StackNewtonSolver(circuit, **options)
     if backend == "native" and circuit.nonlinear:

@@ -2,7 +2,7 @@
 
 One ``ngspice -b -r out.raw`` process solves up to :data:`CHUNK` input vectors:
 one vector is an ``.op``; a batch is one ``.dc`` sweep whose step k plays
-vector k (:func:`xbar.array.netlist.sweep_sources`), so each vector costs one solve
+vector k (circuits with a temperature or access transistors: one ``.op`` per vector, see :func:`sweepable`) (:func:`xbar.array.netlist.sweep_sources`), so each vector costs one solve
 of the circuit instead of a re-setup per ``alter`` + ``op``. No ``.control`` section is written, so no netlist line can
 run a command; the only paths are argv entries inside a fresh temporary folder,
 which is removed also when the run times out or is terminated.
@@ -288,6 +288,12 @@ def collect(circuit: Circuit, plot: dict, n: int) -> tuple[np.ndarray, float]:
     return currents, residual
 
 
+def sweepable(circuit: Circuit) -> bool:
+    """Whether a batch can be one ``.dc`` sweep of TEMP used as a counter: only when nothing in the
+    circuit depends on temperature (no temperature set, no access transistor); else one ``.op`` per vector."""
+    return circuit.access is None and circuit.temperature_c is None
+
+
 class NgspiceSolver:
     """Solves a circuit with ngspice subprocesses.
 
@@ -307,8 +313,9 @@ class NgspiceSolver:
         c = self.circuit
         x = check_inputs(inputs, c.shape[0])
         parts, residual, klu_used = [], 0.0, True
-        for start in range(0, len(x), CHUNK):
-            chunk = x[start:start + CHUNK]
+        step = CHUNK if sweepable(c) else 1
+        for start in range(0, len(x), step):
+            chunk = x[start:start + step]
             currents, res, klu = self._run(chunk)
             parts.append(currents)
             residual, klu_used = max(residual, res), klu_used and klu
