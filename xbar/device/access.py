@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from xbar.util.errors import ParameterError
 from xbar.util.validate import choice, real
@@ -115,15 +114,28 @@ class AccessTransistor:
 
         Voltages to the bulk (ground) in volt, arrays broadcast; the gate is at :attr:`wordline_volt`.
         """
+        qs, dqs = self.inversion(v_source, temp_c)
+        qd, dqd = self.inversion(v_drain, temp_c)
+        return qs - qd, -dqd, dqs
+
+    def inversion(self, v, temp_c: float = TNOM_C):
+        """One terminal's share of the current, ``(I_S F((V_P - v)/U_T), its derivative in v)``.
+
+        The current is ``inversion(v_source) - inversion(v_drain)``; a solver whose source
+        voltage is fixed evaluates that side once.
+        """
         beta, vth, ut = self.parameters(temp_c)
         n = self.slope_n
         vp = (self.wordline_volt - vth) / n
         i_s = 2.0 * n * beta * ut * ut
-        xf = (vp - np.asarray(v_source, dtype=float)) / (2.0 * ut)
-        xr = (vp - np.asarray(v_drain, dtype=float)) / (2.0 * ut)
-        lf, lr = np.logaddexp(0.0, xf), np.logaddexp(0.0, xr)
-        i = i_s * (lf * lf - lr * lr)
-        return i, i_s / ut * lr * expit(xr), -i_s / ut * lf * expit(xf)
+        x = (vp - np.asarray(v, dtype=float)) * (0.5 / ut)
+        if np.max(x, initial=0.0) > 700.0:  # ln(1 + e^x) = x there; exp would overflow
+            lx, sig = np.logaddexp(0.0, x), 1.0 / (1.0 + np.exp(-x))
+        else:
+            e = np.exp(x)
+            lx = np.log1p(e)
+            sig = e / (1.0 + e)
+        return i_s * lx * lx, (-i_s / ut) * lx * sig
 
     def on_ohm(self, temp_c: float = TNOM_C) -> float:
         """Zero-bias channel resistance in ohm (drain = source = 0 V): the linear network's value."""

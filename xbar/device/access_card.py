@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xbar.util.errors import ParameterError
+from xbar.util.validate import integer
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _FILE = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
@@ -35,6 +36,18 @@ class SpiceAccessModel:
     ports: int
     text: str
     source: str
+
+    def __post_init__(self):
+        if not (isinstance(self.source, str) and _FILE.fullmatch(self.source)):
+            raise ParameterError(f"access model source must be a plain file name, got {self.source!r}")
+        if not isinstance(self.text, str):
+            raise ParameterError(f"access model text must be a string, got {type(self.text).__name__}")
+        found = _check_lines(self.text, self.source)
+        if not (isinstance(self.name, str) and _NAME.fullmatch(self.name)):
+            raise ParameterError(f"access model {self.source}: model name {self.name!r} must be letters, digits and _")
+        if not any(f[0] == self.kind and f[1] == self.name for f in found):
+            raise ParameterError(f"access model {self.source}: no {self.kind!r} named {self.name!r} in its text")
+        object.__setattr__(self, "ports", integer("access model ports", self.ports, low=3, high=4))
 
     def instance(self, label: str, drain: str, gate: str, source: str, width_nm: float, length_nm: float) -> str:
         """The netlist line of one access transistor (``label`` and node names are index-built)."""
@@ -61,14 +74,27 @@ def load_access_model(path) -> SpiceAccessModel:
 
 
 def parse_access_model(text: str, source: str = "model") -> SpiceAccessModel:
-    """Check ``text`` (see the module docstring) and find its transistor: the first NMOS card or subcircuit."""
+    """Check ``text`` (see the module docstring) and find its transistor: the first NMOS card, else subcircuit."""
     if not (isinstance(source, str) and _FILE.fullmatch(source)):
         source = "model file"
+    if not isinstance(text, str):
+        raise ParameterError(f"access model {source}: text expected")
+    found = _check_lines(text, source)
+    if not found:
+        raise ParameterError(f"access model {source}: no '.model NAME nmos' card or '.subckt NAME d g s [b]' found")
+    kind, name, ports = next((f for f in found if f[0] == "model"), found[0])
+    if kind == "subckt" and ports not in (3, 4):
+        raise ParameterError(f"access model {source}: subcircuit {name} must have ports d g s or d g s b, "
+                             f"has {ports}")
+    return SpiceAccessModel(name, kind, ports, text.rstrip() + "\n", source)
+
+
+def _check_lines(text: str, source: str) -> list[tuple[str, str, int]]:
+    """Refuse any line a model does not need; return the (kind, name, ports) of its NMOS cards and subcircuits."""
     found = []
-    lines = text.replace("\r\n", "\n").split("\n")
-    for k, line in enumerate(lines, 1):
-        if not line.replace("\t", " ").isprintable():
-            raise ParameterError(f"access model {source}, line {k}: control characters")
+    for k, line in enumerate(text.replace("\r\n", "\n").split("\n"), 1):
+        if not (line.isascii() and line.replace("\t", " ").isprintable()):
+            raise ParameterError(f"access model {source}, line {k}: control or non-ASCII characters")
         words = line.split()
         if not words or line.lstrip().startswith(("*", "+", ";")):
             continue
@@ -84,13 +110,4 @@ def parse_access_model(text: str, source: str = "model") -> SpiceAccessModel:
                 found.append(("subckt", words[1], len(ports)))
         elif not head[0].isalpha():
             raise ParameterError(f"access model {source}, line {k}: not a SPICE element, card or comment")
-    if not found:
-        raise ParameterError(f"access model {source}: no '.model NAME nmos' card or '.subckt NAME d g s [b]' found")
-    kind, name, ports = found[0] if found[0][0] == "model" else next(
-        (f for f in found if f[0] == "model"), found[0])
-    if not _NAME.fullmatch(name):
-        raise ParameterError(f"access model {source}: model name {name!r} must be letters, digits and _")
-    if kind == "subckt" and ports not in (3, 4):
-        raise ParameterError(f"access model {source}: subcircuit {name} must have ports d g s or d g s b, "
-                             f"has {ports}")
-    return SpiceAccessModel(name, kind, ports, text.rstrip() + "\n", source)
+    return found

@@ -18,7 +18,9 @@ from xbar.util.errors import ParameterError
 from xbar.device.faults import FAULT_KINDS, Faults
 from xbar.network.mapping import SCHEMES
 from xbar.network.quantize import SCALE_RULES
-from xbar.util.validate import choice, integer, real
+from xbar.util.validate import choice, instance, integer, real
+from xbar.device.access import AccessTransistor
+from xbar.device.temperature import check_temperature
 
 #: Default tile: 128 x 128 devices, a common macro size (64 differential outputs per tile).
 DEFAULT_TILE = 128
@@ -87,6 +89,11 @@ class CircuitSpec:
     #: ``device_file`` sets its own; a value (it overrides the file's) solves every tile for each batch
     #: (:meth:`xbar.solvers.NewtonSolver.solve_batch`).
     v_half_volt: float | None = None
+    #: The read transistor in series with every device (:mod:`xbar.device.access`), None for none;
+    #: tiles with one are solved per batch (:class:`xbar.solvers.StackNewtonSolver`).
+    access: AccessTransistor | None = None
+    #: Operating temperature in C (:mod:`xbar.device.temperature`); None: the devices' 27 C values.
+    temperature_c: float | None = None
 
     def __post_init__(self):
         def put(name, check):
@@ -133,6 +140,9 @@ class CircuitSpec:
         put("adc_full_scale_a", lambda n, v: real(n, v, above=0.0, none=True, unit="ampere"))
         put("read_noise_t_s", lambda n, v: real(n, v, above=0.0, none=True, unit="s"))
         put("noise_seed", lambda n, v: integer(n, v, low=0))
+        if self.access is not None:
+            instance("access", self.access, AccessTransistor)
+        put("temperature_c", lambda n, v: None if v is None else check_temperature(v))
 
     def variation(self, seed: int) -> Variation:
         """The variation model with ``seed``: legacy ``sigma`` or the correlated RA/TMR spreads."""

@@ -81,7 +81,8 @@ class PlacedNetwork:
         seed = int(np.random.SeedSequence([s.variation_seed, tile.layer, *tile.index]).generate_state(1)[0])
         return Crossbar(self.device, tile.states, row_wire_ohm=s.wire_ohm, col_wire_ohm=s.wire_ohm,
                         driver_ohm=s.driver_ohm, access_ohm=s.access_ohm, sense=s.sense, ref_ohm=s.ref_ohm,
-                        variation=s.variation(seed), faults=s.faults(seed))
+                        variation=s.variation(seed), faults=s.faults(seed), access=s.access,
+                        temperature_c=s.temperature_c)
 
     def circuit(self, tile: Tile) -> Circuit:
         """The tile's circuit, built and checked once."""

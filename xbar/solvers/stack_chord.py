@@ -87,8 +87,8 @@ class StackChord:
         scale = np.maximum(np.abs(y_out).max(axis=1), 1e-300)
         state = y_prev = change_prev = None
         for step in range(max_steps):
-            i, _, _, state = self.stacks.solve(vt.T, vr.T, state)
-            j = i.T - self._g0 * (vt - vr)
+            i, _, _, state = self.stacks.solve(vt, vr, state, devices_first=True)
+            j = i - self._g0 * (vt - vr)
             y = -(self._b @ j)
             if y_prev is not None:
                 change = np.abs(y - y_prev).max(axis=0)
@@ -104,7 +104,7 @@ class StackChord:
                         keep = ~stop
                         if not keep.any():
                             return solves
-                        active, scale, state = active[keep], scale[keep], state[..., keep, :]
+                        active, scale, state = active[keep], scale[keep], _keep(state, keep)
                         vt_lin, vr_lin, j, y, change = vt_lin[:, keep], vr_lin[:, keep], j[:, keep], y[:, keep], \
                             change[keep]
                 change_prev = change
@@ -114,3 +114,8 @@ class StackChord:
             solves += len(active)
         done[active] = False
         return solves
+
+
+def _keep(state: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The stacks' internal state of the vectors kept: [devices, batch] (linear) or [chain, batch, devices]."""
+    return state[:, keep] if state.ndim == 2 else state[:, keep, :]
