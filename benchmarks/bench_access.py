@@ -4,14 +4,16 @@
    inputs in [0, 0.1 V]): the chord iteration through access-transistor stacks
    (`StackNewtonSolver.solve_batch`) against the non-linear-junction path (V_h 0.5 V,
    `NewtonSolver.solve_batch`); set-ups apart. Wall and CPU seconds.
-2. The paper's 784x128x10 MLP on MNIST (1 ohm wires, 128x128 tiles, V_read 0.1 V) with and
-   without access transistors (the built-in model, typical corner): accuracy with no faults and
-   at 0.25, 0.5 and 1 % shorted (500 ohm) cells, on ``--images`` test images, end to end.
-3. The same network without transistors at -40..125 C: accuracy, read energy and settling
-   time per image (:func:`xbar.network.energy.network_read_report`), one figure.
+2. The paper's 784x128x10 MLP on MNIST (1 ohm wires, 128x128 tiles, V_read 0.1 V) without
+   transistors at -40..125 C: accuracy, read energy and settling time per image
+   (:func:`xbar.network.energy.network_read_report`, on 100 images), one figure.
+3. The same network without and with access transistors (the built-in model, typical corner,
+   word line at 1.0 V and at a current-limiting 0.6 V): accuracy with no faults and at 0.25,
+   0.5 and 1 % shorted (500 ohm) cells, on ``--short-images`` test images.
+4. ``--images`` test images through the tiles with access transistors, end to end (wall and CPU).
 
-    nice python benchmarks/bench_access.py [--images 1000] [--skip-arrays] [--skip-shorts] [--skip-temperature]
-        [--figure benchmarks/figures/temperature]
+    nice python benchmarks/bench_access.py [--images 1000] [--short-images 300] [--skip-arrays]
+        [--skip-temperature] [--skip-shorts] [--skip-timing] [--figure benchmarks/figures/temperature]
 """
 
 from __future__ import annotations
@@ -65,24 +67,38 @@ def per_vector(batch: int) -> None:
               f"{sol.solver['back_substitutions_per_vector']:.2f} | {sol.solver['newton_vectors']} |", flush=True)
 
 
-def shorts(net, data, images: int) -> None:
-    print("| shorted cells | access transistors | analog (%) | ideal quantized (%) | wall (s) | CPU (s) | load |")
+def timing(net, data, images: int) -> None:
+    print("| images | tiles | analog (%) | ideal quantized (%) | wall (s) | CPU (s) | load |")
     print("|---|---|---|---|---|---|---|")
+    spec = CircuitSpec(n_cells=3, thickness_nm=1.9, wire_ohm=1.0, v_read=0.1, access=AccessTransistor())
+    t = clocks()
+    rec = compare(net, data, spec, n_test=images)
+    wall, cpu = since(t)
+    print(f"| {images} | access transistors, V_WL 1 V | {100 * rec['accuracy_analog']:.2f} | "
+          f"{100 * rec['accuracy_ideal_quantized']:.2f} | {wall:.1f} | {cpu:.1f} | {os.getloadavg()[0]:.1f} |",
+          flush=True)
+
+
+def shorts(net, data, images: int) -> None:
+    print("| shorted cells | access transistor | analog (%) | ideal quantized (%) | wall (s) | CPU (s) | load |")
+    print("|---|---|---|---|---|---|---|")
+    variants = (("none", None), ("V_WL 1.0 V (fully on)", AccessTransistor()),
+                ("V_WL 0.6 V (current-limiting)", AccessTransistor(wordline_volt=0.6)))
     for rate in (0.0, 0.0025, 0.005, 0.01):
-        for access in (None, AccessTransistor()):
+        for label, access in variants:
             spec = CircuitSpec(n_cells=3, thickness_nm=1.9, wire_ohm=1.0, v_read=0.1, fault_rate=rate,
                                fault_kind="short", access=access)
             t = clocks()
             rec = compare(net, data, spec, n_test=images)
             wall, cpu = since(t)
-            print(f"| {100 * rate:g} % | {'yes' if access else 'no'} | {100 * rec['accuracy_analog']:.2f} | "
+            print(f"| {100 * rate:g} % | {label} | {100 * rec['accuracy_analog']:.2f} | "
                   f"{100 * rec['accuracy_ideal_quantized']:.2f} | {wall:.1f} | {cpu:.1f} | "
                   f"{os.getloadavg()[0]:.1f} |", flush=True)
 
 
 def temperature(net, data, images: int, figure: str | None) -> None:
     temps = (-40.0, 0.0, 27.0, 85.0, 125.0)
-    print("| T (C) | analog (%) | array read energy (pJ/image) | total read energy (pJ/image) | settling (ns) "
+    print("| T (C) | analog (%) | array read energy (pJ/image) | with periphery (pJ/image) | settling, both layers (ns) "
           "| wall (s) |")
     print("|---|---|---|---|---|---|")
     rows = []
@@ -122,7 +138,9 @@ def plot(rows, stem: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--images", type=int, default=1000)
+    ap.add_argument("--images", type=int, default=1000, help="test images of the timing and temperature runs")
+    ap.add_argument("--short-images", type=int, default=300, help="test images per point of the shorts table")
+    ap.add_argument("--skip-timing", action="store_true")
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--skip-arrays", action="store_true")
     ap.add_argument("--skip-shorts", action="store_true")
@@ -132,14 +150,16 @@ def main() -> None:
     print(f"load {os.getloadavg()[0]:.2f}", flush=True)
     if not args.skip_arrays:
         per_vector(args.batch)
-    if args.skip_shorts and args.skip_temperature:
+    if args.skip_shorts and args.skip_temperature and args.skip_timing:
         return
     net = trained("mnist", seed=0)
     data = load("mnist")
-    if not args.skip_shorts:
-        shorts(net, data, args.images)
     if not args.skip_temperature:
         temperature(net, data, args.images, args.figure)
+    if not args.skip_shorts:
+        shorts(net, data, args.short_images)
+    if not args.skip_timing:
+        timing(net, data, args.images)
 
 
 if __name__ == "__main__":

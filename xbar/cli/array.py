@@ -19,9 +19,11 @@ from xbar.cli.argtypes import (
 )
 from xbar.cli.common import (
     VH_HELP,
+    add_physics_options,
     add_t_read,
     add_timeout,
     load_array,
+    physics_from_args,
     save_array,
     save_solver_info,
     spice_options,
@@ -56,6 +58,7 @@ def add_crossbar_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--vh", type=v_half, metavar="VOLT", help=VH_HELP)
     g.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
                    "a shipped name; replaces --cells/--thickness/--r-p/--tmr")
+    add_physics_options(p)
 
 
 def crossbar_from_args(args):
@@ -96,7 +99,7 @@ def crossbar_from_args(args):
                     row_wire_ohm=wire if args.row_wire_ohm is None else args.row_wire_ohm,
                     col_wire_ohm=wire if args.col_wire_ohm is None else args.col_wire_ohm,
                     driver_ohm=args.driver_ohm, access_ohm=args.access_ohm, sense=args.sense,
-                    ref_ohm=args.ref_ohm, variation=Variation(args.sigma, args.seed))
+                    ref_ohm=args.ref_ohm, variation=Variation(args.sigma, args.seed), **physics_from_args(args))
 
 
 def inputs_from_args(args, rows: int):
@@ -186,7 +189,8 @@ def run_solve(args) -> int:
               f"used: {yes(sol.solver['klu_used'])}); Kirchhoff residual {sol.solver['kcl_residual']:.1e}")
     if "newton_iterations_max" in sol.solver:
         info = sol.solver
-        print(f"non-linear junctions (V_h = {info['v_half_volt']:g} V): Newton converged to "
+        what = "access transistors" if xbar.access is not None else "non-linear junctions"
+        print(f"{what} (V_h = {info['v_half_volt']:g} V): Newton converged to "
               f"{info['tol']:g} in {info['newton_iterations_min']}..{info['newton_iterations_max']} "
               "iterations per vector "
               f"({info['preconditioned_solves']} preconditioned solves)")
@@ -198,8 +202,8 @@ def run_solve(args) -> int:
         circuit = build_circuit(xbar)
         if circuit.nonlinear:
             from xbar.util.errors import ParameterError
-            raise ParameterError("--energy models linear junctions only; drop --vh (or the device file's "
-                                 "v_half_volt)")
+            raise ParameterError("--energy models linear circuits only; drop --vh (or the device file's "
+                                 "v_half_volt) and the access transistor")
         solver = NativeSolver(circuit)
         report = array_energy(circuit, x, args.t_read, Periphery(), solver)
         noise = array_noise(circuit, x, args.t_read, solver)
@@ -255,8 +259,8 @@ def run_settle(args) -> int:
     xbar = crossbar_from_args(args)
     circuit = build_circuit(xbar)
     if circuit.nonlinear:
-        raise ParameterError("settle models linear junctions only (the transient solver); drop --vh (or the "
-                             "device file's v_half_volt)")
+        raise ParameterError("settle models linear circuits only (the transient solver); drop --vh (or the "
+                             "device file's v_half_volt) and the access transistor")
     rows = xbar.shape[0]
     x = (load_array(args.inputs, "inputs")[0] if args.inputs
          else np.random.default_rng(args.seed + 1).uniform(0.0, args.v_read, rows))

@@ -152,3 +152,57 @@ def add_dataset_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="folder of the IDX files (mnist/ or fashion-mnist/), or the folder "
                                       "holding mnist/ and fashion-mnist/ (default $XBAR_DATA_DIR or "
                                       "~/.cache/xbar/data)")
+
+
+def add_physics_options(p: argparse.ArgumentParser) -> None:
+    """``--temp`` and the access-transistor options, on every array command."""
+    from xbar.device.access import CORNERS
+    g = p.add_argument_group("temperature and access transistors")
+    g.add_argument("--temp", type=_celsius, metavar="CELSIUS",
+                   help="operating temperature in C, -200..300 (wires tc1 3.9e-3/K, TMR spin-wave, R_P, switching; "
+                        "default: the devices' 27 C values and no temperature model in netlists)")
+    g.add_argument("--access", action="store_true",
+                   help="a read transistor in series with every device, gate on the row's word line (built-in "
+                        "EKV NMOS after PTM 45 nm HP; docs/access-and-temperature.md)")
+    g.add_argument("--access-corner", choices=tuple(CORNERS), help="process corner of the built-in transistor "
+                                                                     "(implies --access; default typical)")
+    g.add_argument("--access-width-nm", type=positive, metavar="NM",
+                   help="transistor width in nm (implies --access; default 90, L = 45 nm)")
+    g.add_argument("--access-wordline-volt", type=positive, metavar="VOLT",
+                   help="word-line (gate) voltage during a read (implies --access; default 1.0, PTM 45 nm V_DD)")
+    g.add_argument("--access-model", metavar="FILE",
+                   help="your own '.model NAME nmos' card or '.subckt NAME d g s [b]' for the transistor "
+                        "(netlists and --backend ngspice only: the native solvers cover only the built-in model)")
+
+
+def _celsius(text: str) -> float:
+    from xbar.device.temperature import check_temperature
+    from xbar.util.errors import ParameterError
+    try:
+        return check_temperature(float(text))
+    except (ValueError, ParameterError):
+        raise argparse.ArgumentTypeError(f"must be a temperature in C within -200..300, got {text!r}") from None
+
+
+def physics_from_args(args) -> dict:
+    """``access``, ``access_model`` and ``temperature_c`` (Crossbar and CircuitSpec keywords) from the options."""
+    from xbar.device.access import AccessTransistor
+    given = {k: v for k, v in (("corner", args.access_corner), ("width_nm", args.access_width_nm),
+                               ("wordline_volt", args.access_wordline_volt)) if v is not None}
+    out = {"temperature_c": args.temp}
+    if args.access or given or args.access_model:
+        out["access"] = AccessTransistor(**given)
+    if args.access_model:
+        from xbar.device.access_card import load_access_model
+        out["access_model"] = load_access_model(args.access_model)
+    return out
+
+
+def network_physics(args) -> dict:
+    """:func:`physics_from_args` for the network commands (``CircuitSpec`` keywords): no designer's card there."""
+    from xbar.util.errors import ParameterError
+    out = physics_from_args(args)
+    if "access_model" in out:
+        raise ParameterError("--access-model goes into netlists and solve --backend ngspice; infer and program run "
+                             "the native solvers, which cover only the built-in transistor model")
+    return out

@@ -10,9 +10,11 @@ from xbar.cli.argtypes import count, integer, ln_sigma, read_volt, ref_ohm, seed
 from xbar.cli.common import (
     VH_HELP,
     add_dataset_options,
+    add_physics_options,
     add_t_read,
     add_timeout,
     folder_to_write,
+    network_physics,
     spice_options,
     v_half,
 )
@@ -89,6 +91,7 @@ def add_infer(sub) -> None:
     p.add_argument("--netlist-dir", help="also write every tile's ngspice netlist here")
     p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")
     p.add_argument("--quiet", action="store_true", help="no progress bars and no plan or estimate lines")
+    add_physics_options(p)
     p.set_defaults(func=run_infer)
 
 
@@ -116,7 +119,7 @@ def run_infer(args) -> int:
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
                        adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
                        fault_rate=args.fault_rate, device_file=args.device, v_half_volt=args.vh,
-                       **typical_variation(args.variation))
+                       **typical_variation(args.variation), **network_physics(args))
     say = None if args.quiet else (lambda line: print(line, flush=True))
     folder_to_write(args.out, "--out")
     if args.netlist_dir:

@@ -32,12 +32,15 @@ EXTRA_STUDIES = {
     "readout": "15 points: accuracy with read noise, energy and TOPS/W against V_read 2 mV..0.2 V and "
                "t_read 10..100 ns (a grid on the base run)",
     "nonlinear": "15 points: bias-dependent TMR, V_read 0.05..0.5 V for linear junctions and V_h 0.5, 0.3 V",
+    "temperature": "5 points: -40, 0, 27, 85 and 125 C (wires, TMR, R_P, access transistor, read disturb)",
 }
 #: Fault rates (fraction of cells, split evenly over stuck-P, stuck-AP, open, short) of the faults study.
 FAULT_RATES = (0.0, 0.005, 0.01, 0.02, 0.05)
 #: Read voltages (V) and TMR bias half-points V_h (V; None = linear) of the non-linear study.
 NONLINEAR_V_READS = (0.05, 0.1, 0.2, 0.3, 0.5)
 NONLINEAR_V_HALFS = (None, 0.5, 0.3)
+#: Temperatures (C) of the temperature study: automotive grade 1, -40..125 C, and SPICE's nominal 27 C.
+TEMPERATURES_C = (-40.0, 0.0, 27.0, 85.0, 125.0)
 #: Multiples of the typical correlated spreads (:meth:`xbar.device.variation.Variation.typical`) of that study.
 CORRELATED_SCALES = (0.0, 1.0, 2.0, 4.0)
 
@@ -92,6 +95,8 @@ def study_specs(base, studies=tuple(STUDIES)) -> list[tuple[str, str, object]]:
     if "nonlinear" in studies:
         points += [("nonlinear", f"V_read {v:g} V, " + ("linear" if vh is None else f"V_h {vh:g} V"),
                     rep(base, v_read=v, v_half_volt=vh)) for vh in NONLINEAR_V_HALFS for v in NONLINEAR_V_READS]
+    if "temperature" in studies:
+        points += [("temperature", f"{t:g} C", rep(base, temperature_c=t)) for t in TEMPERATURES_C]
     return points
 
 

@@ -78,22 +78,25 @@ class StackModel:
     def _start(self, v_top: np.ndarray, v_read: np.ndarray) -> np.ndarray:
         return v_read + (v_top - v_read) * (self.g_dev / (self.g_dev + self.g_t0))
 
-    def solve(self, v_top: np.ndarray, v_read: np.ndarray, state=None, devices_first: bool = False):
+    def solve(self, v_top: np.ndarray, v_read: np.ndarray, state=None, devices_first: bool = False,
+              one_step: bool = False):
         """Stack currents at terminal voltages [batch, devices]: ``(i, g_top, g_read, state)``.
 
         ``i`` flows from top to read terminal; ``g_top`` = dI/dV_top and ``g_read`` = -dI/dV_read
         (both >= 0); ``state`` (the internal node voltages) warm-starts the next call.
         ``devices_first``: the arrays are [devices, batch] instead (the chord's layout).
+        ``one_step`` (linear junctions, with a ``state``): a single Newton update of the internal node,
+        for an outer iteration that converges it along with everything else (the chord).
         """
         scale = max(float(np.abs(v_top).max(initial=0.0)), float(np.abs(v_read).max(initial=0.0)), 1e-300)
         if self.linear:
-            return self._solve_linear(v_top, v_read, state, scale, devices_first)
+            return self._solve_linear(v_top, v_read, state, scale, devices_first, one_step and state is not None)
         if devices_first:
             i, g_top, g_read, state = self._solve_chain(v_top.T, v_read.T, state, scale)
             return i.T, g_top.T, g_read.T, state
         return self._solve_chain(v_top, v_read, state, scale)
 
-    def _solve_linear(self, v_top, v_read, s, scale, devices_first=False):
+    def _solve_linear(self, v_top, v_read, s, scale, devices_first=False, one_step=False):
         g = self.g_dev[:, None] if devices_first else self.g_dev
         if s is None:
             s = v_read + (v_top - v_read) * (g / (g + self.g_t0))
@@ -105,7 +108,7 @@ class StackModel:
             a = g + gd
             ds = (g * (v_top - s) - i) / a
             s += ds
-            if np.abs(ds).max(initial=0.0) <= LINEAR_STOP * scale:
+            if one_step or np.abs(ds).max(initial=0.0) <= LINEAR_STOP * scale:
                 return i + gd * ds, gd * g / a, gsrc * g / a, s
         raise SolverError("access transistor: a stack's read terminal did not converge")
 

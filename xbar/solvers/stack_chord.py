@@ -3,7 +3,8 @@
 The companion of :mod:`.chord` for circuits with access transistors. Each stack
 (device + transistor, :class:`~xbar.solvers.stack.StackModel`) is its zero-bias
 conductance g0 in parallel with a deviation source J = I(V_top, V_read) - g0 (V_top - V_read),
-where I is the stack's exact current, its internal nodes solved per step. As in
+where I is the stack's current; its internal node takes one Newton update per step (converged
+in full on the first), so it converges along with the terminal voltages. As in
 :mod:`.chord` the linear network (the native solver's, transistors at their on-resistance)
 is solved exactly: V = V_lin - C J(V), y = y_lin - B J(V), one back-substitution of the
 zero-bias Cholesky factorization per step and vector. A stack's current depends on both
@@ -87,7 +88,7 @@ class StackChord:
         scale = np.maximum(np.abs(y_out).max(axis=1), 1e-300)
         state = y_prev = change_prev = None
         for step in range(max_steps):
-            i, _, _, state = self.stacks.solve(vt, vr, state, devices_first=True)
+            i, _, _, state = self.stacks.solve(vt, vr, state, devices_first=True, one_step=True)
             j = i - self._g0 * (vt - vr)
             y = -(self._b @ j)
             if y_prev is not None:
