@@ -24,10 +24,10 @@ import sys
 import time
 
 
-from xbar.datasets import load
+from xbar.network.datasets import load
 from xbar.experiments.circuits import compare
-from xbar.inference import AnalogNetwork, CircuitSpec
-from xbar.network import sigmoid, trained
+from xbar.network.analog import AnalogNetwork, CircuitSpec
+from xbar.network.mlp import sigmoid, trained
 from xbar.solvers import NgspiceSolver
 
 
