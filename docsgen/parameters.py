@@ -22,10 +22,7 @@ import tokenize
 from dataclasses import dataclass
 
 #: Subpackages and modules whose parameters are physics (prefix match on the module name).
-PHYSICS_MODULES = ("xbar.device", "xbar.array", "xbar.analysis", "xbar.programming", "xbar.network.circuit_spec",
-                   # the flat layout before the package was split into subpackages
-                   "xbar.devices", "xbar.capacitance", "xbar.faults", "xbar.switching", "xbar.periphery",
-                   "xbar.circuit_spec", "xbar.write_circuit")
+PHYSICS_MODULES = ("xbar.device", "xbar.array", "xbar.analysis", "xbar.programming", "xbar.network.circuit_spec")
 
 #: Unit by the end of a name (lower case), longest first.
 UNIT_SUFFIXES = (("_farad_per_m", "F/m"), ("_f_per_m", "F/m"), ("_ohm", "ohm"), ("_volt", "V"), ("_v", "V"),
@@ -176,8 +173,9 @@ def _dataclass_fields(module) -> list[Parameter]:
             continue
         defaults = {f.name: f.default for f in dataclasses.fields(cls)}
         for name, source in _documented(node.body, comments):
-            value = _value(defaults.get(name, dataclasses.MISSING))
-            if value is not None:
+            default = defaults.get(name, dataclasses.MISSING)
+            value = _value(default)
+            if value is not None and default is not None and value not in ("inf", "-inf", "nan"):
                 rows.append(Parameter(module.__name__, f"{cls.__name__}.{name}", value, unit_of(name),
                                       kind_of(source), source))
     return rows

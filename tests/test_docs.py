@@ -138,8 +138,8 @@ def _public_objects():
         for name, obj in vars(module).items():
             if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
                 continue
-            if inspect.isfunction(obj) or inspect.isclass(obj):
-                yield f"{info.name}.{name}", obj
+            if inspect.isclass(obj) or inspect.isfunction(obj) and "<locals>" not in obj.__qualname__:
+                yield f"{info.name}.{name}", obj  # (made converters are data: a #: comment documents them)
             if inspect.isclass(obj):
                 for attr, value in vars(obj).items():
                     target = value.fget if isinstance(value, property) else \

@@ -189,6 +189,7 @@ class Crossbar:
 
     @property
     def n_cells(self) -> int:
+        """MTJ cells per compound device."""
         return self.device.n_cells
 
     def cell_ohm(self) -> np.ndarray:

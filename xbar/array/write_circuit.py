@@ -99,6 +99,7 @@ class WriteCircuit:
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes, ground (0) included."""
         return len(self.node_names)
 
     def with_junctions(self, junction_ohm) -> "WriteCircuit":
