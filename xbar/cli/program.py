@@ -54,7 +54,7 @@ def run_program(args) -> int:
     import dataclasses
 
     from xbar.experiments.programming import run_program
-    from xbar.network.analog import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     from xbar.programming.verify import ProgramParams
     from xbar.device.switching import SwitchingParams, check_thickness, critical_current
     cells = args.cells
