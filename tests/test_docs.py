@@ -177,3 +177,19 @@ def test_every_physical_parameter_has_a_unit_a_kind_and_a_source():
     bad = [f"{r.module}.{r.name}" for r in rows if not (r.unit and r.kind and r.source)]
     assert not bad, "say the unit (in the name) and where the value comes from (paper, fitted, assumed, a " \
                     "citation): " + ", ".join(bad)
+
+
+def test_every_xbar_command_in_the_docs_parses():
+    """Commands on pages the suite does not run still name only options that exist, with valid values."""
+    parser = build_parser()
+    pages = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+    seen = 0
+    for page in pages:
+        for command in _commands(page.read_text()):
+            if command.startswith("xbar "):
+                try:
+                    parser.parse_args(shlex.split(command)[1:])
+                except SystemExit:
+                    pytest.fail(f"{page.name}: {command}")
+                seen += 1
+    assert seen >= 20
