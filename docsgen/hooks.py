@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from mkdocs.structure.files import File  # noqa: E402
 
 from docsgen import cli_reference, layout, parameters  # noqa: E402
 
+LOG = logging.getLogger("mkdocs.plugins.xbar")  # a warning here fails the strict build
 REFERENCE = "API reference"
 MORE = "More topics"
 
@@ -99,4 +101,7 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
     for marker, make in generated.items():
         if marker in markdown:
             markdown = markdown.replace(marker, make())
+    if "<!-- xbar:" in markdown:
+        LOG.warning("%s: unknown generated-content marker %s (known: %s)", page.file.src_uri,
+                    markdown[markdown.index("<!-- xbar:"):].split("-->")[0] + "-->", ", ".join(generated))
     return markdown

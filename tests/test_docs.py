@@ -44,11 +44,26 @@ def env_with_shims(tmp_path: Path) -> dict:
             "MPLBACKEND": "Agg"}
 
 
+def build_site(config: Path, site: Path) -> subprocess.CompletedProcess:
+    """``mkdocs build --strict`` (never with -q: quiet mode drops the warnings that strict counts)."""
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_a_broken_link_or_marker_fails_the_build(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n\n[gone](nowhere.md)\n\n<!-- xbar:paramters -->\n")
+    (tmp_path / "mkdocs.yml").write_text(f"site_name: t\nnav:\n  - Home: index.md\nhooks:\n"
+                                         f"  - {ROOT / 'docsgen' / 'hooks.py'}\n")
+    proc = build_site(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert proc.returncode != 0
+    assert "nowhere.md" in proc.stderr and "unknown generated-content marker" in proc.stderr
+
+
 def test_site_builds_with_warnings_as_errors(tmp_path):
     site = tmp_path / "site"
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(ROOT / "mkdocs.yml"),
-                           "-d", str(site)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = build_site(ROOT / "mkdocs.yml", site)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     cli_page = (site / "cli" / "index.html").read_text()
     for name in cli_reference.commands(build_parser()):
