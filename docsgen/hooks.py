@@ -1,9 +1,11 @@
 """mkdocs hooks (mkdocs.yml ``hooks:``): the pages that are generated from the code.
 
-* ``<!-- xbar:parameters -->``, ``<!-- xbar:library -->``, ``<!-- xbar:cli -->`` and
-  ``<!-- xbar:layout -->`` in a page are replaced by the parameter tables, the
-  device library, the CLI reference and the package layout, computed from the
-  code of this checkout at build time.
+* ``<!-- xbar:parameters -->``, ``<!-- xbar:library -->``, ``<!-- xbar:cli -->``,
+  ``<!-- xbar:layout -->`` and ``<!-- xbar:ranges -->`` in a page are replaced by
+  the parameter tables, the device library, the CLI reference, the package
+  layout and the range table (``xbar.util.ranges.markdown_table``, where it
+  exists), computed from the code of this checkout at build time; an unknown
+  marker fails the strict build.
 * ``reference/`` pages, one per subpackage, are generated (mkdocstrings
   ``:::`` directives) and listed under the nav's "API reference".
 * Any ``docs/*.md`` page the nav does not list is added under "More topics",
@@ -98,6 +100,11 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
         "<!-- xbar:cli -->": lambda: cli_reference.markdown(build_parser()),
         "<!-- xbar:layout -->": layout.markdown,
     }
+    try:  # the one range table (issue 17), where this version has it
+        from xbar.util.ranges import markdown_table
+        generated["<!-- xbar:ranges -->"] = markdown_table
+    except ImportError:
+        pass
     for marker, make in generated.items():
         if marker in markdown:
             markdown = markdown.replace(marker, make())
