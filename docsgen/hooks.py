@@ -4,8 +4,8 @@
   ``<!-- xbar:layout -->`` and ``<!-- xbar:ranges -->`` in a page are replaced by
   the parameter tables, the device library, the CLI reference, the package
   layout and the range table (``xbar.util.ranges.markdown_table``, where it
-  exists), computed from the code of this checkout at build time; an unknown
-  marker fails the strict build.
+  exists), computed from the code of this checkout at build time; markers stand alone
+  on their line, and an unknown one fails the strict build.
 * ``reference/`` pages, one per subpackage, are generated (mkdocstrings
   ``:::`` directives) and listed under the nav's "API reference".
 * Any ``docs/*.md`` page the nav does not list is added under "More topics",
@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from mkdocs.structure.files import File  # noqa: E402
 from docsgen import cli_reference, layout, parameters  # noqa: E402
 
 LOG = logging.getLogger("mkdocs.plugins.xbar")  # a warning here fails the strict build
+#: A generated-content marker: alone on its line (in a sentence or a code span it is just text).
+MARKER = re.compile(r"^<!-- xbar:[\w-]+ -->$", re.M)
 REFERENCE = "API reference"
 MORE = "More topics"
 
@@ -105,10 +108,12 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
         generated["<!-- xbar:ranges -->"] = markdown_table
     except ImportError:
         pass
-    for marker, make in generated.items():
-        if marker in markdown:
-            markdown = markdown.replace(marker, make())
-    if "<!-- xbar:" in markdown:
-        LOG.warning("%s: unknown generated-content marker %s (known: %s)", page.file.src_uri,
-                    markdown[markdown.index("<!-- xbar:"):].split("-->")[0] + "-->", ", ".join(generated))
-    return markdown
+
+    def fill(match: re.Match) -> str:
+        if match.group(0) in generated:
+            return generated[match.group(0)]()
+        LOG.warning("%s: unknown generated-content marker %s (known: %s)", page.file.src_uri, match.group(0),
+                    ", ".join(generated))
+        return match.group(0)
+
+    return MARKER.sub(fill, markdown)
