@@ -209,10 +209,10 @@ def run_solve(args) -> int:
     x = inputs_from_args(args, xbar.shape[0])
     sol = solve(xbar, x, backend=args.backend, **spice_options(args))
     if args.output:
-        save_array(args.output, sol.currents)
+        save_array(args.output, sol.currents, [f"i{j}_a" for j in range(sol.currents.shape[1])])
         save_solver_info(args.output, sol.solver)
     if args.voltages:
-        save_array(args.voltages, sol.voltages)
+        save_array(args.voltages, sol.voltages, [f"vout{j}_v" for j in range(sol.voltages.shape[1])])
     print(f"{args.backend}: {len(sol.currents)} input vector(s) on {xbar.shape[0]}x{xbar.shape[1]}; "
           f"column currents {np.abs(sol.currents).min():.6g}..{np.abs(sol.currents).max():.6g} A")
     if "ngspice" in sol.solver:

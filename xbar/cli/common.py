@@ -64,7 +64,7 @@ def load_array(path: str, what: str):
             if path.endswith(".npy"):
                 array = np.load(path, allow_pickle=False)
             else:
-                array = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+                array = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64, skiprows=_header_rows(path))
     except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
         raise ParameterError(f"cannot read {what} from {path}: {one_line(exc)}") from None
     if array.dtype.kind not in "biuf":
@@ -77,7 +77,8 @@ def load_array(path: str, what: str):
     return array.astype(np.float64)
 
 
-def save_array(path: str, array) -> None:
+def save_array(path: str, array, columns: list[str]) -> None:
+    """Write ``array`` [n, m] as NPY, or as CSV with a header row naming its ``columns`` (m names with units)."""
     import numpy as np
 
     from xbar.util.atomic import atomic_open
@@ -85,7 +86,19 @@ def save_array(path: str, array) -> None:
         if path.endswith(".npy"):
             np.save(f, array)
         else:
-            np.savetxt(f, array, delimiter=",", fmt="%.17g")
+            np.savetxt(f, array, delimiter=",", fmt="%.17g", header=",".join(columns), comments="")
+
+
+def _header_rows(path: str) -> int:
+    """1 when a CSV file's first line is a header (a cell that is not a number, as xbar's outputs write), else 0."""
+    with open(path, "rb") as f:
+        first = f.readline(1 << 16).decode("utf-8", errors="replace")
+    for cell in first.split(","):
+        try:
+            float(cell)
+        except ValueError:
+            return 1 if cell.strip() else 0
+    return 0
 
 
 def v_half(text: str) -> float:
