@@ -128,10 +128,10 @@ def test_golden_testbench_reproduces_xbar_solve(sense, tmp_path):
     np.savetxt(tmp_path / "x.csv", np.full((1, 4), 0.1), delimiter=",")
     amp = SenseAmplifier()
     sense_args = ["--sense", "resistor", "--ref-ohm", repr(amp.input_ohm())] if sense == "tia" else []
-    args = GOLDEN_ARGS[sense] + sense_args + ["--inputs", str(tmp_path / "x.csv"), "-o", str(tmp_path / "i.csv")]
+    args = GOLDEN_ARGS[sense] + sense_args + ["--inputs", str(tmp_path / "x.csv"), "-o", str(tmp_path / "i.npy")]
     args.remove("--v-read"), args.remove("0.1")
     assert main(["solve", *args]) == 0
-    expected = np.loadtxt(tmp_path / "i.csv", delimiter=",")
+    expected = np.load(tmp_path / "i.npy")[0]
     o = np.array([plot[f"v(o{j})"][0] for j in range(3)])
     sa = np.array([plot[f"v(sa{j})"][0] for j in range(3)])
     currents = (o - sa) / amp.feedback_ohm if sense == "tia" else o / 1e6
