@@ -28,10 +28,16 @@ _FUNCS = (
 )
 
 
-def temperature_lines(circuit: Circuit) -> list[str]:
-    """``.temp`` and what it moves; nothing when the circuit has no temperature (today's netlists)."""
+def temperature_lines(circuit: Circuit, subckt: bool = False) -> list[str]:
+    """``.temp`` and what it moves; nothing when the circuit has no temperature (today's netlists).
+
+    A subcircuit leaves ``.temp`` to the testbench (its wires' tc1 and the transistor follow it).
+    """
     if circuit.temperature_c is None:
         return []
+    if subckt:
+        return [f"* written for {format_number(circuit.temperature_c)} C: set .temp "
+                f"{format_number(circuit.temperature_c)} in the testbench (MTJ cells are at that temperature)"]
     return [f"* temperature {format_number(circuit.temperature_c)} C: wire segments carry tc1 = "
             f"{format_number(WIRE_TCR_PER_K)} /K (Cu) from 27 C; MTJ cell resistances are written at this "
             "temperature (R_P and TMR models of xbar.device.temperature)",

@@ -22,7 +22,7 @@ from xbar.util.validate import choice, instance, integer, real
 from xbar.device.access import AccessTransistor
 from xbar.device.temperature import check_temperature
 
-#: Default tile: 128 x 128 devices, a common macro size (64 differential outputs per tile).
+#: Default tile: 128 x 128 devices, assumed: a common macro size (64 differential outputs per tile).
 DEFAULT_TILE = 128
 
 
