@@ -64,3 +64,31 @@ def test_switching_and_read_disturb_follow_temperature():
     assert read_disturb(1e-4, 1.9, hot)["probability_per_read"] > read_disturb(1e-4, 1.9, room)["probability_per_read"]
     with pytest.raises(ParameterError):
         SwitchingParams(temperature_c=-300.0)
+
+
+@pytest.mark.parametrize("command", ["netlist", "solve", "settle", "infer", "program"])
+def test_every_array_command_takes_temp_and_access_options(command, capsys):
+    from xbar import cli
+    try:
+        assert cli.main([command, "--help"]) == 0
+    except SystemExit as exc:
+        assert exc.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--temp", "--access", "--access-corner", "--access-width-nm", "--access-wordline-volt",
+                 "--access-model"):
+        assert flag in text, (command, flag)
+
+
+def test_cli_temp_and_access_reach_the_circuit(tmp_path, capsys):
+    from xbar import cli
+    out = tmp_path / "a.cir"
+    assert cli.main(["netlist", "--rows", "2", "--cols", "3", "--temp", "85", "--access-corner", "fast",
+                     "-o", str(out)]) == 0
+    text = out.read_text()
+    assert ".temp 85" in text and "fast corner" in text and "Vwl1 wl1 0 DC {vwl}" in text
+    assert cli.main(["solve", "--temp", "999"]) == 2
+    assert "within -200..300" in capsys.readouterr().err
+    card = tmp_path / "bad.lib"
+    card.write_text(".control\nshell echo hi\n.endc\n")
+    assert cli.main(["solve", "--access-model", str(card), "--backend", "ngspice"]) != 0
+    assert ".control is not allowed" in capsys.readouterr().err
