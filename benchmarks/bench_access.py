@@ -13,7 +13,7 @@
 4. ``--images`` test images through the tiles with access transistors, end to end (wall and CPU).
 
     nice python benchmarks/bench_access.py [--images 1000] [--short-images 300] [--skip-arrays]
-        [--skip-temperature] [--skip-shorts] [--skip-timing] [--figure benchmarks/figures/temperature]
+        [--skip-temperature] [--skip-shorts] [--skip-timing] [--figure benchmarks/figures/temperature_mnist]
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def main() -> None:
     ap.add_argument("--skip-arrays", action="store_true")
     ap.add_argument("--skip-shorts", action="store_true")
     ap.add_argument("--skip-temperature", action="store_true")
-    ap.add_argument("--figure", default="benchmarks/figures/temperature")
+    ap.add_argument("--figure", default="benchmarks/figures/temperature_mnist")
     args = ap.parse_args()
     print(f"load {os.getloadavg()[0]:.2f}", flush=True)
     if not args.skip_arrays:

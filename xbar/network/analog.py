@@ -80,7 +80,7 @@ class AnalogNetwork(PlacedNetwork):
         """
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
-        if backend == "native" and self.circuit(tile).nonlinear:
+        if backend == "native" and (self.spec.access is not None or not self.device.mtj.linear):
             sol = self.solver(tile).solve_batch(vt)  # no effective matrix (junction I-V, access transistors)
             self.nonlinear_runs.append(dict(sol.solver, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
             return self._adc(self._noisy(sol.currents, tile), tile)
