@@ -96,8 +96,16 @@ def test_native_matches_ngspice(shape, cells, v_read, vh, sense, temp):
     _agree(shape, cells, v_read, vh, sense, temp)
 
 
+#: Where ngspice itself does not converge directly (the native solvers do): 1 Mohm resistor sensing
+#: lifts the column, the transistors' sources follow it toward V_P and into weak inversion; ngspice
+#: needed gmin stepping (refused, xbar.solvers.ngspice.check_log) or ran past its 300 s limit.
+_NGSPICE_STALLS = {((16, 16), 3, 0.1, 0.5, "resistor", 27.0), ((32, 24), 1, 0.5, np.inf, "resistor", -40.0)}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("shape,cells,v_read,vh,sense,temp", [c for c in _ALL if c not in _FAST])
+@pytest.mark.parametrize("shape,cells,v_read,vh,sense,temp", [
+    pytest.param(*c, marks=pytest.mark.xfail(reason="ngspice does not converge directly here", strict=False))
+    if c in _NGSPICE_STALLS else c for c in _ALL if c not in _FAST])
 def test_native_matches_ngspice_full_sweep(shape, cells, v_read, vh, sense, temp):
     _agree(shape, cells, v_read, vh, sense, temp)
 

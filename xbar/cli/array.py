@@ -243,8 +243,8 @@ def run_solve(args) -> int:
         circuit = build_circuit(xbar)
         if circuit.nonlinear:
             from xbar.util.errors import ParameterError
-            raise ParameterError("--energy models linear circuits only; drop --vh (or the device file's "
-                                 "v_half_volt) and the access transistor")
+            raise ParameterError("--energy models linear junctions only (no access transistors); drop --vh "
+                                 "(or the device file's v_half_volt) and the access transistor")
         solver = NativeSolver(circuit)
         report = array_energy(circuit, x, args.t_read, Periphery(), solver)
         noise = array_noise(circuit, x, args.t_read, solver)
@@ -302,8 +302,8 @@ def run_settle(args) -> int:
     xbar = crossbar_from_args(args)
     circuit = build_circuit(xbar)
     if circuit.nonlinear:
-        raise ParameterError("settle models linear circuits only (the transient solver); drop --vh (or the "
-                             "device file's v_half_volt) and the access transistor")
+        raise ParameterError("settle models linear junctions only (the transient solver, no access transistors); "
+                             "drop --vh (or the device file's v_half_volt) and the access transistor")
     rows = xbar.shape[0]
     x = (load_array(args.inputs, "inputs")[0] if args.inputs
          else np.random.default_rng(args.seed + 1).uniform(0.0, args.v_read, rows))
