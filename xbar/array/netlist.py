@@ -168,7 +168,7 @@ def _cells_comment(device) -> list[str]:
 
 def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = None,
                  analysis: bool = True, capacitors: bool = False, rise_s: float | None = None,
-                 batch=None) -> str:
+                 batch=None, notes=()) -> str:
     """The ngspice netlist of ``circuit`` (a Crossbar is built into its circuit first).
 
     ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
@@ -179,6 +179,7 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
     transient; ``rise_s`` makes each row source a step from 0 V at t = 0 to its
     input, linear over ``rise_s`` seconds (PWL). ``batch`` [batch, rows] (two or
     more vectors) instead writes the batch as one ``.dc`` sweep (see :func:`sweep_sources`).
+    ``notes``: extra header comment lines (each checked like a title, see :func:`safe_title`).
     """
     circuit = as_circuit(circuit)
     xbar = circuit.crossbar
@@ -208,6 +209,7 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
         f"* sense: {'virtual ground (ideal TIA), currents i(vs<j>)' if xbar.sense == 'tia' else f'reference resistor {xbar.ref_ohm:.6g} ohm to ground, voltages v(o<j>)'}",
         _variation_comment(xbar.variation),
         *_faults_comment(xbar.faults),
+        *(f"* {safe_title(line)}" for line in notes),
         f".param rp={format_number(mtj.r_p)} rap={format_number(mtj.r_ap)} rseg={format_number(circuit.channel_segment_ohm)}",
         *([f".param cj={format_number(circuit.cell_farad)}"] if capacitors else []),
         *(_junction(circuit) if nonlinear else []),
@@ -304,9 +306,9 @@ def source_vectors(circuit: Circuit, batch: bool = False) -> list[str]:
     return [f"i({prefix}{i})" for i in range(circuit.shape[0])]
 
 
-def write_netlist(circuit: Circuit | Crossbar, path, inputs=None, title: str | None = None) -> Path:
+def write_netlist(circuit: Circuit | Crossbar, path, inputs=None, title: str | None = None, notes=()) -> Path:
     """Write :func:`netlist_text` to ``path`` atomically; returns the path."""
-    return write_text(path, netlist_text(circuit, inputs=inputs, title=title))
+    return write_text(path, netlist_text(circuit, inputs=inputs, title=title, notes=notes))
 
 
 def read_raw(path) -> list[dict[str, np.ndarray]]:

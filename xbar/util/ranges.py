@@ -65,15 +65,15 @@ class Param:
     def bounds_text(self) -> str:
         """The accepted range in words: ``a number in 0..1``, ``an integer in 1..24``, ``a number > 0 and <= 10``."""
         what = "an integer" if self.integer else "a number"
-        lo, hi = self.low, self.high
-        if lo is not None and hi is not None and not (self.low_open or self.high_open):
-            text = f"{what} in {lo:g}..{hi:g}"
+        lo, hi = (None if v is None else f"{int(v)}" if self.integer else f"{v:g}" for v in (self.low, self.high))
+        if lo is not None and hi is not None and not (self.low_open or self.high_open or self.inf_ok):
+            text = f"{what} in {lo}..{hi}"
         else:
             parts = []
             if lo is not None:
-                parts.append(f"{'>' if self.low_open else '>='} {lo:g}")
-            if hi is not None and not math.isinf(hi):
-                parts.append(f"{'<' if self.high_open else '<='} {hi:g}")
+                parts.append(f"{'>' if self.low_open else '>='} {lo}")
+            if hi is not None and not math.isinf(self.high):
+                parts.append(f"{'<' if self.high_open else '<='} {hi}")
             text = f"{what} {' and '.join(parts)}" if parts else what
         if self.unit and self.unit not in ("1", "fraction"):
             text += f" {self.unit}"
@@ -115,7 +115,9 @@ class Param:
         except ValueError:
             raise ParameterError(f"expected {'an integer' if self.integer else 'a number'}, got {text!r}") \
                 from None
-        if self.integer and math.isfinite(value) and value == int(value):
+        if self.integer and isinstance(value, float):
+            if not (math.isfinite(value) and value == int(value)):
+                raise ParameterError(f"expected an integer, got {text!r}")
             value = int(value)
         if isinstance(value, float) and math.isnan(value):
             raise ParameterError(f"must be {self.bounds_text()}, got {text!r}")
