@@ -26,7 +26,7 @@ from xbar.util.errors import ParameterError
 from xbar.util.ranges import PARAMS, in_group, markdown_table
 
 #: The commands that build arrays; each takes every option of MODEL_GROUPS.
-ARRAY_COMMANDS = ("netlist", "solve", "settle", "infer", "program")
+ARRAY_COMMANDS = ("netlist", "solve", "settle", "infer", "program", "sweep")
 
 #: Each table row through the Python API: a callable that builds the object holding that value.
 API = {
@@ -236,3 +236,15 @@ def test_markdown_table_lists_every_row():
     for row in PARAMS.values():
         assert f"`{row.name}`" in text
     assert "| `state_sigma` | file/API |" in text and "paper Fig. 3f" in text
+
+
+def test_sweep_options_become_axes_of_the_experiments_that_take_them(tmp_path, capsys):
+    out = tmp_path / "s.jsonl"
+    assert cli.main(["sweep", "-e", "crossbar", "-p", "rows=4", "-p", "cols=3", "-p", "batch=2", "--cells", "2",
+                     "--sigma", "0.02", "-o", str(out), "-w", "1", "--quiet"]) == 0
+    header = json.loads(out.read_text().splitlines()[0])
+    assert header["axes"]["cells"] == [2] and header["axes"]["sigma"] == [0.02]
+    assert cli.main(["sweep", "-e", "crossbar", "--fault-rate", "0.1", "-o", str(tmp_path / "t.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "--fault-rate: experiment 'crossbar' has no parameter 'fault_rate'" in err
+    assert not (tmp_path / "t.jsonl").exists()

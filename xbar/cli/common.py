@@ -190,7 +190,8 @@ def add_model_options(p: argparse.ArgumentParser, lists=()) -> None:
                            ("1", "fraction", "%") else "X", help=row.cli_help() + extra.replace("%", "%%"))
 
 
-def _given(args, group: str) -> dict:
+def given_options(args, group: str) -> dict:
+    """The options of ``group`` given on the command line: table name -> value."""
     from xbar.util.ranges import in_group
     return {r.name: getattr(args, r.name) for r in in_group(group) if getattr(args, r.name, None) is not None}
 
@@ -198,7 +199,7 @@ def _given(args, group: str) -> dict:
 def options_from_args(args):
     """:class:`ArrayOptions` from the parsed device, variation, fault and periphery options."""
     return ArrayOptions(device_file=getattr(args, "device", None), variation_name=getattr(args, "variation", None),
-                        **{group: _given(args, group) for group in MODEL_GROUPS})
+                        **{group: given_options(args, group) for group in MODEL_GROUPS})
 
 
 class ArrayOptions:

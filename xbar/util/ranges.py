@@ -237,6 +237,8 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     _p("access_ohm", "array", "ohm", 0.0, 1e9, 0.0, "assumed (ideal access)", "series access resistance per device"),
     _p("ref_ohm", "array", "ohm", 1e-3, 1e12, 1e6, "paper: measured through 1 Mohm",
        "sense reference resistor (--sense resistor)"),
+    _p("tia_feedback_ohm", "array", "ohm", 0.0, 1e12, 1e3, "assumed", "TIA feedback resistor (sets output volts)",
+       flag="", low_open=True),
     _p("v_read", "array", "V", 0.0, 10.0, 0.1, "paper: 0.1 V read; MgO breaks down near 1 V",
        "read voltage of a full input", low_open=True),
     _p("t_read_s", "array", "s", 0.0, 1.0, 30e-9, "paper: ~30 ns SOT-MTJ read", "read pulse width",
@@ -284,3 +286,7 @@ def markdown_table(groups=GROUPS) -> str:
                        f"{default} | {p.source} |")
         out.append("")
     return "\n".join(out)
+
+
+if __name__ == "__main__":  # python -m xbar.util.ranges > table.md
+    print(markdown_table())
