@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from xbar.cli.argtypes import count, integer, positive, read_volt, ref_ohm, seed, series_ohm
+from xbar.util.ranges import argtype
 from xbar.cli.common import (
     add_model_options,
     add_t_read,
@@ -27,10 +28,10 @@ def add_crossbar_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=seed, default=0, help="seed for random states, inputs and variation, "
                                                         "0..2^32-1 (default 0)")
     g.add_argument("--wire-ohm", type=series_ohm, default=1.0, help="row and column wire ohm per segment (default 1)")
-    g.add_argument("--row-wire-ohm", type=series_ohm, help="row wire ohm per segment (overrides --wire-ohm)")
-    g.add_argument("--col-wire-ohm", type=series_ohm, help="column wire ohm per segment (overrides --wire-ohm)")
-    g.add_argument("--driver-ohm", type=series_ohm, default=0.0, help="row driver output resistance in ohm")
-    g.add_argument("--access-ohm", type=series_ohm, default=0.0, help="series access resistance per device in ohm")
+    g.add_argument("--row-wire-ohm", type=argtype("row_wire_ohm"), help="row wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--col-wire-ohm", type=argtype("col_wire_ohm"), help="column wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--driver-ohm", type=argtype("driver_ohm"), default=0.0, help="row driver output resistance in ohm")
+    g.add_argument("--access-ohm", type=argtype("access_ohm"), default=0.0, help="series access resistance per device in ohm")
     g.add_argument("--sense", choices=("tia", "resistor"), default="tia",
                    help="virtual-ground TIA or reference resistor to ground (default tia)")
     g.add_argument("--ref-ohm", type=ref_ohm, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
@@ -201,7 +202,7 @@ def add_settle(sub) -> None:
                                    "ngspice .tran over the same time for comparison.")
     add_crossbar_options(p)
     p.add_argument("--inputs", help="row voltages, first row of a CSV/NPY file (default: random up to --v-read)")
-    p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
+    p.add_argument("--v-read", type=read_volt, default=0.1, help="largest random row voltage in volt (default 0.1)")
     p.add_argument("--dt", type=positive, help="time step in s (default: the analytic Elmore delay / 20)")
     p.add_argument("--method", choices=("be", "trap"), default="be",
                    help="backward Euler (default) or trapezoidal")

@@ -1,4 +1,5 @@
-"""What every subcommand shares: file and folder checks, array files, one-line failures, --vh,
+"""What every subcommand shares: file and folder checks, array files, one-line failures, --vh, the one set of
+device, variation, fault and periphery options (rows of :mod:`xbar.util.ranges`),
 JSON outputs and the SPICE options."""
 
 from __future__ import annotations
@@ -6,9 +7,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from xbar.cli.argtypes import one_line, positive
+from xbar.util.ranges import argtype
 
 
 def os_message(exc: OSError) -> str:
@@ -108,8 +111,8 @@ VH_HELP = ("bias-dependent TMR: the voltage V_h at which a junction's TMR halves
 
 
 def add_t_read(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--t-read", type=positive, default=30e-9, metavar="SECONDS",
-                   help="read pulse width in s (default 30e-9: the ~30 ns SOT-MTJ read the paper cites)")
+    p.add_argument("--t-read", type=argtype("t_read_s"), default=30e-9, metavar="SECONDS",
+                   help="read pulse width in s, > 0 and <= 1 (default 30e-9: the ~30 ns SOT-MTJ read the paper cites)")
 
 
 def write_json(path: str, data) -> None:
@@ -196,26 +199,31 @@ def given_options(args, group: str) -> dict:
     return {r.name: getattr(args, r.name) for r in in_group(group) if getattr(args, r.name, None) is not None}
 
 
-def options_from_args(args):
+def options_from_args(args) -> "ArrayOptions":
     """:class:`ArrayOptions` from the parsed device, variation, fault and periphery options."""
-    return ArrayOptions(device_file=getattr(args, "device", None), variation_name=getattr(args, "variation", None),
-                        **{group: given_options(args, group) for group in MODEL_GROUPS})
+    return ArrayOptions(*(given_options(args, group) for group in MODEL_GROUPS),
+                        device_file=getattr(args, "device", None), variation_name=getattr(args, "variation", None))
 
 
+@dataclass(frozen=True)
 class ArrayOptions:
     """What the device, variation, fault and periphery options say, read the same way by every command.
 
-    ``device``/``variation``/``faults``/``periphery`` hold the options given (table name -> value);
+    The ``*_values`` hold the options given (table name -> value, checked by the table's converters);
     the methods build the objects from them, with the dataclasses' defaults for the rest.
     """
 
-    def __init__(self, device: dict, variation: dict, faults: dict, periphery: dict,
-                 device_file: str | None = None, variation_name: str | None = None):
+    device_values: dict
+    variation_values: dict
+    fault_values: dict
+    periphery_values: dict
+    device_file: str | None = None
+    variation_name: str | None = None
+
+    def __post_init__(self):
         from xbar.util.errors import ParameterError
-        self.given = {**device, **variation, **faults, **periphery}
-        self.device_values, self.variation_values = device, variation
-        self.fault_values, self.periphery_values = faults, periphery
-        self.device_file, self.variation_name = device_file, variation_name
+        device, faults, variation = self.device_values, self.fault_values, self.variation_values
+        device_file, variation_name = self.device_file, self.variation_name
         if ("r_p_ohm" in device) != ("tmr_percent" in device):
             raise ParameterError("--r-p and --tmr go together")
         if device_file:

@@ -137,7 +137,8 @@ class CircuitSpec:
         put("fault_kind", lambda n, v: choice("fault kind", v, ("all",) + FAULT_KINDS))
         put("short_ohm", check)
         if self.fault_rates is not None:
-            if isinstance(self.fault_rates, (str, bytes)) or len(self.fault_rates) != len(FAULT_KINDS):
+            if isinstance(self.fault_rates, (str, bytes)) or not hasattr(self.fault_rates, "__len__") \
+                    or len(self.fault_rates) != len(FAULT_KINDS):
                 raise ParameterError(f"fault_rates must be {len(FAULT_KINDS)} rates: {', '.join(FAULT_KINDS)}")
             object.__setattr__(self, "fault_rates", tuple(check(k, v) for k, v in zip(FAULT_KINDS, self.fault_rates)))
             if self.fault_rate:
