@@ -295,10 +295,12 @@ class ArrayOptions:
                                               "cell_tmr_sigma")}
 
     def variation(self, seed: int):
+        """The :class:`~xbar.device.variation.Variation` the options describe, drawn from ``seed``."""
         from xbar.device.variation import Variation
         return Variation(seed=seed, **self.variation_fields())
 
     def faults(self, seed: int):
+        """The :class:`~xbar.device.faults.Faults` the options describe, drawn from ``seed``."""
         from xbar.device.faults import Faults
         f = dict(self.fault_values)
         if "fault_rate" in f:
@@ -306,6 +308,7 @@ class ArrayOptions:
         return Faults(seed=seed, **f)
 
     def periphery(self):
+        """The :class:`~xbar.analysis.periphery.Periphery` model, the dataclass's defaults where not given."""
         from xbar.analysis.periphery import Periphery
         return Periphery(**self.periphery_values)
 

@@ -95,7 +95,7 @@ class CircuitSpec:
     tmr_percent: float | None = None
     #: Per-kind fault rates (stuck_p, stuck_ap, open, short), instead of ``fault_rate``/``fault_kind``.
     fault_rates: tuple[float, float, float, float] | None = None
-    short_ohm: float = SHORT_OHM
+    short_ohm: float = SHORT_OHM   # a shorted cell's resistance (assumed, as xbar.device.faults.SHORT_OHM)
     #: The periphery models (ADC, DAC, TIA) of the energy reports; ``adc_bits`` above digitizes.
     periphery: Periphery = field(default_factory=Periphery)
 
