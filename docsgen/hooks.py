@@ -75,6 +75,10 @@ def _listed(nav) -> set[str]:
 def on_config(config, **kwargs):
     nav = config["nav"]
     pages = _reference_pages()
+    _pages.clear()
+    _pages.update(pages)
+    if nav is None:  # no nav: mkdocs lists every page, the generated ones included
+        return config
     for item in nav:
         if isinstance(item, dict) and REFERENCE in item:
             item[REFERENCE] = [{"Overview": "reference/index.md"}] + [
@@ -84,8 +88,6 @@ def on_config(config, **kwargs):
     extra = [p for p in sorted(docs.glob("*.md")) if p.name not in listed and p.name != "README.md"]
     if extra:
         nav.append({MORE: [{_title(p): p.name} for p in extra]})
-    _pages.clear()
-    _pages.update(pages)
     return config
 
 
