@@ -40,6 +40,7 @@ def folder_to_write(path: str, option: str) -> str:
 
 
 def fail(message: str, status: int) -> int:
+    """Print ``xbar: error: message`` as one line on stderr; returns ``status``."""
     print(f"xbar: error: {one_line(message)}", file=sys.stderr)
     return status
 
@@ -121,11 +122,13 @@ VH_HELP = ("bias-dependent TMR: the voltage V_h at which a junction's TMR halves
 
 
 def add_t_read(p: argparse.ArgumentParser) -> None:
+    """Add ``--t-read`` (read pulse width, seconds)."""
     p.add_argument("--t-read", type=positive, default=30e-9, metavar="SECONDS",
                    help="read pulse width in s (default 30e-9: the ~30 ns SOT-MTJ read the paper cites)")
 
 
 def write_json(path: str, data) -> None:
+    """Write ``data`` as indented JSON, atomically."""
     import json
 
     from xbar.util.atomic import write_text
@@ -133,10 +136,12 @@ def write_json(path: str, data) -> None:
 
 
 def yes(flag: bool) -> str:
+    """``yes`` or ``no``."""
     return "yes" if flag else "no"
 
 
 def add_timeout(p: argparse.ArgumentParser) -> None:
+    """Add ``--timeout`` (the limit of each ngspice/pyspice run)."""
     p.add_argument("--timeout", type=positive, metavar="SECONDS",
                    help="limit of each ngspice/pyspice run in seconds (default $XBAR_NGSPICE_TIMEOUT, else "
                         "scaled to the circuit: 300 s + 0.2 ms per node per input vector)")

@@ -19,6 +19,7 @@ from xbar.cli.common import (
 
 
 def study_names(text: str) -> tuple[str, ...]:
+    """``--study``'s value as study names (a name, a comma list or ``all``)."""
     from xbar.experiments.studies import parse_studies
     try:
         return parse_studies([text])
@@ -36,6 +37,7 @@ def mitigation_list(text: str) -> str:
 
 
 def tile_size(text: str) -> int | None:
+    """``--tile``'s value: a positive integer, or None for ``none``/``untiled``."""
     if text.strip().lower() in ("none", "untiled"):
         return None
     try:
@@ -45,6 +47,7 @@ def tile_size(text: str) -> int | None:
 
 
 def add_infer(sub) -> None:
+    """Register ``xbar infer``."""
     from xbar.experiments.studies import EXTRA_STUDIES, STUDIES
     every = {**STUDIES, **{k: f"{v} (opt-in: not part of all)" for k, v in EXTRA_STUDIES.items()}}
     p = sub.add_parser("infer", help="run a trained network through parasitic-aware crossbars",
@@ -121,6 +124,7 @@ def typical_variation(name: str | None) -> dict:
 
 
 def run_infer(args) -> int:
+    """Run ``xbar infer``; returns the exit status."""
     import os
     if spice_options(args):
         os.environ["XBAR_NGSPICE_TIMEOUT"] = str(spice_options(args)["timeout_s"])

@@ -7,6 +7,7 @@ from xbar.cli.common import folder_to_write
 
 
 def add_reproduce(sub) -> None:
+    """Register ``xbar reproduce``."""
     from xbar.network.datasets import NAMES
     from xbar.network.quantize import BIAS_MODES, SCALE_RULES
     p = sub.add_parser("reproduce", help="reproduce the paper's Fig. 5: accuracy against TMR and states",
@@ -31,6 +32,7 @@ def add_reproduce(sub) -> None:
 
 
 def run_reproduce(args) -> int:
+    """Run ``xbar reproduce``; returns the exit status."""
     from xbar.experiments.paper import DEFAULT_SEEDS, QUICK_SEEDS
     from xbar.experiments.paper_report import reproduce
     seeds = range(args.seeds) if args.seeds else (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)

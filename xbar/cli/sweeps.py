@@ -11,6 +11,7 @@ from xbar.cli.common import VH_HELP, v_half
 
 
 def add_sweep(sub) -> None:
+    """Register ``xbar sweep``."""
     p = sub.add_parser("sweep", help="run an experiment over a parameter grid: resumable, parallel, Dask",
                        description="Run every point of a grid over an experiment's parameters and append "
                                    "one JSON line per finished point to the results file. A rerun with the "
@@ -51,6 +52,7 @@ def add_sweep(sub) -> None:
 
 
 def run_sweep(args) -> int:
+    """Run ``xbar sweep``; returns the exit status."""
     import re
     from contextlib import nullcontext
     from pathlib import Path

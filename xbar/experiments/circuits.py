@@ -337,6 +337,7 @@ def write_tile_netlists(analog_net: AnalogNetwork, x: np.ndarray, directory) -> 
     """Write every tile's netlist, its sources set by the first input of ``x``, as ``layer<l>_tile<r>_<c>.cir``.
 
     A convolution's tiles are driven by its first im2col patch of that input.
+    Each netlist's header says which columns form each output, which row is the bias row and what drives the rows.
     """
     from xbar.array.netlist import write_netlist
     paths = []
@@ -346,11 +347,31 @@ def write_tile_netlists(analog_net: AnalogNetwork, x: np.ndarray, directory) -> 
         for tile in analog_net.tiles[l]:
             name = f"layer{l}_tile{tile.index[0]}_{tile.index[1]}"
             paths.append(write_netlist(analog_net.circuit(tile), Path(directory) / f"{name}.cir",
-                                       inputs=v[0, tile.rows[0]:tile.rows[1]], title=f"xbar {name}"))
+                                       inputs=v[0, tile.rows[0]:tile.rows[1]], title=f"xbar {name}",
+                                       notes=tile_notes(analog_net, tile)))
         return analog_net.pre_activation(l, a)
 
     analog_net.model.forward(x[:1], write)
     return paths
+
+
+def tile_notes(analog_net: AnalogNetwork, tile) -> list[str]:
+    """Comment lines for a tile's netlist: its place in the layer, its columns' outputs, its bias row, its inputs."""
+    l, (r0, r1), (o0, o1) = tile.layer, tile.rows, tile.outputs
+    n_in = analog_net.layers[l].states.shape[0] - 1  # the augmented matrix's last row is the bias
+    notes = [f"tile: layer {l} rows {r0}..{r1 - 1} of its {n_in} inputs + bias, outputs {o0}..{o1 - 1}"]
+    if analog_net.spec.scheme == "differential":
+        notes += [f"differential pairs: columns {2 * k} (+) and {2 * k + 1} (-) give output {o0 + k} "
+                  "(I+ - I-)" for k in range(o1 - o0)]
+    else:
+        k = o1 - o0
+        notes += [f"columns 0..{k - 1} give outputs {o0}..{o1 - 1}, each less the mean of the reference columns:",
+                  f"reference columns {k} (all devices in state 0) and {k + 1} (all in state {analog_net.layers[l].n_cells})"]
+    notes.append(f"bias row: row {r1 - 1 - r0} (row source V{r1 - 1 - r0}, at the bias voltage)" if r1 == n_in + 1
+                 else "bias row: none in this tile (the bias is in the last row of tiles of this layer)")
+    notes.append("row sources: test input 0 of the dataset, " + ("its pixels" if l == 0 else
+                 f"through the layers before: the activations that enter layer {l}"))
+    return notes
 
 
 def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path]:
