@@ -127,6 +127,8 @@ def _valid():
         "xbar.device.switching.SwitchingParams": lambda: _fields(switching.SwitchingParams()),
         "xbar.array.write_circuit.WritePath": lambda: _fields(write_circuit.WritePath()),
         "xbar.analysis.periphery.Periphery": lambda: _fields(periphery.Periphery()),
+        "xbar.network.mitigation.Mitigation": lambda: dict(compensate=2, device_aware=True, disconnect_shorts=False,
+                                                           operating_point=False),
         "xbar.array.write_circuit.WriteCircuit": lambda: _fields(write_circuit.build_write_circuit(_device())),
     }
 
