@@ -28,6 +28,7 @@ def study_names(text: str) -> tuple[str, ...]:
 
 
 def mitigation_list(text: str) -> str:
+    """``--mitigate``'s value as the canonical name of its mitigations (checked by ``Mitigation.parse``)."""
     from xbar.network.mitigation import Mitigation
     from xbar.util.errors import ParameterError
     try:

@@ -67,6 +67,7 @@ class Mitigation:
 
     @property
     def is_off(self) -> bool:
+        """True when no mitigation is on."""
         return not (self.compensate or self.device_aware or self.disconnect_shorts or self.operating_point)
 
     @property
