@@ -7,6 +7,7 @@ import sys
 
 
 def add_explore(sub) -> None:
+    """Register ``xbar explore`` and its options."""
     from xbar.experiments.explore import DEFAULT_AXES, OBJECTIVES
     p = sub.add_parser("explore", help="design-space exploration: Pareto fronts of accuracy, energy, latency, "
                                        "area, write energy and yield",
@@ -59,6 +60,7 @@ def _objectives(text: str) -> tuple[str, ...]:
 
 
 def run_explore(args) -> int:
+    """Run the grid of designs (resumable), then print, save and draw its Pareto front."""
     from pathlib import Path
 
     from xbar import sweeps as sweep
