@@ -12,12 +12,15 @@ Every backend takes the one :class:`~xbar.circuit.Circuit` and returns a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..circuit import Circuit, build_circuit
 from ..crossbar import Crossbar
 from ..errors import ParameterError
 from ..resources import check_memory, estimate_bytes
+from .dispatch import is_nonlinear, solve_native
 from .ideal import IdealSolver
 from .native import NativeSolver
 from .newton import NewtonSolver
@@ -39,9 +42,15 @@ def make_solver(circuit: Circuit | Crossbar, backend: str = "native", **options)
     return BACKENDS[backend](circuit, **options)
 
 
-def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", **options) -> Solution:
+def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", node_voltages: bool = False,
+          **options) -> Solution:
     """Solve ``circuit`` for row voltages ``inputs`` [batch, rows] with ``backend``.
 
+    The native backend takes the fastest exact route for the batch (:mod:`.dispatch`:
+    line-current CG for a few vectors, the effective matrix for many, the
+    factorized nodal solve when ``node_voltages`` [batch, n_nodes] are asked
+    for); ``solution.solver["route"]`` names it. Node voltages come back only
+    when asked, and only the native backend computes them.
     A batch too large for the memory is refused before anything is built (:mod:`xbar.resources`).
     """
     xbar = circuit if isinstance(circuit, Crossbar) else getattr(circuit, "crossbar", None)
@@ -50,8 +59,17 @@ def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", **option
         rows, cols = xbar.shape
         check_memory(f"solving {shape[0]} input vector(s) on a {rows}x{cols} crossbar with {backend}",
                      estimate_bytes(rows, cols, xbar.n_cells, shape[0], backend))
+    if node_voltages and backend != "native":
+        raise ParameterError(f"node voltages come from the native backend only, not {backend!r}")
+    if backend == "native" and not options and isinstance(circuit, (Circuit, Crossbar)):
+        if not (is_nonlinear(circuit) if isinstance(circuit, Crossbar) else circuit.nonlinear):
+            return solve_native(circuit, inputs, node_voltages)
     sol = make_solver(circuit, backend, **options).solve(inputs)
     sol.solver.setdefault("backend", backend)
+    if backend == "native":
+        sol.solver.setdefault("route", "newton" if "newton_iterations_max" in sol.solver else "nodal")
+    if sol.node_voltages is not None and not node_voltages:
+        sol = replace(sol, node_voltages=None)
     return sol
 
 
