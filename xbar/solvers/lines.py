@@ -47,6 +47,16 @@ MAX_ITERATIONS = 5000
 DENSE_MAX = 256
 
 
+_TINY = 1e-300
+
+
+def _dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Inner product of each vector of a batch laid out [rows, batch, cols]."""
+    if a.shape[1] == 1:
+        return np.array([np.vdot(a, b)])
+    return np.einsum("ibj,ibj->b", a, b)
+
+
 _CONTROLLER: list[ThreadpoolController] = []
 
 
@@ -139,22 +149,26 @@ class LineSolver:
         b = s * inputs.T[:, :, None]  # [rows, batch, cols]
         # Start from the answer without wire resistance (I = g V): the residual is the wires' share only.
         y = b.copy()
-        r = -s * self._green(s * b)
+        t = s * b
+        r = self._green(t)
+        r *= -s
         p = r.copy()
-        rr = np.einsum("ibj,ibj->b", r, r)
-        target = tol ** 2 * np.einsum("ibj,ibj->b", b, b)
+        rr = _dots(r, r)
+        target = tol ** 2 * _dots(b, b)
         for it in range(MAX_ITERATIONS + 1):
             if (rr <= target).all():
                 break
-            q = s * self._green(s * p)
+            np.multiply(s, p, out=t)
+            q = self._green(t)
+            q *= s
             q += p
-            pq = np.einsum("ibj,ibj->b", p, q)
-            alpha = np.divide(rr, pq, out=np.zeros_like(rr), where=pq > 0)[None, :, None]
+            # p.q >= p.p > 0 unless p = 0, and then r.r = p.r = 0: a converged vector stays put.
+            alpha = (rr / np.maximum(_dots(p, q), _TINY))[None, :, None]
             y += alpha * p
-            r -= alpha * q
-            rr_new = np.einsum("ibj,ibj->b", r, r)
-            beta = np.divide(rr_new, rr, out=np.zeros_like(rr), where=rr > 0)[None, :, None]
-            p *= beta
+            q *= alpha
+            r -= q
+            rr_new = _dots(r, r)
+            p *= (rr_new / np.maximum(rr, _TINY))[None, :, None]
             p += r
             rr = rr_new
         else:
