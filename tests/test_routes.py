@@ -141,3 +141,19 @@ def test_lines_refuses_to_stall(monkeypatch):
     xb = crossbar(16, 16, 1, row_wire_ohm=5.0, col_wire_ohm=5.0)
     with pytest.raises(SolverError, match="line-current CG"):
         LineSolver(xb).currents(np.full((1, 16), 0.1))
+
+
+def test_cli_writes_node_voltages_only_when_asked(tmp_path, capsys):
+    from xbar.cli import main
+    out, nodes = tmp_path / "i.npy", tmp_path / "v.npy"
+    args = ["solve", "--rows", "8", "--cols", "6", "--random", "3", "--wire-ohm", "2", "-o", str(out)]
+    assert main(args) == 0
+    assert "(route: lines)" in capsys.readouterr().out and not nodes.exists()
+    assert main(args + ["--node-voltages", str(nodes)]) == 0
+    assert "(route: nodal)" in capsys.readouterr().out
+    v = np.load(nodes)
+    assert v.shape[0] == 3 and v.shape[1] > 8 * 6 and np.isfinite(v).all()
+    code = main(args + ["--backend", "ideal", "--node-voltages", str(tmp_path / "w.npy")])
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1 and "native backend only" in err
+    assert not (tmp_path / "w.npy").exists()
