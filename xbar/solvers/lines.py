@@ -30,6 +30,8 @@ writes its fixed-point iteration, but solved to rounding level.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
@@ -57,14 +59,25 @@ def _dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ibj,ibj->b", a, b)
 
 
-_CONTROLLER: list[ThreadpoolController] = []
+@lru_cache(maxsize=16)
+def _chain_green(n: int, segment_ohm: float, end_ohm: float, from_start: bool) -> np.ndarray:
+    """Green's function [n, n] in ohm of a wire of n cells held through ``end_ohm`` at one end.
+
+    Voltage drop at cell k per ampere drawn at cell l: ``end_ohm`` plus one segment per
+    segment the two currents share (a row is held before cell 0, a column after cell n-1).
+    Read-only: it is cached per wire.
+    """
+    k = np.arange(n)
+    shared = np.minimum.outer(k, k) + 1.0 if from_start else n - np.maximum.outer(k, k)
+    green = end_ohm + segment_ohm * shared
+    green.flags.writeable = False
+    return green
 
 
-def _blas() -> ThreadpoolController:
-    """One thread-pool controller, made on first use (making one inspects the loaded libraries: ~0.4 ms)."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
+@lru_cache(maxsize=1)
+def _blas():
+    """The BLAS thread pools, found on first use (looking them up inspects the loaded libraries: ~0.4 ms)."""
+    return ThreadpoolController().select(user_api="blas")
 
 
 def device_siemens(cell_ohm: np.ndarray, segment_ohm: float, access_ohm: float) -> np.ndarray:
@@ -98,10 +111,8 @@ class LineSolver:
         rows, cols = xbar.shape
         self._dense = max(rows, cols) <= DENSE_MAX
         if self._dense:
-            j = np.arange(cols)
-            self._row_green = self._r_drv + self._r_row * (np.minimum.outer(j, j) + 1.0)
-            i = np.arange(rows)
-            self._col_green = self._r_ref + self._r_col * (rows - np.maximum.outer(i, i))
+            self._row_green = _chain_green(cols, self._r_row, self._r_drv, True)
+            self._col_green = _chain_green(rows, self._r_col, self._r_ref, False)
         #: CG iterations the last :meth:`currents` took.
         self.iterations = 0
 
@@ -139,7 +150,7 @@ class LineSolver:
         # Each vector is solved at unit scale (no overflow in the inner products), then scaled back.
         scale = np.abs(inputs).max(axis=1)
         scale[scale == 0] = 1.0
-        with _blas().limit(limits=1, user_api="blas"):  # small products: threads only add synchronization
+        with _blas().limit(limits=1):  # small products: threads only add synchronization
             current = self._cg(inputs / scale[:, None], tol)
         with np.errstate(over="ignore"):  # an answer beyond double precision is the Solution's error to report
             return current * scale[:, None, None]
