@@ -37,8 +37,8 @@ import warnings
 import numpy as np
 
 import xbar
-from xbar.crossbar import Crossbar
-from xbar.devices import library_device
+from xbar.array.crossbar import Crossbar
+from xbar.device.library import library_device
 from xbar.solvers.lines import device_siemens
 
 

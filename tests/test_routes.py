@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import xbar
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import library_device
-from xbar.errors import ParameterError, SolverError
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError, SolverError
 from xbar.solvers import NativeSolver, solve
 from xbar.solvers.dispatch import choose_route, is_nonlinear, is_standard, lines_max_batch, solve_native
 from xbar.solvers.lines import LineSolver

@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import argparse
 
-from ..argtypes import (count, integer, ln_sigma, mtj_ohm, positive, read_volt, ref_ohm, seed, series_ohm,
-                        tmr_percent, within)
-from .common import (VH_HELP, add_t_read, add_timeout, load_array, save_array, save_solver_info,
-                     spice_options, v_half, write_json, yes)
+from xbar.cli.argtypes import (
+    count,
+    integer,
+    ln_sigma,
+    mtj_ohm,
+    positive,
+    read_volt,
+    ref_ohm,
+    seed,
+    series_ohm,
+    tmr_percent,
+    within,
+)
+from xbar.cli.common import (
+    VH_HELP,
+    add_t_read,
+    add_timeout,
+    load_array,
+    save_array,
+    save_solver_info,
+    spice_options,
+    v_half,
+    write_json,
+    yes,
+)
 
 
 def add_crossbar_options(p: argparse.ArgumentParser) -> None:
+    """The options that describe a crossbar (shared by netlist, solve and settle)."""
     g = p.add_argument_group("crossbar")
     g.add_argument("--rows", type=count, default=8, help="rows (default 8)")
     g.add_argument("--cols", type=count, default=8, help="columns (default 8)")
@@ -38,16 +60,20 @@ def add_crossbar_options(p: argparse.ArgumentParser) -> None:
 
 
 def crossbar_from_args(args):
+    """The :class:`~xbar.array.crossbar.Crossbar` the crossbar options describe."""
     import numpy as np
 
-    from ..crossbar import Crossbar
-    from ..devices import MTJ, CompoundMTJ, Variation, library_mtj
-    from ..errors import ParameterError
+    from xbar.array.crossbar import Crossbar
+    from xbar.device.junction import MTJ
+    from xbar.device.compound import CompoundMTJ
+    from xbar.device.variation import Variation
+    from xbar.device.library import library_mtj
+    from xbar.util.errors import ParameterError
     if (args.r_p is None) != (args.tmr is None):
         raise ParameterError("--r-p and --tmr go together")
     vh = np.inf if args.vh is None else args.vh
     if args.device:
-        from ..device_file import load_device
+        from xbar.device.files import load_device
         device = load_device(args.device)
         if args.vh is not None:
             device = device.with_v_half(args.vh)
@@ -63,7 +89,7 @@ def crossbar_from_args(args):
             raise ParameterError(f"device states in {args.states} must be integers 0..{args.cells}")
         states = states.astype(np.int64)
     else:
-        from ..resources import check_memory, estimate_bytes
+        from xbar.util.resources import check_memory, estimate_bytes
         check_memory(f"a {args.rows}x{args.cols} crossbar of {args.cells}-cell devices",
                      estimate_bytes(args.rows, args.cols, args.cells))
         states = np.random.default_rng(args.seed).integers(0, args.cells + 1, (args.rows, args.cols))
@@ -76,6 +102,7 @@ def crossbar_from_args(args):
 
 
 def inputs_from_args(args, rows: int):
+    """Row voltages [batch, rows]: ``--inputs``, else ``--random`` vectors up to ``--v-read``."""
     import numpy as np
     if args.inputs:
         return load_array(args.inputs, "inputs")
@@ -83,6 +110,7 @@ def inputs_from_args(args, rows: int):
 
 
 def add_netlist(sub) -> None:
+    """Register ``xbar netlist``."""
     p = sub.add_parser("netlist", help="write the ngspice netlist of a crossbar",
                        description="Write a readable ngspice netlist (.op, ready for `ngspice -b -r out.raw`). "
                                    "Without --inputs every row source is set to --v-read, so the netlist "
@@ -98,11 +126,12 @@ def add_netlist(sub) -> None:
 
 
 def run_netlist(args) -> int:
+    """Run ``xbar netlist``; returns the exit status."""
     import numpy as np
 
-    from ..circuit import build_circuit
-    from ..errors import ParameterError
-    from ..netlist import write_netlist
+    from xbar.array.circuit import build_circuit
+    from xbar.util.errors import ParameterError
+    from xbar.array.netlist import write_netlist
     xbar = crossbar_from_args(args)
     if args.inputs:
         inputs = load_array(args.inputs, "inputs")
@@ -121,6 +150,7 @@ def run_netlist(args) -> int:
 
 
 def add_solve(sub) -> None:
+    """Register ``xbar solve``."""
     p = sub.add_parser("solve", help="solve a crossbar for a batch of row voltages",
                        description="Solve a crossbar circuit and write column currents (and output voltages).")
     add_crossbar_options(p)
@@ -134,8 +164,8 @@ def add_solve(sub) -> None:
     p.add_argument("-o", "--output", help="write currents [batch, cols] in ampere (CSV or NPY)")
     p.add_argument("--voltages", help="write sense output voltages [batch, cols] in volt (CSV or NPY)")
     p.add_argument("--node-voltages", metavar="FILE",
-                   help="write every node's voltage [batch, nodes] in volt (CSV or NPY; native backend; "
-                        "solving for them takes the factorized route)")
+                   help="write every node's voltage [batch, nodes] in volt, ground first (CSV with node names, "
+                        "or NPY; native backend; solving for them takes the factorized route)")
     p.add_argument("--energy", metavar="FILE", help="write the read's exact energy breakdown (array), the "
                    "periphery models and the output noise as JSON (native solution)")
     add_t_read(p)
@@ -143,10 +173,11 @@ def add_solve(sub) -> None:
 
 
 def run_solve(args) -> int:
+    """Run ``xbar solve``; returns the exit status."""
     import numpy as np
 
-    from ..resources import array_file_shape, check_memory, estimate_bytes
-    from ..solvers import solve
+    from xbar.util.resources import array_file_shape, check_memory, estimate_bytes
+    from xbar.solvers import solve
     xbar = crossbar_from_args(args)
     batch = (array_file_shape(args.inputs) or (0,))[0] if args.inputs else args.random
     check_memory(f"solving {batch} input vector(s) on a {xbar.shape[0]}x{xbar.shape[1]} crossbar with {args.backend}",
@@ -154,12 +185,14 @@ def run_solve(args) -> int:
     x = inputs_from_args(args, xbar.shape[0])
     sol = solve(xbar, x, backend=args.backend, node_voltages=bool(args.node_voltages), **spice_options(args))
     if args.node_voltages:
-        save_array(args.node_voltages, sol.node_voltages)
+        from xbar.array.circuit import build_circuit
+        names = build_circuit(xbar, check=False).node_names()  # node 0 is ground ("gnd_v", always 0 V)
+        save_array(args.node_voltages, sol.node_voltages, ["gnd_v"] + [f"{n}_v" for n in names[1:]])
     if args.output:
-        save_array(args.output, sol.currents)
+        save_array(args.output, sol.currents, [f"i{j}_a" for j in range(sol.currents.shape[1])])
         save_solver_info(args.output, sol.solver)
     if args.voltages:
-        save_array(args.voltages, sol.voltages)
+        save_array(args.voltages, sol.voltages, [f"vout{j}_v" for j in range(sol.voltages.shape[1])])
     print(f"{args.backend}: {len(sol.currents)} input vector(s) on {xbar.shape[0]}x{xbar.shape[1]}; "
           f"column currents {np.abs(sol.currents).min():.6g}..{np.abs(sol.currents).max():.6g} A"
           + (f" (route: {sol.solver['route']})" if "route" in sol.solver else ""))
@@ -173,13 +206,13 @@ def run_solve(args) -> int:
               "iterations per vector "
               f"({info['preconditioned_solves']} preconditioned solves)")
     if args.energy:
-        from ..circuit import build_circuit
-        from ..periphery import Periphery
-        from ..readout import array_energy, array_noise
-        from ..solvers.native import NativeSolver
+        from xbar.array.circuit import build_circuit
+        from xbar.analysis.periphery import Periphery
+        from xbar.analysis.readout import array_energy, array_noise
+        from xbar.solvers.native import NativeSolver
         circuit = build_circuit(xbar)
         if circuit.nonlinear:
-            from ..errors import ParameterError
+            from xbar.util.errors import ParameterError
             raise ParameterError("--energy models linear junctions only; drop --vh (or the device file's "
                                  "v_half_volt)")
         solver = NativeSolver(circuit)
@@ -196,6 +229,7 @@ def run_solve(args) -> int:
 
 
 def add_settle(sub) -> None:
+    """Register ``xbar settle``."""
     p = sub.add_parser("settle", help="step response of a crossbar with its capacitances; settling time",
                        description="Switch the row voltages on at t = 0 and integrate the circuit with its wire, "
                                    "junction and sense capacitances (native fixed-step transient, one "
@@ -222,14 +256,15 @@ def add_settle(sub) -> None:
 
 
 def run_settle(args) -> int:
+    """Run ``xbar settle``; returns the exit status."""
     import io
 
     import numpy as np
 
-    from ..atomic import atomic_open
-    from ..circuit import build_circuit
-    from ..errors import ParameterError
-    from ..readout import array_settling
+    from xbar.util.atomic import atomic_open
+    from xbar.array.circuit import build_circuit
+    from xbar.util.errors import ParameterError
+    from xbar.analysis.readout import array_settling
     if args.dt is not None and (args.dt <= 0 or not np.isfinite(args.dt)):
         raise ParameterError(f"--dt must be a finite time > 0 s, got {args.dt!r}")
     if args.max_steps < 1:
@@ -246,7 +281,7 @@ def run_settle(args) -> int:
     final = np.asarray(summary["final_a"])
     spice = None
     if args.backend == "ngspice":
-        from ..solvers.ngspice_tran import ngspice_transient
+        from xbar.solvers.ngspice_tran import ngspice_transient
         dt = summary["dt_s"]
         spice = ngspice_transient(circuit, x, float(w.times_s[-1]), dt, dt,
                                   method="trap" if args.method == "trap" else "be")
@@ -268,7 +303,7 @@ def run_settle(args) -> int:
             with atomic_open(args.output, "w") as f:
                 f.write(buf.getvalue())
     if args.plot:
-        from .. import plots
+        from xbar.analysis import plots
         plots.save(plots.step_response(w.times_s, w.currents, final, summary["band_a"],
                                        np.asarray(summary["settling_s"])), args.plot)
     if args.json:

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..argtypes import one_line, positive
+from xbar.cli.argtypes import one_line, positive
 
 
 def os_message(exc: OSError) -> str:
@@ -25,7 +25,7 @@ def os_message(exc: OSError) -> str:
 
 def folder_to_write(path: str, option: str) -> str:
     """``path`` if it is, or can become, a folder (checked before any work, creating nothing); else an error."""
-    from ..errors import ParameterError
+    from xbar.util.errors import ParameterError
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ParameterError(f"{option} {path}: is a file, where a folder is needed")
@@ -40,6 +40,7 @@ def folder_to_write(path: str, option: str) -> str:
 
 
 def fail(message: str, status: int) -> int:
+    """Print ``xbar: error: message`` as one line on stderr; returns ``status``."""
     print(f"xbar: error: {one_line(message)}", file=sys.stderr)
     return status
 
@@ -53,10 +54,10 @@ def load_array(path: str, what: str):
 
     import numpy as np
 
-    from ..errors import ParameterError
+    from xbar.util.errors import ParameterError
     if os.path.isdir(path):
         raise ParameterError(f"cannot read {what} from {path}: it is a folder")
-    from ..resources import check_array_file
+    from xbar.util.resources import check_array_file
     check_array_file(path, what)
     try:
         with warnings.catch_warnings():
@@ -64,7 +65,7 @@ def load_array(path: str, what: str):
             if path.endswith(".npy"):
                 array = np.load(path, allow_pickle=False)
             else:
-                array = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+                array = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64, skiprows=_header_rows(path))
     except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
         raise ParameterError(f"cannot read {what} from {path}: {one_line(exc)}") from None
     if array.dtype.kind not in "biuf":
@@ -77,21 +78,34 @@ def load_array(path: str, what: str):
     return array.astype(np.float64)
 
 
-def save_array(path: str, array) -> None:
+def save_array(path: str, array, columns: list[str]) -> None:
+    """Write ``array`` [n, m] as NPY, or as CSV with a header row naming its ``columns`` (m names with units)."""
     import numpy as np
 
-    from ..atomic import atomic_open
+    from xbar.util.atomic import atomic_open
     with atomic_open(path, "wb") as f:
         if path.endswith(".npy"):
             np.save(f, array)
         else:
-            np.savetxt(f, array, delimiter=",", fmt="%.17g")
+            np.savetxt(f, array, delimiter=",", fmt="%.17g", header=",".join(columns), comments="")
+
+
+def _header_rows(path: str) -> int:
+    """1 when a CSV file's first line is a header (a cell that is not a number, as xbar's outputs write), else 0."""
+    with open(path, "rb") as f:
+        first = f.readline(1 << 16).decode("utf-8", errors="replace")
+    for cell in first.split(","):
+        try:
+            float(cell)
+        except ValueError:
+            return 1 if cell.strip() else 0
+    return 0
 
 
 def v_half(text: str) -> float:
-    """``--vh``: the junctions' TMR bias half-point in volt (checked by :func:`xbar.devices.check_v_half`)."""
-    from ..devices import check_v_half
-    from ..errors import ParameterError
+    """``--vh``: the junctions' TMR bias half-point in volt (checked by :func:`xbar.device.junction.check_v_half`)."""
+    from xbar.device.junction import check_v_half
+    from xbar.util.errors import ParameterError
     try:
         value = float(text)
     except ValueError:
@@ -108,22 +122,26 @@ VH_HELP = ("bias-dependent TMR: the voltage V_h at which a junction's TMR halves
 
 
 def add_t_read(p: argparse.ArgumentParser) -> None:
+    """Add ``--t-read`` (read pulse width, seconds)."""
     p.add_argument("--t-read", type=positive, default=30e-9, metavar="SECONDS",
                    help="read pulse width in s (default 30e-9: the ~30 ns SOT-MTJ read the paper cites)")
 
 
 def write_json(path: str, data) -> None:
+    """Write ``data`` as indented JSON, atomically."""
     import json
 
-    from ..atomic import write_text
+    from xbar.util.atomic import write_text
     write_text(path, json.dumps(data, indent=1, allow_nan=True) + "\n")
 
 
 def yes(flag: bool) -> str:
+    """``yes`` or ``no``."""
     return "yes" if flag else "no"
 
 
 def add_timeout(p: argparse.ArgumentParser) -> None:
+    """Add ``--timeout`` (the limit of each ngspice/pyspice run)."""
     p.add_argument("--timeout", type=positive, metavar="SECONDS",
                    help="limit of each ngspice/pyspice run in seconds (default $XBAR_NGSPICE_TIMEOUT, else "
                         "scaled to the circuit: 300 s + 0.2 ms per node per input vector)")
@@ -133,7 +151,7 @@ def spice_options(args) -> dict:
     """Solver options from --timeout, for the SPICE backends only."""
     if args.backend not in ("ngspice", "pyspice") or args.timeout is None:
         return {}
-    from ..solvers.ngspice import check_timeout
+    from xbar.solvers.ngspice import check_timeout
     return {"timeout_s": check_timeout(args.timeout)}
 
 
@@ -141,7 +159,7 @@ def save_solver_info(output: str, info: dict) -> None:
     """Write what solved the outputs beside them, as ``<output>.json``."""
     import json
 
-    from ..atomic import write_text
+    from xbar.util.atomic import write_text
     write_text(f"{output}.json", json.dumps(dict(info, outputs=output), indent=1) + "\n")
 
 

@@ -6,12 +6,21 @@ import argparse
 import textwrap
 from pathlib import Path
 
-from ..argtypes import count, integer, ln_sigma, read_volt, ref_ohm, seed, series_ohm, within
-from .common import VH_HELP, add_dataset_options, add_t_read, add_timeout, folder_to_write, spice_options, v_half
+from xbar.cli.argtypes import count, integer, ln_sigma, read_volt, ref_ohm, seed, series_ohm, within
+from xbar.cli.common import (
+    VH_HELP,
+    add_dataset_options,
+    add_t_read,
+    add_timeout,
+    folder_to_write,
+    spice_options,
+    v_half,
+)
 
 
 def study_names(text: str) -> tuple[str, ...]:
-    from ..experiments.studies import parse_studies
+    """``--study``'s value as study names (a name, a comma list or ``all``)."""
+    from xbar.experiments.studies import parse_studies
     try:
         return parse_studies([text])
     except ValueError as exc:
@@ -19,6 +28,7 @@ def study_names(text: str) -> tuple[str, ...]:
 
 
 def tile_size(text: str) -> int | None:
+    """``--tile``'s value: a positive integer, or None for ``none``/``untiled``."""
     if text.strip().lower() in ("none", "untiled"):
         return None
     try:
@@ -28,7 +38,8 @@ def tile_size(text: str) -> int | None:
 
 
 def add_infer(sub) -> None:
-    from ..experiments.studies import EXTRA_STUDIES, STUDIES
+    """Register ``xbar infer``."""
+    from xbar.experiments.studies import EXTRA_STUDIES, STUDIES
     every = {**STUDIES, **{k: f"{v} (opt-in: not part of all)" for k, v in EXTRA_STUDIES.items()}}
     p = sub.add_parser("infer", help="run a trained network through parasitic-aware crossbars",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -42,6 +53,9 @@ def add_infer(sub) -> None:
                            f"  {name:<12} {what}" for name, what in every.items()))
     add_dataset_options(p)
     p.add_argument("--seed", type=seed, default=0, help="training and variation seed, 0..2^32-1 (default 0)")
+    p.add_argument("--seeds", type=integer(1, 100), default=1, metavar="N",
+                   help="rerun the base configuration for N seeds (--seed, --seed + 1, ...; a new network and a "
+                        "new draw of the arrays each) and report each accuracy's mean and spread (default 1)")
     p.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
     p.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
                    help="free-layer thickness in nm, 1.6..2.6 (default 1.9)")
@@ -88,19 +102,20 @@ def typical_variation(name: str | None) -> dict:
     """CircuitSpec fields of ``--variation typical`` (empty without it)."""
     if name is None:
         return {}
-    from ..devices import Variation
+    from xbar.device.variation import Variation
     v = Variation.typical()
     return dict(device_ra_sigma=v.device_ra_sigma, cell_ra_sigma=v.cell_ra_sigma,
                 device_tmr_sigma=v.device_tmr_sigma, cell_tmr_sigma=v.cell_tmr_sigma)
 
 
 def run_infer(args) -> int:
+    """Run ``xbar infer``; returns the exit status."""
     import os
     if spice_options(args):
         os.environ["XBAR_NGSPICE_TIMEOUT"] = str(spice_options(args)["timeout_s"])
-    from ..experiments.circuits import run_infer
-    from ..experiments.studies import parse_studies
-    from ..inference import CircuitSpec
+    from xbar.experiments.circuits import run_infer
+    from xbar.experiments.studies import parse_studies
+    from xbar.network.circuit_spec import CircuitSpec
     studies = parse_studies(",".join(s) for s in args.study)
     tile = args.tile
     spec = CircuitSpec(n_cells=args.cells, thickness_nm=args.thickness, wire_ohm=args.wire_ohm,
@@ -115,7 +130,7 @@ def run_infer(args) -> int:
         folder_to_write(args.netlist_dir, "--netlist-dir")
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
-                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read)
+                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read, seeds=args.seeds)
     base = result["base"]
     where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
     print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
@@ -135,10 +150,10 @@ def run_infer(args) -> int:
     print(f"read disturb: worst channel current density {1e-4 * rd['worst_j_a_per_m2']:.3g} A/cm^2 "
           f"({rd['j_over_jc0']:.2g} J_c0), P(switch) {rd['probability_per_read']:.2g} per read")
     if base.get("junction_solver"):
-        from ..experiments.infer_report import junction_solver_line
+        from xbar.experiments.infer_report import junction_solver_line
         print(junction_solver_line(base["junction_solver"]))
     if base.get("spice"):
-        from ..experiments.infer_report import spice_lines
+        from xbar.experiments.infer_report import spice_lines
         print(spice_lines(base["spice"])[0])
     e = base.get("energy")
     if e:
@@ -147,7 +162,25 @@ def run_infer(args) -> int:
               f"{e['periphery_j_per_image'] * 1e12:.4g} pJ (models); {e['fj_per_mac']:.4g} fJ/MAC, "
               f"{e['tops_per_w']:.4g} TOPS/W (array alone {e['array_fj_per_mac']:.4g} fJ/MAC); worst settling "
               f"{max(settle) * 1e9:.3g} ns" if settle else "")
+    from xbar.experiments.infer_report import caveats, seed_lines
+    for line in seed_lines(result.get("seeds"))[:1] + [f"note: {c}" for c in caveats(base)]:
+        print(line)
     if not studies:
         print("studies: none run (add --study NAME or --study all; see xbar infer --help)")
+    else:
+        print_studies(result["studies"])
     print(f"report: {Path(args.out) / 'report.md'}")
     return 0
+
+
+def print_studies(rows: list[dict]) -> None:
+    """The studies' accuracies as a table on the terminal (the report has every column)."""
+    width = max(len(r["label"]) for r in rows)
+    print(f"{'study':<12} {'point':<{width}}  ideal q.   analog  agreement  worst IR drop")
+    for r in rows:
+        print(f"{r['study']:<12} {r['label']:<{width}}  {100 * r['accuracy_ideal_quantized']:6.2f} %  "
+              f"{100 * r['accuracy_analog']:6.2f} %  {100 * r['top1_agreement']:6.2f} %  "
+              f"{100 * r['worst_ir_rel']:6.2f} % V_read")
+    from xbar.experiments.infer_report import study_caveats
+    for line in study_caveats(rows):
+        print(f"note: {line}")

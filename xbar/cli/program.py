@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..argtypes import comma_list, count, finite, integer, nonnegative, seed, series_ohm, within
-from .common import add_dataset_options, folder_to_write
+from xbar.cli.argtypes import comma_list, count, finite, integer, nonnegative, seed, series_ohm, within
+from xbar.cli.common import add_dataset_options, folder_to_write
 
 
 def cell_vc_ratio(text: str) -> float | None:
+    """``--cell-vc-ratio``'s value: a number in 1..2, or None for ``plain``."""
     if text.strip().lower() in ("none", "plain"):
         return None
     try:
@@ -18,6 +19,7 @@ def cell_vc_ratio(text: str) -> float | None:
 
 
 def add_program(sub) -> None:
+    """Register ``xbar program``."""
     p = sub.add_parser("program", help="program a mapped network with program-and-verify, then evaluate it",
                        description="Map a trained network onto compound SOT-MTJ tiles as `xbar infer` does, "
                                    "program every device from all-AP with SOT pulses (program-and-verify: "
@@ -48,12 +50,13 @@ def add_program(sub) -> None:
 
 
 def run_program(args) -> int:
+    """Run ``xbar program``; returns the exit status."""
     import dataclasses
 
-    from ..experiments.programming import run_program
-    from ..inference import CircuitSpec
-    from ..programming import ProgramParams
-    from ..switching import SwitchingParams, check_thickness, critical_current
+    from xbar.experiments.programming import run_program
+    from xbar.network.circuit_spec import CircuitSpec
+    from xbar.programming.verify import ProgramParams
+    from xbar.device.switching import SwitchingParams, check_thickness, critical_current
     cells = args.cells
     thicknesses = [check_thickness(t) for t in args.thickness]
     switching = SwitchingParams(field_mt=args.field, multi_cell_vc_ratio=args.cell_vc_ratio)

@@ -1,8 +1,8 @@
 """Programming a mapped network: program-and-verify every device, then evaluate the network as programmed.
 
-The network is mapped exactly as ``xbar infer`` maps it (:class:`~xbar.inference.AnalogNetwork`);
+The network is mapped exactly as ``xbar infer`` maps it (:class:`~xbar.network.analog.AnalogNetwork`);
 every device of every tile is programmed from all-AP to its state
-(:func:`xbar.programming.program`), and the programmed cells feed the same
+(:func:`xbar.programming.verify.program`), and the programmed cells feed the same
 analog evaluation: each tile's states become its per-cell P flags, and broken
 junctions become fixed low resistances in that tile's circuit. The report sets
 the programming cost and failures of each thickness against its read accuracy.
@@ -20,18 +20,21 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import __version__, plots
-from ..atomic import write_text
-from ..crossbar import Crossbar
-from ..datasets import load
-from ..devices import Variation
-from ..faults import Faults
-from ..inference import AnalogNetwork, CircuitSpec
-from ..mapping import Tile
-from ..network import Network, trained
-from ..programming import STATUS, ProgramParams, ProgramResult, program
-from ..switching import SwitchingParams
-from ..write_circuit import WritePath
+from xbar import __version__
+from xbar.analysis import plots
+from xbar.experiments.provenance import provenance
+from xbar.util.atomic import write_text
+from xbar.array.crossbar import Crossbar
+from xbar.network.datasets import load
+from xbar.device.variation import Variation
+from xbar.device.faults import Faults
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
+from xbar.network.mapping import Tile
+from xbar.network.mlp import Network, trained
+from xbar.programming.verify import STATUS, ProgramParams, ProgramResult, program
+from xbar.device.switching import SwitchingParams
+from xbar.array.write_circuit import WritePath
 
 
 class ProgrammedNetwork(AnalogNetwork):
@@ -143,7 +146,7 @@ def run_program(dataset: str, spec: CircuitSpec, out_dir, thicknesses=(1.6, 1.9,
                 os.fsync(f.fileno())
             done[key] = rec
         records.append(done[key])
-    write_text(out / "report.md", report(records, switching))
+    write_text(out / "report.md", report(records, switching, provenance(dict(training=seed, variation=seed))))
     figure(records, out / "tradeoff")
     ramp_figure(thicknesses, sorted(set(cells) | {1}), switching, out / "ramps", seed)
     return records
@@ -157,9 +160,9 @@ def point_key(dataset: str, spec: CircuitSpec, switching: SwitchingParams, param
     return hashlib.sha256(repr(what).encode()).hexdigest()[:24]
 
 
-def report(records: list[dict], switching: SwitchingParams) -> str:
-    """Markdown table of the study, with the model's parameter sources."""
-    from ..switching import parameter_table
+def report(records: list[dict], switching: SwitchingParams, rerun: dict | None = None) -> str:
+    """Markdown table of the study, with the model's parameter sources and how to rerun it."""
+    from xbar.device.switching import parameter_table
     lines = ["# Programming the network: cost and failures against accuracy", "",
              f"Assisting field {switching.field_mt:g} mT, pulses {switching.pulse_s * 1e9:g} ns. Outcomes: "
              + ", ".join(STATUS) + ".", "",
@@ -173,8 +176,25 @@ def report(records: list[dict], switching: SwitchingParams) -> str:
     lines += ["", "Time is the sum of every pulse and verify read, one device at a time. \"Shorts isolated\" "
               "evaluates the same programmed array with its broken junctions read as their programmed state: "
               "the gap to \"programmed\" is what the shorts alone cost.", "",
+              *[f"Note: {line}" for line in broken_caveats(records)],
               "## Switching model parameters", "", parameter_table(switching), ""]
+    if rerun:
+        from xbar.experiments.provenance import markdown
+        lines += markdown(rerun)
     return "\n".join(lines)
+
+
+def broken_caveats(records: list[dict]) -> list[str]:
+    """One line per point whose broken junctions cost accuracy: how much each one costs, and why."""
+    out = []
+    for r in records:
+        lost = r["accuracy_intended"] - r["accuracy_programmed"]
+        if r["broken"] and lost > 0:
+            out.append(f"{r['cells']} cells at {r['thickness_nm']:.1f} nm: {r['broken']} broken junctions of "
+                       f"{r['devices']} devices cost {100 * lost:.1f} points ({100 * lost / r['broken']:.2f} each): "
+                       "a broken (shorted) junction conducts far more than any state and swamps its column; "
+                       "\"shorts isolated\" shows what disconnecting them wins back.")
+    return out
 
 
 def figure(records: list[dict], stem) -> None:
@@ -209,9 +229,9 @@ def ramp_figure(thicknesses, cells, switching: SwitchingParams, stem, seed: int 
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from ..devices import library_device
-    from ..programming import ramp_voltages
-    from ..switching import breakdown_voltage
+    from xbar.device.library import library_device
+    from xbar.programming.verify import ramp_voltages
+    from xbar.device.switching import breakdown_voltage
     fig, axes = plt.subplots(1, len(cells), figsize=(4.2 * len(cells), 3.6), squeeze=False)
     for ax, c in zip(axes[0], cells):
         sw = dataclasses.replace(switching, field_mt=0.0) if c == 1 else switching

@@ -1,6 +1,6 @@
 """Solvers of a crossbar circuit behind one interface.
 
-Every backend takes the one :class:`~xbar.circuit.Circuit` and returns a
+Every backend takes the one :class:`~xbar.array.circuit.Circuit` and returns a
 :class:`Solution` for a batch of row voltages [batch, rows]:
 
 * ``native``: exact sparse nodal analysis (scipy), factorized once; a circuit of
@@ -16,17 +16,17 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..circuit import Circuit, build_circuit
-from ..crossbar import Crossbar
-from ..errors import ParameterError
-from ..resources import check_memory, estimate_bytes
-from .dispatch import is_nonlinear, solve_native
-from .ideal import IdealSolver
-from .native import NativeSolver
-from .newton import NewtonSolver
-from .ngspice import NgspiceSolver
-from .pyspice import PySpiceSolver
-from .result import Solution
+from xbar.array.circuit import Circuit, build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.util.errors import ParameterError
+from xbar.util.resources import check_memory, estimate_bytes
+from xbar.solvers.dispatch import is_nonlinear, solve_native
+from xbar.solvers.ideal import IdealSolver
+from xbar.solvers.native import NativeSolver
+from xbar.solvers.newton import NewtonSolver
+from xbar.solvers.ngspice import NgspiceSolver
+from xbar.solvers.pyspice import PySpiceSolver
+from xbar.solvers.result import Solution
 
 #: Predicted peak below which :func:`solve` does not read the free memory first (64 MiB).
 SMALL_BYTES = 64 * 2**20
@@ -54,7 +54,7 @@ def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", node_vol
     factorized nodal solve when ``node_voltages`` [batch, n_nodes] are asked
     for); ``solution.solver["route"]`` names it. Node voltages come back only
     when asked, and only the native backend computes them.
-    A batch too large for the memory is refused before anything is built (:mod:`xbar.resources`).
+    A batch too large for the memory is refused before anything is built (:mod:`xbar.util.resources`).
     """
     xbar = circuit if isinstance(circuit, Crossbar) else getattr(circuit, "crossbar", None)
     shape = np.shape(inputs) if isinstance(inputs, np.ndarray) else ()

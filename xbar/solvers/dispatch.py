@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..circuit import Circuit, build_circuit, check_inputs
-from ..crossbar import Crossbar
-from ..errors import ParameterError
-from .lines import LineSolver
-from .native import NativeSolver
-from .result import Solution
+from xbar.array.circuit import Circuit, build_circuit, check_inputs
+from xbar.array.crossbar import Crossbar
+from xbar.util.errors import ParameterError
+from xbar.solvers.lines import LineSolver
+from xbar.solvers.native import NativeSolver
+from xbar.solvers.result import Solution
 
 ROUTES = ("lines", "matrix", "nodal", "newton")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..circuit import Circuit, as_circuit, check_inputs
-from ..crossbar import Crossbar
-from .result import Solution
+from xbar.array.circuit import Circuit, as_circuit, check_inputs
+from xbar.array.crossbar import Crossbar
+from xbar.solvers.result import Solution
 
 
 def summed_conductance(cell_ohm: np.ndarray) -> np.ndarray:
@@ -26,5 +26,6 @@ class IdealSolver:
         self.conductance = summed_conductance(circuit.cell_ohm)
 
     def solve(self, inputs) -> Solution:
+        """Column currents I = V G for inputs [batch, rows] volt, no parasitics."""
         x = check_inputs(inputs, self.circuit.shape[0])
         return Solution.from_currents(self.circuit, x @ self.conductance)

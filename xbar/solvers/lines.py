@@ -35,10 +35,10 @@ from functools import lru_cache
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from ..circuit import Circuit
-from ..crossbar import Crossbar
-from ..errors import SolverError
-from .native import device_transfer
+from xbar.array.circuit import Circuit
+from xbar.array.crossbar import Crossbar
+from xbar.util.errors import SolverError
+from xbar.solvers.native import device_transfer
 
 #: Relative residual (2-norm, per input vector) at which CG stops.
 TOLERANCE = 1e-14

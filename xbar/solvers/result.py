@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..circuit import Circuit
-from ..crossbar import Crossbar
-from ..errors import SolverError
+from xbar.array.circuit import Circuit
+from xbar.array.crossbar import Crossbar
+from xbar.util.errors import SolverError
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ class Solution:
     @classmethod
     def from_currents(cls, circuit: Circuit | Crossbar, currents: np.ndarray, node_voltages=None,
                       solver: dict | None = None) -> "Solution":
-        """The Solution of sense ``currents`` [batch, cols] on ``circuit`` (or its crossbar)."""
+        """A solution from column currents [batch, cols] on ``circuit`` (or its crossbar); the sense voltages
+        follow from the sense mode."""
         xbar = circuit if isinstance(circuit, Crossbar) else circuit.crossbar
         gain = -xbar.tia_feedback_ohm if xbar.sense == "tia" else xbar.ref_ohm
         return cls(currents=currents, voltages=currents * gain, node_voltages=node_voltages,
