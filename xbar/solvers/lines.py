@@ -30,6 +30,7 @@ writes its fixed-point iteration, but solved to rounding level.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -87,9 +88,23 @@ def _chain_green(n: int, segment_ohm: float, end_ohm: float, from_start: bool) -
 
 
 @lru_cache(maxsize=1)
-def _blas():
-    """The BLAS thread pools, found on first use (looking them up inspects the loaded libraries: ~0.4 ms)."""
-    return ThreadpoolController().select(user_api="blas")
+def _blas_pools() -> tuple:
+    """The BLAS thread pools, found on first use (inspecting the libraries takes ~0.4 ms, and a
+    threadpoolctl limit per call ~0.1 ms, a sixth of a 64x64 read)."""
+    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+
+@contextmanager
+def _one_blas_thread():
+    """Small products run in one BLAS thread (threads only add synchronization); the counts are restored after."""
+    pools = [(pool, pool.num_threads) for pool in _blas_pools()]
+    for pool, _ in pools:
+        pool.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for pool, threads in pools:
+            pool.set_num_threads(threads)
 
 
 def device_siemens(cell_ohm: np.ndarray, segment_ohm: float, access_ohm: float) -> np.ndarray:
@@ -162,7 +177,7 @@ class LineSolver:
         # Each vector is solved at unit scale (no overflow in the inner products), then scaled back.
         scale = np.abs(inputs).max(axis=1)
         scale[scale == 0] = 1.0
-        with _blas().limit(limits=1):  # small products: threads only add synchronization
+        with _one_blas_thread():
             current = self._cg(inputs / scale[:, None], tol)
         with np.errstate(over="ignore"):  # an answer beyond double precision is the Solution's error to report
             return current * scale[:, None, None]
