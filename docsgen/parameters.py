@@ -32,7 +32,8 @@ UNIT_SUFFIXES = (("_farad_per_m", "F/m"), ("_f_per_m", "F/m"), ("_ohm", "ohm"), 
 
 #: Units of names that do not end in one.
 UNITS = {"K_B": "J/K", "Q_E": "C", "FANO": "1", "MAX_CELLS": "cells", "DEFAULT_TILE": "devices",
-         "columns_per_adc": "columns", "delta_thin": "1", "DEFAULT_ADC_BITS": "bit"}
+         "columns_per_adc": "columns", "delta_thin": "1", "DEFAULT_ADC_BITS": "bit", "max_ramps": "ramps",
+         "max_pulses": "pulses", "v_read": "V"}
 
 #: Kind of a source, by the first pattern its text matches.
 KINDS = (("fitted", r"(?i)\bfitted\b"), ("cited", r"CODATA|Handbook|(?<!Kumar )et al\.|IEEE|J\. Appl|survey|exact SI"),

@@ -44,11 +44,26 @@ def env_with_shims(tmp_path: Path) -> dict:
             "MPLBACKEND": "Agg"}
 
 
+def build_site(config: Path, site: Path) -> subprocess.CompletedProcess:
+    """``mkdocs build --strict`` (never with -q: quiet mode drops the warnings that strict counts)."""
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_a_broken_link_or_marker_fails_the_build(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n\n[gone](nowhere.md)\n\n<!-- xbar:paramters -->\n")
+    (tmp_path / "mkdocs.yml").write_text(f"site_name: t\nnav:\n  - Home: index.md\nhooks:\n"
+                                         f"  - {ROOT / 'docsgen' / 'hooks.py'}\n")
+    proc = build_site(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert proc.returncode != 0
+    assert "nowhere.md" in proc.stderr and "unknown generated-content marker" in proc.stderr
+
+
 def test_site_builds_with_warnings_as_errors(tmp_path):
     site = tmp_path / "site"
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(ROOT / "mkdocs.yml"),
-                           "-d", str(site)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = build_site(ROOT / "mkdocs.yml", site)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     cli_page = (site / "cli" / "index.html").read_text()
     for name in cli_reference.commands(build_parser()):
@@ -69,6 +84,7 @@ def test_readme_set_up_is_the_newcomer_path_and_what_ci_runs():
     start = (DOCS / "getting-started.md").read_text()
     setup = next(b for b in blocks(readme, "sh") if "scripts/install-ngspice" in b)
     assert setup in blocks(start, "sh"), "getting-started.md must show the README's set-up block"
+    assert blocks(readme, "python")[0] in blocks(start, "python"), "and the README's quick start"
     steps = [part.split("#")[0].strip() for line in setup.splitlines() for part in line.split("&&")]
     ci, test = (ROOT / ".ci" / "run").read_text(), (ROOT / "scripts" / "test").read_text()
     assert "bash scripts/test" in ci
@@ -177,3 +193,19 @@ def test_every_physical_parameter_has_a_unit_a_kind_and_a_source():
     bad = [f"{r.module}.{r.name}" for r in rows if not (r.unit and r.kind and r.source)]
     assert not bad, "say the unit (in the name) and where the value comes from (paper, fitted, assumed, a " \
                     "citation): " + ", ".join(bad)
+
+
+def test_every_xbar_command_in_the_docs_parses():
+    """Commands on pages the suite does not run still name only options that exist, with valid values."""
+    parser = build_parser()
+    pages = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+    seen = 0
+    for page in pages:
+        for command in _commands(page.read_text()):
+            if command.startswith("xbar "):
+                try:
+                    parser.parse_args(shlex.split(command)[1:])
+                except SystemExit:
+                    pytest.fail(f"{page.name}: {command}")
+                seen += 1
+    assert seen >= 20

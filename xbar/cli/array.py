@@ -122,6 +122,10 @@ def add_netlist(sub) -> None:
                    help="row voltage when --inputs is not given, volt (default 0.1)")
     p.add_argument("--title", help="title comment (letters, digits, spaces and _.,:()+-=%%/ only)")
     p.add_argument("-o", "--output", required=True, help="netlist file to write")
+    p.add_argument("--subckt", metavar="NAME", help="write the array as .subckt NAME with ports only (row "
+                   "inputs, column outputs, ref with resistor sensing): no sources, analysis or .end")
+    p.add_argument("--testbench", metavar="FILE", help="with --subckt: also write a testbench that includes "
+                   "it, drives the rows (--inputs/--v-read) and senses each column with an op-amp macro-model")
     p.set_defaults(func=run_netlist)
 
 
@@ -143,9 +147,39 @@ def run_netlist(args) -> int:
     title = f"{args.title or 'xbar crossbar'}, {source}"
     if args.title and len(title) > 120:  # the title's limit (netlist.safe_title): keep the user's words
         title = args.title
+    if args.subckt is not None:
+        return _write_subckt(args, build_circuit(xbar), inputs, title)
+    if args.testbench:
+        raise ParameterError("--testbench goes with --subckt (the testbench includes the subcircuit)")
     path = write_netlist(build_circuit(xbar), args.output, inputs=inputs, title=title)
     print(f"wrote {path} ({xbar.shape[0]}x{xbar.shape[1]}, {xbar.n_cells}-cell devices, sense {xbar.sense}, "
           f"{source})")
+    return 0
+
+
+def _write_subckt(args, circuit, inputs, title: str) -> int:
+    import os
+
+    from xbar.array.netlist import write_netlist
+    from xbar.array.testbench import SenseAmplifier, testbench_text
+    from xbar.util.atomic import write_text
+    from xbar.util.errors import ParameterError
+    if args.inputs and not args.testbench:
+        raise ParameterError("--inputs has no use with --subckt alone (a subcircuit has ports, not sources): "
+                             "add --testbench FILE to drive it")
+    if args.testbench and os.path.abspath(args.testbench) == os.path.abspath(args.output):
+        raise ParameterError("--testbench and -o must be different files")
+    path = write_netlist(circuit, args.output, title=args.title, subckt=args.subckt)
+    rows, cols = circuit.shape
+    print(f"wrote {path}: .subckt {args.subckt} with {rows} row inputs, {cols} column outputs"
+          + (" and ref" if circuit.sense == "resistor" else ""))
+    if args.testbench:
+        include = os.path.relpath(os.path.abspath(path), os.path.dirname(os.path.abspath(args.testbench)))
+        amp = SenseAmplifier(feedback_ohm=circuit.crossbar.tia_feedback_ohm)
+        bench = write_text(args.testbench, testbench_text(circuit, inputs, include, args.subckt, amp))
+        note = (f"; it equals xbar solve --sense resistor --ref-ohm {amp.input_ohm()!r} (the amplifier's input "
+                "resistance)" if circuit.sense == "tia" else "")
+        print(f"wrote {bench}: run ngspice -b {bench} ({title.split(', ', 1)[-1]}){note}")
     return 0
 
 
