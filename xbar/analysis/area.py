@@ -26,7 +26,7 @@ from xbar.array.capacitance import CHANNEL_WIDTH_M, MTJ_AXES_M, device_length_m
 from xbar.util.errors import ParameterError
 from xbar.util.validate import real
 
-UM2 = 1e-12  #: one square micrometre in m^2
+UM2 = 1e-12  # one square micrometre in m^2 (a unit, not a parameter)
 
 
 @dataclass(frozen=True)
