@@ -179,7 +179,9 @@ def run_infer(args) -> int:
               f"{e['periphery_j_per_image'] * 1e12:.4g} pJ (models); {e['fj_per_mac']:.4g} fJ/MAC, "
               f"{e['tops_per_w']:.4g} TOPS/W (array alone {e['array_fj_per_mac']:.4g} fJ/MAC); worst settling "
               f"{max(settle) * 1e9:.3g} ns" if settle else "")
-    from xbar.experiments.infer_report import caveats, seed_lines
+    from xbar.experiments.infer_report import caveats, design_line, seed_lines
+    if base.get("design"):
+        print(design_line(base["design"]))
     for line in seed_lines(result.get("seeds"))[:1] + [f"note: {c}" for c in caveats(base)]:
         print(line)
     if not studies:

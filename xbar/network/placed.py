@@ -137,6 +137,22 @@ class PlacedNetwork:
             self._matrices[key] = m
         return self._matrices[key]
 
+    def input_admittance(self, tile: Tile) -> np.ndarray:
+        """The tile's exact row-port admittance Y [rows, rows] in siemens: a read at row voltages v draws
+        ``v Y v`` watts (:meth:`NativeSolver.input_admittance`); kept in memory and in the cache."""
+        key = ("Y", tile.layer, tile.index)
+        if key not in self._matrices:
+            path = self.cache_dir / "admittance" / f"{self._key(tile)}.npy" if self.cache_dir else None
+            rows = tile.states.shape[0]
+            y = _cached_matrix(path, (rows, rows)) if path is not None else None
+            if y is None:
+                y = self.solver(tile).input_admittance()
+                if path is not None:
+                    with atomic_open(path) as f:
+                        np.save(f, y)
+            self._matrices[key] = y
+        return self._matrices[key]
+
     def ideal_matrix(self, tile: Tile) -> np.ndarray:
         """The tile's conductances G [rows, cols] in siemens, as its circuit holds them: ideal currents are V @ G."""
         key = (tile.layer, tile.index)
