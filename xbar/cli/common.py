@@ -123,10 +123,11 @@ def yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def add_timeout(p: argparse.ArgumentParser) -> None:
+def add_timeout(p: argparse.ArgumentParser,
+                default: str = "scaled to the circuit: 300 s + 0.2 ms per node per input vector") -> None:
     p.add_argument("--timeout", type=positive, metavar="SECONDS",
-                   help="limit of each ngspice/pyspice run in seconds (default $XBAR_NGSPICE_TIMEOUT, else "
-                        "scaled to the circuit: 300 s + 0.2 ms per node per input vector)")
+                   help="limit of each ngspice/pyspice run in seconds, the `ngspice -v` probe included "
+                        f"(default $XBAR_NGSPICE_TIMEOUT, else {default})")
 
 
 def spice_options(args) -> dict:
