@@ -80,22 +80,3 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_open(path, "wb") as f:
         f.write(data)
     return Path(path)
-
-
-def append_line(path: str | os.PathLike, line: str) -> None:
-    """Append one line of text to ``path`` (created if missing) durably: one write(), then fsync.
-
-    A torn last line (a writer killed mid-write) is left as it is and the new line
-    starts after it on a line of its own, so the new record is never glued to it.
-    """
-    data = (line.rstrip("\n") + "\n").encode()
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)  # the umask applies, as for open()
-    try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            data = b"\n" + data
-        while data:
-            data = data[os.write(fd, data):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
