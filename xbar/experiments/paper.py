@@ -157,7 +157,7 @@ def _valid_record(rec: dict) -> bool:
 
 
 #: The reproduction's points store (``points.jsonl``): records keyed by :func:`_key` with an accuracy in 0..1.
-POINTS_STORE = Kind("xbar_points", "reproduction points", "choose another output folder", valid_record=_valid_record)
+POINTS_STORE = Kind("xbar_points", "reproduction", "choose another output folder", valid_record=_valid_record)
 
 
 def _read_store(path: Path | None) -> dict[str, dict]:
