@@ -281,10 +281,10 @@ def run_settle(args) -> int:
             with atomic_open(args.output) as f:
                 f.write(buf.getvalue())
         else:
+            from xbar.util.csv_safe import write_array
             buf = io.StringIO()
             header = "time_s," + ",".join(f"i{j}_a" for j in range(len(final)))
-            np.savetxt(buf, np.column_stack([w.times_s, w.currents]), delimiter=",", fmt="%.17g",
-                       header=header, comments="")
+            write_array(buf, np.column_stack([w.times_s, w.currents]), header)
             with atomic_open(args.output, "w") as f:
                 f.write(buf.getvalue())
     if args.plot:

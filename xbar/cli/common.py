@@ -81,11 +81,12 @@ def save_array(path: str, array) -> None:
     import numpy as np
 
     from xbar.util.atomic import atomic_open
+    from xbar.util.csv_safe import write_array
     with atomic_open(path, "wb") as f:
         if path.endswith(".npy"):
             np.save(f, array)
         else:
-            np.savetxt(f, array, delimiter=",", fmt="%.17g")
+            write_array(f, array)
 
 
 def v_half(text: str) -> float:

@@ -16,13 +16,13 @@ never depend on the order in which points finish.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from xbar.util import store
+from xbar.util.csv_safe import write_rows
 from xbar.util.errors import ParameterError
 from xbar.util.store import Kind
 from xbar.sweeps.registry import HEADER_TAG
@@ -128,9 +128,8 @@ def _flatten(result: dict, prefix: str = "") -> Iterator[tuple[str, object]]:
 
 
 def write_csv(records: list[dict], out) -> None:
-    """Write ``records`` as CSV to the open text file ``out``; columns in first-seen order."""
+    """Write ``records`` as CSV to the open text file ``out``; columns in first-seen order, cells a
+    spreadsheet would evaluate neutralized (:mod:`xbar.util.csv_safe`)."""
     rows = flat_rows(records)
     columns = list(dict.fromkeys(c for row in rows for c in row))
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    write_rows(out, columns, rows)
