@@ -63,8 +63,8 @@ def run(repo: str, argv: list[str], mode: str, limit: float, cap: float, via: st
             args += ["--timeout", str(limit)]
         elif not stop:
             env["XBAR_NGSPICE_TIMEOUT"] = str(limit)
-        proc = subprocess.Popen([sys.executable, "-m", "xbar.cli", *args], env=env, cwd=repo, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([sys.executable, "-m", "xbar.cli", *args], env=env, cwd=repo,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         while not pids(pidfile) and proc.poll() is None:
             time.sleep(0.02)
         began = time.monotonic()
