@@ -73,7 +73,7 @@ def _network():
 
 def _valid():
     """Qualified class name -> a function giving valid keyword arguments."""
-    from xbar.network import datasets, analog as inference, mapping, quantize
+    from xbar.network import circuit_spec, datasets, mapping, quantize
     from xbar.analysis import periphery
     from xbar.programming import verify as programming
     from xbar.device import switching
@@ -105,7 +105,7 @@ def _valid():
         "xbar.device.faults.Faults": lambda: dict(stuck_p=0.1, stuck_ap=0.1, open=0.1, short=0.1, short_ohm=400.0, seed=2),
         "xbar.array.circuit.Circuit": lambda: _fields(build_circuit(_crossbar())),
         "xbar.array.circuit.ResistorGroup": lambda: _fields(build_circuit(_crossbar()).resistors[0]),
-        "xbar.network.circuit_spec.CircuitSpec": lambda: _fields(inference.CircuitSpec(channel_ohm=300.0, adc_bits=4,
+        "xbar.network.circuit_spec.CircuitSpec": lambda: _fields(circuit_spec.CircuitSpec(channel_ohm=300.0, adc_bits=4,
                                                                             adc_full_scale_a=1e-3)),
         "xbar.network.analog.LayerResult": lambda: dict(z_analog=np.ones((2, 3)), z_ideal=np.ones((2, 3))),
         "xbar.solvers.result.Solution": lambda: dict(currents=np.ones((2, 3)), voltages=np.ones((2, 3)),

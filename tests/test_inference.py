@@ -10,7 +10,8 @@ from xbar.network.datasets import load
 from xbar.device.library import library_device
 from xbar.util.errors import ParameterError
 from xbar.experiments.circuits import compare, write_tile_netlists
-from xbar.network.analog import AnalogNetwork, CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
 from xbar.network.mapping import (
     conductances,
     map_layer,

@@ -32,6 +32,7 @@ from xbar.cli.common import (
 
 
 def add_crossbar_options(p: argparse.ArgumentParser) -> None:
+    """The options that describe a crossbar (shared by netlist, solve and settle)."""
     g = p.add_argument_group("crossbar")
     g.add_argument("--rows", type=count, default=8, help="rows (default 8)")
     g.add_argument("--cols", type=count, default=8, help="columns (default 8)")
@@ -59,6 +60,7 @@ def add_crossbar_options(p: argparse.ArgumentParser) -> None:
 
 
 def crossbar_from_args(args):
+    """The :class:`~xbar.array.crossbar.Crossbar` the crossbar options describe."""
     import numpy as np
 
     from xbar.array.crossbar import Crossbar
@@ -100,6 +102,7 @@ def crossbar_from_args(args):
 
 
 def inputs_from_args(args, rows: int):
+    """Row voltages [batch, rows]: ``--inputs``, else ``--random`` vectors up to ``--v-read``."""
     import numpy as np
     if args.inputs:
         return load_array(args.inputs, "inputs")
@@ -107,6 +110,7 @@ def inputs_from_args(args, rows: int):
 
 
 def add_netlist(sub) -> None:
+    """Register ``xbar netlist``."""
     p = sub.add_parser("netlist", help="write the ngspice netlist of a crossbar",
                        description="Write a readable ngspice netlist (.op, ready for `ngspice -b -r out.raw`). "
                                    "Without --inputs every row source is set to --v-read, so the netlist "
@@ -122,6 +126,7 @@ def add_netlist(sub) -> None:
 
 
 def run_netlist(args) -> int:
+    """Run ``xbar netlist``; returns the exit status."""
     import numpy as np
 
     from xbar.array.circuit import build_circuit
@@ -145,6 +150,7 @@ def run_netlist(args) -> int:
 
 
 def add_solve(sub) -> None:
+    """Register ``xbar solve``."""
     p = sub.add_parser("solve", help="solve a crossbar for a batch of row voltages",
                        description="Solve a crossbar circuit and write column currents (and output voltages).")
     add_crossbar_options(p)
@@ -164,6 +170,7 @@ def add_solve(sub) -> None:
 
 
 def run_solve(args) -> int:
+    """Run ``xbar solve``; returns the exit status."""
     import numpy as np
 
     from xbar.util.resources import array_file_shape, check_memory, estimate_bytes
@@ -175,10 +182,10 @@ def run_solve(args) -> int:
     x = inputs_from_args(args, xbar.shape[0])
     sol = solve(xbar, x, backend=args.backend, **spice_options(args))
     if args.output:
-        save_array(args.output, sol.currents)
+        save_array(args.output, sol.currents, [f"i{j}_a" for j in range(sol.currents.shape[1])])
         save_solver_info(args.output, sol.solver)
     if args.voltages:
-        save_array(args.voltages, sol.voltages)
+        save_array(args.voltages, sol.voltages, [f"vout{j}_v" for j in range(sol.voltages.shape[1])])
     print(f"{args.backend}: {len(sol.currents)} input vector(s) on {xbar.shape[0]}x{xbar.shape[1]}; "
           f"column currents {np.abs(sol.currents).min():.6g}..{np.abs(sol.currents).max():.6g} A")
     if "ngspice" in sol.solver:
@@ -214,6 +221,7 @@ def run_solve(args) -> int:
 
 
 def add_settle(sub) -> None:
+    """Register ``xbar settle``."""
     p = sub.add_parser("settle", help="step response of a crossbar with its capacitances; settling time",
                        description="Switch the row voltages on at t = 0 and integrate the circuit with its wire, "
                                    "junction and sense capacitances (native fixed-step transient, one "
@@ -241,6 +249,7 @@ def add_settle(sub) -> None:
 
 
 def run_settle(args) -> int:
+    """Run ``xbar settle``; returns the exit status."""
     import io
 
     import numpy as np

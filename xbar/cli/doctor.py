@@ -6,6 +6,7 @@ from xbar.cli.common import add_timeout
 
 
 def add_doctor(sub) -> None:
+    """Register ``xbar doctor``."""
     p = sub.add_parser("doctor", help="show what xbar runs on: ngspice, KLU, PySpice, BLAS, directories",
                        description="One screen on the installation: ngspice path and version, whether KLU is "
                                    "compiled in (`ngspice -v`) and used (a test solve), libngspice/PySpice, the "
@@ -16,6 +17,7 @@ def add_doctor(sub) -> None:
 
 
 def run_doctor(args) -> int:
+    """Run ``xbar doctor``; returns the exit status."""
     import os
     if args.timeout is not None:
         from xbar.solvers.ngspice_run import TIMEOUT_ENV, check_timeout
