@@ -64,4 +64,4 @@ def test_solve_csv_keeps_negative_values_numbers(tmp_path):
     for path in (currents, outputs):
         text = path.read_text()
         assert "'" not in text and "-" in text
-        assert (np.loadtxt(path, delimiter=",") < 0).any()
+        assert (np.loadtxt(path, delimiter=",", skiprows=1) < 0).any()

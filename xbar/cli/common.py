@@ -88,10 +88,7 @@ def save_array(path: str, array, columns: list[str]) -> None:
         if path.endswith(".npy"):
             np.save(f, array)
         else:
-<<<<<<< HEAD
-            write_array(f, array)
-=======
-            np.savetxt(f, array, delimiter=",", fmt="%.17g", header=",".join(columns), comments="")
+            write_array(f, array, ",".join(columns))
 
 
 def _header_rows(path: str) -> int:
@@ -104,7 +101,6 @@ def _header_rows(path: str) -> int:
         except ValueError:
             return 1 if cell.strip() else 0
     return 0
->>>>>>> main
 
 
 def v_half(text: str) -> float:
@@ -145,13 +141,9 @@ def yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-<<<<<<< HEAD
 def add_timeout(p: argparse.ArgumentParser,
                 default: str = "scaled to the circuit: 300 s + 0.2 ms per node per input vector") -> None:
-=======
-def add_timeout(p: argparse.ArgumentParser) -> None:
-    """Add ``--timeout`` (the limit of each ngspice/pyspice run)."""
->>>>>>> main
+    """Add ``--timeout`` (the limit of each ngspice/pyspice run; ``default`` says what applies without it)."""
     p.add_argument("--timeout", type=positive, metavar="SECONDS",
                    help="limit of each ngspice/pyspice run in seconds, the `ngspice -v` probe included "
                         f"(default $XBAR_NGSPICE_TIMEOUT, else {default})")
