@@ -139,6 +139,7 @@ def test_a_terminated_xbar_leaves_no_folder_and_no_process(tmp_path, fake, comma
     assert left_behind(env) == ([], [])
 
 
+@pytest.mark.bad_input
 def test_the_api_calls_honour_the_limit_and_the_variable(tmp_path, fake, monkeypatch):
     from xbar.array.circuit import build_circuit
     from xbar.array.crossbar import Crossbar
@@ -172,6 +173,7 @@ def test_the_api_calls_honour_the_limit_and_the_variable(tmp_path, fake, monkeyp
             assert left_behind(fake) == ([], []), (name, limit_from)
 
 
+@pytest.mark.bad_input
 def test_litter_of_a_killed_run_is_removed_by_the_next_and_nothing_else(tmp_path, fake):
     env = dict(fake, FAKE_MODE="hang-run")
     proc = start(COMMANDS["infer"], env, tmp_path)
@@ -212,6 +214,7 @@ with atomic_open(sys.argv[1], "wb") as f:
 """
 
 
+@pytest.mark.bad_input
 def test_a_part_file_of_a_killed_write_is_removed_by_the_next_write_in_its_folder(tmp_path):
     out, started = tmp_path / "out", tmp_path / "started"
     out.mkdir()
