@@ -36,10 +36,12 @@ from xbar.util.errors import ParameterError, XbarError
 
 
 def _any_record(record: dict) -> bool:
+    """Every keyed record is complete (the default check)."""
     return True
 
 
 def _header_v1(kind: "Kind", entry: dict) -> list[str]:
+    """A header is well-formed when its tag's value is 1 (the default check)."""
     return [] if entry.get(kind.tag) == 1 else [f"{kind.tag} must be 1"]
 
 
