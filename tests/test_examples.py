@@ -33,8 +33,14 @@ def own_onnx_model(out: str, folder: Path) -> None:
     assert model.n_features == 64 and len(model.matrix_layers()) == 2
 
 
+def variation_faults_energy(out: str, folder: Path) -> None:
+    moved = {name: float(mean) for name, mean in re.findall(r"^(.+?): column currents move by ([\d.]+) %", out, re.M)}
+    assert 0 < moved["typical variation"] < 5 < moved["2 % faulty cells"]  # 500 ohm shorts dwarf a few % spread
+    assert float(re.search(r"Tellegen balance (\S+)", out).group(1)) < 1e-12
+
+
 #: What each example must print or write, beyond running.
-CHECKS = {f.__name__: f for f in (netlist_vs_ngspice, digits_on_circuits, own_onnx_model)}
+CHECKS = {f.__name__: f for f in (netlist_vs_ngspice, digits_on_circuits, own_onnx_model, variation_faults_energy)}
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])

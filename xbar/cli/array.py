@@ -122,6 +122,10 @@ def add_netlist(sub) -> None:
                    help="row voltage when --inputs is not given, volt (default 0.1)")
     p.add_argument("--title", help="title comment (letters, digits, spaces and _.,:()+-=%%/ only)")
     p.add_argument("-o", "--output", required=True, help="netlist file to write")
+    p.add_argument("--subckt", metavar="NAME", help="write the array as .subckt NAME with ports only (row "
+                   "inputs, column outputs, ref with resistor sensing): no sources, analysis or .end")
+    p.add_argument("--testbench", metavar="FILE", help="with --subckt: also write a testbench that includes "
+                   "it, drives the rows (--inputs/--v-read) and senses each column with an op-amp macro-model")
     p.set_defaults(func=run_netlist)
 
 
@@ -143,9 +147,39 @@ def run_netlist(args) -> int:
     title = f"{args.title or 'xbar crossbar'}, {source}"
     if args.title and len(title) > 120:  # the title's limit (netlist.safe_title): keep the user's words
         title = args.title
+    if args.subckt is not None:
+        return _write_subckt(args, build_circuit(xbar), inputs, title)
+    if args.testbench:
+        raise ParameterError("--testbench goes with --subckt (the testbench includes the subcircuit)")
     path = write_netlist(build_circuit(xbar), args.output, inputs=inputs, title=title)
     print(f"wrote {path} ({xbar.shape[0]}x{xbar.shape[1]}, {xbar.n_cells}-cell devices, sense {xbar.sense}, "
           f"{source})")
+    return 0
+
+
+def _write_subckt(args, circuit, inputs, title: str) -> int:
+    import os
+
+    from xbar.array.netlist import write_netlist
+    from xbar.array.testbench import SenseAmplifier, testbench_text
+    from xbar.util.atomic import write_text
+    from xbar.util.errors import ParameterError
+    if args.inputs and not args.testbench:
+        raise ParameterError("--inputs has no use with --subckt alone (a subcircuit has ports, not sources): "
+                             "add --testbench FILE to drive it")
+    if args.testbench and os.path.abspath(args.testbench) == os.path.abspath(args.output):
+        raise ParameterError("--testbench and -o must be different files")
+    path = write_netlist(circuit, args.output, title=args.title, subckt=args.subckt)
+    rows, cols = circuit.shape
+    print(f"wrote {path}: .subckt {args.subckt} with {rows} row inputs, {cols} column outputs"
+          + (" and ref" if circuit.sense == "resistor" else ""))
+    if args.testbench:
+        include = os.path.relpath(os.path.abspath(path), os.path.dirname(os.path.abspath(args.testbench)))
+        amp = SenseAmplifier(feedback_ohm=circuit.crossbar.tia_feedback_ohm)
+        bench = write_text(args.testbench, testbench_text(circuit, inputs, include, args.subckt, amp))
+        note = (f"; it equals xbar solve --sense resistor --ref-ohm {amp.input_ohm()!r} (the amplifier's input "
+                "resistance)" if circuit.sense == "tia" else "")
+        print(f"wrote {bench}: run ngspice -b {bench} ({title.split(', ', 1)[-1]}){note}")
     return 0
 
 
@@ -163,6 +197,9 @@ def add_solve(sub) -> None:
                    help="largest random row voltage in volt, > 0 (default 0.1)")
     p.add_argument("-o", "--output", help="write currents [batch, cols] in ampere (CSV or NPY)")
     p.add_argument("--voltages", help="write sense output voltages [batch, cols] in volt (CSV or NPY)")
+    p.add_argument("--node-voltages", metavar="FILE",
+                   help="write every node's voltage [batch, nodes] in volt, ground first (CSV with node names, "
+                        "or NPY; native backend; solving for them takes the factorized route)")
     p.add_argument("--energy", metavar="FILE", help="write the read's exact energy breakdown (array), the "
                    "periphery models and the output noise as JSON (native solution)")
     add_t_read(p)
@@ -180,14 +217,19 @@ def run_solve(args) -> int:
     check_memory(f"solving {batch} input vector(s) on a {xbar.shape[0]}x{xbar.shape[1]} crossbar with {args.backend}",
                  estimate_bytes(*xbar.shape, xbar.n_cells, batch, args.backend))
     x = inputs_from_args(args, xbar.shape[0])
-    sol = solve(xbar, x, backend=args.backend, **spice_options(args))
+    sol = solve(xbar, x, backend=args.backend, node_voltages=bool(args.node_voltages), **spice_options(args))
+    if args.node_voltages:
+        from xbar.array.circuit import build_circuit
+        names = build_circuit(xbar, check=False).node_names()  # node 0 is ground ("gnd_v", always 0 V)
+        save_array(args.node_voltages, sol.node_voltages, ["gnd_v"] + [f"{n}_v" for n in names[1:]])
     if args.output:
         save_array(args.output, sol.currents, [f"i{j}_a" for j in range(sol.currents.shape[1])])
         save_solver_info(args.output, sol.solver)
     if args.voltages:
         save_array(args.voltages, sol.voltages, [f"vout{j}_v" for j in range(sol.voltages.shape[1])])
     print(f"{args.backend}: {len(sol.currents)} input vector(s) on {xbar.shape[0]}x{xbar.shape[1]}; "
-          f"column currents {np.abs(sol.currents).min():.6g}..{np.abs(sol.currents).max():.6g} A")
+          f"column currents {np.abs(sol.currents).min():.6g}..{np.abs(sol.currents).max():.6g} A"
+          + (f" (route: {sol.solver['route']})" if "route" in sol.solver else ""))
     if "ngspice" in sol.solver:
         print(f"solved by {sol.solver['ngspice']} (KLU compiled in: {yes(sol.solver['klu_compiled'])}, "
               f"used: {yes(sol.solver['klu_used'])}); Kirchhoff residual {sol.solver['kcl_residual']:.1e}")

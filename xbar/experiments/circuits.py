@@ -25,6 +25,7 @@ from xbar.util.atomic import write_text
 from xbar.network.datasets import Dataset, load
 from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.analog import AnalogNetwork
+from xbar.network.mitigation import mitigate
 from xbar.util.errors import ParameterError
 from xbar.network.models import Conv, Model, from_network, load_model
 from xbar.network.mlp import EPOCHS, HIDDEN, Network, accuracy, default_cache_dir, network_path, trained
@@ -86,6 +87,9 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
     check_model_input(model, data)
     scales = input_scales(model, data.x_train[:256]) if imported else None
     analog_net = AnalogNetwork(network, spec, cache_dir=cache_dir, input_scales=scales)
+    mitigation = None
+    if spec.mitigation != "none":
+        analog_net, mitigation = mitigate(analog_net, spec.mitigations(), data.x_train[:256])
     if spec.calibration_images:
         analog_net.calibrate(data.x_train[:spec.calibration_images], backend)
     chunk = CONV_CHUNK if any(isinstance(op, Conv) for op in model.ops) else max(len(x), 1)
@@ -122,6 +126,8 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
     )
     if spice:
         record["spice"] = spice
+    if mitigation:
+        record["mitigation"] = mitigation
     if spec.adc_bits is not None:
         full = [analog_net.adc_full_scale(t) for tiles in analog_net.tiles for t in tiles]
         record["adc_full_scale_a"] = dict(min=min(full), max=max(full))
@@ -266,7 +272,8 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
                          worst_ir_rel=max(s["worst_rel"] for s in rec["ir_drop"]),
                          mean_ir_rel=float(np.mean([s["mean_rel"] for s in rec["ir_drop"]])),
                          cells=spec.n_cells, wire_ohm=spec.wire_ohm, v_read=spec.v_read,
-                         v_half_volt=spec.v_half_volt))
+                         v_half_volt=spec.v_half_volt, **({"mitigation": rec["mitigation"]}
+                                                          if "mitigation" in rec else {})))
     if ("energy" in studies or "readout" in studies) and model is None:
         # a per-tile circuit analysis (energy, noise, settling) of the paper's MLP: minutes on MNIST, so opt-in
         say(f"energy: exact array energy, noise and settling of the base run's "
@@ -330,6 +337,7 @@ def write_tile_netlists(analog_net: AnalogNetwork, x: np.ndarray, directory) -> 
     """Write every tile's netlist, its sources set by the first input of ``x``, as ``layer<l>_tile<r>_<c>.cir``.
 
     A convolution's tiles are driven by its first im2col patch of that input.
+    Each netlist's header says which columns form each output, which row is the bias row and what drives the rows.
     """
     from xbar.array.netlist import write_netlist
     paths = []
@@ -339,11 +347,31 @@ def write_tile_netlists(analog_net: AnalogNetwork, x: np.ndarray, directory) -> 
         for tile in analog_net.tiles[l]:
             name = f"layer{l}_tile{tile.index[0]}_{tile.index[1]}"
             paths.append(write_netlist(analog_net.circuit(tile), Path(directory) / f"{name}.cir",
-                                       inputs=v[0, tile.rows[0]:tile.rows[1]], title=f"xbar {name}"))
+                                       inputs=v[0, tile.rows[0]:tile.rows[1]], title=f"xbar {name}",
+                                       notes=tile_notes(analog_net, tile)))
         return analog_net.pre_activation(l, a)
 
     analog_net.model.forward(x[:1], write)
     return paths
+
+
+def tile_notes(analog_net: AnalogNetwork, tile) -> list[str]:
+    """Comment lines for a tile's netlist: its place in the layer, its columns' outputs, its bias row, its inputs."""
+    l, (r0, r1), (o0, o1) = tile.layer, tile.rows, tile.outputs
+    n_in = analog_net.layers[l].states.shape[0] - 1  # the augmented matrix's last row is the bias
+    notes = [f"tile: layer {l} rows {r0}..{r1 - 1} of its {n_in} inputs + bias, outputs {o0}..{o1 - 1}"]
+    if analog_net.spec.scheme == "differential":
+        notes += [f"differential pairs: columns {2 * k} (+) and {2 * k + 1} (-) give output {o0 + k} "
+                  "(I+ - I-)" for k in range(o1 - o0)]
+    else:
+        k = o1 - o0
+        notes += [f"columns 0..{k - 1} give outputs {o0}..{o1 - 1}, each less the mean of the reference columns:",
+                  f"reference columns {k} (all devices in state 0) and {k + 1} (all in state {analog_net.layers[l].n_cells})"]
+    notes.append(f"bias row: row {r1 - 1 - r0} (row source V{r1 - 1 - r0}, at the bias voltage)" if r1 == n_in + 1
+                 else "bias row: none in this tile (the bias is in the last row of tiles of this layer)")
+    notes.append("row sources: test input 0 of the dataset, " + ("its pixels" if l == 0 else
+                 f"through the layers before: the activations that enter layer {l}"))
+    return notes
 
 
 def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path]:

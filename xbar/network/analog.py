@@ -54,6 +54,9 @@ class AnalogNetwork(PlacedNetwork):
 
     def __init__(self, network, spec, cache_dir=None, input_scales=None):
         super().__init__(network, spec, cache_dir, input_scales)
+        #: The intended placement whose ideal chain is the like-for-like reference, when this network's states
+        #: were changed by a mitigation (:func:`xbar.network.mitigation.mitigate`); None: this network's own.
+        self.reference: AnalogNetwork | None = None
         #: Per layer (gain [out], offset [out]) from :meth:`calibrate`; empty: uncalibrated.
         self.calibration: list[tuple[np.ndarray, np.ndarray]] = []
         self._noise: dict[tuple, np.ndarray] = {}
@@ -117,6 +120,8 @@ class AnalogNetwork(PlacedNetwork):
 
         Analog backends apply the layer's digital calibration, if :meth:`calibrate` set one.
         """
+        if backend == "ideal" and self.reference is not None:
+            return self.reference.pre_activation(l, a, "ideal")
         v = self.row_voltages(a, l)
         z = np.zeros((len(a), self.layers[l].shape[1]))
         for tile in self.tiles[l]:
