@@ -136,7 +136,7 @@ def test_default_temperature_netlists_unchanged_and_27c_answers_equal():
     warm = Crossbar(xb.device, xb.states, row_wire_ohm=1.0, col_wire_ohm=1.0, temperature_c=27.0)
     assert ".temp 27" in netlist_text(warm) and "tc1=0.0039" in netlist_text(warm)
     x = inputs(4, 0.1)
-    assert np.array_equal(solve(xb, x).currents, solve(warm, x).currents)
+    assert rel(solve(warm, x).currents, solve(xb, x).currents) <= 1e-12  # 27 C: every factor is 1
 
 
 def test_designer_model_card_runs_in_ngspice_and_native_refuses():
