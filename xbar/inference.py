@@ -38,6 +38,7 @@ from .network import Network
 from .solvers import NativeSolver, make_solver
 from .solvers.ideal import summed_conductance
 from .solvers.newton import NewtonSolver, cell_voltages, device_currents
+from .tasks import check_task_timeout, gather
 
 #: Part of every cached effective matrix's key: bump it when the circuit model or solver
 #: changes what a tile's matrix is, so stale files on disk are never reused.
@@ -106,6 +107,24 @@ class AnalogNetwork:
         self.spice_runs: list[dict] = []
         #: The same for every native tile solve of non-linear junctions (chord steps, vectors given to Newton).
         self.nonlinear_runs: list[dict] = []
+        #: Where tile solves run (:meth:`use_workers`); None: here, one after another.
+        self.workers: dict | None = None
+
+    def use_workers(self, workers: int | None = None, scheduler=None, timeout_s: float | None = None) -> None:
+        """Run the independent tile solves of each layer (SPICE, and native non-linear junctions) as tasks.
+
+        ``workers`` local processes, or ``scheduler``: an existing Dask cluster's address
+        (or a ``distributed.Client``); ``timeout_s`` bounds each task (:mod:`xbar.tasks`).
+        The answers equal those of one process exactly: a task is the solve the
+        one-process run does. ``workers=None`` and no scheduler: back to one process.
+        """
+        timeout_s = check_task_timeout(timeout_s)
+        if scheduler is None and workers is None:
+            self.workers = None
+            return
+        if scheduler is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ParameterError(f"workers must be an integer >= 1, got {workers!r}")
+        self.workers = dict(workers=workers or 1, scheduler=scheduler, timeout_s=timeout_s)
 
     def crossbar(self, tile: Tile) -> Crossbar:
         """The physical array of ``tile``, with its own variation seed (made once)."""
@@ -195,17 +214,41 @@ class AnalogNetwork:
         """
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
-        if backend == "native" and not self.device.mtj.linear:
-            sol = self.solver(tile).solve_batch(vt)  # no effective matrix
-            self.nonlinear_runs.append(dict(sol.solver, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
-            return self._adc(self._noisy(sol.currents, tile), tile)
-        if backend == "native":
+        if backend == "native" and self.device.mtj.linear:
             return self._adc(self._noisy(vt @ self.effective_matrix(tile), tile), tile)
-        if backend in ("ngspice", "pyspice"):
-            sol = make_solver(self.circuit(tile), backend).solve(vt)
-            self.spice_runs.append(dict(sol.solver, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
-            return self._adc(self._noisy(sol.currents, tile), tile)
-        raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice, pyspice or ideal")
+        if backend not in ("native", "ngspice", "pyspice"):
+            raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice, pyspice or ideal")
+        if backend == "native":
+            sol = self.solver(tile).solve_batch(vt)  # non-linear junctions: no effective matrix
+            solved = sol.currents, sol.solver
+        else:
+            solved = solve_tile(self.circuit(tile), vt, backend)
+        return self._solved(tile, vt, backend, *solved)
+
+    def _solved(self, tile: Tile, vt: np.ndarray, backend: str, currents: np.ndarray, info: dict) -> np.ndarray:
+        """A tile solve's currents through read noise and the ADC, its metadata recorded."""
+        runs = self.nonlinear_runs if backend == "native" else self.spice_runs
+        runs.append(dict(info, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
+        return self._adc(self._noisy(currents, tile), tile)
+
+    def _tasks(self, backend: str) -> bool:
+        """Whether this backend's tile solves go to :attr:`workers` (they need a circuit solve per batch)."""
+        return self.workers is not None and (backend in ("ngspice", "pyspice")
+                                             or (backend == "native" and not self.device.mtj.linear))
+
+    def _layer_currents(self, l: int, v: np.ndarray, backend: str) -> list[np.ndarray]:
+        """Column currents of every tile of layer ``l`` for its row voltages ``v``, each tile a task."""
+        tiles = self.tiles[l]
+        parts = [np.ascontiguousarray(v[:, t.rows[0]:t.rows[1]]) for t in tiles]
+        if not self._tasks(backend):
+            return [self.tile_currents(t, p, backend) for t, p in zip(tiles, parts)]
+        options = dict(self.workers)
+        timeout_s = options["timeout_s"]
+        args = [(self.circuit(t), p, backend, timeout_s) for t, p in zip(tiles, parts)]
+        names = [f"xbar-tile-{self._key(t)}-{hashlib.sha256(p.tobytes()).hexdigest()[:16]}-{backend}"
+                 for t, p in zip(tiles, parts)]
+        solved = gather(solve_tile, args, what=lambda i: f"layer {l} tile {tiles[i].index}", names=names, **options)
+        return [self._solved(t, p, backend, *s) for t, p, s in zip(tiles, parts, solved)]
 
     def noise_rms(self, tile: Tile) -> np.ndarray:
         """Output-referred rms current noise [cols] of ``tile`` over a read of ``spec.read_noise_t_s``."""
@@ -234,8 +277,7 @@ class AnalogNetwork:
         """
         v = self.row_voltages(a, l)
         z = np.zeros((len(a), self.layers[l].shape[1]))
-        for tile in self.tiles[l]:
-            currents = self.tile_currents(tile, v[:, tile.rows[0]:tile.rows[1]], backend)
+        for tile, currents in zip(self.tiles[l], self._layer_currents(l, v, backend)):
             z[:, tile.outputs[0]:tile.outputs[1]] += self.gains[l] * tile_outputs(currents, tile, self.spec.scheme)
         if backend != "ideal" and l < len(self.calibration):
             gain, offset = self.calibration[l]
@@ -329,6 +371,20 @@ class AnalogNetwork:
         v_read = self.spec.v_read
         return dict(worst_v=worst_v, mean_v=mean_v, worst_rel=worst_v / v_read, mean_rel=mean_v / v_read,
                     map_rel=map_v / v_read, worst_device_a=worst_device_a)
+
+
+def solve_tile(circuit: Circuit, vt: np.ndarray, backend: str, timeout_s: float | None = None) -> tuple[np.ndarray, dict]:
+    """Column currents [batch, cols] of one tile's circuit for row voltages ``vt`` and the solver's metadata.
+
+    The per-tile work of an analog pass, in this process or a worker's (:mod:`xbar.tasks`):
+    ``native`` (non-linear junctions: the chord iteration), ``ngspice`` or ``pyspice``
+    (``timeout_s`` bounds each SPICE run; default: the solver's own).
+    """
+    if backend == "native":
+        sol = NewtonSolver(circuit).solve_batch(vt)
+    else:
+        sol = make_solver(circuit, backend, **({} if timeout_s is None else dict(timeout_s=timeout_s))).solve(vt)
+    return sol.currents, sol.solver
 
 
 def _cached_matrix(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
