@@ -6,7 +6,8 @@ import argparse
 import textwrap
 from pathlib import Path
 
-from ..argtypes import count, integer, ln_sigma, read_volt, ref_ohm, seed, series_ohm, within
+from ..argtypes import count, integer, ln_sigma, positive, read_volt, ref_ohm, seed, series_ohm, within
+from ..errors import ParameterError
 from .common import VH_HELP, add_dataset_options, add_t_read, add_timeout, folder_to_write, spice_options, v_half
 
 
@@ -73,6 +74,14 @@ def add_infer(sub) -> None:
                    help="solver for the base run; ngspice/pyspice also report agreement with native "
                         "(about 0.3 s per image per tile with KLU: use with --limit)")
     add_timeout(p)
+    p.add_argument("-w", "--workers", type=count, metavar="N",
+                   help="solve each layer's tiles on N local processes (SPICE backends and --vh; default: "
+                        "one after another in this process)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="solve them on an existing Dask cluster instead, "
+                   "e.g. tcp://host:8786 (workers need xbar, and ngspice for --backend ngspice)")
+    p.add_argument("--task-timeout", type=positive, metavar="SECONDS",
+                   help="limit of each tile's solve on the workers in seconds (default: none; ngspice runs "
+                        "keep their own --timeout)")
     p.add_argument("--limit", type=count, help="use only the first N test images")
     add_t_read(p)
     p.add_argument("--study", type=study_names, action="append", default=[], metavar="NAME",
@@ -92,6 +101,17 @@ def typical_variation(name: str | None) -> dict:
     v = Variation.typical()
     return dict(device_ra_sigma=v.device_ra_sigma, cell_ra_sigma=v.cell_ra_sigma,
                 device_tmr_sigma=v.device_tmr_sigma, cell_tmr_sigma=v.cell_tmr_sigma)
+
+
+def task_options(args) -> dict | None:
+    """Where tile solves run, from --workers, --scheduler and --task-timeout (None: this process)."""
+    if args.workers is None and args.scheduler is None:
+        if args.task_timeout is not None:
+            raise ParameterError("--task-timeout needs --workers or --scheduler (tile solves run as tasks only there)")
+        return None
+    if args.workers is not None and args.scheduler is not None:
+        raise ParameterError("give --workers (local processes) or --scheduler (a Dask cluster), not both")
+    return dict(workers=args.workers, scheduler=args.scheduler, timeout_s=args.task_timeout)
 
 
 def run_infer(args) -> int:
@@ -115,7 +135,8 @@ def run_infer(args) -> int:
         folder_to_write(args.netlist_dir, "--netlist-dir")
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
-                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read)
+                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read,
+                       tasks=task_options(args))
     base = result["base"]
     where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
     print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
