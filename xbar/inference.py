@@ -27,7 +27,7 @@ import numpy as np
 
 from . import __version__
 from .atomic import atomic_open
-from .circuit import Circuit, build_circuit
+from .circuit import Circuit, as_circuit, build_circuit
 from .circuit_spec import CircuitSpec
 from .crossbar import Crossbar
 from .errors import ParameterError
@@ -244,7 +244,7 @@ class AnalogNetwork:
             return [self.tile_currents(t, p, backend) for t, p in zip(tiles, parts)]
         options = dict(self.workers)
         timeout_s = options["timeout_s"]
-        args = [(self.circuit(t), p, backend, timeout_s) for t, p in zip(tiles, parts)]
+        args = [(self.crossbar(t), p, backend, timeout_s) for t, p in zip(tiles, parts)]  # 10x smaller than circuits
         names = [f"xbar-tile-{self._key(t)}-{hashlib.sha256(p.tobytes()).hexdigest()[:16]}-{backend}"
                  for t, p in zip(tiles, parts)]
         solved = gather(solve_tile, args, what=lambda i: f"layer {l} tile {tiles[i].index}", names=names, **options)
@@ -373,15 +373,16 @@ class AnalogNetwork:
                     map_rel=map_v / v_read, worst_device_a=worst_device_a)
 
 
-def solve_tile(circuit: Circuit, vt: np.ndarray, backend: str, timeout_s: float | None = None) -> tuple[np.ndarray, dict]:
-    """Column currents [batch, cols] of one tile's circuit for row voltages ``vt`` and the solver's metadata.
+def solve_tile(circuit: Circuit | Crossbar, vt: np.ndarray, backend: str,
+               timeout_s: float | None = None) -> tuple[np.ndarray, dict]:
+    """Column currents [batch, cols] of one tile's circuit (or array) for row voltages ``vt``, and the solver's metadata.
 
     The per-tile work of an analog pass, in this process or a worker's (:mod:`xbar.tasks`):
     ``native`` (non-linear junctions: the chord iteration), ``ngspice`` or ``pyspice``
     (``timeout_s`` bounds each SPICE run; default: the solver's own).
     """
     if backend == "native":
-        sol = NewtonSolver(circuit).solve_batch(vt)
+        sol = NewtonSolver(as_circuit(circuit)).solve_batch(vt)
     else:
         sol = make_solver(circuit, backend, **({} if timeout_s is None else dict(timeout_s=timeout_s))).solve(vt)
     return sol.currents, sol.solver
