@@ -27,11 +27,11 @@ import warnings
 
 import numpy as np
 
-from xbar.circuit import build_circuit, check_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import library_device
-from xbar.errors import SolverError
-from xbar.netlist import netlist_text
+from xbar.array.circuit import build_circuit, check_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.library import library_device
+from xbar.util.errors import SolverError
+from xbar.array.netlist import netlist_text
 from xbar.solvers import NativeSolver, NgspiceSolver
 from xbar.solvers.native import device_transfer
 from xbar.solvers.ngspice import ngspice_version

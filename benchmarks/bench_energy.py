@@ -20,21 +20,22 @@ import time
 
 import numpy as np
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.datasets import load
-from xbar.devices import library_device
-from xbar.inference import AnalogNetwork, CircuitSpec
-from xbar.network import trained
-from xbar.network_energy import network_read_report
-from xbar.readout import array_settling, elmore_estimate
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.network.datasets import load
+from xbar.device.library import library_device
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
+from xbar.network.mlp import trained
+from xbar.network.energy import network_read_report
+from xbar.analysis.readout import array_settling, elmore_estimate
 from xbar.solvers.ngspice import ngspice_version
 from xbar.solvers.ngspice_tran import ngspice_transient
 
 
 def analytic_energy(net: AnalogNetwork, x: np.ndarray, t_read: float) -> float:
     """NeuroSim-style array read energy per image: sum_ij V_i^2 G_ij t_read on every tile, no IR drop."""
-    from xbar.network import sigmoid
+    from xbar.network.mlp import sigmoid
     a, total = x, 0.0
     for l, tiles in enumerate(net.tiles):
         v = net.row_voltages(a)

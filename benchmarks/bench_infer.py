@@ -24,10 +24,11 @@ import sys
 import time
 
 
-from xbar.datasets import load
+from xbar.network.datasets import load
 from xbar.experiments.circuits import compare
-from xbar.inference import AnalogNetwork, CircuitSpec
-from xbar.network import sigmoid, trained
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
+from xbar.network.mlp import sigmoid, trained
 from xbar.solvers import NgspiceSolver
 
 

@@ -44,9 +44,9 @@ def phase(out: dict, name: str, fn):
 
 
 def run_one(rows: int, cols: int) -> dict:
-    from xbar.circuit import build_circuit, check_circuit
-    from xbar.crossbar import Crossbar
-    from xbar.devices import library_device
+    from xbar.array.circuit import build_circuit, check_circuit
+    from xbar.array.crossbar import Crossbar
+    from xbar.device.library import library_device
     from xbar.solvers import NativeSolver
 
     rng = np.random.default_rng(0)

@@ -36,9 +36,9 @@ ENGINES = ("superlu-mmd", "superlu-nd", "cholmod", "pcg")
 
 
 def build(rows, cols):
-    from xbar.circuit import build_circuit
-    from xbar.crossbar import Crossbar
-    from xbar.devices import library_device
+    from xbar.array.circuit import build_circuit
+    from xbar.array.crossbar import Crossbar
+    from xbar.device.library import library_device
     rng = np.random.default_rng(0)
     xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), rng.integers(0, 4, (rows, cols)), row_wire_ohm=1.0, col_wire_ohm=1.0)
     t = time.perf_counter()

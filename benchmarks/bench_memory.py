@@ -1,7 +1,7 @@
 """Memory estimate against measured peak: does xbar/resources.py refuse only the hopeless?
 
 Each case runs in a fresh process (peak RSS from getrusage, minus the process's baseline after
-imports) and is compared with :func:`xbar.resources.estimate_bytes`. Then the refusals the issue
+imports) and is compared with :func:`xbar.util.resources.estimate_bytes`. Then the refusals the issue
 lists are timed. Prints two Markdown tables.
 
     PYTHONPATH=$PWD python benchmarks/bench_memory.py
@@ -18,8 +18,8 @@ import time
 CASE = """
 import json, resource, sys
 import numpy as np
-from xbar.crossbar import Crossbar
-from xbar.devices import library_device
+from xbar.array.crossbar import Crossbar
+from xbar.device.library import library_device
 from xbar.solvers import solve
 rows, cols, batch, backend = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -37,7 +37,7 @@ REFUSALS = [["--rows", "100000", "--cols", "100000"], ["--rows", "20000", "--col
 
 
 def main() -> None:
-    from xbar.resources import available_bytes, estimate_bytes, human
+    from xbar.util.resources import available_bytes, estimate_bytes, human
 
     env = {**os.environ, "XBAR_MEMORY_LIMIT": "1T"}
     print(f"available memory: {human(available_bytes())}; load {os.getloadavg()[0]:.1f}\n")

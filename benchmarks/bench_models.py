@@ -21,12 +21,12 @@ import resource
 import sys
 import time
 
-from xbar.datasets import load
-from xbar.devices import Variation
+from xbar.network.datasets import load
+from xbar.device.variation import Variation
 from xbar.experiments.circuits import compare
-from xbar.inference import CircuitSpec
-from xbar.models import load_model
-from xbar.network import default_cache_dir, trained
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.models import load_model
+from xbar.network.mlp import default_cache_dir, trained
 
 
 def load_avg() -> str:

@@ -21,13 +21,13 @@ import time
 
 import numpy as np
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.datasets import load
-from xbar.devices import library_device
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.network.datasets import load
+from xbar.device.library import library_device
 from xbar.experiments.circuits import compare
-from xbar.inference import CircuitSpec
-from xbar.network import trained
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.mlp import trained
 from xbar.solvers import NewtonSolver
 
 

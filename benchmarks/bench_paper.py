@@ -16,7 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
-from xbar.experiments.paper import reproduce
+from xbar.experiments.paper_report import reproduce
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -20,11 +20,11 @@ import os
 import platform
 import time
 
-from xbar.datasets import load
+from xbar.network.datasets import load
 from xbar.experiments.programming import program_point
-from xbar.inference import CircuitSpec
-from xbar.network import trained
-from xbar.switching import SwitchingParams
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.mlp import trained
+from xbar.device.switching import SwitchingParams
 
 
 def main(argv=None):

@@ -36,11 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import Variation, library_device
-from xbar.errors import XbarError
-from xbar.netlist import format_number, netlist_text, output_vectors, read_raw
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.variation import Variation
+from xbar.device.library import library_device
+from xbar.util.errors import XbarError
+from xbar.array.netlist import format_number, netlist_text, output_vectors, read_raw
 from xbar.solvers import make_solver
 from xbar.solvers.ngspice import ngspice_build
 

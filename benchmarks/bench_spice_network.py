@@ -19,9 +19,10 @@ import time
 
 import numpy as np
 
-from xbar.datasets import load
-from xbar.inference import AnalogNetwork, CircuitSpec
-from xbar.network import trained
+from xbar.network.analog import AnalogNetwork
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.datasets import load
+from xbar.network.mlp import trained
 
 
 def cpu_s() -> float:

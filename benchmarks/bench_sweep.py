@@ -21,7 +21,8 @@ import time  # noqa: E402
 from contextlib import ExitStack  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from xbar.sweep import Grid, plan, run_sweep  # noqa: E402
+from xbar.sweeps.grid import Grid, plan
+from xbar.sweeps.run import run_sweep
 
 
 def busy_cpu_s() -> float:

@@ -31,8 +31,8 @@ def main(argv=None) -> int:
         return 2
     import numpy as np
 
-    from xbar.atomic import atomic_open
-    from xbar.datasets import load
+    from xbar.util.atomic import atomic_open
+    from xbar.network.datasets import load
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)

@@ -3,11 +3,14 @@
 import numpy as np
 import pytest
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar, cell_resistances
-from xbar.devices import CompoundMTJ, MTJ, Variation, library_device
-from xbar.errors import ParameterError
-from xbar.netlist import netlist_text
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar, cell_resistances
+from xbar.device.compound import CompoundMTJ
+from xbar.device.junction import MTJ
+from xbar.device.variation import Variation
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError
+from xbar.array.netlist import netlist_text
 from xbar.solvers import solve
 
 PARASITICS = dict(row_wire_ohm=1.5, col_wire_ohm=2.5, driver_ohm=20.0, access_ohm=5.0)

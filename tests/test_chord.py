@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import junction_current, junction_deviation, library_device
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.junction import junction_current, junction_deviation
+from xbar.device.library import library_device
 from xbar.solvers import NewtonSolver, solve
 from xbar.solvers.chord import ChordReads
 
@@ -97,7 +98,8 @@ def test_dense_transfers_are_bounded(monkeypatch):
 
 def test_no_free_nodes_goes_to_newton():
     # Ideal wires and channel: every node is held by a source, the device voltages are the inputs.
-    from xbar.devices import CompoundMTJ, junction_current
+    from xbar.device.compound import CompoundMTJ
+    from xbar.device.junction import junction_current
     dev = library_device(thickness_nm=1.9, n_cells=2, v_half_volt=0.5)
     c = build_circuit(Crossbar(CompoundMTJ(dev.mtj, 2, 0.0), np.array([[0, 1], [2, 0]])))
     x = np.array([[0.5, 0.3]])

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import xbar
-from xbar import cli, datasets
+from xbar import cli
+from xbar.network import datasets
 
 #: Bad files, written by the ``files`` fixture, by placeholder name.
 FILES = {

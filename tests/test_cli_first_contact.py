@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 
 import xbar
-from xbar import cli, datasets
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import library_device
-from xbar.errors import ParameterError
-from xbar.netlist import netlist_text, write_netlist
+from xbar import cli
+from xbar.network import datasets
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError
+from xbar.array.netlist import netlist_text, write_netlist
 from xbar.solvers import NativeSolver, solve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,7 +170,7 @@ BAD_NETWORK_FILES = {
 @pytest.mark.bad_input
 @pytest.mark.parametrize("damage", BAD_NETWORK_FILES)
 def test_a_bad_cached_network_is_retrained(tmp_path, damage):
-    from xbar.network import trained
+    from xbar.network.mlp import trained
     kw = dict(seed=0, hidden=8, epochs=2, cache_dir=tmp_path)
     good = trained("digits", **kw)
     (path,) = (tmp_path / "networks").glob("*.npz")
@@ -195,8 +196,9 @@ BAD_MATRIX_FILES = {
 @pytest.mark.bad_input
 @pytest.mark.parametrize("damage", BAD_MATRIX_FILES)
 def test_a_bad_cached_effective_matrix_is_rebuilt(tmp_path, damage):
-    from xbar.inference import AnalogNetwork, CircuitSpec
-    from xbar.network import Network
+    from xbar.network.circuit_spec import CircuitSpec
+    from xbar.network.analog import AnalogNetwork
+    from xbar.network.mlp import Network
     rng = np.random.default_rng(0)
     net = Network([rng.normal(size=(12, 6)), rng.normal(size=(6, 3))], [rng.normal(size=6), rng.normal(size=3)])
     spec = CircuitSpec(tile_rows=None, tile_cols=None)
@@ -214,7 +216,7 @@ def test_a_bad_cached_effective_matrix_is_rebuilt(tmp_path, damage):
 
 def test_infer_report_is_complete_and_readable(tmp_path):
     from xbar.experiments.circuits import run_infer
-    from xbar.inference import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     lines = []
     spec = CircuitSpec(wire_ohm=2.0, tile_rows=32, tile_cols=32, adc_bits=8)
     result = run_infer("digits", spec, tmp_path / "out", studies=("adc",), n_test=40, quiet=True,
@@ -249,8 +251,8 @@ def test_a_failed_infer_creates_no_output_folder(tmp_path, capsys, monkeypatch):
 
 
 def test_sweep_line_figures_use_labels_with_units_and_percentages():
-    from xbar import sweep
-    from xbar.sweep_figures import draw
+    from xbar import sweeps as sweep
+    from xbar.sweeps.figures import draw
     records = [{"key": str(i), "params": {"dataset": "digits", "seed": 0, "cells": c, "wire_ohm": w},
                 "result": {"accuracy_analog": 0.9 - 0.01 * w - 0.001 * c}}
                for i, (c, w) in enumerate((c, w) for c in (1, 2, 3) for w in (0, 1, 5))]
@@ -288,7 +290,7 @@ def test_reproduce_store_lines_that_are_not_records_are_recomputed(tmp_path, mon
 
 def test_study_descriptions_give_their_point_counts():
     from xbar.experiments.studies import EXTRA_STUDIES, STUDIES, study_specs
-    from xbar.inference import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     for name, what in {**STUDIES, **EXTRA_STUDIES}.items():
         if name in ("energy", "readout"):  # analyses of the base run, not study points
             continue
@@ -297,7 +299,7 @@ def test_study_descriptions_give_their_point_counts():
 
 def test_energy_analysis_is_opt_in(tmp_path):
     from xbar.experiments.circuits import run_infer
-    from xbar.inference import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     spec = CircuitSpec(tile_rows=32, tile_cols=32)
     plain = run_infer("digits", spec, tmp_path / "plain", n_test=20, quiet=True)
     assert "energy" not in plain["base"] and "## Energy" not in (tmp_path / "plain" / "report.md").read_text()

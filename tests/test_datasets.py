@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xbar import datasets
-from xbar.errors import ParameterError, XbarError
+from xbar.network import datasets
+from xbar.util.errors import ParameterError, XbarError
 
 from conftest import has_idx, shared_data_dir
 

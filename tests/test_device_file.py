@@ -6,15 +6,17 @@ import sys
 import numpy as np
 import pytest
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.datasets import load
-from xbar.device_file import load_device, shipped_devices, state_spacing_pct
-from xbar.devices import CompoundMTJ, Variation
-from xbar.errors import ParameterError
-from xbar.inference import AnalogNetwork, CircuitSpec
-from xbar.netlist import netlist_text
-from xbar.network import trained
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.network.datasets import load
+from xbar.device.files import load_device, shipped_devices, state_spacing_pct
+from xbar.device.compound import CompoundMTJ
+from xbar.device.variation import Variation
+from xbar.util.errors import ParameterError
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
+from xbar.array.netlist import netlist_text
+from xbar.network.mlp import trained
 from xbar.solvers import solve
 
 MEASURED = "state_ohm = [40000, 33000, 27200, 22400]\n"

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from xbar.analysis.energy import READ_PULSE_S, PARTS, efficiency, moment_vectors, power_breakdown
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import library_device
-from xbar.errors import ParameterError
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError
 from xbar.solvers.native import NativeSolver
 from xbar.solvers.ngspice_tran import ngspice_operating_point
 
@@ -37,7 +37,7 @@ def test_ideal_array_power_is_sum_v2_g():
     """No parasitics: every cell sees its row voltage, so P = sum_i V_i^2 sum_j G_ij."""
     rng = np.random.default_rng(3)
     dev = library_device(thickness_nm=1.9, n_cells=2)
-    from xbar.devices import CompoundMTJ
+    from xbar.device.compound import CompoundMTJ
     dev = CompoundMTJ(dev.mtj, 2, channel_ohm=0.0)
     xb = Crossbar(dev, rng.integers(0, 3, (6, 5)))
     c = build_circuit(xb)

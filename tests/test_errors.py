@@ -9,10 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-from xbar.circuit import build_circuit, check_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import MTJ, CompoundMTJ, Variation, library_device
-from xbar.errors import CircuitError, ParameterError, SolverError, XbarError
+from xbar.array.circuit import build_circuit, check_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.junction import MTJ
+from xbar.device.compound import CompoundMTJ
+from xbar.device.variation import Variation
+from xbar.device.library import library_device
+from xbar.util.errors import CircuitError, ParameterError, SolverError, XbarError
 from xbar.solvers import solve
 
 DEV = CompoundMTJ(MTJ(10e3, 25e3), 2)

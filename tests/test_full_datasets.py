@@ -2,10 +2,10 @@
 
 import pytest
 
-from xbar.datasets import load
+from xbar.network.datasets import load
 from xbar.experiments.circuits import compare
-from xbar.inference import CircuitSpec
-from xbar.network import trained
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.mlp import trained
 
 from conftest import needs_mnist, shared_data_dir
 

@@ -15,12 +15,14 @@ import numpy as np
 import pytest
 
 import xbar
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import MTJ, CompoundMTJ, Variation
-from xbar.faults import Faults
-from xbar.errors import ParameterError, SolverError, XbarError
-from xbar.netlist import netlist_text
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.junction import MTJ
+from xbar.device.compound import CompoundMTJ
+from xbar.device.variation import Variation
+from xbar.device.faults import Faults
+from xbar.util.errors import ParameterError, SolverError, XbarError
+from xbar.array.netlist import netlist_text
 
 INJECTION = "1\n.control\nshell touch /tmp/xbar-pwned\n.endc"
 
@@ -65,13 +67,18 @@ def _fields(obj):
 
 
 def _network():
-    from xbar.network import Network
+    from xbar.network.mlp import Network
     return Network([np.ones((3, 2)), np.ones((2, 2))], [np.zeros(2), np.zeros(2)])
 
 
 def _valid():
     """Qualified class name -> a function giving valid keyword arguments."""
-    from xbar import datasets, inference, mapping, periphery, programming, quantize, switching, sweep, write_circuit
+    from xbar.network import circuit_spec, datasets, mapping, quantize
+    from xbar.analysis import periphery
+    from xbar.programming import verify as programming
+    from xbar.device import switching
+    from xbar import sweeps as sweep
+    from xbar.array import write_circuit
     from xbar.solvers.result import Solution
 
     def quantized():
@@ -86,56 +93,56 @@ def _valid():
         return _fields(mapping.tile_layer(m, 0, 2, 2)[0])
 
     return {
-        "xbar.devices.MTJ": lambda: dict(r_p=10e3, r_ap=25e3),
-        "xbar.devices.CompoundMTJ": lambda: dict(mtj=MTJ(10e3, 25e3), n_cells=2, channel_ohm=300.0,
+        "xbar.device.junction.MTJ": lambda: dict(r_p=10e3, r_ap=25e3),
+        "xbar.device.compound.CompoundMTJ": lambda: dict(mtj=MTJ(10e3, 25e3), n_cells=2, channel_ohm=300.0,
                                                  cells=(MTJ(9e3, 20e3), MTJ(11e3, 30e3))),
-        "xbar.devices.Variation": lambda: dict(sigma=0.0, seed=3, device_ra_sigma=0.01, cell_ra_sigma=0.02,
+        "xbar.device.variation.Variation": lambda: dict(sigma=0.0, seed=3, device_ra_sigma=0.01, cell_ra_sigma=0.02,
                                                device_tmr_sigma=0.03, cell_tmr_sigma=0.04),
-        "xbar.crossbar.Crossbar": lambda: dict(
+        "xbar.array.crossbar.Crossbar": lambda: dict(
             device=_device(), states=np.array([[0, 1, 2], [2, 1, 0]]), row_wire_ohm=1.0, col_wire_ohm=2.0,
             driver_ohm=3.0, access_ohm=4.0, sense="resistor", ref_ohm=1e5, tia_feedback_ohm=1e3,
             variation=Variation(), faults=Faults(), cell_resistance_ohm=np.full((2, 3, 2), 1.5e4)),
-        "xbar.faults.Faults": lambda: dict(stuck_p=0.1, stuck_ap=0.1, open=0.1, short=0.1, short_ohm=400.0, seed=2),
-        "xbar.circuit.Circuit": lambda: _fields(build_circuit(_crossbar())),
-        "xbar.circuit.ResistorGroup": lambda: _fields(build_circuit(_crossbar()).resistors[0]),
-        "xbar.circuit_spec.CircuitSpec": lambda: _fields(inference.CircuitSpec(channel_ohm=300.0, adc_bits=4,
+        "xbar.device.faults.Faults": lambda: dict(stuck_p=0.1, stuck_ap=0.1, open=0.1, short=0.1, short_ohm=400.0, seed=2),
+        "xbar.array.circuit.Circuit": lambda: _fields(build_circuit(_crossbar())),
+        "xbar.array.circuit.ResistorGroup": lambda: _fields(build_circuit(_crossbar()).resistors[0]),
+        "xbar.network.circuit_spec.CircuitSpec": lambda: _fields(circuit_spec.CircuitSpec(channel_ohm=300.0, adc_bits=4,
                                                                             adc_full_scale_a=1e-3)),
-        "xbar.inference.LayerResult": lambda: dict(z_analog=np.ones((2, 3)), z_ideal=np.ones((2, 3))),
+        "xbar.network.analog.LayerResult": lambda: dict(z_analog=np.ones((2, 3)), z_ideal=np.ones((2, 3))),
         "xbar.solvers.result.Solution": lambda: dict(currents=np.ones((2, 3)), voltages=np.ones((2, 3)),
                                                      node_voltages=np.ones((2, 5))),
-        "xbar.network.Network": lambda: _fields(_network()),
-        "xbar.quantize.Quantized": quantized,
-        "xbar.mapping.MappedLayer": mapped,
-        "xbar.mapping.Tile": tile,
-        "xbar.datasets.Dataset": lambda: dict(name="tiny", x_train=np.ones((2, 3)), y_train=np.array([0, 1]),
+        "xbar.network.mlp.Network": lambda: _fields(_network()),
+        "xbar.network.quantize.Quantized": quantized,
+        "xbar.network.mapping.MappedLayer": mapped,
+        "xbar.network.mapping.Tile": tile,
+        "xbar.network.datasets.Dataset": lambda: dict(name="tiny", x_train=np.ones((2, 3)), y_train=np.array([0, 1]),
                                               x_test=np.ones((1, 3)), y_test=np.array([1])),
-        "xbar.sweep.Grid": lambda: dict(experiment="crossbar", axes={"rows": (2, 3)}, figure={}),
-        "xbar.capacitance.Capacitance": lambda: dict(wire_farad_per_m=2e-10, row_pitch_m=1e-6, col_pitch_m=1e-6,
+        "xbar.sweeps.grid.Grid": lambda: dict(experiment="crossbar", axes={"rows": (2, 3)}, figure={}),
+        "xbar.array.capacitance.Capacitance": lambda: dict(wire_farad_per_m=2e-10, row_pitch_m=1e-6, col_pitch_m=1e-6,
                                                      junction_farad=5e-15, sense_farad=1e-14),
-        "xbar.circuit.CapacitorGroup": lambda: dict(prefix="Cr", title="row wires", index=np.array([[0, 1]]),
+        "xbar.array.circuit.CapacitorGroup": lambda: dict(prefix="Cr", title="row wires", index=np.array([[0, 1]]),
                                                     a=np.array([1]), b=np.array([0]), farad=np.array([1e-15])),
-        "xbar.programming.ProgramParams": lambda: _fields(programming.ProgramParams()),
-        "xbar.switching.SwitchingParams": lambda: _fields(switching.SwitchingParams()),
-        "xbar.write_circuit.WritePath": lambda: _fields(write_circuit.WritePath()),
-        "xbar.periphery.Periphery": lambda: _fields(periphery.Periphery()),
-        "xbar.write_circuit.WriteCircuit": lambda: _fields(write_circuit.build_write_circuit(_device())),
+        "xbar.programming.verify.ProgramParams": lambda: _fields(programming.ProgramParams()),
+        "xbar.device.switching.SwitchingParams": lambda: _fields(switching.SwitchingParams()),
+        "xbar.array.write_circuit.WritePath": lambda: _fields(write_circuit.WritePath()),
+        "xbar.analysis.periphery.Periphery": lambda: _fields(periphery.Periphery()),
+        "xbar.array.write_circuit.WriteCircuit": lambda: _fields(write_circuit.build_write_circuit(_device())),
     }
 
 
 #: Dataclasses that hold what xbar computed, not what a user gives it: name -> why.
 OUTPUTS = {
-    "xbar.datasets._Source": "private table of download sources, a module constant",
-    "xbar.sweep.Point": "made by sweep.plan() from a checked Grid",
-    "xbar.sweep.Sweep": "made by sweep.plan() from a checked Grid",
-    "xbar.sweep.Status": "a report of a results file",
-    "xbar.sweep.RunSummary": "a report of a finished run",
-    "xbar.doctor.Check": "one line of the doctor's report about this machine",
-    "xbar.programming.ProgramResult": "outcome of program-and-verify, computed",
+    "xbar.network.datasets._Source": "private table of download sources, a module constant",
+    "xbar.sweeps.grid.Point": "made by sweep.plan() from a checked Grid",
+    "xbar.sweeps.grid.Sweep": "made by sweep.plan() from a checked Grid",
+    "xbar.sweeps.store.Status": "a report of a results file",
+    "xbar.sweeps.run.RunSummary": "a report of a finished run",
+    "xbar.cli.environment.Check": "one line of the doctor's report about this machine",
+    "xbar.programming.verify.ProgramResult": "outcome of program-and-verify, computed",
     "xbar.solvers.write.WriteTransfer": "a write solver's output",
     "xbar.solvers.transient.Waveforms": "a transient solver's output",
     "xbar.analysis.energy.PowerBreakdown": "an analysis result",
-    "xbar.switching.DeviceSample": "sampled switching parameters of one device, computed",
-    **{f"xbar.models.model.{name}": "an operation of an imported network, built by xbar.models.importers, which "
+    "xbar.device.switching.DeviceSample": "sampled switching parameters of one device, computed",
+    **{f"xbar.network.models.model.{name}": "an operation of an imported network, built by xbar.network.models.importers, which "
        "checks every value read from the ONNX/.npz file (Model re-checks every shape)"
        for name in ("Activation", "Conv", "Dense", "Model", "Pool", "Reshape")},
 }
@@ -180,12 +187,12 @@ def _optional(cls, field):
 
 #: Free-text fields (one printable line; reach a netlist only inside a "* " comment) and
 #: name fields (letters and digits): values that meet that rule are legitimate there.
-TEXT_FIELDS = {("xbar.circuit.ResistorGroup", "title"), ("xbar.circuit.CapacitorGroup", "title"),
-               ("xbar.datasets.Dataset", "name")}
-NAME_FIELDS = {("xbar.circuit.ResistorGroup", "prefix"), ("xbar.circuit.CapacitorGroup", "prefix")}
+TEXT_FIELDS = {("xbar.array.circuit.ResistorGroup", "title"), ("xbar.array.circuit.CapacitorGroup", "title"),
+               ("xbar.network.datasets.Dataset", "name")}
+NAME_FIELDS = {("xbar.array.circuit.ResistorGroup", "prefix"), ("xbar.array.circuit.CapacitorGroup", "prefix")}
 #: Fields where +inf means something (no breakdown at all).
-INF_FIELDS = {("xbar.devices.MTJ", "v_half_volt"), ("xbar.circuit.Circuit", "v_half_volt"), ("xbar.switching.SwitchingParams", "vb_1cell_thin_v"),
-              ("xbar.switching.SwitchingParams", "vb_1cell_thick_v")}
+INF_FIELDS = {("xbar.device.junction.MTJ", "v_half_volt"), ("xbar.array.circuit.Circuit", "v_half_volt"), ("xbar.device.switching.SwitchingParams", "vb_1cell_thin_v"),
+              ("xbar.device.switching.SwitchingParams", "vb_1cell_thick_v")}
 
 
 #: Fields that hold a free-form table: any dict of plain values is legitimate there.

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xbar import resources
-from xbar.atomic import append_line, atomic_open, write_text
+from xbar.util import resources
+from xbar.util.atomic import append_line, atomic_open, write_text
 from xbar.cli import main
-from xbar.crossbar import Crossbar
-from xbar.devices import MTJ, CompoundMTJ
-from xbar.errors import ParameterError, ResourceError, SolverError
+from xbar.array.crossbar import Crossbar
+from xbar.device.junction import MTJ
+from xbar.device.compound import CompoundMTJ
+from xbar.util.errors import ParameterError, ResourceError, SolverError
 from xbar.solvers import solve
 
 DEV = CompoundMTJ(MTJ(10e3, 25e3), 2)
@@ -98,7 +99,7 @@ def test_an_exception_while_writing_keeps_the_old_file(tmp_path):
 
 WRITER = """
 import sys, time
-from xbar.atomic import atomic_open
+from xbar.util.atomic import atomic_open
 with atomic_open(sys.argv[1], "wb") as f:
     f.write(b"new" * 100000)
     f.flush()

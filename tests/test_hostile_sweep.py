@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from xbar import sweep
+from xbar import sweeps as sweep
 from xbar.cli import main
-from xbar.errors import ParameterError
-from xbar.sweep import Grid, plan, run_sweep
+from xbar.util.errors import ParameterError
+from xbar.sweeps.grid import Grid, plan
+from xbar.sweeps.run import run_sweep
 
 SMALL = ["-e", "crossbar", "-p", "rows=3", "-p", "cols=2", "-p", "batch=1", "--quiet", "-w", "1"]
 
@@ -243,7 +244,7 @@ def test_bad_figure_axes_are_refused_before_running(tmp_path, capsys, figure, me
 
 @pytest.mark.bad_input
 def test_figure_of_a_string_result_field(tmp_path, capsys):
-    from xbar.sweep_figures import draw
+    from xbar.sweeps.figures import draw
     records = [{"key": str(i), "params": {"x": i}, "result": {"label": "a", "v": 1.0}} for i in range(2)]
     with pytest.raises(ParameterError, match="figure axis 'label' must be a numeric field"):
         draw(records, {"kind": "metric_lines", "x": "x", "hue": "label", "z": "v"})

@@ -6,16 +6,23 @@ import sys
 import numpy as np
 import pytest
 
-from xbar.datasets import load
-from xbar.devices import library_device
-from xbar.errors import ParameterError
+from xbar.network.datasets import load
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError
 from xbar.experiments.circuits import compare, write_tile_netlists
-from xbar.inference import AnalogNetwork, CircuitSpec
-from xbar.mapping import (conductances, map_layer, scheme_levels, states_from_levels, tile_layer,
-                          weights_from_conductances)
-from xbar.netlist import output_vectors, read_raw
-from xbar.network import trained
-from xbar.quantize import nearest
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
+from xbar.network.mapping import (
+    conductances,
+    map_layer,
+    scheme_levels,
+    states_from_levels,
+    tile_layer,
+    weights_from_conductances,
+)
+from xbar.array.netlist import output_vectors, read_raw
+from xbar.network.mlp import trained
+from xbar.network.quantize import nearest
 from xbar.solvers.ngspice import find_ngspice
 
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import library_device
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.library import library_device
 from xbar.solvers import NativeSolver
 from xbar.solvers.native import conductance_matrix
 from xbar.solvers.ordering import nested_dissection
@@ -122,7 +122,7 @@ def test_wire_cg_matches_direct_solve(monkeypatch, case):
 
 
 def test_wire_cg_reports_iterations_and_refuses_to_stall(monkeypatch):
-    from xbar.errors import SolverError
+    from xbar.util.errors import SolverError
     from xbar.solvers.pcg import WireCG
     circuit = build_circuit(crossbar(30, 20, seed=7))
     solver = NativeSolver(circuit)

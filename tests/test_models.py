@@ -8,12 +8,13 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from xbar.datasets import load
-from xbar.errors import ParameterError
+from xbar.network.datasets import load
+from xbar.util.errors import ParameterError
 from xbar.experiments.circuits import compare, input_scales
-from xbar.inference import AnalogNetwork, CircuitSpec
-from xbar.models import Conv, Dense, from_network, load_model
-from xbar.network import Network
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
+from xbar.network.models import Conv, Dense, from_network, load_model
+from xbar.network.mlp import Network
 
 ort = pytest.importorskip("onnxruntime")
 RNG = np.random.default_rng(0)
@@ -119,7 +120,7 @@ def test_convolutions_go_through_tiles(tmp_path, digits):
 def test_paper_mlp_as_a_model_is_the_same_forward(digits):
     rng = np.random.default_rng(1)
     net = Network([rng.normal(size=(64, 16)), rng.normal(size=(16, 10))], [rng.normal(size=16), rng.normal(size=10)])
-    from xbar.network import forward
+    from xbar.network.mlp import forward
     assert np.array_equal(from_network(net).forward(digits.x_test[:30]), forward(net, digits.x_test[:30]))
 
 

@@ -7,11 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import CompoundMTJ, MTJ, Variation, library_device
-from xbar.errors import ParameterError
-from xbar.netlist import netlist_text, output_vectors, read_raw, safe_title, write_netlist
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.compound import CompoundMTJ
+from xbar.device.junction import MTJ
+from xbar.device.variation import Variation
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError
+from xbar.array.netlist import netlist_text, output_vectors, read_raw, safe_title, write_netlist
 from xbar.solvers import solve
 from xbar.solvers.ngspice import find_ngspice
 

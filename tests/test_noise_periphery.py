@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from xbar.analysis.noise import K_B, Q_E, junction_psd, output_noise_psd, output_noise_rms, read_bandwidth_hz
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import MTJ, CompoundMTJ
-from xbar.errors import ParameterError
-from xbar.periphery import Periphery, tile_periphery
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.junction import MTJ
+from xbar.device.compound import CompoundMTJ
+from xbar.util.errors import ParameterError
+from xbar.analysis.periphery import Periphery, tile_periphery
 from xbar.solvers.adjoint import adjoint_voltages
 from xbar.solvers.native import NativeSolver
 
@@ -118,9 +119,10 @@ def test_cli_bad_t_read(capsys):
 
 
 def test_read_noise_injection_is_seeded_and_bites_at_low_v_read():
-    from xbar.datasets import load
-    from xbar.inference import AnalogNetwork, CircuitSpec
-    from xbar.network import trained
+    from xbar.network.datasets import load
+    from xbar.network.circuit_spec import CircuitSpec
+    from xbar.network.analog import AnalogNetwork
+    from xbar.network.mlp import trained
     data = load("digits")
     net = trained("digits", seed=0, progress=False)
     x, y = data.x_test[:80], data.y_test[:80]
@@ -140,6 +142,6 @@ def test_read_noise_injection_is_seeded_and_bites_at_low_v_read():
 
 @pytest.mark.bad_input
 def test_bad_read_noise_time_refused():
-    from xbar.inference import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     with pytest.raises(ParameterError, match="read_noise_t_s"):
         CircuitSpec(read_noise_t_s=-1.0)

@@ -5,11 +5,14 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import MTJ, CompoundMTJ, Variation, junction_current, library_device
-from xbar.errors import ParameterError, SolverError
-from xbar.netlist import netlist_text
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.junction import MTJ, junction_current
+from xbar.device.compound import CompoundMTJ
+from xbar.device.variation import Variation
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError, SolverError
+from xbar.array.netlist import netlist_text
 from xbar.solvers import NewtonSolver, make_solver, solve
 from xbar.solvers.newton import cell_voltages
 

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from xbar.analysis.read_disturb import channel_area_m2, channel_current_density, read_disturb
-from xbar.datasets import load
-from xbar.errors import ParameterError
-from xbar.inference import AnalogNetwork, CircuitSpec
-from xbar.network import trained
-from xbar.switching import SwitchingParams, critical_current, thermal_stability
+from xbar.network.datasets import load
+from xbar.util.errors import ParameterError
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
+from xbar.network.mlp import trained
+from xbar.device.switching import SwitchingParams, critical_current, thermal_stability
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,7 @@ def _device_file(tmp_path, extra=""):
 
 
 def test_device_file_carries_vh_and_the_spec_overrides_it(tmp_path, small):
-    from xbar.device_file import load_device
+    from xbar.device.files import load_device
     dev = load_device(_device_file(tmp_path, "v_half_volt = 0.4\n"))
     assert dev.mtj.v_half_volt == 0.4 and all(c.v_half_volt == 0.4 for c in dev.cells)
     assert load_device(_device_file(tmp_path)).mtj.linear
@@ -120,7 +121,7 @@ def test_device_file_carries_vh_and_the_spec_overrides_it(tmp_path, small):
 @pytest.mark.bad_input
 @pytest.mark.parametrize("value", ['"0.5"', "0.001", "-1", "true", "nan"])
 def test_device_file_refuses_bad_vh(tmp_path, value):
-    from xbar.device_file import load_device
+    from xbar.device.files import load_device
     with pytest.raises(ParameterError) as err:
         load_device(_device_file(tmp_path, f"v_half_volt = {value}\n"))
     assert "v_half_volt" in str(err.value) and "\n" not in str(err.value)

@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from xbar import cli, datasets, network
-from xbar.errors import ParameterError
-from xbar.experiments import paper
+from xbar import cli
+from xbar.network import datasets, mlp as network
+from xbar.util.errors import ParameterError
+from xbar.experiments import paper, paper_report
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_report_flags_differences_from_the_paper(cache):
     s = {**s, "dataset": "mnist", "paper": paper.PAPER["mnist"]}
     info = {"date": "2026-11-24", "sklearn": "x", "machine": "m", "n_train": 1, "n_test": 1,
             "n_features": 64, "n_classes": 10, "seconds": 1.0, "quick": True, "points": 1, "reused": 0}
-    md = paper.report_markdown(s, info)
+    md = paper_report.report_markdown(s, info)
     assert "| 3 cells at 1.9 nm (paper: best) | 91.7 % |" in md
     assert "2-cell fall" not in md  # Fashion-only rows are left out for MNIST
     if abs(s["metrics"]["at_1p9"][0] - 91.7) > 2:

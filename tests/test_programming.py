@@ -8,12 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xbar.cli import main
-from xbar.devices import library_device
-from xbar.errors import ParameterError
-from xbar.programming import BROKEN, STUCK, SUCCESS, ProgramParams, nominal_ramp, program
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError
+from xbar.programming.verify import BROKEN, STUCK, SUCCESS, ProgramParams, nominal_ramp, program
 from xbar.solvers.write import write_transfer
-from xbar.switching import DeviceSample, SwitchingParams, half_current_factor, thermal_stability
-from xbar.write_circuit import WritePath, build_write_circuit
+from xbar.device.switching import DeviceSample, SwitchingParams, half_current_factor, thermal_stability
+from xbar.array.write_circuit import WritePath, build_write_circuit
 
 FAST = ProgramParams(max_pulses=120)
 
@@ -63,7 +63,7 @@ def test_zero_spread_no_breakdown_reaches_every_target_in_minimum_pulses(n, t):
     # Cells of one device differ by design here (1, 1.25, 1.5x), as zero spread would make identical cells
     # switch together: a ramp separates only cells whose thresholds differ by more than its step.
     base = SwitchingParams(sigma_cell=0.0, sigma_device=0.0)
-    from xbar.switching import critical_current
+    from xbar.device.switching import critical_current
     ic0 = critical_current(base, t, n_cells=n) * (1.0 + 0.25 * np.arange(n))
     starts, targets = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
     starts, targets = starts.ravel(), targets.ravel()
@@ -99,10 +99,11 @@ def test_thick_layers_cost_more_and_fail_more():
 
 
 def test_programmed_network_through_the_circuits(tmp_path):
-    from xbar.datasets import load
+    from xbar.network.datasets import load
     from xbar.experiments.programming import ProgrammedNetwork, program_network
-    from xbar.inference import AnalogNetwork, CircuitSpec
-    from xbar.network import Network
+    from xbar.network.circuit_spec import CircuitSpec
+    from xbar.network.analog import AnalogNetwork
+    from xbar.network.mlp import Network
     data = load("digits")
     rng = np.random.default_rng(0)
     net = Network([rng.normal(0, 0.3, (64, 16)), rng.normal(0, 0.5, (16, 10))], [np.zeros(16), np.zeros(10)])

@@ -3,11 +3,21 @@
 import numpy as np
 import pytest
 
-from xbar.devices import CompoundMTJ, MTJ, contour_device
-from xbar.errors import ParameterError
-from xbar.network import Network
-from xbar.quantize import (differential_levels, layer_scale, nearest, paper_levels, paper_states,
-                           quantize_layer, quantize_network, uniform_levels)
+from xbar.device.compound import CompoundMTJ
+from xbar.device.junction import MTJ
+from xbar.device.library import contour_device
+from xbar.util.errors import ParameterError
+from xbar.network.mlp import Network
+from xbar.network.quantize import (
+    differential_levels,
+    layer_scale,
+    nearest,
+    paper_levels,
+    paper_states,
+    quantize_layer,
+    quantize_network,
+    uniform_levels,
+)
 
 # G_k/G_max at TMR 100 % (R_AP = 2 R_P): G_k = (n + k) / (2 R_P), G_max = n / R_P, so (n + k) / (2n).
 HAND_TMR100 = {

@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import MTJ, CompoundMTJ, Variation, library_device
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.junction import MTJ
+from xbar.device.compound import CompoundMTJ
+from xbar.device.variation import Variation
+from xbar.device.library import library_device
 from xbar.solvers import make_solver, solve
 from xbar.solvers.native import device_transfer
 

@@ -10,11 +10,14 @@ import time
 import numpy as np
 import pytest
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import MTJ, CompoundMTJ, Variation, library_device
-from xbar.errors import ParameterError, SolverError
-from xbar.netlist import read_raw
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.junction import MTJ
+from xbar.device.compound import CompoundMTJ
+from xbar.device.variation import Variation
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError, SolverError
+from xbar.array.netlist import read_raw
 from xbar.solvers import solve
 from xbar.solvers.ngspice import MAX_RESIDUAL, check_answer, ngspice_build, timeout_seconds
 
@@ -72,9 +75,10 @@ def test_pyspice_export_simulates_to_the_same_outputs(tmp_path):
 import logging, sys
 import numpy as np
 from PySpice.Spice.NgSpice.Shared import NgSpiceShared
-from xbar.crossbar import Crossbar
-from xbar.devices import Variation, library_device
-from xbar.pyspice_export import to_pyspice
+from xbar.array.crossbar import Crossbar
+from xbar.device.library import library_device
+from xbar.device.variation import Variation
+from xbar.array.pyspice_export import to_pyspice
 from xbar.solvers import solve
 from xbar.solvers.pyspice import library_path
 NgSpiceShared.LIBRARY_PATH = library_path()
@@ -100,7 +104,7 @@ print(worst)
 
 
 def test_export_has_the_netlist_elements():
-    from xbar.pyspice_export import to_pyspice
+    from xbar.array.pyspice_export import to_pyspice
     xb = Crossbar(DEV, np.array([[0, 1], [2, 1]]), row_wire_ohm=1.0, col_wire_ohm=1.0)
     text = str(to_pyspice(xb, [0.1, 0.05]))
     assert text.count("\nX") == 4 and "V0 in0 0 0.1" in text and ".options klu" in text
@@ -262,10 +266,10 @@ def test_stopped_runs_leave_no_temporary_folder(tmp_path, how):
 
 
 def test_network_through_pyspice_reports_agreement_with_native(tmp_path):
-    from xbar.datasets import load
+    from xbar.network.datasets import load
     from xbar.experiments.circuits import compare
-    from xbar.inference import CircuitSpec
-    from xbar.network import trained
+    from xbar.network.circuit_spec import CircuitSpec
+    from xbar.network.mlp import trained
     net, data = trained("digits", seed=0, hidden=16, epochs=40, cache_dir=tmp_path), load("digits")
     spec = CircuitSpec(n_cells=3, wire_ohm=1.0, tile_rows=40, tile_cols=12, sigma=0.05)
     rec = compare(net, data, spec, backend="pyspice", n_test=8)
@@ -281,8 +285,9 @@ def test_pyspice_in_worker_processes(tmp_path):
     script.write_text("""
 import multiprocessing as mp
 import numpy as np
-from xbar.crossbar import Crossbar
-from xbar.devices import MTJ, CompoundMTJ
+from xbar.array.crossbar import Crossbar
+from xbar.device.junction import MTJ
+from xbar.device.compound import CompoundMTJ
 from xbar.solvers import solve
 
 def job(seed):

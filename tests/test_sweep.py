@@ -14,9 +14,11 @@ import time
 
 import pytest
 
-from xbar import sweep
+from xbar import sweeps as sweep
 from xbar.cli import main
-from xbar.sweep import Grid, load_records, plan, read_store, run_sweep, sweep_status
+from xbar.sweeps.grid import Grid, plan
+from xbar.sweeps.store import load_records, read_store, sweep_status
+from xbar.sweeps.run import run_sweep
 
 #: 3 cells x 3 wire resistances x 2 backends on tiny arrays: 18 quick points, ngspice included.
 SMALL = Grid("crossbar", {"cells": (1, 2, 3), "wire_ohm": (0, 1, 5), "backend": ("native", "ngspice"),
@@ -168,7 +170,7 @@ def test_shipped_grids_are_valid():
 
 
 def test_contour_figure_from_records():
-    from xbar.sweep_figures import draw
+    from xbar.sweeps.figures import draw
 
     records = [{"key": str(i), "params": {"dataset": "digits", "tmr": t, "n_cells": n, "seed": s},
                 "result": {"accuracy": 0.8 + 0.01 * n + 0.001 * s}}

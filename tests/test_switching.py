@@ -3,15 +3,27 @@
 import numpy as np
 import pytest
 
-from xbar.devices import channel_resistance, library_device
-from xbar.errors import ParameterError
-from xbar.programming import ramp_voltages
+from xbar.device.compound import channel_resistance
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError
+from xbar.programming.verify import ramp_voltages
 from xbar.solvers.ngspice import find_ngspice
 from xbar.solvers.write import ngspice_pulse, pulse_energy, write_transfer
-from xbar.switching import (SwitchingParams, anisotropy_field, breakdown_voltage, critical_current,
-                            field_free_probability, half_current, half_current_factor, hardest_cell_factor,
-                            multi_cell_factor, switching_probability, thermal_stability, vc_ratio)
-from xbar.write_circuit import WritePath, build_write_circuit, write_netlist_text
+from xbar.device.switching import (
+    SwitchingParams,
+    anisotropy_field,
+    breakdown_voltage,
+    critical_current,
+    field_free_probability,
+    half_current,
+    half_current_factor,
+    hardest_cell_factor,
+    multi_cell_factor,
+    switching_probability,
+    thermal_stability,
+    vc_ratio,
+)
+from xbar.array.write_circuit import WritePath, build_write_circuit, write_netlist_text
 
 P = SwitchingParams()
 

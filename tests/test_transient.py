@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from xbar.analysis.settling import elmore_delay, half_lsb, settling_times
-from xbar.capacitance import Capacitance, junction_farad
-from xbar.circuit import CapacitorGroup, Circuit, ResistorGroup, build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import library_device
-from xbar.errors import ParameterError
-from xbar.netlist import netlist_text
+from xbar.array.capacitance import Capacitance, junction_farad
+from xbar.array.circuit import CapacitorGroup, Circuit, ResistorGroup, build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError
+from xbar.array.netlist import netlist_text
 from xbar.solvers.native import NativeSolver
 from xbar.solvers.ngspice_tran import ngspice_transient
 from xbar.solvers.transient import TransientSolver, settle

@@ -4,12 +4,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from xbar.circuit import build_circuit
-from xbar.crossbar import Crossbar
-from xbar.devices import MTJ, CompoundMTJ, Variation, library_device
-from xbar.errors import ParameterError
-from xbar.faults import Faults
-from xbar.netlist import netlist_text
+from xbar.array.circuit import build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.device.junction import MTJ
+from xbar.device.compound import CompoundMTJ
+from xbar.device.variation import Variation
+from xbar.device.library import library_device
+from xbar.util.errors import ParameterError
+from xbar.device.faults import Faults
+from xbar.array.netlist import netlist_text
 from xbar.solvers import solve
 
 PARASITICS = dict(row_wire_ohm=1.5, col_wire_ohm=2.5, driver_ohm=20.0, access_ohm=5.0)

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..circuit import Circuit
-from ..errors import ParameterError
-from ..solvers.native import device_transfer, kcl_residual
+from xbar.array.circuit import Circuit
+from xbar.util.errors import ParameterError
+from xbar.solvers.native import device_transfer, kcl_residual
 
 #: Default read pulse width, second: 30 ns, the SOT-MTJ read time the paper quotes
 #: (Kumar et al. 2024, introduction, citing its ref. 10).

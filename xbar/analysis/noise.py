@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..circuit import Circuit
-from ..errors import ParameterError
-from ..solvers.native import device_transfer
+from xbar.array.circuit import Circuit
+from xbar.util.errors import ParameterError
+from xbar.solvers.native import device_transfer
 
 #: Boltzmann constant J/K and elementary charge C (exact SI values).
 K_B = 1.380649e-23

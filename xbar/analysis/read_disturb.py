@@ -6,15 +6,15 @@ device current through the heavy-metal channel, the same channel whose current
 switches the free layers. This module turns solved device currents into the
 channel's current density and the thermally activated switching probability of
 one read, P = 1 - exp(-(t/tau0) exp(-Delta (1 - J/J_c0))), the model of
-:mod:`xbar.switching`, evaluated with no assisting field (a read applies none)
-and with its parameters (one home for them: :class:`~xbar.switching.SwitchingParams`):
+:mod:`xbar.device.switching`, evaluated with no assisting field (a read applies none)
+and with its parameters (one home for them: :class:`~xbar.device.switching.SwitchingParams`):
 
 * channel cross-section: width 0.9 um x Ta(4 nm)/Pt(10 nm) = 14 nm (the paper,
   section B and Methods);
 * J_c0: the zero-field critical current of eq. 1 fitted to the paper's critical
-  voltages (Fig. 4c) over that cross-section (:func:`xbar.switching.critical_current`);
+  voltages (Fig. 4c) over that cross-section (:func:`xbar.device.switching.critical_current`);
 * Delta: 40 at 1.6 nm, scaling with thickness; tau0 = 1 ns (assumed typical values,
-  see :data:`xbar.switching.PARAMETER_SOURCES`);
+  see :data:`xbar.device.switching.PARAMETER_SOURCES`);
 * the read lasts :data:`xbar.analysis.energy.READ_PULSE_S` (30 ns, the paper's read time).
 
 Conservative by construction: the whole device current is taken to flow under
@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..switching import SwitchingParams, critical_current, switching_probability, thermal_stability
-from .energy import READ_PULSE_S  # one read lasts this long (30 ns, the paper's SOT-MTJ read time)
+from xbar.device.switching import SwitchingParams, critical_current, switching_probability, thermal_stability
+from xbar.analysis.energy import READ_PULSE_S
 
 
 def channel_area_m2(params: SwitchingParams | None = None) -> float:
@@ -46,7 +46,7 @@ def read_disturb(device_current_a, thickness_nm: float, params: SwitchingParams 
     """Worst-device read disturb of solved device currents ``device_current_a`` (any shape, ampere).
 
     ``n_cells``: cells per device; a cell of a multi-cell device has the lower
-    per-cell J_c0 of :func:`xbar.switching.multi_cell_factor`.
+    per-cell J_c0 of :func:`xbar.device.switching.multi_cell_factor`.
 
     Returns a JSON-ready dict: worst current (A), its channel current density
     J (A/m^2), J_c0 (A/m^2), J/J_c0, Delta, the read time (s) and the probability

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ParameterError
+from xbar.util.errors import ParameterError
 
 #: Default settling band: half an LSB of an 8-bit ADC over the column's full scale.
 DEFAULT_ADC_BITS = 8

@@ -6,7 +6,7 @@ options and sets ``func``, in a module of this package per subcommand family
 :mod:`.program`; :mod:`.reproduce`; :mod:`.doctor`), with what they share in
 :mod:`.common`. Every error is one line on stderr, never a traceback:
 argparse errors and bad option values (checked at parse time by the converters
-of :mod:`xbar.argtypes`), any :class:`~xbar.errors.XbarError` and bad files
+of :mod:`xbar.cli.argtypes`), any :class:`~xbar.util.errors.XbarError` and bad files
 give ``xbar: error: ...`` and exit status 2; anything unexpected gives one
 ``internal error`` line and exit status 1 (``XBAR_DEBUG=1`` shows the traceback).
 """
@@ -17,16 +17,16 @@ import argparse
 import os
 import sys
 
-from .. import __version__
-from ..argtypes import Parser
-from ..errors import XbarError
-from .array import add_netlist, add_settle, add_solve
-from .common import fail, os_message
-from .doctor import add_doctor
-from .infer import add_infer
-from .program import add_program
-from .reproduce import add_reproduce
-from .sweeps import add_sweep
+from xbar import __version__
+from xbar.cli.argtypes import Parser
+from xbar.util.errors import XbarError
+from xbar.cli.array import add_netlist, add_settle, add_solve
+from xbar.cli.common import fail, os_message
+from xbar.cli.doctor import add_doctor
+from xbar.cli.infer import add_infer
+from xbar.cli.program import add_program
+from xbar.cli.reproduce import add_reproduce
+from xbar.cli.sweeps import add_sweep
 
 #: Every subcommand's registration function, in the order ``--help`` lists them.
 COMMANDS: list = [add_netlist, add_solve, add_settle, add_infer, add_reproduce, add_sweep, add_program, add_doctor]

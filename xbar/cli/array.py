@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import argparse
 
-from ..argtypes import (count, integer, ln_sigma, mtj_ohm, positive, read_volt, ref_ohm, seed, series_ohm,
-                        tmr_percent, within)
-from .common import (VH_HELP, add_t_read, add_timeout, load_array, save_array, save_solver_info,
-                     spice_options, v_half, write_json, yes)
+from xbar.cli.argtypes import (
+    count,
+    integer,
+    ln_sigma,
+    mtj_ohm,
+    positive,
+    read_volt,
+    ref_ohm,
+    seed,
+    series_ohm,
+    tmr_percent,
+    within,
+)
+from xbar.cli.common import (
+    VH_HELP,
+    add_t_read,
+    add_timeout,
+    load_array,
+    save_array,
+    save_solver_info,
+    spice_options,
+    v_half,
+    write_json,
+    yes,
+)
 
 
 def add_crossbar_options(p: argparse.ArgumentParser) -> None:
@@ -40,14 +61,17 @@ def add_crossbar_options(p: argparse.ArgumentParser) -> None:
 def crossbar_from_args(args):
     import numpy as np
 
-    from ..crossbar import Crossbar
-    from ..devices import MTJ, CompoundMTJ, Variation, library_mtj
-    from ..errors import ParameterError
+    from xbar.array.crossbar import Crossbar
+    from xbar.device.junction import MTJ
+    from xbar.device.compound import CompoundMTJ
+    from xbar.device.variation import Variation
+    from xbar.device.library import library_mtj
+    from xbar.util.errors import ParameterError
     if (args.r_p is None) != (args.tmr is None):
         raise ParameterError("--r-p and --tmr go together")
     vh = np.inf if args.vh is None else args.vh
     if args.device:
-        from ..device_file import load_device
+        from xbar.device.files import load_device
         device = load_device(args.device)
         if args.vh is not None:
             device = device.with_v_half(args.vh)
@@ -63,7 +87,7 @@ def crossbar_from_args(args):
             raise ParameterError(f"device states in {args.states} must be integers 0..{args.cells}")
         states = states.astype(np.int64)
     else:
-        from ..resources import check_memory, estimate_bytes
+        from xbar.util.resources import check_memory, estimate_bytes
         check_memory(f"a {args.rows}x{args.cols} crossbar of {args.cells}-cell devices",
                      estimate_bytes(args.rows, args.cols, args.cells))
         states = np.random.default_rng(args.seed).integers(0, args.cells + 1, (args.rows, args.cols))
@@ -100,9 +124,9 @@ def add_netlist(sub) -> None:
 def run_netlist(args) -> int:
     import numpy as np
 
-    from ..circuit import build_circuit
-    from ..errors import ParameterError
-    from ..netlist import write_netlist
+    from xbar.array.circuit import build_circuit
+    from xbar.util.errors import ParameterError
+    from xbar.array.netlist import write_netlist
     xbar = crossbar_from_args(args)
     if args.inputs:
         inputs = load_array(args.inputs, "inputs")
@@ -142,8 +166,8 @@ def add_solve(sub) -> None:
 def run_solve(args) -> int:
     import numpy as np
 
-    from ..resources import array_file_shape, check_memory, estimate_bytes
-    from ..solvers import solve
+    from xbar.util.resources import array_file_shape, check_memory, estimate_bytes
+    from xbar.solvers import solve
     xbar = crossbar_from_args(args)
     batch = (array_file_shape(args.inputs) or (0,))[0] if args.inputs else args.random
     check_memory(f"solving {batch} input vector(s) on a {xbar.shape[0]}x{xbar.shape[1]} crossbar with {args.backend}",
@@ -167,13 +191,13 @@ def run_solve(args) -> int:
               "iterations per vector "
               f"({info['preconditioned_solves']} preconditioned solves)")
     if args.energy:
-        from ..circuit import build_circuit
-        from ..periphery import Periphery
-        from ..readout import array_energy, array_noise
-        from ..solvers.native import NativeSolver
+        from xbar.array.circuit import build_circuit
+        from xbar.analysis.periphery import Periphery
+        from xbar.analysis.readout import array_energy, array_noise
+        from xbar.solvers.native import NativeSolver
         circuit = build_circuit(xbar)
         if circuit.nonlinear:
-            from ..errors import ParameterError
+            from xbar.util.errors import ParameterError
             raise ParameterError("--energy models linear junctions only; drop --vh (or the device file's "
                                  "v_half_volt)")
         solver = NativeSolver(circuit)
@@ -220,10 +244,10 @@ def run_settle(args) -> int:
 
     import numpy as np
 
-    from ..atomic import atomic_open
-    from ..circuit import build_circuit
-    from ..errors import ParameterError
-    from ..readout import array_settling
+    from xbar.util.atomic import atomic_open
+    from xbar.array.circuit import build_circuit
+    from xbar.util.errors import ParameterError
+    from xbar.analysis.readout import array_settling
     if args.dt is not None and (args.dt <= 0 or not np.isfinite(args.dt)):
         raise ParameterError(f"--dt must be a finite time > 0 s, got {args.dt!r}")
     if args.max_steps < 1:
@@ -240,7 +264,7 @@ def run_settle(args) -> int:
     final = np.asarray(summary["final_a"])
     spice = None
     if args.backend == "ngspice":
-        from ..solvers.ngspice_tran import ngspice_transient
+        from xbar.solvers.ngspice_tran import ngspice_transient
         dt = summary["dt_s"]
         spice = ngspice_transient(circuit, x, float(w.times_s[-1]), dt, dt,
                                   method="trap" if args.method == "trap" else "be")
@@ -262,7 +286,7 @@ def run_settle(args) -> int:
             with atomic_open(args.output, "w") as f:
                 f.write(buf.getvalue())
     if args.plot:
-        from .. import plots
+        from xbar.analysis import plots
         plots.save(plots.step_response(w.times_s, w.currents, final, summary["band_a"],
                                        np.asarray(summary["settling_s"])), args.plot)
     if args.json:

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..argtypes import one_line, positive
+from xbar.cli.argtypes import one_line, positive
 
 
 def os_message(exc: OSError) -> str:
@@ -25,7 +25,7 @@ def os_message(exc: OSError) -> str:
 
 def folder_to_write(path: str, option: str) -> str:
     """``path`` if it is, or can become, a folder (checked before any work, creating nothing); else an error."""
-    from ..errors import ParameterError
+    from xbar.util.errors import ParameterError
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ParameterError(f"{option} {path}: is a file, where a folder is needed")
@@ -53,10 +53,10 @@ def load_array(path: str, what: str):
 
     import numpy as np
 
-    from ..errors import ParameterError
+    from xbar.util.errors import ParameterError
     if os.path.isdir(path):
         raise ParameterError(f"cannot read {what} from {path}: it is a folder")
-    from ..resources import check_array_file
+    from xbar.util.resources import check_array_file
     check_array_file(path, what)
     try:
         with warnings.catch_warnings():
@@ -80,7 +80,7 @@ def load_array(path: str, what: str):
 def save_array(path: str, array) -> None:
     import numpy as np
 
-    from ..atomic import atomic_open
+    from xbar.util.atomic import atomic_open
     with atomic_open(path, "wb") as f:
         if path.endswith(".npy"):
             np.save(f, array)
@@ -89,9 +89,9 @@ def save_array(path: str, array) -> None:
 
 
 def v_half(text: str) -> float:
-    """``--vh``: the junctions' TMR bias half-point in volt (checked by :func:`xbar.devices.check_v_half`)."""
-    from ..devices import check_v_half
-    from ..errors import ParameterError
+    """``--vh``: the junctions' TMR bias half-point in volt (checked by :func:`xbar.device.junction.check_v_half`)."""
+    from xbar.device.junction import check_v_half
+    from xbar.util.errors import ParameterError
     try:
         value = float(text)
     except ValueError:
@@ -115,7 +115,7 @@ def add_t_read(p: argparse.ArgumentParser) -> None:
 def write_json(path: str, data) -> None:
     import json
 
-    from ..atomic import write_text
+    from xbar.util.atomic import write_text
     write_text(path, json.dumps(data, indent=1, allow_nan=True) + "\n")
 
 
@@ -133,7 +133,7 @@ def spice_options(args) -> dict:
     """Solver options from --timeout, for the SPICE backends only."""
     if args.backend not in ("ngspice", "pyspice") or args.timeout is None:
         return {}
-    from ..solvers.ngspice import check_timeout
+    from xbar.solvers.ngspice import check_timeout
     return {"timeout_s": check_timeout(args.timeout)}
 
 
@@ -141,7 +141,7 @@ def save_solver_info(output: str, info: dict) -> None:
     """Write what solved the outputs beside them, as ``<output>.json``."""
     import json
 
-    from ..atomic import write_text
+    from xbar.util.atomic import write_text
     write_text(f"{output}.json", json.dumps(dict(info, outputs=output), indent=1) + "\n")
 
 

@@ -13,7 +13,7 @@ def add_doctor(sub) -> None:
 
 
 def run_doctor(args) -> int:
-    from ..doctor import checks, exit_status, report
+    from xbar.cli.environment import checks, exit_status, report
     found = checks()
     print(report(found))
     return exit_status(found)

@@ -6,13 +6,21 @@ import argparse
 import textwrap
 from pathlib import Path
 
-from ..argtypes import count, integer, ln_sigma, positive, read_volt, ref_ohm, seed, series_ohm, within
-from ..errors import ParameterError
-from .common import VH_HELP, add_dataset_options, add_t_read, add_timeout, folder_to_write, spice_options, v_half
+from xbar.cli.argtypes import count, integer, ln_sigma, positive, read_volt, ref_ohm, seed, series_ohm, within
+from xbar.cli.common import (
+    VH_HELP,
+    add_dataset_options,
+    add_t_read,
+    add_timeout,
+    folder_to_write,
+    spice_options,
+    v_half,
+)
+from xbar.util.errors import ParameterError
 
 
 def study_names(text: str) -> tuple[str, ...]:
-    from ..experiments.studies import parse_studies
+    from xbar.experiments.studies import parse_studies
     try:
         return parse_studies([text])
     except ValueError as exc:
@@ -29,7 +37,7 @@ def tile_size(text: str) -> int | None:
 
 
 def add_infer(sub) -> None:
-    from ..experiments.studies import EXTRA_STUDIES, STUDIES
+    from xbar.experiments.studies import EXTRA_STUDIES, STUDIES
     every = {**STUDIES, **{k: f"{v} (opt-in: not part of all)" for k, v in EXTRA_STUDIES.items()}}
     p = sub.add_parser("infer", help="run a trained network through parasitic-aware crossbars",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -97,7 +105,7 @@ def typical_variation(name: str | None) -> dict:
     """CircuitSpec fields of ``--variation typical`` (empty without it)."""
     if name is None:
         return {}
-    from ..devices import Variation
+    from xbar.device.variation import Variation
     v = Variation.typical()
     return dict(device_ra_sigma=v.device_ra_sigma, cell_ra_sigma=v.cell_ra_sigma,
                 device_tmr_sigma=v.device_tmr_sigma, cell_tmr_sigma=v.cell_tmr_sigma)
@@ -118,9 +126,9 @@ def run_infer(args) -> int:
     import os
     if spice_options(args):
         os.environ["XBAR_NGSPICE_TIMEOUT"] = str(spice_options(args)["timeout_s"])
-    from ..experiments.circuits import run_infer
-    from ..experiments.studies import parse_studies
-    from ..inference import CircuitSpec
+    from xbar.experiments.circuits import run_infer
+    from xbar.experiments.studies import parse_studies
+    from xbar.network.circuit_spec import CircuitSpec
     studies = parse_studies(",".join(s) for s in args.study)
     tile = args.tile
     spec = CircuitSpec(n_cells=args.cells, thickness_nm=args.thickness, wire_ohm=args.wire_ohm,
@@ -156,10 +164,10 @@ def run_infer(args) -> int:
     print(f"read disturb: worst channel current density {1e-4 * rd['worst_j_a_per_m2']:.3g} A/cm^2 "
           f"({rd['j_over_jc0']:.2g} J_c0), P(switch) {rd['probability_per_read']:.2g} per read")
     if base.get("junction_solver"):
-        from ..experiments.infer_report import junction_solver_line
+        from xbar.experiments.infer_report import junction_solver_line
         print(junction_solver_line(base["junction_solver"]))
     if base.get("spice"):
-        from ..experiments.infer_report import spice_lines
+        from xbar.experiments.infer_report import spice_lines
         print(spice_lines(base["spice"])[0])
     e = base.get("energy")
     if e:

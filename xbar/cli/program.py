@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..argtypes import comma_list, count, finite, integer, nonnegative, seed, series_ohm, within
-from .common import add_dataset_options, folder_to_write
+from xbar.cli.argtypes import comma_list, count, finite, integer, nonnegative, seed, series_ohm, within
+from xbar.cli.common import add_dataset_options, folder_to_write
 
 
 def cell_vc_ratio(text: str) -> float | None:
@@ -50,10 +50,10 @@ def add_program(sub) -> None:
 def run_program(args) -> int:
     import dataclasses
 
-    from ..experiments.programming import run_program
-    from ..inference import CircuitSpec
-    from ..programming import ProgramParams
-    from ..switching import SwitchingParams, check_thickness, critical_current
+    from xbar.experiments.programming import run_program
+    from xbar.network.circuit_spec import CircuitSpec
+    from xbar.programming.verify import ProgramParams
+    from xbar.device.switching import SwitchingParams, check_thickness, critical_current
     cells = args.cells
     thicknesses = [check_thickness(t) for t in args.thickness]
     switching = SwitchingParams(field_mt=args.field, multi_cell_vc_ratio=args.cell_vc_ratio)

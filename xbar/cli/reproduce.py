@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..argtypes import count
-from .common import folder_to_write
+from xbar.cli.argtypes import count
+from xbar.cli.common import folder_to_write
 
 
 def add_reproduce(sub) -> None:
-    from ..datasets import NAMES
-    from ..quantize import BIAS_MODES, SCALE_RULES
+    from xbar.network.datasets import NAMES
+    from xbar.network.quantize import BIAS_MODES, SCALE_RULES
     p = sub.add_parser("reproduce", help="reproduce the paper's Fig. 5: accuracy against TMR and states",
                        description="Train the paper's network (inputs -> 128 sigmoid -> 10, Adam, 40 epochs), "
                                    "quantize it to compound-MTJ states, and write a Markdown report beside the "
@@ -31,7 +31,8 @@ def add_reproduce(sub) -> None:
 
 
 def run_reproduce(args) -> int:
-    from ..experiments.paper import DEFAULT_SEEDS, QUICK_SEEDS, reproduce
+    from xbar.experiments.paper import DEFAULT_SEEDS, QUICK_SEEDS
+    from xbar.experiments.paper_report import reproduce
     seeds = range(args.seeds) if args.seeds else (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
     out = folder_to_write(args.out or f"out/reproduce-{args.dataset}{'-quick' if args.quick else ''}", "--out")
     s = reproduce(args.dataset, out, seeds, quick=args.quick, rule=args.rule, bias=args.bias,

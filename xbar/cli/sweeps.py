@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
-from ..argtypes import count
-from ..errors import XbarError
-from .common import VH_HELP, v_half
+from xbar.cli.argtypes import count
+from xbar.util.errors import XbarError
+from xbar.cli.common import VH_HELP, v_half
 
 
 def add_sweep(sub) -> None:
@@ -53,8 +53,8 @@ def run_sweep(args) -> int:
     from contextlib import nullcontext
     from pathlib import Path
 
-    from .. import sweep
-    from ..errors import ParameterError
+    from xbar import sweeps as sweep
+    from xbar.util.errors import ParameterError
     if args.list:
         print("experiments: " + ", ".join(f"{k} ({v})" for k, v in sweep.EXPERIMENTS.items()))
         print("grids: " + ", ".join(sweep.shipped_grids()))
@@ -71,7 +71,7 @@ def run_sweep(args) -> int:
         grid = sweep.load_grid(args.grid) if args.grid else sweep.Grid(args.experiment, {})
         axes = dict(sweep.parse_param(t) for t in args.param)
         if args.device:
-            from ..device_file import file_sha256, load_device
+            from xbar.device.files import file_sha256, load_device
             load_device(args.device)  # checked before anything is written
             axes.update(device_file=[str(args.device)], device_sha256=[file_sha256(args.device)])
         if args.vh is not None:
@@ -82,7 +82,7 @@ def run_sweep(args) -> int:
     if not args.export:
         plan = sweep.plan(grid, allow_import=args.allow_import)
         if args.figure:
-            from ..sweep_figures import check
+            from xbar.sweeps.figures import check
             check(grid.figure, plan.grid.axes)
         name = Path(args.grid).stem if args.grid else "sweep-" + re.sub(r"\W+", "_", grid.experiment)
         results = args.results or f"{name}.jsonl"
@@ -91,12 +91,12 @@ def run_sweep(args) -> int:
               f"{len(s.failures)} failed -> {results}")
     records = sweep.load_records(results)
     if args.csv or (args.export and not args.figure):
-        from ..atomic import atomic_open
+        from xbar.util.atomic import atomic_open
         with atomic_open(args.csv, "w", newline="") if args.csv else nullcontext(sys.stdout) as out:
             sweep.write_csv(records, out)
     if args.figure:
-        from ..plots import save
-        from ..sweep_figures import draw
+        from xbar.analysis.plots import save
+        from xbar.sweeps.figures import draw
         figures = draw(records, grid.figure)
         for panel, fig in figures.items():
             save(fig, Path(args.figure if len(figures) == 1 else f"{args.figure}-{panel}"))

@@ -1,6 +1,6 @@
 """Analog inference experiments: one network on circuits against ideal quantized inference, and studies.
 
-:func:`compare` runs a test set through an :class:`~xbar.inference.AnalogNetwork`
+:func:`compare` runs a test set through an :class:`~xbar.network.analog.AnalogNetwork`
 and returns a JSON-ready record; :func:`inference_point` is the same as a pure
 function of plain parameters, for sweeps; :func:`run_infer` runs the studies of
 ``xbar infer`` and writes the Markdown report and figures.
@@ -17,20 +17,28 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import __version__, plots
-from ..analysis.energy import READ_PULSE_S
-from ..analysis.read_disturb import read_disturb
-from ..atomic import write_text
-from ..datasets import Dataset, load
-from ..inference import AnalogNetwork, CircuitSpec
-from ..errors import ParameterError
-from ..models import Conv, Model, from_network, load_model
-from ..network import EPOCHS, HIDDEN, Network, accuracy, default_cache_dir, network_path, trained
-from ..quantize import paper_levels, quantize_network
-from . import readout
-from .infer_report import report_markdown
-from .studies import (CORRELATED_SCALES, EXTRA_STUDIES, FAULT_RATES, STUDIES,  # noqa: F401  (re-exported)
-                      WIRE_OHMS, study_specs)
+from xbar import __version__
+from xbar.analysis import plots
+from xbar.analysis.energy import READ_PULSE_S
+from xbar.analysis.read_disturb import read_disturb
+from xbar.util.atomic import write_text
+from xbar.network.datasets import Dataset, load
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
+from xbar.util.errors import ParameterError
+from xbar.network.models import Conv, Model, from_network, load_model
+from xbar.network.mlp import EPOCHS, HIDDEN, Network, accuracy, default_cache_dir, network_path, trained
+from xbar.network.quantize import paper_levels, quantize_network
+from xbar.experiments import readout
+from xbar.experiments.infer_report import report_markdown
+from xbar.experiments.studies import (
+    CORRELATED_SCALES,
+    EXTRA_STUDIES,
+    FAULT_RATES,
+    STUDIES,
+    WIRE_OHMS,
+    study_specs,
+)
 
 
 #: Test images per chunk for networks with convolutions (their im2col rows are many).
@@ -63,7 +71,7 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
             tasks: dict | None = None) -> dict:
     """Accuracy, agreement, per-layer error and IR drop of ``network`` on circuits built from ``spec``.
 
-    ``network``: the paper's MLP or an imported :class:`~xbar.models.Model` (then
+    ``network``: the paper's MLP or an imported :class:`~xbar.network.models.Model` (then
     each layer's input scale comes from 256 training images, see :func:`input_scales`,
     and there is no paper-method column). Uses the first ``n_test`` test images
     (all when None), in chunks for convolutional models. With
@@ -179,15 +187,15 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
     """One analog-inference point from plain parameters (a sweep task); returns a JSON-ready record.
 
     ``fault_rate``: fraction of faulty cells; ``correlated_scale``: multiple of the
-    typical correlated RA/TMR spreads (:meth:`xbar.devices.Variation.typical`).
+    typical correlated RA/TMR spreads (:meth:`xbar.device.variation.Variation.typical`).
     ``device_file`` replaces the library device (``cells``, ``thickness_nm``);
     ``device_sha256``, when given, must be that file's hash, so a sweep's point
     keys follow the file's content and an edited file is refused, not mixed in.
     ``v_half_volt``: the junctions' TMR bias half-point in volt (None: linear, or the device file's).
     """
-    from ..devices import Variation
+    from xbar.device.variation import Variation
     if device_sha256 is not None:
-        from ..device_file import file_sha256
+        from xbar.device.files import file_sha256
         if device_file is None or file_sha256(device_file) != device_sha256:
             raise ParameterError(f"device file {device_file} changed since the sweep started (sha256 differs)")
     typical = Variation.typical()
@@ -211,7 +219,7 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
               tasks: dict | None = None) -> dict:
     """Run the base spec and the ``studies`` (names of :data:`STUDIES`); write the outputs to ``out_dir``.
 
-    ``model_file`` (.onnx or .npz, see :mod:`xbar.models`) replaces the paper's MLP
+    ``model_file`` (.onnx or .npz, see :mod:`xbar.network.models`) replaces the paper's MLP
     trained by xbar; it is read and checked against the dataset before anything runs.
     ``tasks``: where tile solves run (see :func:`compare`), for the base run and the studies.
 
@@ -293,7 +301,7 @@ def write_tile_netlists(analog_net: AnalogNetwork, x: np.ndarray, directory) -> 
 
     A convolution's tiles are driven by its first im2col patch of that input.
     """
-    from ..netlist import write_netlist
+    from xbar.array.netlist import write_netlist
     paths = []
 
     def write(l: int, a: np.ndarray) -> np.ndarray:

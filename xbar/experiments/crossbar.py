@@ -11,9 +11,10 @@ from typing import Literal
 
 import numpy as np
 
-from ..crossbar import SENSE_MODES, Crossbar
-from ..devices import Variation, library_device
-from ..solvers import BACKENDS, solve
+from xbar.array.crossbar import SENSE_MODES, Crossbar
+from xbar.device.variation import Variation
+from xbar.device.library import library_device
+from xbar.solvers import BACKENDS, solve
 
 
 def _deviation(out: np.ndarray, ref: np.ndarray) -> tuple[float, float]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import __version__
-from . import readout
+from xbar import __version__
+from xbar.experiments import readout
 
 
 def spice_lines(spice: dict | None) -> list[str]:
@@ -40,7 +40,7 @@ def _read_disturb_lines(base: dict) -> list[str]:
             "device in the switching direction (conservative), over the channel cross-section "
             "(0.9 um x Ta 4 nm / Pt 10 nm, the paper); thermal activation "
             "P = 1 - exp(-(t/tau0) exp(-Delta (1 - J/J_c0))) with J_c0 from the fitted zero-field critical "
-            "current (xbar.switching) and assumed tau0, Delta and read time (xbar.analysis.read_disturb).", "",
+            "current (xbar.device.switching) and assumed tau0, Delta and read time (xbar.analysis.read_disturb).", "",
             "| worst device current (uA) | J (A/cm^2) | J_c0 (A/cm^2) | J/J_c0 | Delta | read time (ns) "
             "| P(switch) per read |", "|---|---|---|---|---|---|---|",
             f"| {1e6 * rd['worst_current_a']:.3f} | {1e-4 * rd['worst_j_a_per_m2']:.3e} "

@@ -1,8 +1,8 @@
 """Programming a mapped network: program-and-verify every device, then evaluate the network as programmed.
 
-The network is mapped exactly as ``xbar infer`` maps it (:class:`~xbar.inference.AnalogNetwork`);
+The network is mapped exactly as ``xbar infer`` maps it (:class:`~xbar.network.analog.AnalogNetwork`);
 every device of every tile is programmed from all-AP to its state
-(:func:`xbar.programming.program`), and the programmed cells feed the same
+(:func:`xbar.programming.verify.program`), and the programmed cells feed the same
 analog evaluation: each tile's states become its per-cell P flags, and broken
 junctions become fixed low resistances in that tile's circuit. The report sets
 the programming cost and failures of each thickness against its read accuracy.
@@ -20,18 +20,20 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import __version__, plots
-from ..atomic import write_text
-from ..crossbar import Crossbar
-from ..datasets import load
-from ..devices import Variation
-from ..faults import Faults
-from ..inference import AnalogNetwork, CircuitSpec
-from ..mapping import Tile
-from ..network import Network, trained
-from ..programming import STATUS, ProgramParams, ProgramResult, program
-from ..switching import SwitchingParams
-from ..write_circuit import WritePath
+from xbar import __version__
+from xbar.analysis import plots
+from xbar.util.atomic import write_text
+from xbar.array.crossbar import Crossbar
+from xbar.network.datasets import load
+from xbar.device.variation import Variation
+from xbar.device.faults import Faults
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
+from xbar.network.mapping import Tile
+from xbar.network.mlp import Network, trained
+from xbar.programming.verify import STATUS, ProgramParams, ProgramResult, program
+from xbar.device.switching import SwitchingParams
+from xbar.array.write_circuit import WritePath
 
 
 class ProgrammedNetwork(AnalogNetwork):
@@ -159,7 +161,7 @@ def point_key(dataset: str, spec: CircuitSpec, switching: SwitchingParams, param
 
 def report(records: list[dict], switching: SwitchingParams) -> str:
     """Markdown table of the study, with the model's parameter sources."""
-    from ..switching import parameter_table
+    from xbar.device.switching import parameter_table
     lines = ["# Programming the network: cost and failures against accuracy", "",
              f"Assisting field {switching.field_mt:g} mT, pulses {switching.pulse_s * 1e9:g} ns. Outcomes: "
              + ", ".join(STATUS) + ".", "",
@@ -209,9 +211,9 @@ def ramp_figure(thicknesses, cells, switching: SwitchingParams, stem, seed: int 
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from ..devices import library_device
-    from ..programming import ramp_voltages
-    from ..switching import breakdown_voltage
+    from xbar.device.library import library_device
+    from xbar.programming.verify import ramp_voltages
+    from xbar.device.switching import breakdown_voltage
     fig, axes = plt.subplots(1, len(cells), figsize=(4.2 * len(cells), 3.6), squeeze=False)
     for ax, c in zip(axes[0], cells):
         sw = dataclasses.replace(switching, field_mt=0.0) if c == 1 else switching

@@ -7,9 +7,9 @@ import dataclasses
 
 import numpy as np
 
-from ..analysis.energy import READ_PULSE_S
-from ..inference import AnalogNetwork
-from ..network_energy import network_read_report
+from xbar.analysis.energy import READ_PULSE_S
+from xbar.network.analog import AnalogNetwork
+from xbar.network.energy import network_read_report
 
 #: Read voltages (V) and read pulse widths (s) of the trade-off study.
 TRADEOFF_V_READ = (0.002, 0.01, 0.05, 0.1, 0.2)

@@ -3,7 +3,7 @@
 Light on purpose (no numpy, no solvers), so the command line can list the
 studies in ``--help`` and count their points without importing the heavy
 modules. :func:`study_specs` works on any dataclass shaped like
-:class:`~xbar.circuit_spec.CircuitSpec`.
+:class:`~xbar.network.circuit_spec.CircuitSpec`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ FAULT_RATES = (0.0, 0.005, 0.01, 0.02, 0.05)
 #: Read voltages (V) and TMR bias half-points V_h (V; None = linear) of the non-linear study.
 NONLINEAR_V_READS = (0.05, 0.1, 0.2, 0.3, 0.5)
 NONLINEAR_V_HALFS = (None, 0.5, 0.3)
-#: Multiples of the typical correlated spreads (:meth:`xbar.devices.Variation.typical`) of that study.
+#: Multiples of the typical correlated spreads (:meth:`xbar.device.variation.Variation.typical`) of that study.
 CORRELATED_SCALES = (0.0, 1.0, 2.0, 4.0)
 
 
@@ -73,14 +73,18 @@ def study_specs(base, studies=tuple(STUDIES)) -> list[tuple[str, str, object]]:
     if "variation" in studies:
         points += [("variation", f"sigma {s:g}", rep(base, sigma=s)) for s in (0.0, 0.02, 0.05, 0.1, 0.2)]
     if "faults" in studies:
-        from ..faults import FAULT_KINDS
+        from xbar.device.faults import FAULT_KINDS
         points += [("faults", f"{100 * r:g} % faulty cells (all kinds)", rep(base, fault_rate=r))
                    for r in FAULT_RATES]
         points += [("faults", f"1 % {k.replace('_', '-')} cells", rep(base, fault_rate=0.01, fault_kind=k))
                    for k in FAULT_KINDS]
     if "correlated" in studies:
-        from ..devices import (TYPICAL_CELL_RA_SIGMA, TYPICAL_CELL_TMR_SIGMA, TYPICAL_DEVICE_RA_SIGMA,
-                               TYPICAL_DEVICE_TMR_SIGMA)
+        from xbar.device.variation import (
+            TYPICAL_CELL_RA_SIGMA,
+            TYPICAL_CELL_TMR_SIGMA,
+            TYPICAL_DEVICE_RA_SIGMA,
+            TYPICAL_DEVICE_TMR_SIGMA,
+        )
         points += [("correlated", f"{k:g} x typical RA/TMR spread",
                     rep(base, sigma=0.0, device_ra_sigma=k * TYPICAL_DEVICE_RA_SIGMA,
                         cell_ra_sigma=k * TYPICAL_CELL_RA_SIGMA, device_tmr_sigma=k * TYPICAL_DEVICE_TMR_SIGMA,

@@ -1,6 +1,6 @@
 """Solvers of a crossbar circuit behind one interface.
 
-Every backend takes the one :class:`~xbar.circuit.Circuit` and returns a
+Every backend takes the one :class:`~xbar.array.circuit.Circuit` and returns a
 :class:`Solution` for a batch of row voltages [batch, rows]:
 
 * ``native``: exact sparse nodal analysis (scipy), factorized once; a circuit of
@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..circuit import Circuit, build_circuit
-from ..crossbar import Crossbar
-from ..errors import ParameterError
-from ..resources import check_memory, estimate_bytes
-from .ideal import IdealSolver
-from .native import NativeSolver
-from .newton import NewtonSolver
-from .ngspice import NgspiceSolver
-from .pyspice import PySpiceSolver
-from .result import Solution
+from xbar.array.circuit import Circuit, build_circuit
+from xbar.array.crossbar import Crossbar
+from xbar.util.errors import ParameterError
+from xbar.util.resources import check_memory, estimate_bytes
+from xbar.solvers.ideal import IdealSolver
+from xbar.solvers.native import NativeSolver
+from xbar.solvers.newton import NewtonSolver
+from xbar.solvers.ngspice import NgspiceSolver
+from xbar.solvers.pyspice import PySpiceSolver
+from xbar.solvers.result import Solution
 
 BACKENDS = {"native": NativeSolver, "ngspice": NgspiceSolver, "pyspice": PySpiceSolver, "ideal": IdealSolver}
 
@@ -42,7 +42,7 @@ def make_solver(circuit: Circuit | Crossbar, backend: str = "native", **options)
 def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", **options) -> Solution:
     """Solve ``circuit`` for row voltages ``inputs`` [batch, rows] with ``backend``.
 
-    A batch too large for the memory is refused before anything is built (:mod:`xbar.resources`).
+    A batch too large for the memory is refused before anything is built (:mod:`xbar.util.resources`).
     """
     xbar = circuit if isinstance(circuit, Crossbar) else getattr(circuit, "crossbar", None)
     shape = np.shape(inputs) if isinstance(inputs, np.ndarray) else ()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .native import NativeSolver, conductance_matrix
+from xbar.solvers.native import NativeSolver, conductance_matrix
 
 
 def adjoint_voltages(solver: NativeSolver, factor=None) -> np.ndarray:

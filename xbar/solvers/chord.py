@@ -2,7 +2,7 @@
 
 At read biases a junction departs from its zero-bias conductance g0 by a few per
 cent, so each cell is written as g0 in parallel with a small non-linear current
-source, d(v) = i(v) - g0 v (:func:`xbar.devices.junction_deviation`). The
+source, d(v) = i(v) - g0 v (:func:`xbar.device.junction.junction_deviation`). The
 linear network (wires, channels, cells at g0) is solved exactly (its effective
 matrix and adjoint responses from the native solver, back-substitutions by a
 sparse Cholesky factorization), and the sources are found by the fixed point
@@ -31,11 +31,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..circuit import Circuit
-from ..devices import junction_deviation
-from .adjoint import adjoint_voltages
-from .factor import CholeskyFactor
-from .native import NativeSolver, channel_matrix, device_transfer, incidence
+from xbar.array.circuit import Circuit
+from xbar.device.junction import junction_deviation
+from xbar.solvers.adjoint import adjoint_voltages
+from xbar.solvers.factor import CholeskyFactor
+from xbar.solvers.native import NativeSolver, channel_matrix, device_transfer, incidence
 
 #: Largest step-to-step contraction accepted; slower vectors go back to the caller (Newton).
 MAX_CONTRACTION = 0.5

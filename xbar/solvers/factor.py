@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 from threadpoolctl import threadpool_limits
 
-from ..errors import SolverError
+from xbar.util.errors import SolverError
 
 #: Right-hand sides per solve call when many are solved: 32-64 measured fastest for SuperLU.
 CHUNK_COLUMNS = 48

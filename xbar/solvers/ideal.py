@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..circuit import Circuit, as_circuit, check_inputs
-from ..crossbar import Crossbar
-from .result import Solution
+from xbar.array.circuit import Circuit, as_circuit, check_inputs
+from xbar.array.crossbar import Crossbar
+from xbar.solvers.result import Solution
 
 
 def summed_conductance(cell_ohm: np.ndarray) -> np.ndarray:

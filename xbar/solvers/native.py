@@ -1,4 +1,4 @@
-"""Exact native solver: sparse nodal analysis of a :class:`~xbar.circuit.Circuit` on scipy.
+"""Exact native solver: sparse nodal analysis of a :class:`~xbar.array.circuit.Circuit` on scipy.
 
 All sources are grounded voltage sources, so their nodes have known voltages and
 drop out of the unknowns: with L the conductance (Laplacian) matrix, F the free
@@ -32,13 +32,13 @@ import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 from threadpoolctl import threadpool_limits
 
-from ..circuit import Circuit, as_circuit, check_inputs
-from ..crossbar import Crossbar
-from ..errors import SolverError
-from .factor import SpdFactor
-from .ordering import crossbar_order
-from .pcg import WireCG
-from .result import Solution
+from xbar.array.circuit import Circuit, as_circuit, check_inputs
+from xbar.array.crossbar import Crossbar
+from xbar.util.errors import SolverError
+from xbar.solvers.factor import SpdFactor
+from xbar.solvers.ordering import crossbar_order
+from xbar.solvers.pcg import WireCG
+from xbar.solvers.result import Solution
 
 #: Most ports for the Schur-complement effective matrix (a dense matrix of this side is built).
 MAX_PORTS = 16384

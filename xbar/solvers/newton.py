@@ -30,13 +30,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..circuit import Circuit, check_inputs
-from ..devices import junction_current
-from ..errors import SolverError
-from .chord import ChordReads
-from .factor import CholeskyFactor
-from .native import NativeSolver, device_transfer, incidence
-from .result import Solution
+from xbar.array.circuit import Circuit, check_inputs
+from xbar.device.junction import junction_current
+from xbar.util.errors import SolverError
+from xbar.solvers.chord import ChordReads
+from xbar.solvers.factor import CholeskyFactor
+from xbar.solvers.native import NativeSolver, device_transfer, incidence
+from xbar.solvers.result import Solution
 
 #: Node-voltage array entries per batch chunk (bounds memory: ~8 arrays of this many doubles).
 _CHUNK_ENTRIES = 4_000_000

@@ -2,7 +2,7 @@
 
 One ``ngspice -b -r out.raw`` process solves up to :data:`CHUNK` input vectors:
 one vector is an ``.op``; a batch is one ``.dc`` sweep whose step k plays
-vector k (:func:`xbar.netlist.sweep_sources`), so each vector costs one solve
+vector k (:func:`xbar.array.netlist.sweep_sources`), so each vector costs one solve
 of the circuit instead of a re-setup per ``alter`` + ``op``. No ``.control`` section is written, so no netlist line can
 run a command; the only paths are argv entries inside a fresh temporary folder,
 which is removed also when the run times out or is terminated.
@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..circuit import Circuit, as_circuit, check_inputs
-from ..crossbar import Crossbar
-from ..errors import ParameterError, SolverError
-from ..netlist import analysis_line, netlist_text, output_vectors, read_raw, source_vectors
-from .result import Solution
+from xbar.array.circuit import Circuit, as_circuit, check_inputs
+from xbar.array.crossbar import Crossbar
+from xbar.util.errors import ParameterError, SolverError
+from xbar.array.netlist import analysis_line, netlist_text, output_vectors, read_raw, source_vectors
+from xbar.solvers.result import Solution
 
 #: Paths that may appear inside a ``.control`` section (the transient and write solvers
 #: write raw files from one): no spaces, quotes or shell characters.

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..circuit import Circuit, check_inputs
-from ..errors import ParameterError, SolverError
-from ..netlist import format_number, netlist_text, output_vectors
-from .ngspice import run_control
-from .transient import METHODS, Waveforms
+from xbar.array.circuit import Circuit, check_inputs
+from xbar.util.errors import ParameterError, SolverError
+from xbar.array.netlist import format_number, netlist_text, output_vectors
+from xbar.solvers.ngspice import run_control
+from xbar.solvers.transient import METHODS, Waveforms
 
 #: ngspice's names for the native methods: backward Euler is Gear of order 1.
 _NGSPICE_METHOD = {"be": "gear maxord=1", "trap": "trap"}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..circuit import Circuit
+from xbar.array.circuit import Circuit
 
 #: Largest box of cells (rows * cols) left to the natural order.
 LEAF_CELLS = 32

@@ -24,8 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.lapack import dgttrf, dgttrs
 
-from ..circuit import Circuit
-from ..errors import SolverError
+from xbar.array.circuit import Circuit
+from xbar.util.errors import SolverError
 
 #: Relative residual (2-norm of CG's recursive residual, per right-hand side) at which CG stops.
 TOLERANCE = 1e-14

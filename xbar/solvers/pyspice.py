@@ -23,13 +23,22 @@ import time
 
 import numpy as np
 
-from ..circuit import Circuit, as_circuit, check_inputs
-from ..crossbar import Crossbar
-from ..errors import SolverError
-from ..netlist import output_vectors, source_vectors
-from .ngspice import (CHUNK, _KLU_USED, check_log, check_spread, check_timeout, collect, last_error, spice_deck,
-                      timeout_seconds)
-from .result import Solution
+from xbar.array.circuit import Circuit, as_circuit, check_inputs
+from xbar.array.crossbar import Crossbar
+from xbar.util.errors import SolverError
+from xbar.array.netlist import output_vectors, source_vectors
+from xbar.solvers.ngspice import (
+    CHUNK,
+    _KLU_USED,
+    check_log,
+    check_spread,
+    check_timeout,
+    collect,
+    last_error,
+    spice_deck,
+    timeout_seconds,
+)
+from xbar.solvers.result import Solution
 
 _ENGINE: list["_Engine"] = []
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..circuit import Circuit
-from ..errors import SolverError
+from xbar.array.circuit import Circuit
+from xbar.util.errors import SolverError
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Native transient solver: the step response of a crossbar with its capacitances.
 
-The circuit is the one description (:class:`~xbar.circuit.Circuit`) with its
+The circuit is the one description (:class:`~xbar.array.circuit.Circuit`) with its
 capacitor groups and each MTJ cell's junction capacitance. Capacitors make the
 compound devices dynamic, so unlike the DC solver this one keeps every device's
 internal channel nodes: cell k runs from the top electrode to its own channel
@@ -29,8 +29,8 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 from threadpoolctl import threadpool_limits
 
-from ..circuit import Circuit, check_inputs
-from ..errors import ParameterError, SolverError
+from xbar.array.circuit import Circuit, check_inputs
+from xbar.util.errors import ParameterError, SolverError
 
 METHODS = ("be", "trap")
 

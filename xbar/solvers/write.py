@@ -1,4 +1,4 @@
-"""Solvers of the write circuit (:mod:`xbar.write_circuit`): native nodal analysis and an ngspice ``.tran``.
+"""Solvers of the write circuit (:mod:`xbar.array.write_circuit`): native nodal analysis and an ngspice ``.tran``.
 
 The write circuit is linear and resistive, so every node voltage is the source
 voltage times a fixed transfer; the native solver finds that transfer for a
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ParameterError
-from ..netlist import format_number
-from ..write_circuit import WriteCircuit, write_netlist_text
-from .ngspice import run_control
+from xbar.util.errors import ParameterError
+from xbar.array.netlist import format_number
+from xbar.array.write_circuit import WriteCircuit, write_netlist_text
+from xbar.solvers.ngspice import run_control
 
 
 @dataclass(frozen=True)

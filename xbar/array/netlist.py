@@ -1,0 +1,382 @@
+"""Circuit -> readable ngspice netlist text, and ngspice raw files -> arrays.
+
+Every element and node name is built from integer indices (see
+:func:`xbar.array.circuit.node_name`); no user string reaches the netlist except a
+title that must pass :func:`safe_title`. Numbers are written in their
+shortest round-trip form, so ngspice reads exactly the doubles the native solver uses.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from xbar import __version__
+from xbar.util.atomic import write_text
+from xbar.array.circuit import Circuit, as_circuit, check_inputs, node_name
+from xbar.array.crossbar import Crossbar
+from xbar.util.errors import ParameterError, SolverError
+
+_SAFE_TITLE = re.compile(r"[A-Za-z0-9 _.,:()+\-=%/]{0,120}")
+
+
+def safe_title(title: str) -> str:
+    """Return ``title`` if it is safe inside a netlist comment, else raise ParameterError.
+
+    Allowed: letters, digits, space and ``_.,:()+-=%/``, at most 120 characters.
+    Newlines, quotes and the like are refused because ngspice ``.control`` blocks
+    can run shell commands.
+    """
+    if not isinstance(title, str) or not _SAFE_TITLE.fullmatch(title):
+        raise ParameterError(f"unsafe netlist title {title!r}: use letters, digits, spaces and _.,:()+-=%/ "
+                             "(at most 120 characters)")
+    return title
+
+
+def format_number(x: float) -> str:
+    """Shortest text that reads back as exactly the same double (``0.1``, ``34600``)."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _values(ohm: np.ndarray, named: dict | None = None) -> list[str]:
+    """Netlist text of each value in ``ohm``, formatting each distinct value once."""
+    uniq, inverse = np.unique(ohm, return_inverse=True)
+    text = [(named or {}).get(u, format_number(u)) for u in uniq.tolist()]
+    return [text[k] for k in inverse.ravel().tolist()]
+
+
+def _labels(index: np.ndarray) -> list[str]:
+    """Element labels ``i`` or ``i_j`` from an index array [m, 1] or [m, 2]."""
+    if index.shape[1] == 1:
+        return [str(i) for i in index[:, 0].tolist()]
+    return [f"{i}_{j}" for i, j in zip(index[:, 0].tolist(), index[:, 1].tolist())]
+
+
+def subckt_name(n_cells: int, channel: bool, open_cells: tuple[int, ...] = (), nonlinear: bool = False) -> str:
+    """Name of the compound-MTJ subcircuit: ``cmtj3`` (with channel) or ``cmtj3_ideal``.
+
+    A device with open cells uses a variant without them: ``cmtj3_open0_2`` lacks cells 0 and 2.
+    Non-linear junctions (behavioural cells) add ``_nl``.
+    """
+    opened = "_open" + "_".join(map(str, open_cells)) if open_cells else ""
+    return f"cmtj{n_cells}{opened}" + ("" if channel else "_ideal") + ("_nl" if nonlinear else "")
+
+
+def output_vectors(circuit: Circuit) -> list[str]:
+    """ngspice vectors of the column outputs, in column order.
+
+    TIA sensing: the 0 V sources' currents ``i(vs<j>)`` (ampere); resistor
+    sensing: the sense-node voltages (volt), currents being v / R_ref.
+    """
+    if circuit.sense == "tia":
+        return [f"i(vs{j})" for j in range(circuit.shape[1])]
+    return [f"v({node_name(*circuit.node_labels[n])})" for n in circuit.output_nodes]
+
+
+#: ngspice options of a non-linear netlist: Newton in ngspice stops when successive iterates
+#: agree to reltol (relative) + vntol (volt) / abstol (ampere); these make its answer
+#: converged to well below 1e-10 relative at read currents of nA-mA (1e-12 made ngspice 46
+#: fall back to gmin stepping on some arrays: its own rounding is near that level).
+NONLINEAR_OPTIONS = ".options reltol=1e-11 vntol=1e-14 abstol=1e-17"
+
+
+def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), capacitors: bool = False,
+            nonlinear: bool = False) -> list[str]:
+    present = [k for k in range(n) if k not in open_cells]
+    params = " ".join(f"rc{k}=1" + (f" rp{k}=1" if nonlinear else "") for k in present)
+    name = subckt_name(n, channel, open_cells, nonlinear)
+    lines = [f".subckt {name} top rd params: {params}",
+             "* cell k: top electrode -> MTJ -> its node h<k> on the write channel"]
+    if open_cells:
+        lines.append(f"* open cells (no element): {' '.join(map(str, open_cells))}")
+    for k in present:
+        node = "h" + str(k) if channel else "rd"
+        if nonlinear:
+            lines.append(f"Bcell{k} top {node} I={{ijn(V(top,{node}), rp{k}, rc{k})}}")
+        else:
+            lines.append(f"Rcell{k} top {node} {{rc{k}}}")
+        if capacitors:
+            lines.append(f"Ccell{k} top {node} {{cj}}")
+    if channel:
+        lines.append("* channel segments toward the read terminal rd (one cell pitch each)")
+        for k in range(n):
+            lines.append(f"Rch{k} h{k} {'h' + str(k - 1) if k else 'rd'} {{rseg}}")
+    lines.append(f".ends {name}")
+    return lines
+
+
+def _junction(circuit: Circuit) -> list[str]:
+    """The junction I-V of :func:`xbar.device.junction.junction_current`, once, as a .func."""
+    return [f"* junction I-V: R(V) = rp + (r0 - rp) / (1 + (V/vh)^2), i.e. TMR(V) = TMR0 / (1 + (V/vh)^2); "
+            "R_P bias-independent",
+            f".param vh={format_number(circuit.v_half_volt)}",
+            ".func ijn(v, rp, r0) {v / (rp + (r0 - rp) / (1 + (v / vh) * (v / vh)))}"]
+
+
+def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: list[list[str]],
+                  capacitors: bool = False, rp_values: list[list[str]] | None = None) -> list[str]:
+    """Instance lines of a circuit with open cells: each device uses the subcircuit variant of its open set.
+
+    Devices whose cells are all open carry no current and are left out (a comment
+    counts them); returns the variants' definitions followed by the instances.
+    """
+    rows, cols, n = circuit.cell_ohm.shape
+    is_open = ~np.isfinite(circuit.cell_ohm.reshape(-1, n))
+    labels = _labels(np.indices((rows, cols)).reshape(2, -1).T)
+    top, read = circuit.device_top.ravel().tolist(), circuit.device_read.ravel().tolist()
+    variants, lines, dead = {}, [], 0
+    for d, opened in enumerate(is_open.tolist()):
+        open_cells = tuple(k for k in range(n) if opened[k])
+        if len(open_cells) == n:
+            dead += 1
+            continue
+        nl = rp_values is not None
+        if open_cells and open_cells not in variants:
+            variants[open_cells] = _subckt(n, channel, open_cells, capacitors, nl)
+        params = " ".join(f"rc{k}={values[k][d]}" + (f" rp{k}={rp_values[k][d]}" if nl else "")
+                          for k in range(n) if not opened[k])
+        lines.append(f"X{labels[d]} {names[top[d]]} {names[read[d]]} "
+                     f"{subckt_name(n, channel, open_cells, nl)} params: {params}")
+    head = [line for v in variants.values() for line in v]
+    if dead:
+        head.append(f"* {dead} device(s) with every cell open: no element, no current")
+    return head + lines
+
+
+def _variation_comment(v) -> str:
+    if v.correlated:
+        return (f"* variation: correlated, ln-sigma RA {v.device_ra_sigma:g} device + {v.cell_ra_sigma:g} cell, "
+                f"TMR {v.device_tmr_sigma:g} device + {v.cell_tmr_sigma:g} cell (seed {v.seed})")
+    return f"* variation: sigma {v.sigma:g} (seed {v.seed})"
+
+
+def _faults_comment(f) -> list[str]:
+    if f.is_zero:
+        return []
+    return [f"* faults: stuck-at-P {f.stuck_p:g}, stuck-at-AP {f.stuck_ap:g}, open {f.open:g} (cells left out), "
+            f"short {f.short:g} at {f.short_ohm:g} ohm (seed {f.seed})"]
+
+
+def _cells_comment(device) -> list[str]:
+    if not device.cells:
+        return []
+    return [f"* cell {k}: R_P = {c.r_p:.6g} ohm, R_AP = {c.r_ap:.6g} ohm" for k, c in enumerate(device.cells)]
+
+
+def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = None,
+                 analysis: bool = True, capacitors: bool = False, rise_s: float | None = None,
+                 batch=None) -> str:
+    """The ngspice netlist of ``circuit`` (a Crossbar is built into its circuit first).
+
+    ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
+    ``analysis`` the netlist ends in ``.op``, a ``.save`` of the outputs and
+    ``.end``, ready for ``ngspice -b -r out.raw``; without, the caller appends
+    its own control section. ``capacitors`` adds the circuit's capacitances
+    (wire, sense node, and each cell's junction inside the subcircuit) for a
+    transient; ``rise_s`` makes each row source a step from 0 V at t = 0 to its
+    input, linear over ``rise_s`` seconds (PWL). ``batch`` [batch, rows] (two or
+    more vectors) instead writes the batch as one ``.dc`` sweep (see :func:`sweep_sources`).
+    """
+    circuit = as_circuit(circuit)
+    xbar = circuit.crossbar
+    rows, cols = circuit.shape
+    n = xbar.n_cells
+    if batch is not None:
+        batch = check_inputs(batch, rows)
+        if len(batch) < 2 or inputs is not None:
+            raise ParameterError("a batch netlist takes two or more input vectors and no separate inputs")
+    x = np.zeros(rows) if inputs is None else check_inputs(inputs, rows)[0]
+    if inputs is not None and np.shape(inputs) not in ((rows,), (1, rows)):
+        raise ParameterError(f"a netlist takes one input vector of {rows} voltages, got shape {list(np.shape(inputs))}")
+    names = circuit.node_names()
+    mtj = xbar.device.mtj
+    channel = circuit.channel_segment_ohm > 0
+    nonlinear = circuit.nonlinear
+    head = [
+        f"* {safe_title(title) if title is not None else 'xbar crossbar'}",
+        f"* generated by xbar {__version__}; regenerate rather than edit",
+        f"* array: {rows} rows x {cols} columns of {n}-cell compound SOT-MTJs",
+        f"* MTJ: R_P = {mtj.r_p:.6g} ohm, R_AP = {mtj.r_ap:.6g} ohm, TMR = {100 * mtj.tmr:.4g} %"
+        + (" (mean of cells that differ)" if xbar.device.cells else ""),
+        *_cells_comment(xbar.device),
+        f"* write channel: {xbar.device.channel_ohm:.6g} ohm in {n + 1} segments of {circuit.channel_segment_ohm:.6g} ohm",
+        f"* wires: row {xbar.row_wire_ohm:.6g} ohm/segment, column {xbar.col_wire_ohm:.6g} ohm/segment; "
+        f"driver {xbar.driver_ohm:.6g} ohm; access {xbar.access_ohm:.6g} ohm (0 = ideal, nodes merged)",
+        f"* sense: {'virtual ground (ideal TIA), currents i(vs<j>)' if xbar.sense == 'tia' else f'reference resistor {xbar.ref_ohm:.6g} ohm to ground, voltages v(o<j>)'}",
+        _variation_comment(xbar.variation),
+        *_faults_comment(xbar.faults),
+        f".param rp={format_number(mtj.r_p)} rap={format_number(mtj.r_ap)} rseg={format_number(circuit.channel_segment_ohm)}",
+        *([f".param cj={format_number(circuit.cell_farad)}"] if capacitors else []),
+        *(_junction(circuit) if nonlinear else []),
+        *_subckt(n, channel, capacitors=capacitors, nonlinear=nonlinear),
+    ]
+    if rise_s is not None:
+        rise = float(rise_s)
+        if not np.isfinite(rise) or rise <= 0:
+            raise ParameterError(f"source rise time must be a finite time > 0 s, got {rise_s!r}")
+        wave = [f" PWL(0 0 {format_number(rise)} {format_number(v)})" for v in x.tolist()]
+    else:
+        wave = [""] * rows
+    if batch is None:
+        head.append("* row sources: V<i> drives row i")
+        body = [f"V{i} {names[node]} 0 DC {format_number(v)}{w}"
+                for i, (node, v, w) in enumerate(zip(circuit.input_nodes, x, wave))]
+    else:
+        body = sweep_sources(circuit, batch)
+    for g in circuit.resistors:
+        body.append(f"* {g.title}")
+        labels = _labels(g.index)
+        body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {r}"
+                    for lab, a, b, r in zip(labels, g.a.tolist(), g.b.tolist(), _values(g.ohm)))
+    if capacitors:
+        for g in circuit.capacitors:
+            body.append(f"* {g.title}")
+            body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {f}"
+                        for lab, a, b, f in zip(_labels(g.index), g.a.tolist(), g.b.tolist(), _values(g.farad)))
+    sub = subckt_name(n, channel, nonlinear=nonlinear)
+    body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
+                "({rp}: parallel, {rap}: antiparallel)" + (", zero-bias; rp<k>: the cell's R_P" if nonlinear else ""))
+    cells = circuit.cell_ohm.reshape(-1, n)
+    named = {mtj.r_p: "{rp}", mtj.r_ap: "{rap}"}
+    values = [_values(cells[:, k], named) for k in range(n)]
+    rp_values = None
+    if nonlinear:
+        cell_rp = circuit.cell_rp_ohm.reshape(-1, n)
+        rp_values = [_values(cell_rp[:, k], named) for k in range(n)]
+    if np.isfinite(cells).all():
+        fmt = "X{} {} {} " + sub + " params: " + " ".join(
+            f"rc{k}={{}}" + (f" rp{k}={{}}" if nonlinear else "") for k in range(n))
+        columns = [v for k in range(n) for v in ((values[k], rp_values[k]) if nonlinear else (values[k],))]
+        top = [names[k] for k in circuit.device_top.ravel().tolist()]
+        read = [names[k] for k in circuit.device_read.ravel().tolist()]
+        body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *columns))
+    else:
+        body.extend(_open_devices(circuit, channel, names, values, capacitors, rp_values))
+    if xbar.sense == "tia":
+        body.append("* virtual-ground sense: 0 V sources, current flows from the column into Vs<j>")
+        body.extend(f"Vs{j} {names[node]} 0 DC 0" for j, node in enumerate(circuit.sense_nodes))
+    tail = [".options klu"] + ([NONLINEAR_OPTIONS] if nonlinear else [])
+    if analysis:
+        tail += [f".save {' '.join(output_vectors(circuit))}", analysis_line(batch), ".end"]
+    return "\n".join(head + body + tail) + "\n"
+
+
+def analysis_line(batch=None) -> str:
+    """``.op`` for one input vector, or the ``.dc`` sweep that plays a ``batch`` [batch, rows]."""
+    return ".op" if batch is None else f".dc TEMP 0 {len(batch) - 1} 1"
+
+
+def sweep_sources(circuit: Circuit, x: np.ndarray) -> list[str]:
+    """Row sources that play the batch ``x`` [batch, rows] as one ``.dc`` sweep of the temperature.
+
+    The sweep steps TEMP through 0, 1, ..., batch-1; behavioural source ``B<i>``
+    drives row i with ``pwl(temper, k, x[k, i], ...)``, exactly ``x[k, i]`` at
+    step k. Nothing in the circuit depends on temperature (no resistor has a
+    temperature coefficient), so the temperature is only a counter. It is used
+    rather than a control node because the sources then hold no derivative in
+    the circuit matrix, which stays the same from vector to vector: ngspice's KLU
+    refactors it with the first pivots, and a changing entry cost up to 5e-9 of
+    accuracy. Each vector is one solve (two Newton iterations), with no
+    re-parsing and no growing list of plots: at 128x128 with KLU about a tenth
+    of the cost per vector of ``alter`` + ``op`` in a ``.control`` loop.
+    """
+    names = circuit.node_names()
+    lines = [f"* batch of {len(x)} input vectors as a .dc sweep of TEMP (a counter here): at TEMP = k, "
+             "B<i> drives row i with input vector k"]
+    steps = [format_number(k) for k in range(len(x))]
+    for i, node in enumerate(circuit.input_nodes.tolist()):
+        points = ", ".join(f"{k},{v}" for k, v in zip(steps, map(format_number, x[:, i].tolist())))
+        lines.append(f"B{i} {names[node]} 0 V = pwl(temper, {points})")
+    return lines
+
+
+def source_vectors(circuit: Circuit, batch: bool = False) -> list[str]:
+    """ngspice vectors of the row sources' currents (``V<i>``, or ``B<i>`` in a batch sweep).
+
+    ngspice's source current flows into the source's positive terminal, so the
+    current the sources deliver is minus their sum: it must match the sensed
+    total, a whole-circuit Kirchhoff check of every solve.
+    """
+    prefix = "b" if batch else "v"
+    return [f"i({prefix}{i})" for i in range(circuit.shape[0])]
+
+
+def write_netlist(circuit: Circuit | Crossbar, path, inputs=None, title: str | None = None) -> Path:
+    """Write :func:`netlist_text` to ``path`` atomically; returns the path."""
+    return write_text(path, netlist_text(circuit, inputs=inputs, title=title))
+
+
+def read_raw(path) -> list[dict[str, np.ndarray]]:
+    """Read an ngspice raw file (binary or ASCII, one or more plots).
+
+    Returns one dict per plot mapping lower-case vector names (``v(o0)``,
+    ``i(vs0)``; ``vs0#branch`` is renamed to ``i(vs0)``) to arrays [points].
+    A truncated or garbage file raises :class:`SolverError` naming the file.
+    """
+    data = Path(path).read_bytes()
+    try:
+        plots = _parse_raw(data, path)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise SolverError(f"ngspice raw file {path} is truncated or not a raw file ({exc})") from None
+    if not plots:
+        raise SolverError(f"ngspice raw file {path} holds no results")
+    return plots
+
+
+def _parse_raw(data: bytes, path) -> list[dict[str, np.ndarray]]:
+    plots, pos = [], 0
+    while pos < len(data):
+        header = {}
+        names: list[str] = []
+        while True:
+            end = data.index(b"\n", pos)
+            line = data[pos:end].decode("latin-1")
+            pos = end + 1
+            key, _, value = line.partition(":")
+            key = key.strip().lower()
+            if key == "variables":
+                nvars = int(header["no. variables"])
+                for _ in range(nvars):
+                    end = data.index(b"\n", pos)
+                    parts = data[pos:end].decode("latin-1").split()
+                    pos = end + 1
+                    names.append(_vector_name(parts[1]))
+            elif key in ("binary", "values"):
+                break
+            else:
+                header[key] = value.strip()
+        nvars, npts = int(header["no. variables"]), int(header["no. points"])
+        if nvars < 1 or npts < 0 or len(names) != nvars:
+            raise ValueError(f"{nvars} variables and {npts} points declared, {len(names)} named")
+        if "complex" in header.get("flags", "").lower():
+            raise SolverError(f"ngspice raw file {path} holds complex data; xbar reads operating points only")
+        if key == "binary":
+            if len(data) - pos < 8 * nvars * npts:
+                raise ValueError(f"{len(data) - pos} bytes of data where {8 * nvars * npts} are declared")
+            values = np.frombuffer(data, dtype="<f8", count=nvars * npts, offset=pos)
+            pos += 8 * nvars * npts
+        else:
+            tokens: list[str] = []
+            while len(tokens) < (nvars + 1) * npts:
+                if pos >= len(data):
+                    raise ValueError(f"{len(tokens)} values where {(nvars + 1) * npts} are declared")
+                end = data.find(b"\n", pos)
+                end = len(data) if end < 0 else end
+                tokens.extend(data[pos:end].decode("latin-1").split())
+                pos = end + 1
+            values = np.array([float(t) for k, t in enumerate(tokens) if k % (nvars + 1)])
+        values = values.reshape(npts, nvars)
+        plots.append({name: values[:, k].copy() for k, name in enumerate(names)})
+        while pos < len(data) and data[pos:pos + 1] in (b"\n", b"\r", b" "):
+            pos += 1
+    return plots
+
+
+def _vector_name(name: str) -> str:
+    name = name.lower()
+    if name.endswith("#branch"):
+        return f"i({name[:-7]})"
+    return name

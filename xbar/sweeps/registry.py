@@ -1,0 +1,111 @@
+"""The experiments a sweep may run: names -> "module:function", and calling one point.
+
+Security: a grid file names experiments, not code. Only :data:`EXPERIMENTS` run unless the
+caller allows a module explicitly (``plan(grid, allow_import=[...])``, ``--allow-import``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+
+from xbar.util.errors import ParameterError
+
+
+#: Experiment name -> "module:function", imported only when a sweep uses it. A grid file
+#: may name only these; other "module:function" experiments run only when the caller
+#: allows their module explicitly (``allow_import``; ``xbar sweep --allow-import MODULE``),
+#: because importing and calling a function named in a shared file is running its code.
+EXPERIMENTS: dict[str, str] = {
+    "crossbar": "xbar.experiments.crossbar:crossbar_point",
+    "variation": "xbar.experiments.crossbar:variation_point",
+    "paper": "xbar.experiments.paper:paper_point",
+    "inference": "xbar.experiments.circuits:inference_point",
+}
+
+#: Folder of the grids that ship with xbar; ``xbar sweep NAME`` runs ``NAME.toml`` from it.
+GRIDS_DIR = Path(__file__).parent / "grids"
+
+#: Default most points in one sweep (see :func:`max_points`): the point list, and the
+#: results header listing every key, are built in memory before the first point runs.
+MAX_POINTS = 100_000
+
+#: Largest grid file read, in bytes: a grid is a few lines of TOML.
+MAX_GRID_BYTES = 1 << 20
+
+#: Header field that marks a results file's grid line.
+HEADER_TAG = "xbar_sweep"
+
+#: Environment that pins BLAS/OpenMP pools to one thread in each local worker.
+_ONE_THREAD = {name: "1" for name in (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "XBAR_THREADS")}
+
+
+# --- Experiments -------------------------------------------------------------------------
+
+def experiment_target(name: str, allow_import=()) -> str:
+    """The "module:function" that experiment ``name`` runs, refused unless it is registered or allowed.
+
+    ``name`` is a key of :data:`EXPERIMENTS`, or a "module:function" string whose module
+    is listed in ``allow_import`` (module names, exact). Nothing is imported here.
+    """
+    if not isinstance(name, str):
+        raise ParameterError(f"experiment must be a name, got {name!r}")
+    if name in EXPERIMENTS:
+        return EXPERIMENTS[name]
+    module, sep, attr = name.partition(":")
+    if not sep:
+        raise ParameterError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)} "
+                             "or give module:function with --allow-import MODULE")
+    if not _is_target(name):
+        raise ParameterError(f"experiment {name!r} is not a valid module:function name")
+    if isinstance(allow_import, str):
+        allow_import = (allow_import,)
+    if module not in set(allow_import):
+        raise ParameterError(f"experiment {name!r} would import and run code from module {module!r}; "
+                             f"refused unless allowed explicitly (xbar sweep --allow-import {module}, "
+                             f"or allow_import=[{module!r}] in Python)")
+    return name
+
+
+def _is_target(name: str) -> bool:
+    """True when ``name`` has the syntax module:function (dotted identifiers)."""
+    module, sep, attr = name.partition(":")
+    return bool(sep) and all(p.isidentifier() for p in module.split(".")) and attr.isidentifier()
+
+
+def experiment_function(name: str, allow_import=()):
+    """The function registered as ``name``, or named by an allowed "module:function" (see :func:`experiment_target`)."""
+    return _load_target(experiment_target(name, allow_import), name)
+
+
+def _load_target(target: str, name: str):
+    module, _, attr = target.partition(":")
+    try:
+        func = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ParameterError(f"experiment {name!r} ({target}) cannot be loaded: {exc}") from None
+    if not callable(func):
+        raise ParameterError(f"experiment {name!r} ({target}) is not a function")
+    return func
+
+
+def run_point(target: str, params: dict) -> dict:
+    """Run one point in a worker: ``target`` is the "module:function" that :func:`plan` already checked.
+
+    The record comes back as plain JSON types.
+    """
+    result = _load_target(target, target)(**params)
+    if not isinstance(result, dict):
+        raise ParameterError(f"experiment {target!r} returned {type(result).__name__}, not a dict record")
+    return json.loads(json.dumps(result, default=_plain))
+
+
+def _plain(value):
+    """JSON fallback for numpy scalars and arrays inside experiment records."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"record value {value!r} of type {type(value).__name__} is not JSON-serializable")
