@@ -99,12 +99,15 @@ def test_nonlinear_tiles_on_two_processes_equal_one_process(small):
     net, data = small
     spec = CircuitSpec(n_cells=2, wire_ohm=2.0, tile_rows=40, tile_cols=12, v_read=0.5, v_half_volt=0.3)
     x = data.x_test[:30]
-    one, _, _ = AnalogNetwork(net, spec).run(x)
+    serial = AnalogNetwork(net, spec)
+    one, _, _ = serial.run(x)
     farmed = AnalogNetwork(net, spec)
     farmed.use_workers(workers=2)
     two, _, _ = farmed.run(x)
     assert np.array_equal(one, two)
     assert {r["method"] for r in farmed.nonlinear_runs} == {"chord"}
+    for a, b in zip(serial.ir_drop(0, x[:4]), farmed.ir_drop(0, x[:4])):  # Newton's node voltages, per tile
+        assert a["worst_v"] == b["worst_v"] and np.array_equal(a["map_rel"], b["map_rel"])
 
 
 def test_a_spice_task_past_its_timeout_stops_the_run(small, monkeypatch):

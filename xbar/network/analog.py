@@ -26,7 +26,7 @@ from xbar.array.circuit import Circuit, as_circuit
 from xbar.array.crossbar import Crossbar
 from xbar.network.mapping import Tile, tile_outputs
 from xbar.network.placed import PlacedNetwork
-from xbar.solvers import make_solver
+from xbar.solvers import NativeSolver, make_solver
 from xbar.solvers.newton import NewtonSolver, cell_voltages, device_currents
 from xbar.util.atomic import atomic_open
 from xbar.util.errors import ParameterError
@@ -222,42 +222,66 @@ class AnalogNetwork(PlacedNetwork):
         |V_i - V_cell| (wires, driver, channel, and the rise of the column). Returns
         per tile the worst and mean loss in volt and as a fraction of ``v_read``
         (the full-scale row voltage), over all cells and inputs, and the mean
-        fraction per device [rows, cols] for heat maps.
+        fraction per device [rows, cols] for heat maps. Tiles not in the cache are solved
+        here, or as tasks on :attr:`workers` when set.
         """
         v = self.row_voltages(a, l)
-        return [dict(layer=l, tile=tile.index, **self._ir_stats(tile, v[:, tile.rows[0]:tile.rows[1]]))
-                for tile in self.tiles[l]]
+        tiles = self.tiles[l]
+        parts = [np.ascontiguousarray(v[:, t.rows[0]:t.rows[1]]) for t in tiles]
+        paths = [self._ir_path(t, p) for t, p in zip(tiles, parts)]
+        stats = [_ir_cached(path, self.crossbar(t).shape) for t, path in zip(tiles, paths)]
+        todo = [i for i, st in enumerate(stats) if st is None]
+        if todo and self.workers is not None:
+            solved = gather(tile_ir_drop, [(self.crossbar(tiles[i]), parts[i]) for i in todo],
+                            what=lambda k: f"IR drop of layer {l} tile {tiles[todo[k]].index}",
+                            names=[f"xbar-irdrop-{paths[i].stem if paths[i] else i}-{l}" for i in todo],
+                            **self.workers)
+        else:
+            solved = [tile_ir_drop(self.circuit(tiles[i]), parts[i], self.solver(tiles[i])) for i in todo]
+        for i, st in zip(todo, solved):
+            stats[i] = st
+            if paths[i] is not None:
+                with atomic_open(paths[i]) as f:
+                    np.savez(f, worst_v=st[0], mean_v=st[1], map_v=st[2], worst_device_a=st[3])
+        return [dict(layer=l, tile=t.index, **self._ir_record(*st)) for t, st in zip(tiles, stats)]
 
-    def _ir_stats(self, tile: Tile, vt: np.ndarray) -> dict:
-        """IR-drop numbers of one tile for row voltages ``vt``, kept in the cache (they need a factorization)."""
-        path = None
-        if self.cache_dir:
-            digest = hashlib.sha256(np.ascontiguousarray(vt).tobytes() + repr(vt.shape).encode()).hexdigest()[:16]
-            path = self.cache_dir / "irdrop" / f"{self._key(tile)}-{digest}.npz"
-        if path is not None and path.is_file():
-            try:
-                with np.load(path, allow_pickle=False) as f:
-                    worst, mean, heat = float(f["worst_v"]), float(f["mean_v"]), f["map_v"]
-                    worst_i = float(f["worst_device_a"])
-                if heat.shape == self.crossbar(tile).shape and np.isfinite(heat).all() and np.isfinite([worst, mean, worst_i]).all():
-                    return self._ir_record(worst, mean, heat, worst_i)
-            except (OSError, ValueError, KeyError):
-                pass  # unreadable or foreign: recompute and overwrite
-        circuit = self.circuit(tile)
-        nodes = self.solver(tile).node_voltages(vt)
-        cells = cell_voltages(circuit, nodes)  # [batch, rows, cols, cells]
-        loss = np.abs(vt[:, :, None, None] - cells)
-        worst, mean, heat = float(loss.max()), float(loss.mean()), loss.mean(axis=(0, 3))
-        worst_i = float(np.abs(device_currents(circuit, nodes)).max(initial=0.0))
-        if path is not None:
-            with atomic_open(path) as f:
-                np.savez(f, worst_v=worst, mean_v=mean, map_v=heat, worst_device_a=worst_i)
-        return self._ir_record(worst, mean, heat, worst_i)
+    def _ir_path(self, tile: Tile, vt: np.ndarray):
+        """Where the IR-drop numbers of ``tile`` for row voltages ``vt`` are cached (None: no cache)."""
+        if not self.cache_dir:
+            return None
+        digest = hashlib.sha256(np.ascontiguousarray(vt).tobytes() + repr(vt.shape).encode()).hexdigest()[:16]
+        return self.cache_dir / "irdrop" / f"{self._key(tile)}-{digest}.npz"
 
     def _ir_record(self, worst_v: float, mean_v: float, map_v: np.ndarray, worst_device_a: float) -> dict:
         v_read = self.spec.v_read
         return dict(worst_v=worst_v, mean_v=mean_v, worst_rel=worst_v / v_read, mean_rel=mean_v / v_read,
                     map_rel=map_v / v_read, worst_device_a=worst_device_a)
+
+
+def _ir_cached(path, shape: tuple) -> tuple | None:
+    """(worst V, mean V, map [rows, cols] V, worst device A) cached at ``path``, if readable and sane; else None."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            worst, mean, heat, worst_i = float(f["worst_v"]), float(f["mean_v"]), f["map_v"], float(f["worst_device_a"])
+    except (OSError, ValueError, KeyError):
+        return None  # unreadable or foreign: recompute and overwrite
+    if heat.shape != shape or not (np.isfinite(heat).all() and np.isfinite([worst, mean, worst_i]).all()):
+        return None
+    return worst, mean, heat, worst_i
+
+
+def tile_ir_drop(circuit: Circuit | Crossbar, vt: np.ndarray, solver=None) -> tuple:
+    """Voltage lost before each cell of one tile for row voltages ``vt`` [batch, rows]: (worst V, mean V,
+    mean per device [rows, cols] V, worst device current A), by a node-voltage solve (``solver``: the tile's own)."""
+    circuit = as_circuit(circuit)
+    if solver is None:
+        solver = NewtonSolver(circuit) if circuit.nonlinear else NativeSolver(circuit)
+    nodes = solver.node_voltages(vt)
+    loss = np.abs(vt[:, :, None, None] - cell_voltages(circuit, nodes))  # [batch, rows, cols, cells]
+    worst_i = float(np.abs(device_currents(circuit, nodes)).max(initial=0.0))
+    return float(loss.max()), float(loss.mean()), loss.mean(axis=(0, 3)), worst_i
 
 
 def solve_tile(circuit: Circuit | Crossbar, vt: np.ndarray, backend: str,
