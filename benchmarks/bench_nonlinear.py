@@ -9,11 +9,12 @@
    (V_h 0.5 V, 1 ohm wires, V_read 0.1 V) end to end, as `xbar infer --vh 0.5` runs them
    (`compare`: circuits, solves, accuracy, per-layer errors, IR drop), on a cold cache.
 
-   With ``--workers 2,...`` the network part also runs with each layer's tiles as tasks on that
-   many local processes (``xbar infer --vh 0.5 --workers N``); CPU seconds count every process.
+   With ``--workers 1,2`` the non-linear network runs on this process, then with each layer's
+   tiles as tasks on 2 local processes (``xbar infer --vh 0.5 --workers 2``); CPU seconds count
+   every process.
 
     python benchmarks/bench_nonlinear.py [--images 1000,10000] [--linear-too] [--batch 256]
-        [--workers 2] [--skip-network | --skip-arrays]
+        [--workers 1,2] [--skip-network | --skip-arrays]
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def main() -> None:
                     help="comma list of test-set sizes, e.g. 1000,10000")
     ap.add_argument("--linear-too", action="store_true", help="also time the same images on linear tiles")
     ap.add_argument("--batch", type=int, default=256, help="input vectors per array in part 1")
-    ap.add_argument("--workers", type=lambda t: [int(v) for v in t.split(",")], default=[],
-                    help="comma list of local worker counts for the network part (besides one process)")
+    ap.add_argument("--workers", type=lambda t: [int(v) for v in t.split(",")], default=[1],
+                    help="comma list of process counts for the non-linear network runs (1: this process; "
+                         "default 1)")
     ap.add_argument("--skip-network", action="store_true")
     ap.add_argument("--skip-arrays", action="store_true", help="only the network part")
     args = ap.parse_args()
@@ -107,7 +109,7 @@ def network(images: list[int], linear_too: bool, workers: list[int]) -> None:
     for n in images:
         for vh in ((None, 0.5) if linear_too else (0.5,)):
             spec = CircuitSpec(n_cells=3, thickness_nm=1.9, wire_ohm=1.0, v_read=0.1, v_half_volt=vh)
-            for procs in [1] + (workers if vh is not None else []):
+            for procs in (workers if vh is not None else [1]):
                 tasks = dict(workers=procs) if procs > 1 else None
                 c0, t0 = cpu_s(), time.perf_counter()
                 rec = compare(net, data, spec, n_test=n, tasks=tasks)
