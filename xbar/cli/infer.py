@@ -124,6 +124,7 @@ def task_options(args) -> dict | None:
 
 def run_infer(args) -> int:
     import os
+    tasks = task_options(args)
     if spice_options(args):
         os.environ["XBAR_NGSPICE_TIMEOUT"] = str(spice_options(args)["timeout_s"])
     from xbar.experiments.circuits import run_infer
@@ -144,7 +145,7 @@ def run_infer(args) -> int:
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
                        quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read,
-                       tasks=task_options(args))
+                       tasks=tasks)
     base = result["base"]
     where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
     print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
