@@ -56,6 +56,20 @@ def test_per_task_timeout_is_honoured_and_others_survive():
     assert out[1].result() == 4.0 and out[2].result() == 9.0
 
 
+def test_per_task_timeout_on_dask():
+    from dask.distributed import LocalCluster
+
+    out = {}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        t0 = time.monotonic()
+        for index, future in run_tasks(square_after, [(15.0, 1.0), (0.0, 2.0)], scheduler=cluster.scheduler_address,
+                                       timeout_s=3.0):
+            out[index] = future.exception() or future.result()  # a Dask future is read while its client lives
+            assert index == 1 or time.monotonic() - t0 < 12  # the stuck task is given up at 3 s, not at 15
+    assert isinstance(out[0], TaskTimeout) and "task 0 (xbar-task-0) ran past its 3 s timeout" in str(out[0])
+    assert out[1] == 4.0
+
+
 def test_a_dead_worker_loses_nothing(tmp_path):
     marker = str(tmp_path / "died")
     args = [(marker, 1.0), (marker, 2.0), (marker, 3.0)]

@@ -58,7 +58,8 @@ def run_tasks(function: Callable, args: Sequence[tuple], *, workers: int = 1, sc
     ``workers`` local processes, or ``scheduler``: a Dask scheduler address or a
     ``distributed.Client``. ``timeout_s``: seconds one task may run (None: no limit).
     ``names``: unique task names (Dask keys); default ``xbar-task-<index>``.
-    ``function`` must be importable by name (module level) for the workers.
+    ``function`` must be importable by name (module level) for the workers. Read each future
+    as it comes: a Dask future needs the client, which closes with the generator.
     """
     timeout_s = check_task_timeout(timeout_s)
     if not isinstance(retries, int) or retries < 0:
