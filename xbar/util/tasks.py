@@ -128,8 +128,13 @@ class _Pool:
                                                  initializer=die_with_parent, initargs=(os.getpid(),))
                 # Every worker up, the tasks' module imported, before any deadline runs.
                 up: set[int] = set()
-                while len(up) < self.workers:
-                    up |= {f.result() for f in [self._pool.submit(_ready, self.module) for _ in range(self.workers)]}
+                try:
+                    while len(up) < self.workers:
+                        up |= {f.result() for f in [self._pool.submit(_ready, self.module)
+                                                    for _ in range(self.workers)]}
+                except (BrokenProcessPool, ImportError) as exc:
+                    self.kill()
+                    raise XbarError(f"local worker processes could not start ({type(exc).__name__}: {exc})") from None
         return self._pool
 
     def kill(self) -> None:
