@@ -117,6 +117,8 @@ def _valid():
         "xbar.network.datasets.Dataset": lambda: dict(name="tiny", x_train=np.ones((2, 3)), y_train=np.array([0, 1]),
                                               x_test=np.ones((1, 3)), y_test=np.array([1])),
         "xbar.sweeps.grid.Grid": lambda: dict(experiment="crossbar", axes={"rows": (2, 3)}, figure={}),
+        "xbar.array.testbench.SenseAmplifier": lambda: dict(gain=1e5, output_ohm=100.0, feedback_ohm=1e3,
+                                                            ground_ohm=1e3),
         "xbar.array.capacitance.Capacitance": lambda: dict(wire_farad_per_m=2e-10, row_pitch_m=1e-6, col_pitch_m=1e-6,
                                                      junction_farad=5e-15, sense_farad=1e-14),
         "xbar.array.circuit.CapacitorGroup": lambda: dict(prefix="Cr", title="row wires", index=np.array([[0, 1]]),

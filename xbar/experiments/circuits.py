@@ -31,6 +31,7 @@ from xbar.network.mlp import EPOCHS, HIDDEN, Network, accuracy, default_cache_di
 from xbar.network.quantize import paper_levels, quantize_network
 from xbar.experiments import readout
 from xbar.experiments.infer_report import report_markdown
+from xbar.experiments.provenance import provenance
 from xbar.experiments.studies import (
     CORRELATED_SCALES,
     EXTRA_STUDIES,
@@ -216,7 +217,7 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
 def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 0,
               n_test: int | None = None, data_dir=None, backend: str = "native", netlist_dir=None,
               quiet: bool = False, say=None, model_file=None, t_read_s: float = READ_PULSE_S,
-              tasks: dict | None = None) -> dict:
+              seeds: int = 1, tasks: dict | None = None) -> dict:
     """Run the base spec and the ``studies`` (names of :data:`STUDIES`); write the outputs to ``out_dir``.
 
     ``model_file`` (.onnx or .npz, see :mod:`xbar.network.models`) replaces the paper's MLP
@@ -226,6 +227,8 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
     Writes ``report.md``, ``results.json`` and figures, creating ``out_dir`` only
     then, so a run that fails early leaves nothing behind. ``say(line)``, when
     given, receives the plan and the estimated cost of the studies before they run.
+    ``seeds`` > 1 reruns the base configuration for seeds ``seed + 1 ..`` (training and variation:
+    a new network and a new draw of the arrays) and reports each metric's mean and spread.
     """
     start = time.perf_counter()
     say = say or (lambda line: None)
@@ -252,6 +255,8 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
     base_rec = compare(net, data, base, backend=backend, n_test=n_test, cache_dir=cache, details=True, tasks=tasks)
     base_s = time.perf_counter() - t0
     arrays = base_rec.pop("arrays")
+    seed_runs = _other_seeds(net if model is not None else None, dataset, data, base, seed, seeds, n_test,
+                             cache, data_dir, quiet, say, first=base_rec)
     if netlist_dir:
         scales = input_scales(net, data.x_train[:256]) if model is not None else None
         write_tile_netlists(AnalogNetwork(net, base, input_scales=scales), data.x_test[:1], netlist_dir)
@@ -276,12 +281,42 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
         say(f"readout study: {len(readout.TRADEOFF_V_READ) * len(readout.TRADEOFF_T_READ)} V_read x t_read points")
         base_rec["energy"]["tradeoff"] = readout.tradeoff(net, base, data.x_test[:n_test], data.y_test[:n_test])
     info = dict(version=__version__, date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                seconds=round(time.perf_counter() - start, 1), base_seconds=round(base_s, 1))
+                seconds=round(time.perf_counter() - start, 1), base_seconds=round(base_s, 1),
+                rerun=provenance(dict(training=seed if model is None else None, variation=base.variation_seed,
+                                      noise=base.noise_seed, seeds=list(range(seed, seed + seeds)))))
     figures = _figures(out, base_rec, arrays, rows)
     result = dict(base=base_rec, studies=rows, info=info, figures=[str(p.name) for p in figures])
+    if seed_runs:
+        result["seeds"] = seed_runs
     write_text(out / "results.json", json.dumps(result, indent=1))
-    write_text(out / "report.md", report_markdown(base_rec, rows, figures, info))
+    write_text(out / "report.md", report_markdown(base_rec, rows, figures, info, seed_runs))
     return result
+
+
+def _other_seeds(model, dataset, data, base: CircuitSpec, seed: int, seeds: int, n_test, cache, data_dir,
+                 quiet: bool, say, first: dict) -> dict | None:
+    """The base run again for seeds ``seed + 1 .. seed + seeds - 1``: per-seed metrics, their mean and spread.
+
+    The paper's MLP is retrained for each seed; an imported ``model`` is fixed, so only the arrays'
+    variation, faults and noise are drawn anew.
+    """
+    if seeds <= 1:
+        return None
+    say(f"seeds: the base run again for seeds {seed + 1}..{seed + seeds - 1}"
+        + (" (a new network and a new draw of the arrays each)" if model is None else " (new arrays each)"))
+    runs = [dict(seed=seed, **{k: first[k] for k in _SUMMARY})]
+    for s in tqdm(range(seed + 1, seed + seeds), desc="seeds", unit="seed", disable=quiet):
+        net = model if model is not None else trained(dataset, seed=s, data_dir=data_dir, progress=False)
+        spec = dataclasses.replace(base, variation_seed=s, noise_seed=s)
+        rec = compare(net, data, spec, n_test=n_test, cache_dir=cache)
+        runs.append(dict(seed=s, **{k: rec[k] for k in _SUMMARY}))
+    stats = {}
+    for k in _SUMMARY:
+        values = [r[k] for r in runs if r[k] is not None]
+        if values:
+            stats[k] = dict(mean=float(np.mean(values)), std=float(np.std(values, ddof=1)),
+                            min=float(np.min(values)), max=float(np.max(values)))
+    return dict(runs=runs, stats=stats)
 
 
 def _duration(seconds: float) -> str:
@@ -300,6 +335,7 @@ def write_tile_netlists(analog_net: AnalogNetwork, x: np.ndarray, directory) -> 
     """Write every tile's netlist, its sources set by the first input of ``x``, as ``layer<l>_tile<r>_<c>.cir``.
 
     A convolution's tiles are driven by its first im2col patch of that input.
+    Each netlist's header says which columns form each output, which row is the bias row and what drives the rows.
     """
     from xbar.array.netlist import write_netlist
     paths = []
@@ -309,11 +345,31 @@ def write_tile_netlists(analog_net: AnalogNetwork, x: np.ndarray, directory) -> 
         for tile in analog_net.tiles[l]:
             name = f"layer{l}_tile{tile.index[0]}_{tile.index[1]}"
             paths.append(write_netlist(analog_net.circuit(tile), Path(directory) / f"{name}.cir",
-                                       inputs=v[0, tile.rows[0]:tile.rows[1]], title=f"xbar {name}"))
+                                       inputs=v[0, tile.rows[0]:tile.rows[1]], title=f"xbar {name}",
+                                       notes=tile_notes(analog_net, tile)))
         return analog_net.pre_activation(l, a)
 
     analog_net.model.forward(x[:1], write)
     return paths
+
+
+def tile_notes(analog_net: AnalogNetwork, tile) -> list[str]:
+    """Comment lines for a tile's netlist: its place in the layer, its columns' outputs, its bias row, its inputs."""
+    l, (r0, r1), (o0, o1) = tile.layer, tile.rows, tile.outputs
+    n_in = analog_net.layers[l].states.shape[0] - 1  # the augmented matrix's last row is the bias
+    notes = [f"tile: layer {l} rows {r0}..{r1 - 1} of its {n_in} inputs + bias, outputs {o0}..{o1 - 1}"]
+    if analog_net.spec.scheme == "differential":
+        notes += [f"differential pairs: columns {2 * k} (+) and {2 * k + 1} (-) give output {o0 + k} "
+                  "(I+ - I-)" for k in range(o1 - o0)]
+    else:
+        k = o1 - o0
+        notes += [f"columns 0..{k - 1} give outputs {o0}..{o1 - 1}, each less the mean of the reference columns:",
+                  f"reference columns {k} (all devices in state 0) and {k + 1} (all in state {analog_net.layers[l].n_cells})"]
+    notes.append(f"bias row: row {r1 - 1 - r0} (row source V{r1 - 1 - r0}, at the bias voltage)" if r1 == n_in + 1
+                 else "bias row: none in this tile (the bias is in the last row of tiles of this layer)")
+    notes.append("row sources: test input 0 of the dataset, " + ("its pixels" if l == 0 else
+                 f"through the layers before: the activations that enter layer {l}"))
+    return notes
 
 
 def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path]:
@@ -335,6 +391,14 @@ def _figures(out: Path, base: dict, arrays: dict, rows: list[dict]) -> list[Path
             by_vh.setdefault(label, []).append((r["v_read"], r["accuracy_analog"],
                                                 [e["rms_rel"] for e in r["layers"]]))
         figs += plots.save(plots.nonlinear_study(by_vh), out / "nonlinear_study")
+    for study in dict.fromkeys(r["study"] for r in rows):
+        if study in ("wire", "nonlinear"):
+            continue  # drawn above with their own axes
+        own = [r for r in rows if r["study"] == study]
+        figs += plots.save(plots.study_accuracy(study, [r["label"] for r in own],
+                                                [100 * r["accuracy_analog"] for r in own],
+                                                [100 * r["accuracy_ideal_quantized"] for r in own]),
+                           out / f"study_{study}")
     figs += plots.save(plots.analog_vs_ideal(arrays["z_ideal"], arrays["z_analog"]), out / "analog_vs_ideal")
     if "energy" in base:
         e = base["energy"]

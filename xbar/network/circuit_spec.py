@@ -20,7 +20,7 @@ from xbar.network.mapping import SCHEMES
 from xbar.network.quantize import SCALE_RULES
 from xbar.util.validate import choice, integer, real
 
-#: Default tile: 128 x 128 devices, a common macro size (64 differential outputs per tile).
+#: Default tile: 128 x 128 devices, assumed: a common macro size (64 differential outputs per tile).
 DEFAULT_TILE = 128
 
 
