@@ -151,12 +151,8 @@ def run_infer(args) -> int:
         folder_to_write(args.netlist_dir, "--netlist-dir")
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
-<<<<<<< HEAD
-                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read,
+                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read, seeds=args.seeds,
                        tasks=tasks)
-=======
-                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read, seeds=args.seeds)
->>>>>>> main
     base = result["base"]
     where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
     print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
