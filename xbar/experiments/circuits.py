@@ -20,8 +20,6 @@ from tqdm.auto import tqdm
 from xbar import __version__
 from xbar.analysis import plots
 from xbar.analysis.energy import READ_PULSE_S
-from xbar.device.access import TNOM_C
-from xbar.device.switching import SwitchingParams
 from xbar.analysis.read_disturb import read_disturb
 from xbar.util.atomic import write_text
 from xbar.network.datasets import Dataset, load
@@ -156,8 +154,7 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
                                               for r in runs) / max(1, vectors),
             newton_vectors=sum(r.get("newton_vectors", r["vectors"]) for r in runs))
     record["read_disturb"] = read_disturb([s["worst_device_a"] for s in record["ir_drop"]], spec.thickness_nm,
-                                          SwitchingParams(temperature_c=spec.temperature_c or TNOM_C),
-                                          n_cells=spec.n_cells)
+                                          n_cells=spec.n_cells, temperature_c=spec.temperature_c)
     if details:
         worst = int(np.argmax([st["worst_rel"] for st in record["ir_drop"]]))
         record["arrays"] = dict(ir_map=maps[worst], ir_tile=record["ir_drop"][worst],
