@@ -18,6 +18,7 @@ from xbar.util.atomic import write_text
 from xbar.array.circuit import Circuit, as_circuit, check_inputs, node_name
 from xbar.array.crossbar import Crossbar
 from xbar.util.errors import ParameterError, SolverError
+from xbar.util.files import read_bytes
 
 _SAFE_TITLE = re.compile(r"[A-Za-z0-9 _.,:()+\-=%/]{0,120}")
 
@@ -316,7 +317,7 @@ def read_raw(path) -> list[dict[str, np.ndarray]]:
     ``i(vs0)``; ``vs0#branch`` is renamed to ``i(vs0)``) to arrays [points].
     A truncated or garbage file raises :class:`SolverError` naming the file.
     """
-    data = Path(path).read_bytes()
+    data = read_bytes(path, "ngspice raw file", SolverError)
     try:
         plots = _parse_raw(data, path)
     except (ValueError, KeyError, IndexError, TypeError) as exc:

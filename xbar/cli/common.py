@@ -54,18 +54,21 @@ def load_array(path: str, what: str):
     import numpy as np
 
     from xbar.util.errors import ParameterError
-    if os.path.isdir(path):
-        raise ParameterError(f"cannot read {what} from {path}: it is a folder")
+    from xbar.util.files import check_file, open_file
     from xbar.util.resources import check_array_file
+    try:
+        check_file(path, "input file")
+    except ParameterError as exc:
+        raise ParameterError(f"cannot read {what} from {path}: {str(exc).split(f'{path}: ', 1)[-1]}") from None
     check_array_file(path, what)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), open_file(path, "input file") as f:
             warnings.simplefilter("ignore")  # numpy warns on empty files; refused below
             if path.endswith(".npy"):
-                array = np.load(path, allow_pickle=False)
+                array = np.load(f, allow_pickle=False)
             else:
-                array = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
-    except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
+                array = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)
+    except (ValueError, OSError, EOFError, UnicodeDecodeError, RecursionError) as exc:
         raise ParameterError(f"cannot read {what} from {path}: {one_line(exc)}") from None
     if array.dtype.kind not in "biuf":
         raise ParameterError(f"{what} in {path} must be real numbers, got {array.dtype} values")

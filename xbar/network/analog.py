@@ -31,6 +31,7 @@ from xbar.array.circuit import Circuit, build_circuit
 from xbar.network.circuit_spec import CircuitSpec
 from xbar.array.crossbar import Crossbar
 from xbar.util.errors import ParameterError
+from xbar.util.files import open_file, parsing, read_npz
 from xbar.util.validate import real_array
 from xbar.network.mapping import MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
 from xbar.network.models import Model, from_network
@@ -305,15 +306,16 @@ class AnalogNetwork:
         if self.cache_dir:
             digest = hashlib.sha256(np.ascontiguousarray(vt).tobytes() + repr(vt.shape).encode()).hexdigest()[:16]
             path = self.cache_dir / "irdrop" / f"{self._key(tile)}-{digest}.npz"
-        if path is not None and path.is_file():
+        if path is not None and (path.exists() or path.is_symlink()):
             try:
-                with np.load(path, allow_pickle=False) as f:
+                with parsing(path, "cache entry"):
+                    f = read_npz(path, "cache entry")
                     worst, mean, heat = float(f["worst_v"]), float(f["mean_v"]), f["map_v"]
                     worst_i = float(f["worst_device_a"])
                 if heat.shape == self.crossbar(tile).shape and np.isfinite(heat).all() and np.isfinite([worst, mean, worst_i]).all():
                     return self._ir_record(worst, mean, heat, worst_i)
-            except (OSError, ValueError, KeyError):
-                pass  # unreadable or foreign: recompute and overwrite
+            except ParameterError:
+                pass  # unreadable, foreign or not a regular file: recompute and overwrite
         circuit = self.circuit(tile)
         nodes = self.solver(tile).node_voltages(vt)
         cells = cell_voltages(circuit, nodes)  # [batch, rows, cols, cells]
@@ -336,9 +338,12 @@ def _cached_matrix(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
 
     A corrupt, truncated or foreign entry is not trusted: the caller rebuilds it and overwrites it.
     """
+    if not (path.exists() or path.is_symlink()):
+        return None
     try:
-        m = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
+        with open_file(path, "cache entry") as f, parsing(path, "cache entry"):
+            m = np.load(f, allow_pickle=False)
+    except ParameterError:
         return None
     if not isinstance(m, np.ndarray) or m.dtype != np.float64 or m.shape != tuple(shape) or not np.isfinite(m).all():
         return None
