@@ -99,8 +99,9 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
         out_a.append(logits_a)
         last_a.append(layers[-1].z_analog)
         last_i.append(layers[-1].z_ideal)
-        stats = [(float(((r.z_analog - r.z_ideal) ** 2).sum()), float((r.z_ideal ** 2).sum()), r.z_ideal.size,
-                  float(np.abs(r.z_analog - r.z_ideal).max()), float(np.abs(r.z_ideal).max())) for r in layers]
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, by name
+            stats = [(float(((r.z_analog - r.z_ideal) ** 2).sum()), float((r.z_ideal ** 2).sum()), r.z_ideal.size,
+                      float(np.abs(r.z_analog - r.z_ideal).max()), float(np.abs(r.z_ideal).max())) for r in layers]
         sums = stats if sums is None else [(a[0] + b[0], a[1] + b[1], a[2] + b[2], max(a[3], b[3]), max(a[4], b[4]))
                                            for a, b in zip(sums, stats)]
     pred_a, pred_i, pred_f, out_a = map(np.concatenate, (pred_a, pred_i, pred_f, out_a))
@@ -125,6 +126,9 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
         record["adc_full_scale_a"] = dict(min=min(full), max=max(full))
     maps = []
     for l, (res, (se, si, n, worst, peak)) in enumerate(zip(first, sums)):
+        if not (np.isfinite([se, si, worst, peak]).all() and si > 0 and peak > 0):
+            raise ParameterError(f"{model.name}: layer {l}'s outputs (up to {peak:.3g}) cannot be compared in double "
+                                 "precision (their squares overflow, or they are all zero); scale the weights")
         record["layers"].append(dict(layer=l, rms_rel=float(np.sqrt((se / n) / (si / n))),
                                      worst_rel=float(worst / peak)))
         for st in analog_net.ir_drop(l, res.inputs):

@@ -162,7 +162,7 @@ def _read_store(path: Path | None) -> dict[str, dict]:
         for line in path.read_bytes().splitlines():
             try:
                 rec = json.loads(line.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 continue
             if _valid_record(rec):
                 done[rec["key"]] = rec

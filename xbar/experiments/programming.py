@@ -128,7 +128,7 @@ def run_program(dataset: str, spec: CircuitSpec, out_dir, thicknesses=(1.6, 1.9,
             try:
                 rec = json.loads(line)
                 done[rec["key"]] = rec
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 continue  # a line torn by a kill, or not ours: that point is simply run again
     records = []
     n_eval = len(data.x_test[:n_test])

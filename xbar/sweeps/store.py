@@ -63,7 +63,7 @@ def read_store(path: str | Path) -> tuple[dict | None, dict[str, dict]]:
                 break
             try:
                 entry = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply
                 if line.startswith(_MAGIC):
                     raise ParameterError(f"{str(path)!r} line {number}: sweep header is not valid JSON "
                                          "(hand-edited?); restore it or start a new results file") from None

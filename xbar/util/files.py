@@ -176,9 +176,10 @@ def read_npz(path, kind: str, what: str = "a readable .npz archive", error: type
     with open_file(path, kind, error) as fh, parsing(path, kind, what, error):
         if check_file(path, kind, error) == 0:
             raise _refuse(kind, path, "the file is empty (0 bytes)", error)
-        with np.load(fh, allow_pickle=False) as f:
-            if not isinstance(f, np.lib.npyio.NpzFile):
-                raise _refuse(kind, path, f"not {what} (a single array, not an archive)", error)
+        f = np.load(fh, allow_pickle=False)
+        if not isinstance(f, np.lib.npyio.NpzFile):
+            raise _refuse(kind, path, f"not {what} (a single array, not an archive)", error)
+        with f:
             # zipfile never reads a member past its declared size, so this bounds what loading allocates.
             total = sum(info.file_size for info in f.zip.infolist())
             check_memory(f"reading {kind} {os.fspath(path)}", total)

@@ -22,6 +22,10 @@ from xbar.util.errors import ParameterError
 from xbar.util.files import check_file, parsing, read_bytes, read_npz
 from xbar.network.models.model import ACTIVATIONS, Activation, Conv, Dense, Model, Pool, Reshape
 
+#: Largest weight or bias magnitude accepted: squares and sums of products of larger values
+#: overflow double precision (1e300 gives inf and NaN downstream).
+MAX_MAGNITUDE = 1e100
+
 SUPPORTED_ONNX = ("Gemm", "MatMul", "Add", "Conv", "Relu", "Sigmoid", "Tanh", "Softmax", "MaxPool",
                   "AveragePool", "Flatten", "Reshape", "Identity", "Dropout", "Constant")
 
@@ -77,6 +81,9 @@ def _finite(a, where: str) -> np.ndarray:
     a = a.astype(np.float64)
     if not np.isfinite(a).all():
         raise ParameterError(f"{where} holds non-finite values")
+    if a.size and np.abs(a).max() > MAX_MAGNITUDE:
+        raise ParameterError(f"{where} holds values up to {np.abs(a).max():.3g}, past the {MAX_MAGNITUDE:.0e} whose "
+                             "products and squares double precision still holds")
     return a
 
 
