@@ -39,6 +39,20 @@ def folder_to_write(path: str, option: str) -> str:
     return path
 
 
+def distinct_outputs(*named: tuple[str, str | None]) -> None:
+    """Refuse two outputs (option, path) that name one file: the later write would replace the earlier."""
+    from xbar.util.errors import ParameterError
+    seen: dict[str, str] = {}
+    for option, path in named:
+        if not path:
+            continue
+        key = os.path.realpath(path)
+        if key in seen:
+            raise ParameterError(f"{seen[key]} and {option} both name {path}: one would replace the other; "
+                                 "give each output its own file")
+        seen[key] = option
+
+
 def fail(message: str, status: int) -> int:
     print(f"xbar: error: {one_line(message)}", file=sys.stderr)
     return status

@@ -48,6 +48,16 @@ def run_sweep(sweep: Sweep, path: str | Path, *, workers: int = 1, scheduler=Non
     if scheduler is None and (not isinstance(workers, int) or workers < 1):
         raise ParameterError(f"workers must be an integer >= 1, got {workers!r}")
     path = Path(path)
+    # Reach the cluster first: an unreachable scheduler is one error line, before any file or progress bar.
+    client, own = _dask_client(scheduler) if scheduler is not None else (None, False)
+    try:
+        return _run(sweep, path, workers, client, quiet)
+    finally:
+        if own:
+            client.close()
+
+
+def _run(sweep: Sweep, path: Path, workers: int, client, quiet: bool) -> RunSummary:
     grid = sweep.grid
     header = {HEADER_TAG: 1, "experiment": grid.experiment, "axes": {k: list(v) for k, v in grid.axes.items()},
               "figure": grid.figure, "keys": sweep.keys}
@@ -61,7 +71,7 @@ def run_sweep(sweep: Sweep, path: str | Path, *, workers: int = 1, scheduler=Non
         resumed = len(sweep.points) - len(todo)
         failures = []
         target = sweep.target or experiment_target(grid.experiment)
-        tasks = (_run_dask(target, todo, scheduler) if scheduler is not None
+        tasks = (_run_dask(target, todo, client) if client is not None
                  else _run_local(target, todo, workers))
         with closing(tasks), tqdm(total=len(sweep.points), initial=resumed, desc=grid.experiment,
                                   unit="pt", disable=quiet, file=sys.stderr, dynamic_ncols=True) as bar:
@@ -146,21 +156,26 @@ def _run_local(target: str, todo: list[Point], workers: int):
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(target: str, todo: list[Point], scheduler):
-    """Yield (point, future) as points finish on a Dask cluster (address or Client)."""
-    if not todo:
-        return
-    from dask.distributed import Client, as_completed
+def _dask_client(scheduler):
+    """(a Dask client for ``scheduler``, whether this call opened it): an address is connected to now."""
+    from dask.distributed import Client
 
     if isinstance(scheduler, Client):
-        client, own = scheduler, False
-    else:
-        if not isinstance(scheduler, str):
-            raise ParameterError(f"scheduler must be an address like tcp://host:8786 or a Client, got {scheduler!r}")
-        try:
-            client, own = Client(scheduler, timeout="20s"), True
-        except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            raise XbarError(f"cannot reach the Dask scheduler at {scheduler!r}: {_one_line(exc)}") from None
+        return scheduler, False
+    if not isinstance(scheduler, str):
+        raise ParameterError(f"scheduler must be an address like tcp://host:8786 or a Client, got {scheduler!r}")
+    try:
+        return Client(scheduler, timeout="20s"), True
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise XbarError(f"cannot reach the Dask scheduler at {scheduler!r}: {_one_line(exc)}") from None
+
+
+def _run_dask(target: str, todo: list[Point], client):
+    """Yield (point, future) as points finish on a Dask cluster (a connected client)."""
+    if not todo:
+        return
+    from dask.distributed import as_completed
+
     futures = {}
     try:
         futures = {client.submit(run_point, target, p.params, key=f"xbar-sweep-{p.key}"): p
@@ -171,5 +186,3 @@ def _run_dask(target: str, todo: list[Point], scheduler):
     finally:
         for future in futures.values():
             future.cancel()
-        if own:
-            client.close()
