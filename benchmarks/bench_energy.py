@@ -24,7 +24,8 @@ from xbar.array.circuit import build_circuit
 from xbar.array.crossbar import Crossbar
 from xbar.network.datasets import load
 from xbar.device.library import library_device
-from xbar.network.analog import AnalogNetwork, CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
 from xbar.network.mlp import trained
 from xbar.network.energy import network_read_report
 from xbar.analysis.readout import array_settling, elmore_estimate

@@ -26,7 +26,8 @@ import time
 
 from xbar.network.datasets import load
 from xbar.experiments.circuits import compare
-from xbar.network.analog import AnalogNetwork, CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
 from xbar.network.mlp import sigmoid, trained
 from xbar.solvers import NgspiceSolver
 

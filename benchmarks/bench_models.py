@@ -24,7 +24,7 @@ import time
 from xbar.network.datasets import load
 from xbar.device.variation import Variation
 from xbar.experiments.circuits import compare
-from xbar.network.analog import CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.models import load_model
 from xbar.network.mlp import default_cache_dir, trained
 

@@ -26,7 +26,7 @@ from xbar.array.crossbar import Crossbar
 from xbar.network.datasets import load
 from xbar.device.library import library_device
 from xbar.experiments.circuits import compare
-from xbar.network.analog import CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.mlp import trained
 from xbar.solvers import NewtonSolver
 

@@ -22,7 +22,7 @@ import time
 
 from xbar.network.datasets import load
 from xbar.experiments.programming import program_point
-from xbar.network.analog import CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.mlp import trained
 from xbar.device.switching import SwitchingParams
 

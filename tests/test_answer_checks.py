@@ -167,7 +167,7 @@ def test_a_spice_native_disagreement_in_infer_is_an_error():
                                 spice_runs=[dict(backend="ngspice", ngspice="ngspice-46", klu_compiled=True,
                                                  klu_used=True, kcl_residual=1e-15)])
     assert spice_agreement(net, None, logits * (1 + 1e-9))["logits_max_rel_to_native"] < 1e-8
-    with pytest.raises(SolverError, match="disagree: logits differ by 0.5 of the largest"):
+    with pytest.raises(SolverError, match="disagree: outputs differ by 0.5 of the largest"):
         spice_agreement(net, None, logits * 1.5)
 
 

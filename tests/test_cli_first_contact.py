@@ -196,7 +196,8 @@ BAD_MATRIX_FILES = {
 @pytest.mark.bad_input
 @pytest.mark.parametrize("damage", BAD_MATRIX_FILES)
 def test_a_bad_cached_effective_matrix_is_rebuilt(tmp_path, damage):
-    from xbar.network.analog import AnalogNetwork, CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
+    from xbar.network.analog import AnalogNetwork
     from xbar.network.mlp import Network
     rng = np.random.default_rng(0)
     net = Network([rng.normal(size=(12, 6)), rng.normal(size=(6, 3))], [rng.normal(size=6), rng.normal(size=3)])
@@ -215,7 +216,7 @@ def test_a_bad_cached_effective_matrix_is_rebuilt(tmp_path, damage):
 
 def test_infer_report_is_complete_and_readable(tmp_path):
     from xbar.experiments.circuits import run_infer
-    from xbar.network.analog import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     lines = []
     spec = CircuitSpec(wire_ohm=2.0, tile_rows=32, tile_cols=32, adc_bits=8)
     result = run_infer("digits", spec, tmp_path / "out", studies=("adc",), n_test=40, quiet=True,
@@ -289,7 +290,7 @@ def test_reproduce_store_lines_that_are_not_records_are_recomputed(tmp_path, mon
 
 def test_study_descriptions_give_their_point_counts():
     from xbar.experiments.studies import EXTRA_STUDIES, STUDIES, study_specs
-    from xbar.network.analog import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     for name, what in {**STUDIES, **EXTRA_STUDIES}.items():
         if name in ("energy", "readout"):  # analyses of the base run, not study points
             continue
@@ -298,7 +299,7 @@ def test_study_descriptions_give_their_point_counts():
 
 def test_energy_analysis_is_opt_in(tmp_path):
     from xbar.experiments.circuits import run_infer
-    from xbar.network.analog import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     spec = CircuitSpec(tile_rows=32, tile_cols=32)
     plain = run_infer("digits", spec, tmp_path / "plain", n_test=20, quiet=True)
     assert "energy" not in plain["base"] and "## Energy" not in (tmp_path / "plain" / "report.md").read_text()

@@ -13,7 +13,8 @@ from xbar.device.files import load_device, shipped_devices, state_spacing_pct
 from xbar.device.compound import CompoundMTJ
 from xbar.device.variation import Variation
 from xbar.util.errors import ParameterError
-from xbar.network.analog import AnalogNetwork, CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
 from xbar.array.netlist import netlist_text
 from xbar.network.mlp import trained
 from xbar.solvers import solve

@@ -133,9 +133,9 @@ def test_cli_missing_ngspice(tmp_path):
 def test_cli_solve_and_netlist_roundtrip(tmp_path):
     out = tmp_path / "i.csv"
     assert run_cli("solve", "--rows", "5", "--cols", "4", "--backend", "ngspice", "-o", str(out)).returncode == 0
-    spice = np.loadtxt(out, delimiter=",")
+    spice = np.loadtxt(out, delimiter=",", skiprows=1)
     assert run_cli("solve", "--rows", "5", "--cols", "4", "-o", str(out)).returncode == 0
-    native = np.loadtxt(out, delimiter=",")
+    native = np.loadtxt(out, delimiter=",", skiprows=1)
     assert spice.shape == (4, 4) and np.abs(spice - native).max() <= 1e-9 * np.abs(native).max()
     assert run_cli("netlist", "--rows", "3", "--cols", "2", "-o", str(tmp_path / "n.cir")).returncode == 0
     assert (tmp_path / "n.cir").read_text().count("\nX") == 6

@@ -4,7 +4,7 @@ import pytest
 
 from xbar.network.datasets import load
 from xbar.experiments.circuits import compare
-from xbar.network.analog import CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.mlp import trained
 
 from conftest import needs_mnist, shared_data_dir

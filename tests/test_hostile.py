@@ -73,7 +73,7 @@ def _network():
 
 def _valid():
     """Qualified class name -> a function giving valid keyword arguments."""
-    from xbar.network import datasets, analog as inference, mapping, quantize
+    from xbar.network import circuit_spec, datasets, mapping, quantize
     from xbar.analysis import periphery
     from xbar.programming import verify as programming
     from xbar.device import switching
@@ -105,7 +105,7 @@ def _valid():
         "xbar.device.faults.Faults": lambda: dict(stuck_p=0.1, stuck_ap=0.1, open=0.1, short=0.1, short_ohm=400.0, seed=2),
         "xbar.array.circuit.Circuit": lambda: _fields(build_circuit(_crossbar())),
         "xbar.array.circuit.ResistorGroup": lambda: _fields(build_circuit(_crossbar()).resistors[0]),
-        "xbar.network.circuit_spec.CircuitSpec": lambda: _fields(inference.CircuitSpec(channel_ohm=300.0, adc_bits=4,
+        "xbar.network.circuit_spec.CircuitSpec": lambda: _fields(circuit_spec.CircuitSpec(channel_ohm=300.0, adc_bits=4,
                                                                             adc_full_scale_a=1e-3)),
         "xbar.network.analog.LayerResult": lambda: dict(z_analog=np.ones((2, 3)), z_ideal=np.ones((2, 3))),
         "xbar.solvers.result.Solution": lambda: dict(currents=np.ones((2, 3)), voltages=np.ones((2, 3)),
@@ -117,6 +117,8 @@ def _valid():
         "xbar.network.datasets.Dataset": lambda: dict(name="tiny", x_train=np.ones((2, 3)), y_train=np.array([0, 1]),
                                               x_test=np.ones((1, 3)), y_test=np.array([1])),
         "xbar.sweeps.grid.Grid": lambda: dict(experiment="crossbar", axes={"rows": (2, 3)}, figure={}),
+        "xbar.array.testbench.SenseAmplifier": lambda: dict(gain=1e5, output_ohm=100.0, feedback_ohm=1e3,
+                                                            ground_ohm=1e3),
         "xbar.array.capacitance.Capacitance": lambda: dict(wire_farad_per_m=2e-10, row_pitch_m=1e-6, col_pitch_m=1e-6,
                                                      junction_farad=5e-15, sense_farad=1e-14),
         "xbar.array.circuit.CapacitorGroup": lambda: dict(prefix="Cr", title="row wires", index=np.array([[0, 1]]),
@@ -125,6 +127,8 @@ def _valid():
         "xbar.device.switching.SwitchingParams": lambda: _fields(switching.SwitchingParams()),
         "xbar.array.write_circuit.WritePath": lambda: _fields(write_circuit.WritePath()),
         "xbar.analysis.periphery.Periphery": lambda: _fields(periphery.Periphery()),
+        "xbar.network.mitigation.Mitigation": lambda: dict(compensate=2, device_aware=True, disconnect_shorts=False,
+                                                           operating_point=False),
         "xbar.array.write_circuit.WriteCircuit": lambda: _fields(write_circuit.build_write_circuit(_device())),
     }
 

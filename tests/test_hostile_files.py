@@ -20,7 +20,7 @@ from test_models import cnn_onnx  # noqa: E402
 
 
 def _cached_matrix(path):
-    from xbar.network.analog import _cached_matrix as cached
+    from xbar.network.placed import _cached_matrix as cached
     if cached(Path(path), (2, 2)) is not None:
         raise AssertionError("a bad cache entry was trusted")
     raise XbarError("refused (the entry is rebuilt)")

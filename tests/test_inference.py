@@ -10,7 +10,8 @@ from xbar.network.datasets import load
 from xbar.device.library import library_device
 from xbar.util.errors import ParameterError
 from xbar.experiments.circuits import compare, write_tile_netlists
-from xbar.network.analog import AnalogNetwork, CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
 from xbar.network.mapping import (
     conductances,
     map_layer,
@@ -19,7 +20,8 @@ from xbar.network.mapping import (
     tile_layer,
     weights_from_conductances,
 )
-from xbar.array.netlist import output_vectors, read_raw
+from xbar.array.netlist import output_vectors, read_raw, write_netlist
+from xbar.solvers import solve
 from xbar.network.mlp import trained
 from xbar.network.quantize import nearest
 from xbar.solvers.ngspice import find_ngspice
@@ -231,3 +233,31 @@ def test_warm_run_builds_no_circuits(small, tmp_path):
         f.write_bytes(b"not an npz")
     again = AnalogNetwork(net, spec, cache_dir=tmp_path).ir_drop(0, x[:4])
     assert [s["worst_v"] for s in again] == [s["worst_v"] for s in ir_cold]
+
+
+@pytest.mark.parametrize("scheme", ["differential", "reference"])
+def test_tile_netlists_say_what_their_rows_and_columns_are(small, scheme, tmp_path):
+    net, data = small
+    analog_net = AnalogNetwork(net, CircuitSpec(n_cells=2, wire_ohm=1.0, tile_rows=40, tile_cols=12, scheme=scheme))
+    paths = write_tile_netlists(analog_net, data.x_test[:1], tmp_path)
+    first, last = paths[0].read_text(), (tmp_path / "layer0_tile1_0.cir").read_text()  # 65 rows: 40 + 25
+    outputs = "0..5" if scheme == "differential" else "0..9"  # 12 columns: 6 pairs, or 10 and 2 references
+    assert f"* tile: layer 0 rows 0..39 of its 64 inputs + bias, outputs {outputs}" in first
+    assert "* bias row: none in this tile" in first and "* bias row: row 24 (row source V24" in last
+    assert "* row sources: test input 0 of the dataset, its pixels" in first
+    if scheme == "differential":
+        assert "* differential pairs: columns 4 (+) and 5 (-) give output 2 (I+ - I-)" in first
+    else:
+        assert "reference columns 10 (all devices in state 0) and 11 (all in state 2)" in first
+    # the same tile as a component, in a testbench with finite-gain TIAs, reproduces the native tile
+    from xbar.array import testbench as tb
+    tile = analog_net.tiles[0][0]
+    circuit = analog_net.circuit(tile)
+    write_netlist(circuit, tmp_path / "tile.cir", subckt="tile0")
+    v = analog_net.row_voltages(data.x_test[:1])[0, tile.rows[0]:tile.rows[1]]
+    (tmp_path / "tb.cir").write_text(tb.testbench_text(circuit, v, "tile.cir", "tile0"))
+    subprocess.run([find_ngspice(), "-b", "-r", str(tmp_path / "tb.raw"), str(tmp_path / "tb.cir")], check=True,
+                   capture_output=True, timeout=120)
+    got, _ = tb.testbench_currents(read_raw(tmp_path / "tb.raw")[-1], circuit)
+    expected = solve(tb.equivalent_crossbar(circuit.crossbar, tb.SenseAmplifier()), [v]).currents[0]
+    assert np.abs(got - expected).max() <= 1e-9 * np.abs(expected).max()

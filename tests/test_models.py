@@ -11,7 +11,8 @@ from onnx import TensorProto, helper, numpy_helper
 from xbar.network.datasets import load
 from xbar.util.errors import ParameterError
 from xbar.experiments.circuits import compare, input_scales
-from xbar.network.analog import AnalogNetwork, CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
 from xbar.network.models import Conv, Dense, from_network, load_model
 from xbar.network.mlp import Network
 

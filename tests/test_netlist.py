@@ -14,7 +14,7 @@ from xbar.device.junction import MTJ
 from xbar.device.variation import Variation
 from xbar.device.library import library_device
 from xbar.util.errors import ParameterError
-from xbar.array.netlist import netlist_text, output_vectors, read_raw, safe_title, write_netlist
+from xbar.array.netlist import format_number, netlist_text, output_vectors, read_raw, safe_title, write_netlist
 from xbar.solvers import solve
 from xbar.solvers.ngspice import find_ngspice
 
@@ -79,7 +79,8 @@ def test_netlist_names_come_from_indices_only():
     assert ".control" not in text and "shell" not in text
     for line in text.splitlines():
         if not line.startswith("*"):
-            assert all(ch.isalnum() or ch in " _.=:{}-+()" for ch in line), line
+            extra = "'*/" if line.startswith(".meas dc ") else ""  # par('v(o0)/1000000'): numbers and names
+            assert all(ch.isalnum() or ch in " _.=:{}-+()" + extra for ch in line), line
 
 
 @pytest.mark.parametrize("title", ["x\n.control\nshell rm -rf /\n.endc", "a;b", "q'uote", 7])
@@ -93,3 +94,66 @@ def test_netlist_generation_is_fast_enough_to_be_linear():
     xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), np.zeros((64, 64), int), row_wire_ohm=1, col_wire_ohm=1)
     text = netlist_text(build_circuit(xb))
     assert text.count("\nX") == 64 * 64
+
+
+@pytest.mark.parametrize("name", sorted(golden_cases()))
+def test_plain_ngspice_prints_the_column_table(name, tmp_path):
+    """`ngspice -b x.cir` shows i_col<j> and v_col<j> per column, not every node voltage."""
+    circuit, inputs = golden_cases()[name]
+    path = write_netlist(circuit, tmp_path / "x.cir", inputs=inputs)
+    out = subprocess.run([find_ngspice(), "-b", str(path)], check=True, capture_output=True, text=True,
+                         timeout=120).stdout
+    table = {ln.split()[0]: float(ln.split()[2]) for ln in out.splitlines() if ln.startswith(("i_col", "v_col"))}
+    cols = circuit.shape[1]
+    assert len(table) == 2 * cols and "Node" not in out and "Voltage" not in out
+    expected = solve(circuit, [inputs])
+    got_i = np.array([table[f"i_col{j}"] for j in range(cols)])
+    got_v = np.array([table[f"v_col{j}"] for j in range(cols)])
+    assert np.abs(got_i - expected.currents[0]).max() <= 1e-5 * np.abs(expected.currents).max()  # 6 digits
+    assert np.abs(got_v - expected.voltages[0]).max() <= 1e-5 * np.abs(expected.voltages).max()
+
+
+def test_cells_that_differ_are_written_by_their_own_parameters():
+    """A P cell whose R_P equals the mean R_AP is {rp1}, not {rap}; variation makes literal numbers."""
+    mean_rap = CompoundMTJ.heterogeneous((MTJ(10e3, 20e3), MTJ(30e3, 60e3))).mtj.r_ap  # R_AP's alone set it
+    dev = CompoundMTJ.heterogeneous((MTJ(10e3, 20e3), MTJ(mean_rap, 60e3)))  # cell 1's R_P = the mean R_AP
+    assert dev.mtj.r_ap == dev.cells[1].r_p
+    xb = Crossbar(dev, np.array([[0, 1, 2]]))
+    text = netlist_text(build_circuit(xb))
+    assert f".param rp0=10000 rap0=20000 rp1={format_number(mean_rap)} rap1=60000 rseg=150" in text
+    assert "{rap}" not in text and "{rp}" not in text
+    assert "X0_0 in0 c0_0 cmtj2 params: rc0={rap0} rc1={rap1}" in text
+    assert "X0_1 in0 c0_1 cmtj2 params: rc0={rp0} rc1={rap1}" in text
+    assert "X0_2 in0 c0_2 cmtj2 params: rc0={rp0} rc1={rp1}" in text
+    varied = netlist_text(build_circuit(Crossbar(dev, np.array([[0, 1, 2]]), variation=Variation(0.1, 1))))
+    assert not [ln for ln in varied.splitlines() if ln.startswith("X") and "{" in ln]
+
+
+def test_read_raw_names_sweeps_and_subcircuit_nodes(tmp_path):
+    circuit, inputs = golden_cases()["2x2_1cell_tia"]
+    path = write_netlist(circuit, tmp_path / "x.cir", inputs=inputs)
+    text = path.read_text().replace(".save i(vs0) i(vs1)", ".save all")
+    path.write_text(text)
+    subprocess.run([find_ngspice(), "-b", "-r", str(tmp_path / "o.raw"), str(path)], check=True,
+                   capture_output=True, timeout=120)
+    (plot,) = read_raw(tmp_path / "o.raw")
+    assert plot["v(v-sweep)"].tolist() == [0.1] and plot["v(in0)"].tolist() == [0.1]
+    assert "v(x0_0.h0)" in plot and plot["i(vs0)"].shape == (1,)
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("content", [None, b"", b"Title: x\nNo. Variables: 2\nNo. Points: 1\nVariables:\n", b"\x00garbage"])
+def test_read_raw_refuses_missing_and_broken_files(content, tmp_path):
+    from xbar.util.errors import SolverError
+    path = tmp_path / "x.raw"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(SolverError, match="raw file"):
+        read_raw(path)
+
+
+def test_read_raw_is_public():
+    import xbar
+    from xbar.array.raw import read_raw as raw_reader
+    assert xbar.read_raw is raw_reader is read_raw
+    assert "\"-r\", \"out.raw\"" in xbar.read_raw.__doc__

@@ -120,7 +120,8 @@ def test_cli_bad_t_read(capsys):
 
 def test_read_noise_injection_is_seeded_and_bites_at_low_v_read():
     from xbar.network.datasets import load
-    from xbar.network.analog import AnalogNetwork, CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
+    from xbar.network.analog import AnalogNetwork
     from xbar.network.mlp import trained
     data = load("digits")
     net = trained("digits", seed=0, progress=False)
@@ -141,6 +142,6 @@ def test_read_noise_injection_is_seeded_and_bites_at_low_v_read():
 
 @pytest.mark.bad_input
 def test_bad_read_noise_time_refused():
-    from xbar.network.analog import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     with pytest.raises(ParameterError, match="read_noise_t_s"):
         CircuitSpec(read_noise_t_s=-1.0)

@@ -9,7 +9,8 @@ import pytest
 from xbar.analysis.read_disturb import channel_area_m2, channel_current_density, read_disturb
 from xbar.network.datasets import load
 from xbar.util.errors import ParameterError
-from xbar.network.analog import AnalogNetwork, CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
 from xbar.network.mlp import trained
 from xbar.device.switching import SwitchingParams, critical_current, thermal_stability
 

@@ -101,7 +101,8 @@ def test_thick_layers_cost_more_and_fail_more():
 def test_programmed_network_through_the_circuits(tmp_path):
     from xbar.network.datasets import load
     from xbar.experiments.programming import ProgrammedNetwork, program_network
-    from xbar.network.analog import AnalogNetwork, CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
+    from xbar.network.analog import AnalogNetwork
     from xbar.network.mlp import Network
     data = load("digits")
     rng = np.random.default_rng(0)

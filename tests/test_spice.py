@@ -268,7 +268,7 @@ def test_stopped_runs_leave_no_temporary_folder(tmp_path, how):
 def test_network_through_pyspice_reports_agreement_with_native(tmp_path):
     from xbar.network.datasets import load
     from xbar.experiments.circuits import compare
-    from xbar.network.analog import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     from xbar.network.mlp import trained
     net, data = trained("digits", seed=0, hidden=16, epochs=40, cache_dir=tmp_path), load("digits")
     spec = CircuitSpec(n_cells=3, wire_ohm=1.0, tile_rows=40, tile_cols=12, sigma=0.05)

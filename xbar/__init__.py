@@ -37,7 +37,7 @@ _API = {
     "Solution": ("solvers", "Solution"),
     "write_netlist": ("array.netlist", "write_netlist"),
     "netlist_text": ("array.netlist", "netlist_text"),
-    "read_raw": ("array.netlist", "read_raw"),
+    "read_raw": ("array.raw", "read_raw"),
     "CircuitSpec": ("network.circuit_spec", "CircuitSpec"),
     "AnalogNetwork": ("network.analog", "AnalogNetwork"),
     "trained": ("network.mlp", "trained"),

@@ -37,12 +37,12 @@ from xbar.util.validate import integer, real
 class Periphery:
     """Periphery parameters (SI units; sources in the module docstring)."""
 
-    adc_bits: int = 8
+    adc_bits: int = 8                         # ADC resolution (assumed: a common in-memory-computing choice)
     adc_fom_j: float = 10e-15                 # Walden FOM, J per conversion step (Murmann survey, SAR)
     adc_enob_loss_bits: float = 0.5           # ENOB = bits - this (assumed)
     adc_sample_rate_hz: float = 100e6         # conversions per second (assumed)
     columns_per_adc: int = 8                  # columns multiplexed onto one ADC (assumed, NeuroSim-style)
-    dac_bits: int = 8
+    dac_bits: int = 8                         # input DAC resolution (assumed, as the ADC's)
     dac_fom_j: float = 10e-15                 # J per conversion step (assumed equal to the ADC's)
     dac_sample_rate_hz: float = 100e6         # (assumed)
     tia_supply_volt: float = 1.0              # (assumed)

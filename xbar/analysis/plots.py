@@ -134,6 +134,21 @@ def nonlinear_study(by_vh: dict[str, list[tuple[float, float, list[float]]]]) ->
     return fig
 
 
+def study_accuracy(study: str, labels: list[str], analog_pct: list[float], ideal_pct: list[float]) -> Figure:
+    """One study of ``xbar infer``: analog and ideal quantized accuracy (%) at each of its points, in order."""
+    fig = Figure(figsize=(max(5.0, 0.9 * len(labels) + 2.0), 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    x = np.arange(len(labels))
+    ax.plot(x, ideal_pct, "s--", color="0.45", label="ideal quantized")
+    ax.plot(x, analog_pct, "o-", color="C0", label="analog (circuit)")
+    ax.set_xticks(x, labels, rotation=30 if max(map(len, labels)) > 8 else 0, ha="right" if max(map(len, labels)) > 8 else "center")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{study} study: accuracy at each point")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
 def analog_vs_ideal(z_ideal: np.ndarray, z_analog: np.ndarray, max_points: int = 20000) -> Figure:
     """Scatter of analog against ideal quantized outputs (same shape), with the identity line."""
     a, b = np.ravel(z_ideal), np.ravel(z_analog)

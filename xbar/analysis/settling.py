@@ -10,7 +10,7 @@ import numpy as np
 
 from xbar.util.errors import ParameterError
 
-#: Default settling band: half an LSB of an 8-bit ADC over the column's full scale.
+#: Default settling band: half an LSB of an 8-bit ADC over the column's full scale (assumed, as Periphery.adc_bits).
 DEFAULT_ADC_BITS = 8
 
 

@@ -158,10 +158,12 @@ class Circuit:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the crossbar."""
         return self.crossbar.shape
 
     @property
     def sense(self) -> str:
+        """The crossbar's sense mode: ``tia`` or ``resistor``."""
         return self.crossbar.sense
 
     def node_names(self) -> list[str]:

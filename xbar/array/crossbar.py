@@ -117,8 +117,8 @@ class Crossbar:
     driver_ohm: float = 0.0
     access_ohm: float = 0.0
     sense: str = "tia"
-    ref_ohm: float = 1e6
-    tia_feedback_ohm: float = 1e3
+    ref_ohm: float = 1e6               # resistor sensing: the paper measured through 1 Mohm
+    tia_feedback_ohm: float = 1e3      # TIA feedback: the output voltage and its I^2 R_f energy (assumed)
     variation: Variation = field(default_factory=Variation)
     cell_resistance_ohm: np.ndarray | None = None
     faults: Faults = field(default_factory=Faults)
@@ -189,6 +189,7 @@ class Crossbar:
 
     @property
     def n_cells(self) -> int:
+        """MTJ cells per compound device."""
         return self.device.n_cells
 
     def cell_ohm(self) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Circuit -> readable ngspice netlist text, and ngspice raw files -> arrays.
+"""Circuit -> readable ngspice netlist text (raw files -> arrays: :mod:`xbar.array.raw`).
 
 Every element and node name is built from integer indices (see
 :func:`xbar.array.circuit.node_name`); no user string reaches the netlist except a
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -17,8 +18,9 @@ from xbar import __version__
 from xbar.util.atomic import write_text
 from xbar.array.circuit import Circuit, as_circuit, check_inputs, node_name
 from xbar.array.crossbar import Crossbar
-from xbar.util.errors import ParameterError, SolverError
-from xbar.util.files import read_bytes
+from xbar.array.subckt import as_subckt, check_subckt_name, port_node_names, ports_comment
+from xbar.array.raw import read_raw  # noqa: F401  (its documented home before xbar.array.raw)
+from xbar.util.errors import ParameterError
 
 _SAFE_TITLE = re.compile(r"[A-Za-z0-9 _.,:()+\-=%/]{0,120}")
 
@@ -169,13 +171,17 @@ def _cells_comment(device) -> list[str]:
 
 def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = None,
                  analysis: bool = True, capacitors: bool = False, rise_s: float | None = None,
-                 batch=None) -> str:
+                 batch=None, subckt: str | None = None, notes: Sequence[str] = ()) -> str:
     """The ngspice netlist of ``circuit`` (a Crossbar is built into its circuit first).
 
     ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
-    ``analysis`` the netlist ends in ``.op``, a ``.save`` of the outputs and
-    ``.end``, ready for ``ngspice -b -r out.raw``; without, the caller appends
-    its own control section. ``capacitors`` adds the circuit's capacitances
+    ``analysis`` the netlist ends in its analysis and ``.end`` (see
+    :func:`result_lines`): ``ngspice -b x.cir`` prints each column's current and
+    sense voltage, ``ngspice -b -r out.raw x.cir`` writes them to a raw file;
+    without, the caller appends its own control section. ``subckt`` NAME
+    instead writes the array as ``.subckt NAME`` with ports only (see
+    :func:`xbar.array.subckt.subckt_ports`): no sources, analysis, options or
+    ``.end``. ``notes``: extra comment lines for the header (each checked like a title). ``capacitors`` adds the circuit's capacitances
     (wire, sense node, and each cell's junction inside the subcircuit) for a
     transient; ``rise_s`` makes each row source a step from 0 V at t = 0 to its
     input, linear over ``rise_s`` seconds (PWL). ``batch`` [batch, rows] (two or
@@ -192,7 +198,11 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
     x = np.zeros(rows) if inputs is None else check_inputs(inputs, rows)[0]
     if inputs is not None and np.shape(inputs) not in ((rows,), (1, rows)):
         raise ParameterError(f"a netlist takes one input vector of {rows} voltages, got shape {list(np.shape(inputs))}")
-    names = circuit.node_names()
+    if subckt is not None:
+        check_subckt_name(subckt)
+    if subckt is not None and (inputs is not None or batch is not None or rise_s is not None):
+        raise ParameterError("a subcircuit has ports, not sources: give no inputs, batch or rise time with subckt")
+    names = circuit.node_names() if subckt is None else port_node_names(circuit)
     mtj = xbar.device.mtj
     channel = circuit.channel_segment_ohm > 0
     nonlinear = circuit.nonlinear
@@ -206,10 +216,12 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
         f"* write channel: {xbar.device.channel_ohm:.6g} ohm in {n + 1} segments of {circuit.channel_segment_ohm:.6g} ohm",
         f"* wires: row {xbar.row_wire_ohm:.6g} ohm/segment, column {xbar.col_wire_ohm:.6g} ohm/segment; "
         f"driver {xbar.driver_ohm:.6g} ohm; access {xbar.access_ohm:.6g} ohm (0 = ideal, nodes merged)",
-        f"* sense: {'virtual ground (ideal TIA), currents i(vs<j>)' if xbar.sense == 'tia' else f'reference resistor {xbar.ref_ohm:.6g} ohm to ground, voltages v(o<j>)'}",
+        _sense_comment(circuit, subckt is not None),
         _variation_comment(xbar.variation),
         *_faults_comment(xbar.faults),
-        f".param rp={format_number(mtj.r_p)} rap={format_number(mtj.r_ap)} rseg={format_number(circuit.channel_segment_ohm)}",
+        *(f"* {safe_title(note)}" for note in notes),
+        *ports_comment(circuit, subckt),
+        _param_line(circuit),
         *([f".param cj={format_number(circuit.cell_farad)}"] if capacitors else []),
         *(_junction(circuit) if nonlinear else []),
         *_subckt(n, channel, capacitors=capacitors, nonlinear=nonlinear),
@@ -221,7 +233,9 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
         wave = [f" PWL(0 0 {format_number(rise)} {format_number(v)})" for v in x.tolist()]
     else:
         wave = [""] * rows
-    if batch is None:
+    if subckt is not None:
+        body = []
+    elif batch is None:
         head.append("* row sources: V<i> drives row i")
         body = [f"V{i} {names[node]} 0 DC {format_number(v)}{w}"
                 for i, (node, v, w) in enumerate(zip(circuit.input_nodes, x, wave))]
@@ -239,14 +253,15 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
                         for lab, a, b, f in zip(_labels(g.index), g.a.tolist(), g.b.tolist(), _values(g.farad)))
     sub = subckt_name(n, channel, nonlinear=nonlinear)
     body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
-                "({rp}: parallel, {rap}: antiparallel)" + (", zero-bias; rp<k>: the cell's R_P" if nonlinear else ""))
+                + ("({rp<k>}, {rap<k>}: cell k parallel, antiparallel)" if xbar.device.cells
+                   else "({rp}: parallel, {rap}: antiparallel)")
+                + (", zero-bias; rp<k>: the cell's R_P" if nonlinear else ""))
     cells = circuit.cell_ohm.reshape(-1, n)
-    named = {mtj.r_p: "{rp}", mtj.r_ap: "{rap}"}
-    values = [_values(cells[:, k], named) for k in range(n)]
+    values = [_values(cells[:, k], _named(xbar.device, k)) for k in range(n)]
     rp_values = None
     if nonlinear:
         cell_rp = circuit.cell_rp_ohm.reshape(-1, n)
-        rp_values = [_values(cell_rp[:, k], named) for k in range(n)]
+        rp_values = [_values(cell_rp[:, k], _named(xbar.device, k)) for k in range(n)]
     if np.isfinite(cells).all():
         fmt = "X{} {} {} " + sub + " params: " + " ".join(
             f"rc{k}={{}}" + (f" rp{k}={{}}" if nonlinear else "") for k in range(n))
@@ -256,13 +271,70 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
         body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *columns))
     else:
         body.extend(_open_devices(circuit, channel, names, values, capacitors, rp_values))
+    if subckt is not None:
+        return "\n".join(as_subckt(circuit, subckt, head, body)) + "\n"
     if xbar.sense == "tia":
         body.append("* virtual-ground sense: 0 V sources, current flows from the column into Vs<j>")
         body.extend(f"Vs{j} {names[node]} 0 DC 0" for j, node in enumerate(circuit.sense_nodes))
     tail = [".options klu"] + ([NONLINEAR_OPTIONS] if nonlinear else [])
     if analysis:
-        tail += [f".save {' '.join(output_vectors(circuit))}", analysis_line(batch), ".end"]
+        tail += [f".save {' '.join(output_vectors(circuit))}", *result_lines(circuit, x, batch), ".end"]
     return "\n".join(head + body + tail) + "\n"
+
+
+def _sense_comment(circuit: Circuit, subckt: bool) -> str:
+    xbar = circuit.crossbar
+    if xbar.sense == "tia":
+        if subckt:
+            return "* sense: none inside; the ports o<j> go to the testbench's sense amplifiers (virtual ground)"
+        return "* sense: virtual ground (ideal TIA), currents i(vs<j>)"
+    return (f"* sense: reference resistor {xbar.ref_ohm:.6g} ohm to "
+            + ("the port ref" if subckt else "ground") + ", voltages v(o<j>)")
+
+
+def _param_line(circuit: Circuit) -> str:
+    """The device parameters: ``rp``, ``rap`` of identical cells, ``rp<k>``, ``rap<k>`` of cells that differ."""
+    device = circuit.crossbar.device
+    if device.cells:
+        pairs = [f"rp{k}={format_number(c.r_p)} rap{k}={format_number(c.r_ap)}" for k, c in enumerate(device.cells)]
+    else:
+        pairs = [f"rp={format_number(device.mtj.r_p)} rap={format_number(device.mtj.r_ap)}"]
+    return f".param {' '.join(pairs)} rseg={format_number(circuit.channel_segment_ohm)}"
+
+
+def _named(device, k: int) -> dict[float, str]:
+    """Cell k's resistances written by parameter name: its own R_P, R_AP (``{rp}``, or ``{rp<k>}`` when
+    the cells differ); any other value (variation, faults) is written as a number."""
+    if device.cells:
+        cell = device.cells[k]
+        return {cell.r_ap: f"{{rap{k}}}", cell.r_p: f"{{rp{k}}}"}
+    return {device.mtj.r_ap: "{rap}", device.mtj.r_p: "{rp}"}
+
+
+def result_lines(circuit: Circuit, x: np.ndarray, batch=None) -> list[str]:
+    """The analysis that shows its answer: a one-point ``.dc`` of row source V0 at its own value (the
+    operating point, without the listing of every node ``.op`` prints in batch mode) and one ``.meas``
+    per column, so ``ngspice -b x.cir`` prints ``i_col<j>`` (ampere, into the sense element) and
+    ``v_col<j>`` (volt, the sense output) for every column; a ``batch`` sweep prints them as a ``.print`` table.
+    """
+    rows, cols = circuit.shape
+    xbar = circuit.crossbar
+    outs = output_vectors(circuit)
+    if xbar.sense == "tia":
+        current, voltage = outs, [f"par('{format_number(-xbar.tia_feedback_ohm)}*{o}')" for o in outs]
+        what = f"i_col<j>: current into the column's virtual ground; v_col<j>: ideal TIA output -R_f i, " \
+               f"R_f = {xbar.tia_feedback_ohm:.6g} ohm"
+    else:
+        current, voltage = [f"par('{o}/{format_number(xbar.ref_ohm)}')" for o in outs], outs
+        what = "i_col<j>: current into the reference resistor; v_col<j>: its voltage"
+    if batch is not None:
+        return [f"* results: a table of {what}, one line per input vector",
+                f".print dc {' '.join(current)}", analysis_line(batch)]
+    v0 = format_number(x[0])
+    return [f"* results: ngspice -b prints {what} (6 digits; -r out.raw keeps every digit)",
+            f".dc V0 {v0} {v0} 1",
+            *(line for j, (c, v) in enumerate(zip(current, voltage))
+              for line in (f".meas dc i_col{j} max {c}", f".meas dc v_col{j} max {v}"))]
 
 
 def analysis_line(batch=None) -> str:
@@ -315,79 +387,8 @@ def driver_vectors(circuit: Circuit) -> list[str]:
     return [f"v({node_name(*circuit.node_labels[n])})" for n in nodes]
 
 
-def write_netlist(circuit: Circuit | Crossbar, path, inputs=None, title: str | None = None) -> Path:
-    """Write :func:`netlist_text` to ``path`` atomically; returns the path."""
-    return write_text(path, netlist_text(circuit, inputs=inputs, title=title))
-
-
-def read_raw(path) -> list[dict[str, np.ndarray]]:
-    """Read an ngspice raw file (binary or ASCII, one or more plots).
-
-    Returns one dict per plot mapping lower-case vector names (``v(o0)``,
-    ``i(vs0)``; ``vs0#branch`` is renamed to ``i(vs0)``) to arrays [points].
-    A truncated or garbage file raises :class:`SolverError` naming the file.
-    """
-    data = read_bytes(path, "ngspice raw file", SolverError)
-    try:
-        plots = _parse_raw(data, path)
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise SolverError(f"ngspice raw file {path} is truncated or not a raw file ({exc})") from None
-    if not plots:
-        raise SolverError(f"ngspice raw file {path} holds no results")
-    return plots
-
-
-def _parse_raw(data: bytes, path) -> list[dict[str, np.ndarray]]:
-    plots, pos = [], 0
-    while pos < len(data):
-        header = {}
-        names: list[str] = []
-        while True:
-            end = data.index(b"\n", pos)
-            line = data[pos:end].decode("latin-1")
-            pos = end + 1
-            key, _, value = line.partition(":")
-            key = key.strip().lower()
-            if key == "variables":
-                nvars = int(header["no. variables"])
-                for _ in range(nvars):
-                    end = data.index(b"\n", pos)
-                    parts = data[pos:end].decode("latin-1").split()
-                    pos = end + 1
-                    names.append(_vector_name(parts[1]))
-            elif key in ("binary", "values"):
-                break
-            else:
-                header[key] = value.strip()
-        nvars, npts = int(header["no. variables"]), int(header["no. points"])
-        if nvars < 1 or npts < 0 or len(names) != nvars:
-            raise ValueError(f"{nvars} variables and {npts} points declared, {len(names)} named")
-        if "complex" in header.get("flags", "").lower():
-            raise SolverError(f"ngspice raw file {path} holds complex data; xbar reads operating points only")
-        if key == "binary":
-            if len(data) - pos < 8 * nvars * npts:
-                raise ValueError(f"{len(data) - pos} bytes of data where {8 * nvars * npts} are declared")
-            values = np.frombuffer(data, dtype="<f8", count=nvars * npts, offset=pos)
-            pos += 8 * nvars * npts
-        else:
-            tokens: list[str] = []
-            while len(tokens) < (nvars + 1) * npts:
-                if pos >= len(data):
-                    raise ValueError(f"{len(tokens)} values where {(nvars + 1) * npts} are declared")
-                end = data.find(b"\n", pos)
-                end = len(data) if end < 0 else end
-                tokens.extend(data[pos:end].decode("latin-1").split())
-                pos = end + 1
-            values = np.array([float(t) for k, t in enumerate(tokens) if k % (nvars + 1)])
-        values = values.reshape(npts, nvars)
-        plots.append({name: values[:, k].copy() for k, name in enumerate(names)})
-        while pos < len(data) and data[pos:pos + 1] in (b"\n", b"\r", b" "):
-            pos += 1
-    return plots
-
-
-def _vector_name(name: str) -> str:
-    name = name.lower()
-    if name.endswith("#branch"):
-        return f"i({name[:-7]})"
-    return name
+def write_netlist(circuit: Circuit | Crossbar, path, inputs=None, title: str | None = None,
+                  subckt: str | None = None, notes: Sequence[str] = ()) -> Path:
+    """Write :func:`netlist_text` to ``path`` atomically (``subckt`` NAME: the array as a subcircuit
+    with ports only, for a designer's own testbench); returns the path."""
+    return write_text(path, netlist_text(circuit, inputs=inputs, title=title, subckt=subckt, notes=notes))

@@ -42,11 +42,11 @@ class WritePath:
     ``rise_s``/``fall_s`` linear pulse edges (assumed 5 ns).
     """
 
-    driver_ohm: float = 50.0
-    return_ohm: float = 0.0
-    read_side_ohm: float | None = 1e4
-    rise_s: float = 5e-9
-    fall_s: float = 5e-9
+    driver_ohm: float = 50.0               # assumed: a pulse generator's output, as in the paper's set-up
+    return_ohm: float = 0.0                # assumed ideal return switch
+    read_side_ohm: float | None = 1e4      # assumed: top electrode to ground through the row wire
+    rise_s: float = 5e-9                   # assumed linear pulse edge
+    fall_s: float = 5e-9                   # assumed linear pulse edge
 
     def __post_init__(self):
         for name in ("driver_ohm", "return_ohm"):
@@ -99,6 +99,7 @@ class WriteCircuit:
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes, ground (0) included."""
         return len(self.node_names)
 
     def with_junctions(self, junction_ohm) -> "WriteCircuit":

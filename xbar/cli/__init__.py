@@ -33,6 +33,7 @@ COMMANDS: list = [add_netlist, add_solve, add_settle, add_infer, add_reproduce, 
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``xbar`` argument parser with every subcommand of :data:`COMMANDS`."""
     parser = Parser(
         prog="xbar",
         description="Circuit-level simulator for compound SOT-MTJ crossbars.")
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``xbar`` with ``argv`` (default: the command line); returns the exit status."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -27,6 +27,7 @@ class Parser(argparse.ArgumentParser):
         self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str):
+        """Print argparse's error as one ``xbar: error:`` line and exit with status 2."""
         print(f"xbar: error: {one_line(message)}", file=sys.stderr)
         sys.exit(2)
 

@@ -33,6 +33,7 @@ from xbar.cli.common import (
 
 
 def add_crossbar_options(p: argparse.ArgumentParser) -> None:
+    """The options that describe a crossbar (shared by netlist, solve and settle)."""
     g = p.add_argument_group("crossbar")
     g.add_argument("--rows", type=count, default=8, help="rows (default 8)")
     g.add_argument("--cols", type=count, default=8, help="columns (default 8)")
@@ -60,6 +61,7 @@ def add_crossbar_options(p: argparse.ArgumentParser) -> None:
 
 
 def crossbar_from_args(args):
+    """The :class:`~xbar.array.crossbar.Crossbar` the crossbar options describe."""
     import numpy as np
 
     from xbar.array.crossbar import Crossbar
@@ -101,6 +103,7 @@ def crossbar_from_args(args):
 
 
 def inputs_from_args(args, rows: int):
+    """Row voltages [batch, rows]: ``--inputs``, else ``--random`` vectors up to ``--v-read``."""
     import numpy as np
     if args.inputs:
         return load_array(args.inputs, "inputs")
@@ -108,6 +111,7 @@ def inputs_from_args(args, rows: int):
 
 
 def add_netlist(sub) -> None:
+    """Register ``xbar netlist``."""
     p = sub.add_parser("netlist", help="write the ngspice netlist of a crossbar",
                        description="Write a readable ngspice netlist (.op, ready for `ngspice -b -r out.raw`). "
                                    "Without --inputs every row source is set to --v-read, so the netlist "
@@ -119,10 +123,15 @@ def add_netlist(sub) -> None:
                    help="row voltage when --inputs is not given, volt (default 0.1)")
     p.add_argument("--title", help="title comment (letters, digits, spaces and _.,:()+-=%%/ only)")
     p.add_argument("-o", "--output", required=True, help="netlist file to write")
+    p.add_argument("--subckt", metavar="NAME", help="write the array as .subckt NAME with ports only (row "
+                   "inputs, column outputs, ref with resistor sensing): no sources, analysis or .end")
+    p.add_argument("--testbench", metavar="FILE", help="with --subckt: also write a testbench that includes "
+                   "it, drives the rows (--inputs/--v-read) and senses each column with an op-amp macro-model")
     p.set_defaults(func=run_netlist)
 
 
 def run_netlist(args) -> int:
+    """Run ``xbar netlist``; returns the exit status."""
     import numpy as np
 
     from xbar.array.circuit import build_circuit
@@ -139,13 +148,44 @@ def run_netlist(args) -> int:
     title = f"{args.title or 'xbar crossbar'}, {source}"
     if args.title and len(title) > 120:  # the title's limit (netlist.safe_title): keep the user's words
         title = args.title
+    if args.subckt is not None:
+        return _write_subckt(args, build_circuit(xbar), inputs, title)
+    if args.testbench:
+        raise ParameterError("--testbench goes with --subckt (the testbench includes the subcircuit)")
     path = write_netlist(build_circuit(xbar), args.output, inputs=inputs, title=title)
     print(f"wrote {path} ({xbar.shape[0]}x{xbar.shape[1]}, {xbar.n_cells}-cell devices, sense {xbar.sense}, "
           f"{source})")
     return 0
 
 
+def _write_subckt(args, circuit, inputs, title: str) -> int:
+    import os
+
+    from xbar.array.netlist import write_netlist
+    from xbar.array.testbench import SenseAmplifier, testbench_text
+    from xbar.util.atomic import write_text
+    from xbar.util.errors import ParameterError
+    if args.inputs and not args.testbench:
+        raise ParameterError("--inputs has no use with --subckt alone (a subcircuit has ports, not sources): "
+                             "add --testbench FILE to drive it")
+    if args.testbench and os.path.abspath(args.testbench) == os.path.abspath(args.output):
+        raise ParameterError("--testbench and -o must be different files")
+    path = write_netlist(circuit, args.output, title=args.title, subckt=args.subckt)
+    rows, cols = circuit.shape
+    print(f"wrote {path}: .subckt {args.subckt} with {rows} row inputs, {cols} column outputs"
+          + (" and ref" if circuit.sense == "resistor" else ""))
+    if args.testbench:
+        include = os.path.relpath(os.path.abspath(path), os.path.dirname(os.path.abspath(args.testbench)))
+        amp = SenseAmplifier(feedback_ohm=circuit.crossbar.tia_feedback_ohm)
+        bench = write_text(args.testbench, testbench_text(circuit, inputs, include, args.subckt, amp))
+        note = (f"; it equals xbar solve --sense resistor --ref-ohm {amp.input_ohm()!r} (the amplifier's input "
+                "resistance)" if circuit.sense == "tia" else "")
+        print(f"wrote {bench}: run ngspice -b {bench} ({title.split(', ', 1)[-1]}){note}")
+    return 0
+
+
 def add_solve(sub) -> None:
+    """Register ``xbar solve``."""
     p = sub.add_parser("solve", help="solve a crossbar for a batch of row voltages",
                        description="Solve a crossbar circuit and write column currents (and output voltages).")
     add_crossbar_options(p)
@@ -165,6 +205,7 @@ def add_solve(sub) -> None:
 
 
 def run_solve(args) -> int:
+    """Run ``xbar solve``; returns the exit status."""
     import numpy as np
 
     from xbar.util.resources import array_file_shape, check_memory, estimate_bytes
@@ -183,10 +224,10 @@ def run_solve(args) -> int:
     x = inputs_from_args(args, xbar.shape[0])
     sol = solve(xbar, x, backend=args.backend, **spice_options(args))
     if args.output:
-        save_array(args.output, sol.currents)
+        save_array(args.output, sol.currents, [f"i{j}_a" for j in range(sol.currents.shape[1])])
         save_solver_info(args.output, sol.solver)
     if args.voltages:
-        save_array(args.voltages, sol.voltages)
+        save_array(args.voltages, sol.voltages, [f"vout{j}_v" for j in range(sol.voltages.shape[1])])
     print(f"{args.backend}: {len(sol.currents)} input vector(s) on {xbar.shape[0]}x{xbar.shape[1]}; "
           f"column currents {np.abs(sol.currents).min():.6g}..{np.abs(sol.currents).max():.6g} A")
     if "ngspice" in sol.solver:
@@ -222,6 +263,7 @@ def run_solve(args) -> int:
 
 
 def add_settle(sub) -> None:
+    """Register ``xbar settle``."""
     p = sub.add_parser("settle", help="step response of a crossbar with its capacitances; settling time",
                        description="Switch the row voltages on at t = 0 and integrate the circuit with its wire, "
                                    "junction and sense capacitances (native fixed-step transient, one "
@@ -248,6 +290,7 @@ def add_settle(sub) -> None:
 
 
 def run_settle(args) -> int:
+    """Run ``xbar settle``; returns the exit status."""
     import io
 
     import numpy as np

@@ -54,6 +54,7 @@ def distinct_outputs(*named: tuple[str, str | None]) -> None:
 
 
 def fail(message: str, status: int) -> int:
+    """Print ``xbar: error: message`` as one line on stderr; returns ``status``."""
     print(f"xbar: error: {one_line(message)}", file=sys.stderr)
     return status
 
@@ -81,7 +82,7 @@ def load_array(path: str, what: str):
             if path.endswith(".npy"):
                 array = np.load(f, allow_pickle=False)
             else:
-                array = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)
+                array = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64, skiprows=_header_rows(path))
     except (ValueError, OSError, EOFError, UnicodeDecodeError, RecursionError) as exc:
         raise ParameterError(f"cannot read {what} from {path}: {one_line(exc)}") from None
     if array.dtype.kind not in "biuf":
@@ -94,7 +95,8 @@ def load_array(path: str, what: str):
     return array.astype(np.float64)
 
 
-def save_array(path: str, array) -> None:
+def save_array(path: str, array, columns: list[str]) -> None:
+    """Write ``array`` [n, m] as NPY, or as CSV with a header row naming its ``columns`` (m names with units)."""
     import numpy as np
 
     from xbar.util.atomic import atomic_open
@@ -102,7 +104,20 @@ def save_array(path: str, array) -> None:
         if path.endswith(".npy"):
             np.save(f, array)
         else:
-            np.savetxt(f, array, delimiter=",", fmt="%.17g")
+            np.savetxt(f, array, delimiter=",", fmt="%.17g", header=",".join(columns), comments="")
+
+
+def _header_rows(path: str) -> int:
+    """1 when a CSV file's first line is a header (a cell that is not a number, as xbar's outputs write), else 0."""
+    from xbar.util.files import open_file
+    with open_file(path, "input file") as f:
+        first = f.readline(1 << 16).decode("utf-8", errors="replace")
+    for cell in first.split(","):
+        try:
+            float(cell)
+        except ValueError:
+            return 1 if cell.strip() else 0
+    return 0
 
 
 def v_half(text: str) -> float:
@@ -125,11 +140,13 @@ VH_HELP = ("bias-dependent TMR: the voltage V_h at which a junction's TMR halves
 
 
 def add_t_read(p: argparse.ArgumentParser) -> None:
+    """Add ``--t-read`` (read pulse width, seconds)."""
     p.add_argument("--t-read", type=positive, default=30e-9, metavar="SECONDS",
                    help="read pulse width in s (default 30e-9: the ~30 ns SOT-MTJ read the paper cites)")
 
 
 def write_json(path: str, data) -> None:
+    """Write ``data`` as indented JSON, atomically."""
     import json
 
     from xbar.util.atomic import write_text
@@ -137,10 +154,12 @@ def write_json(path: str, data) -> None:
 
 
 def yes(flag: bool) -> str:
+    """``yes`` or ``no``."""
     return "yes" if flag else "no"
 
 
 def add_timeout(p: argparse.ArgumentParser) -> None:
+    """Add ``--timeout`` (the limit of each ngspice/pyspice run)."""
     p.add_argument("--timeout", type=positive, metavar="SECONDS",
                    help="limit of each ngspice/pyspice run in seconds (default $XBAR_NGSPICE_TIMEOUT, else "
                         "scaled to the circuit: 300 s + 0.2 ms per node per input vector)")

@@ -19,6 +19,7 @@ from xbar.cli.common import (
 
 
 def study_names(text: str) -> tuple[str, ...]:
+    """``--study``'s value as study names (a name, a comma list or ``all``)."""
     from xbar.experiments.studies import parse_studies
     try:
         return parse_studies([text])
@@ -26,7 +27,18 @@ def study_names(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def mitigation_list(text: str) -> str:
+    """``--mitigate``'s value as the canonical name of its mitigations (checked by ``Mitigation.parse``)."""
+    from xbar.network.mitigation import Mitigation
+    from xbar.util.errors import ParameterError
+    try:
+        return Mitigation.parse(text).name
+    except (ParameterError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def tile_size(text: str) -> int | None:
+    """``--tile``'s value: a positive integer, or None for ``none``/``untiled``."""
     if text.strip().lower() in ("none", "untiled"):
         return None
     try:
@@ -36,6 +48,7 @@ def tile_size(text: str) -> int | None:
 
 
 def add_infer(sub) -> None:
+    """Register ``xbar infer``."""
     from xbar.experiments.studies import EXTRA_STUDIES, STUDIES
     every = {**STUDIES, **{k: f"{v} (opt-in: not part of all)" for k, v in EXTRA_STUDIES.items()}}
     p = sub.add_parser("infer", help="run a trained network through parasitic-aware crossbars",
@@ -50,6 +63,9 @@ def add_infer(sub) -> None:
                            f"  {name:<12} {what}" for name, what in every.items()))
     add_dataset_options(p)
     p.add_argument("--seed", type=seed, default=0, help="training and variation seed, 0..2^32-1 (default 0)")
+    p.add_argument("--seeds", type=integer(1, 100), default=1, metavar="N",
+                   help="rerun the base configuration for N seeds (--seed, --seed + 1, ...; a new network and a "
+                        "new draw of the arrays each) and report each accuracy's mean and spread (default 1)")
     p.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
     p.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
                    help="free-layer thickness in nm, 1.6..2.6 (default 1.9)")
@@ -75,6 +91,12 @@ def add_infer(sub) -> None:
                                                            "1..24 (default: off)")
     p.add_argument("--scheme", choices=("differential", "reference"), default="differential",
                    help="weight mapping (default differential column pairs)")
+    p.add_argument("--mitigate", type=mitigation_list, default="none", metavar="LIST",
+                   help="choose the states against the arrays as they are: a comma list of compensate[=K] (exact "
+                        "IR-drop compensation, K iterations, default 3), aware (each device's own levels, as "
+                        "program-and-verify reads them), disconnect (switch off shorted devices and zero-weight "
+                        "pairs), operating-point (non-linear junctions: levels at the read bias), all, none "
+                        "(default); see --study mitigation")
     p.add_argument("--calibrate", type=integer(0), default=0, metavar="N",
                    help="fit a digital gain and offset per output on N training images (default 0: off)")
     p.add_argument("--backend", choices=("native", "ngspice", "pyspice"), default="native",
@@ -103,12 +125,13 @@ def typical_variation(name: str | None) -> dict:
 
 
 def run_infer(args) -> int:
+    """Run ``xbar infer``; returns the exit status."""
     import os
     if spice_options(args):
         os.environ["XBAR_NGSPICE_TIMEOUT"] = str(spice_options(args)["timeout_s"])
     from xbar.experiments.circuits import run_infer
     from xbar.experiments.studies import parse_studies
-    from xbar.network.analog import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     studies = parse_studies(",".join(s) for s in args.study)
     tile = args.tile
     spec = CircuitSpec(n_cells=args.cells, thickness_nm=args.thickness, wire_ohm=args.wire_ohm,
@@ -116,6 +139,7 @@ def run_infer(args) -> int:
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
                        adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
                        fault_rate=args.fault_rate, device_file=args.device, v_half_volt=args.vh,
+                       mitigation=args.mitigate,
                        **typical_variation(args.variation))
     say = None if args.quiet else (lambda line: print(line, flush=True))
     folder_to_write(args.out, "--out")
@@ -123,7 +147,7 @@ def run_infer(args) -> int:
         folder_to_write(args.netlist_dir, "--netlist-dir")
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
-                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read)
+                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read, seeds=args.seeds)
     base = result["base"]
     where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
     print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
@@ -155,7 +179,25 @@ def run_infer(args) -> int:
               f"{e['periphery_j_per_image'] * 1e12:.4g} pJ (models); {e['fj_per_mac']:.4g} fJ/MAC, "
               f"{e['tops_per_w']:.4g} TOPS/W (array alone {e['array_fj_per_mac']:.4g} fJ/MAC); worst settling "
               f"{max(settle) * 1e9:.3g} ns" if settle else "")
+    from xbar.experiments.infer_report import caveats, seed_lines
+    for line in seed_lines(result.get("seeds"))[:1] + [f"note: {c}" for c in caveats(base)]:
+        print(line)
     if not studies:
         print("studies: none run (add --study NAME or --study all; see xbar infer --help)")
+    else:
+        print_studies(result["studies"])
     print(f"report: {Path(args.out) / 'report.md'}")
     return 0
+
+
+def print_studies(rows: list[dict]) -> None:
+    """The studies' accuracies as a table on the terminal (the report has every column)."""
+    width = max(len(r["label"]) for r in rows)
+    print(f"{'study':<12} {'point':<{width}}  ideal q.   analog  agreement  worst IR drop")
+    for r in rows:
+        print(f"{r['study']:<12} {r['label']:<{width}}  {100 * r['accuracy_ideal_quantized']:6.2f} %  "
+              f"{100 * r['accuracy_analog']:6.2f} %  {100 * r['top1_agreement']:6.2f} %  "
+              f"{100 * r['worst_ir_rel']:6.2f} % V_read")
+    from xbar.experiments.infer_report import study_caveats
+    for line in study_caveats(rows):
+        print(f"note: {line}")

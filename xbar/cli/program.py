@@ -9,6 +9,7 @@ from xbar.cli.common import add_dataset_options, folder_to_write
 
 
 def cell_vc_ratio(text: str) -> float | None:
+    """``--cell-vc-ratio``'s value: a number in 1..2, or None for ``plain``."""
     if text.strip().lower() in ("none", "plain"):
         return None
     try:
@@ -18,6 +19,7 @@ def cell_vc_ratio(text: str) -> float | None:
 
 
 def add_program(sub) -> None:
+    """Register ``xbar program``."""
     p = sub.add_parser("program", help="program a mapped network with program-and-verify, then evaluate it",
                        description="Map a trained network onto compound SOT-MTJ tiles as `xbar infer` does, "
                                    "program every device from all-AP with SOT pulses (program-and-verify: "
@@ -48,10 +50,11 @@ def add_program(sub) -> None:
 
 
 def run_program(args) -> int:
+    """Run ``xbar program``; returns the exit status."""
     import dataclasses
 
     from xbar.experiments.programming import run_program
-    from xbar.network.analog import CircuitSpec
+    from xbar.network.circuit_spec import CircuitSpec
     from xbar.programming.verify import ProgramParams
     from xbar.device.switching import SwitchingParams, check_thickness, critical_current
     cells = args.cells

@@ -7,6 +7,7 @@ from xbar.cli.common import folder_to_write
 
 
 def add_reproduce(sub) -> None:
+    """Register ``xbar reproduce``."""
     from xbar.network.datasets import NAMES
     from xbar.network.quantize import BIAS_MODES, SCALE_RULES
     p = sub.add_parser("reproduce", help="reproduce the paper's Fig. 5: accuracy against TMR and states",
@@ -23,7 +24,7 @@ def add_reproduce(sub) -> None:
     p.add_argument("--data-dir", help="folder holding mnist/ and fashion-mnist/ IDX files "
                                       "(default $XBAR_DATA_DIR or ~/.cache/xbar/data)")
     p.add_argument("--cache-dir", help="cache of trained networks (default $XBAR_CACHE_DIR or ~/.cache/xbar)")
-    p.add_argument("--out", help="output folder (default out/reproduce-<dataset>, -quick in quick mode)")
+    p.add_argument("--out", help="output folder (default ./xbar-reproduce-<dataset>, -quick in quick mode; every command writes to ./xbar-<command> by default)")
     p.add_argument("--device", metavar="FILE", help="also quantize to this device's states (TOML device file or "
                    "shipped name) and report it beside the library devices")
     p.add_argument("--quiet", action="store_true", help="no progress bars and no summary, only the report path")
@@ -31,10 +32,11 @@ def add_reproduce(sub) -> None:
 
 
 def run_reproduce(args) -> int:
+    """Run ``xbar reproduce``; returns the exit status."""
     from xbar.experiments.paper import DEFAULT_SEEDS, QUICK_SEEDS
     from xbar.experiments.paper_report import reproduce
     seeds = range(args.seeds) if args.seeds else (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
-    out = folder_to_write(args.out or f"out/reproduce-{args.dataset}{'-quick' if args.quick else ''}", "--out")
+    out = folder_to_write(args.out or f"xbar-reproduce-{args.dataset}{'-quick' if args.quick else ''}", "--out")
     s = reproduce(args.dataset, out, seeds, quick=args.quick, rule=args.rule, bias=args.bias,
                   data_dir=args.data_dir, cache_dir=args.cache_dir, progress=not args.quiet, device_file=args.device)
     if not args.quiet:

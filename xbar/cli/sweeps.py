@@ -11,6 +11,7 @@ from xbar.cli.common import VH_HELP, v_half
 
 
 def add_sweep(sub) -> None:
+    """Register ``xbar sweep``."""
     p = sub.add_parser("sweep", help="run an experiment over a parameter grid: resumable, parallel, Dask",
                        description="Run every point of a grid over an experiment's parameters and append "
                                    "one JSON line per finished point to the results file. A rerun with the "
@@ -45,10 +46,13 @@ def add_sweep(sub) -> None:
     mode.add_argument("--export", metavar="FILE", help="write FILE's records as CSV (to --csv OUT, else "
                                                        "stdout) and/or its --figure, then exit")
     mode.add_argument("--list", action="store_true", help="list the experiments and shipped grids, then exit")
+    mode.add_argument("--describe", metavar="EXPERIMENT", help="list EXPERIMENT's parameters with their defaults "
+                                                               "and units, then exit")
     p.set_defaults(func=run_sweep)
 
 
 def run_sweep(args) -> int:
+    """Run ``xbar sweep``; returns the exit status."""
     import re
     from contextlib import nullcontext
     from pathlib import Path
@@ -58,6 +62,10 @@ def run_sweep(args) -> int:
     if args.list:
         print("experiments: " + ", ".join(f"{k} ({v})" for k, v in sweep.EXPERIMENTS.items()))
         print("grids: " + ", ".join(sweep.shipped_grids()))
+        return 0
+    if args.describe:
+        from xbar.sweeps.registry import describe_experiment
+        print("\n".join(describe_experiment(args.describe)))
         return 0
     if args.status:
         s = sweep.sweep_status(args.status)
@@ -90,6 +98,8 @@ def run_sweep(args) -> int:
         print(f"{grid.experiment}: {s.total} points, {s.resumed} already done, {s.finished} finished now, "
               f"{len(s.failures)} failed -> {results}")
     records = sweep.load_records(results)
+    if not args.export and not args.quiet:
+        print("\n".join(summary_lines(grid, records)))
     if args.csv or (args.export and not args.figure):
         from xbar.util.atomic import atomic_open
         with atomic_open(args.csv, "w", newline="") if args.csv else nullcontext(sys.stdout) as out:
@@ -106,3 +116,29 @@ def run_sweep(args) -> int:
         raise XbarError(f"{len(s.failures)} of {s.total} points failed, e.g. {where}: {message}; "
                         "finished points are saved and a rerun retries the failed ones")
     return 0
+
+
+#: Result fields a sweep's closing summary shows, in order of preference (at most three).
+SUMMARY_FIELDS = ("accuracy_analog", "accuracy_ideal_quantized", "accuracy", "top1_agreement", "rms_rel",
+                  "worst_rel", "rms_rel_mean", "worst_rel_mean", "worst_ir_rel")
+
+
+def summary_lines(grid, records: list[dict], limit: int = 20) -> list[str]:
+    """A short table of what a sweep computed: the varied axes and up to three headline results per point."""
+    from xbar.sweeps.field_labels import axis
+    from xbar.sweeps.store import flat_rows
+    rows = flat_rows(records) if records else []
+    if not rows:
+        return ["summary: no finished points"]
+    varied = [k for k, v in grid.axes.items() if len(v) > 1] or list(grid.axes)[:1]
+    shown = [f for f in SUMMARY_FIELDS if f in rows[0]][:3]
+    cells = [[str(r.get(k, "")) for k in varied]
+             + [f"{axis(f)[1] * r[f]:.4g}" if isinstance(r.get(f), (int, float)) else "" for f in shown]
+             for r in rows[:limit]]
+    head = varied + [axis(f)[0] for f in shown]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(head)]
+    out = ["summary:", "  " + "  ".join(h.ljust(w) for h, w in zip(head, widths))]
+    out += [("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths))).rstrip() for row in cells]
+    if len(rows) > limit:
+        out.append(f"  ... {len(rows) - limit} more points (--csv OUT writes them all)")
+    return out

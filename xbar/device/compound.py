@@ -138,6 +138,7 @@ class CompoundMTJ:
 
     @property
     def n_states(self) -> int:
+        """Read states of the device: n_cells + 1."""
         return self.n_cells + 1
 
     def cell_r_p(self) -> np.ndarray:

@@ -71,6 +71,7 @@ class Faults:
 
     @property
     def is_zero(self) -> bool:
+        """True when no cell is faulty."""
         return all(getattr(self, k) == 0 for k in FAULT_KINDS)
 
     def kinds(self, shape: tuple[int, ...]) -> np.ndarray:

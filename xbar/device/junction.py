@@ -30,7 +30,7 @@ def _check_resistance(name: str, value: float) -> float:
 TYPICAL_V_HALF_VOLT = 0.5
 
 
-#: Smallest V_h in volt the tool accepts. Measured MgO junctions lie at 0.2-1 V; below 10 mV
+#: Smallest V_h in volt the tool accepts, an assumed validity bound: measured MgO junctions lie at 0.2-1 V; below 10 mV
 #: the "junction" would lose its TMR at thermal-noise biases, which no real MTJ does.
 MIN_V_HALF_VOLT = 0.01
 

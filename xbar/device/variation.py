@@ -72,11 +72,13 @@ class Variation:
 
     @property
     def correlated(self) -> bool:
+        """True when any correlated (RA/TMR) spread is set."""
         return any(v > 0 for v in (self.device_ra_sigma, self.cell_ra_sigma,
                                    self.device_tmr_sigma, self.cell_tmr_sigma))
 
     @property
     def is_zero(self) -> bool:
+        """True when no variation is set."""
         return self.sigma == 0 and not self.correlated
 
     def sample(self, r_p, r_ap, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xbar import __version__
-from xbar.experiments import readout
+from xbar.experiments import provenance, readout
 
 
 def spice_lines(spice: dict | None) -> list[str]:
@@ -108,7 +108,8 @@ def _settings_rows(base: dict) -> list[str]:
             *rows]
 
 
-def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dict | None = None) -> str:
+def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dict | None = None,
+                    seed_runs: dict | None = None) -> str:
     """The comparison report: run facts, configuration with device values, per-layer errors, IR drop, studies."""
     spec = base["spec"]
     info = info or {}
@@ -136,6 +137,9 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dic
         "|---|---|---|---|---|",
         f"| {_pct(base['accuracy_full_precision'])} | {_pct(base['accuracy_paper_quantized'])} "
         f"| {_pct(base['accuracy_ideal_quantized'])} | {_pct(base['accuracy_analog'])} | {_pct(base['top1_agreement'])} |",
+        "",
+        *seed_lines(seed_runs),
+        *[f"Note: {line}" for line in caveats(base)],
         "",
         "The paper-method column quantizes to the paper's +/-G_k/G_max levels and is context only; the",
         "ideal-quantized column holds exactly the conductances of the arrays (differential pairs), so",
@@ -169,13 +173,108 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dic
             lines.append(f"| {r['study']} | {r['label']} | {_pct(r['accuracy_ideal_quantized'])} "
                          f"| {_pct(r['accuracy_analog'])} | {_pct(r['top1_agreement'])} | {rms} "
                          f"| {100 * r['worst_ir_rel']:.2f} | {100 * r['mean_ir_rel']:.2f} |")
+        lines += ["", *[f"Note: {line}" for line in study_caveats(rows)]]
         above = [r for r in rows if r["accuracy_analog"] > r["accuracy_ideal_quantized"]]
         if above:
             lines += ["", "Where the analog accuracy exceeds the ideal quantized one, the analog outputs differ "
                       "from the ideal ones by a smooth, mostly common-mode attenuation; on a finite test set "
                       "this shifts a few borderline decisions either way. The top-1 agreement column shows how "
                       f"many decisions moved. Points: {', '.join(r['label'] for r in above)}."]
+    lines += mitigation_markdown(base, rows)
     if "energy" in base:
         lines += ["", *readout.energy_markdown(base["energy"], base["energy"].get("tradeoff"))]
     lines += ["", "## Figures", "", *[f"![{p.stem}]({p.name})" for p in figures if p.suffix == ".png"]]
+    if "rerun" in info:
+        lines += ["", *provenance.markdown(info["rerun"])]
     return "\n".join(lines) + "\n"
+
+
+def seed_lines(seed_runs: dict | None) -> list[str]:
+    """Mean, spread and range of each accuracy over the seeds of ``xbar infer --seeds N`` (none for one seed)."""
+    if not seed_runs:
+        return []
+    n = len(seed_runs["runs"])
+    names = dict(accuracy_ideal_quantized="ideal quantized", accuracy_analog="analog", top1_agreement="agreement",
+                 accuracy_full_precision="full precision")
+    return [f"Over {n} seeds ({', '.join(str(r['seed']) for r in seed_runs['runs'])}; each a new network and a "
+            "new draw of the arrays), mean +/- standard deviation (min..max): "
+            + "; ".join(f"{names[k]} {100 * v['mean']:.2f} +/- {100 * v['std']:.2f} % "
+                        f"({100 * v['min']:.2f}..{100 * v['max']:.2f})"
+                        for k, v in seed_runs["stats"].items() if k in names) + ".", ""]
+
+
+def caveats(base: dict) -> list[str]:
+    """One explanatory line for each result of ``base`` that looks alarming but is what the physics says."""
+    spec, dev = base["spec"], base["device"]
+    out = []
+    if spec.get("sense") == "resistor":
+        rows = spec.get("tile_rows") or dev.get("rows") or 128
+        column_ohm = dev["r_p_ohm"] / dev["n_cells"] / rows
+        if spec["ref_ohm"] > 10 * column_ohm:
+            out.append(f"resistor sensing through {spec['ref_ohm']:g} ohm: a column of ~{rows} devices in parallel "
+                       f"is ~{column_ohm:.3g} ohm, far below the reference, so every column reads nearly V_read "
+                       "and the weights ride on small differences between nearly equal voltages; a virtual-ground "
+                       "TIA (--sense tia) or a reference near the column's resistance reads them directly.")
+    if spec.get("fault_rate"):
+        from xbar.device.faults import SHORT_OHM
+        out.append(f"faulty cells ({100 * spec['fault_rate']:g} %): the shorts among them dominate. A shorted junction "
+                   f"({SHORT_OHM:g} ohm) conducts ~{dev['r_p_ohm'] / SHORT_OHM:.0f}x a P cell, so one short swamps "
+                   "its whole column; opens and stuck cells cost far less (--study faults separates the kinds).")
+    return out
+
+
+def study_caveats(rows: list[dict]) -> list[str]:
+    """One explanatory line for each study whose alarming points are what the physics says."""
+    studies = {r["study"] for r in rows}
+    out = []
+    if "sense" in studies:
+        out.append("sense: with a large reference resistor every column reads nearly V_read (a column of devices "
+                   "in parallel is far below the reference), so the weights ride on small differences between "
+                   "nearly equal voltages; that, not a solver problem, is why accuracy falls with the reference.")
+    if "faults" in studies:
+        out.append("faults: shorted junctions dominate: one short conducts tens of times a P cell and swamps its "
+                   "column, while opens and stuck cells cost little (compare the per-kind rows).")
+    return out
+
+
+def mitigation_cost(cost: dict | None) -> str:
+    """What a mitigation cost, in a few words (empty for none)."""
+    if not cost:
+        return ""
+    parts = []
+    if cost["tile_factorizations"]:
+        parts.append(f"{cost['tile_factorizations']} exact tile matrices offline ({cost['seconds']:g} s)")
+    if cost["characterization_reads"]:
+        parts.append(f"characterizing every device: {cost['characterization_writes']} writes and "
+                     f"{cost['characterization_reads']} verify reads")
+    if cost["disable_bits"]:
+        parts.append(f"one disable bit per device ({cost['disable_bits']}), {cost['devices_disconnected']} devices "
+                     f"switched off ({cost.get('shorted_devices', 0)} shorted)")
+    parts.append(f"{cost['states_changed']} of {cost['devices']} device states changed")
+    return "; ".join(parts)
+
+
+def mitigation_markdown(base: dict, rows: list[dict]) -> list[str]:
+    """The mitigations section: each point's accuracy, what it recovered against no mitigation, and its cost."""
+    own = [r for r in rows if r["study"] == "mitigation"]
+    lines = []
+    if base.get("mitigation"):
+        lines += ["", f"Mitigation of the base run ({base['spec']['mitigation']}): "
+                  f"{mitigation_cost(base['mitigation'])}."]
+    if not own:
+        return lines
+    plain = next((r for r in own if r["label"] == "none"), own[0])
+    lines += ["", "## Mitigations (states chosen against the arrays as they are)", "",
+              "Recovered: analog accuracy gained against the same circuits without mitigation. Calibration is a "
+              "digital gain and offset per output fitted on training images (cost: those images and 2 numbers "
+              "per output).", "",
+              "| mitigation | analog (%) | recovered (points) | gap to ideal quantized (points) | cost |",
+              "|---|---|---|---|---|"]
+    for r in own:
+        cost = mitigation_cost(r.get("mitigation")) or ("–" if "calibration" not in r["label"] else "")
+        if "calibration" in r["label"]:
+            cost = (cost + "; " if cost and cost != "–" else "") + "256 calibration images"
+        lines.append(f"| {r['label']} | {_pct(r['accuracy_analog'])} "
+                     f"| {100 * (r['accuracy_analog'] - plain['accuracy_analog']):+.2f} "
+                     f"| {100 * (r['accuracy_ideal_quantized'] - r['accuracy_analog']):.2f} | {cost} |")
+    return lines

@@ -20,6 +20,7 @@ from xbar.util.atomic import write_text
 from xbar.util.errors import ParameterError
 
 #: Cell counts of the device library sweep (Fig. 5b/c) and of the contour (Fig. 5d/e).
+from xbar.experiments.provenance import markdown as provenance_markdown, provenance
 from xbar.experiments.paper import DEFAULT_SEEDS, PAPER, _RULE_POINTS, _key, _read_store, plan, run_points, summarize
 
 
@@ -178,6 +179,8 @@ def report_markdown(s: dict, info: dict) -> str:
     out += _table(["rule/bias"] + [f"{p.split('@')[0]} cell(s), {p.split('@')[1]} nm" for p in pts],
                   [[k + (" (used)" if k == f"{s['rule']}/{s['bias']}" else "")] + [_pm(v[p]) for p in pts]
                    for k, v in s["rules"].items()])
+    if "rerun" in info:
+        out += ["", *provenance_markdown(info["rerun"])]
     return "\n".join(out) + "\n"
 
 
@@ -204,7 +207,7 @@ def _device_section(s: dict) -> list[str]:
     return lines + _table(["device", "accuracy (%)"], rows)
 
 
-def reproduce(dataset: str = "digits", out_dir: str | os.PathLike = "out/reproduce", seeds=DEFAULT_SEEDS,
+def reproduce(dataset: str = "digits", out_dir: str | os.PathLike = "xbar-reproduce", seeds=DEFAULT_SEEDS,
               quick: bool = False, rule: str = "mse", bias: str = "row", data_dir=None, cache_dir=None,
               progress: bool = False, device_file=None) -> dict:
     """Run the Fig. 5 experiment on ``dataset`` and write the report, figures and summary to ``out_dir``.
@@ -244,7 +247,7 @@ def reproduce(dataset: str = "digits", out_dir: str | os.PathLike = "out/reprodu
             "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}",
             "n_train": len(data.y_train), "n_test": len(data.y_test), "n_features": data.n_features,
             "n_classes": data.n_classes, "seconds": time.perf_counter() - start, "quick": bool(quick),
-            "points": len(points), "reused": reused}
+            "points": len(points), "reused": reused, "rerun": provenance(dict(training=list(seeds)))}
     write_text(out / "report.md", report_markdown(s, info))
     write_text(out / "summary.json", json.dumps({**s, "info": info}, indent=1))
     files += [out / "summary.json", out / "points.jsonl"]

@@ -22,12 +22,14 @@ from tqdm.auto import tqdm
 
 from xbar import __version__
 from xbar.analysis import plots
+from xbar.experiments.provenance import provenance
 from xbar.util.atomic import write_text
 from xbar.array.crossbar import Crossbar
 from xbar.network.datasets import load
 from xbar.device.variation import Variation
 from xbar.device.faults import Faults
-from xbar.network.analog import AnalogNetwork, CircuitSpec
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.analog import AnalogNetwork
 from xbar.network.mapping import Tile
 from xbar.network.mlp import Network, trained
 from xbar.programming.verify import STATUS, ProgramParams, ProgramResult, program
@@ -144,7 +146,7 @@ def run_program(dataset: str, spec: CircuitSpec, out_dir, thicknesses=(1.6, 1.9,
                 os.fsync(f.fileno())
             done[key] = rec
         records.append(done[key])
-    write_text(out / "report.md", report(records, switching))
+    write_text(out / "report.md", report(records, switching, provenance(dict(training=seed, variation=seed))))
     figure(records, out / "tradeoff")
     ramp_figure(thicknesses, sorted(set(cells) | {1}), switching, out / "ramps", seed)
     return records
@@ -158,8 +160,8 @@ def point_key(dataset: str, spec: CircuitSpec, switching: SwitchingParams, param
     return hashlib.sha256(repr(what).encode()).hexdigest()[:24]
 
 
-def report(records: list[dict], switching: SwitchingParams) -> str:
-    """Markdown table of the study, with the model's parameter sources."""
+def report(records: list[dict], switching: SwitchingParams, rerun: dict | None = None) -> str:
+    """Markdown table of the study, with the model's parameter sources and how to rerun it."""
     from xbar.device.switching import parameter_table
     lines = ["# Programming the network: cost and failures against accuracy", "",
              f"Assisting field {switching.field_mt:g} mT, pulses {switching.pulse_s * 1e9:g} ns. Outcomes: "
@@ -174,8 +176,25 @@ def report(records: list[dict], switching: SwitchingParams) -> str:
     lines += ["", "Time is the sum of every pulse and verify read, one device at a time. \"Shorts isolated\" "
               "evaluates the same programmed array with its broken junctions read as their programmed state: "
               "the gap to \"programmed\" is what the shorts alone cost.", "",
+              *[f"Note: {line}" for line in broken_caveats(records)],
               "## Switching model parameters", "", parameter_table(switching), ""]
+    if rerun:
+        from xbar.experiments.provenance import markdown
+        lines += markdown(rerun)
     return "\n".join(lines)
+
+
+def broken_caveats(records: list[dict]) -> list[str]:
+    """One line per point whose broken junctions cost accuracy: how much each one costs, and why."""
+    out = []
+    for r in records:
+        lost = r["accuracy_intended"] - r["accuracy_programmed"]
+        if r["broken"] and lost > 0:
+            out.append(f"{r['cells']} cells at {r['thickness_nm']:.1f} nm: {r['broken']} broken junctions of "
+                       f"{r['devices']} devices cost {100 * lost:.1f} points ({100 * lost / r['broken']:.2f} each): "
+                       "a broken (shorted) junction conducts far more than any state and swamps its column; "
+                       "\"shorts isolated\" shows what disconnecting them wins back.")
+    return out
 
 
 def figure(records: list[dict], stem) -> None:

@@ -1,10 +1,9 @@
 """Whole networks on circuits: analog inference through parasitic-aware crossbars vs ideal quantized.
 
-An :class:`AnalogNetwork` puts a trained network on the circuits a
-:class:`~xbar.network.circuit_spec.CircuitSpec` describes: it maps each layer onto device
-states (:mod:`xbar.network.mapping`), splits it into tiles, and builds each tile's
-:class:`~xbar.array.crossbar.Crossbar` and circuit with the core's one circuit
-description. Inputs a in [0, 1] drive rows at ``a * v_read``; the bias row is
+An :class:`AnalogNetwork` evaluates a network placed (:mod:`xbar.network.placed`) on the circuits a
+:class:`~xbar.network.circuit_spec.CircuitSpec` describes (each layer mapped onto device
+states, split into tiles, each tile's :class:`~xbar.array.crossbar.Crossbar` and circuit
+built with the core's one circuit description). Inputs a in [0, 1] drive rows at ``a * v_read``; the bias row is
 driven at ``v_read``. Each tile's column currents come from its exact effective
 matrix (native solver; the chord iteration for non-linear junctions) or from
 ngspice; partial sums over row tiles are added
@@ -19,30 +18,18 @@ channel, driver or sense parasitics and no ADC: the like-for-like reference.
 from __future__ import annotations
 
 import hashlib
-import os
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
-from xbar import __version__
 from xbar.util.atomic import atomic_open
-from xbar.array.circuit import Circuit, build_circuit
-from xbar.network.circuit_spec import CircuitSpec
-from xbar.array.crossbar import Crossbar
 from xbar.util.errors import ParameterError
-from xbar.util.files import open_file, parsing, read_npz
+from xbar.util.files import parsing, read_npz
 from xbar.util.validate import real_array
-from xbar.network.mapping import MappedLayer, Tile, current_gain, map_layer, tile_layer, tile_outputs
-from xbar.network.models import Model, from_network
-from xbar.network.mlp import Network
-from xbar.solvers import NativeSolver, make_solver
-from xbar.solvers.ideal import summed_conductance
-from xbar.solvers.newton import NewtonSolver, cell_voltages, device_currents
-
-#: Part of every cached effective matrix's key: bump it when the circuit model or solver
-#: changes what a tile's matrix is, so stale files on disk are never reused.
-MATRIX_CACHE_FORMAT = 2
+from xbar.network.mapping import Tile, tile_outputs
+from xbar.network.placed import PlacedNetwork
+from xbar.solvers import make_solver
+from xbar.solvers.newton import cell_voltages, device_currents
 
 
 @dataclass(frozen=True)
@@ -61,123 +48,24 @@ class LayerResult:
             object.__setattr__(self, "inputs", real_array("inputs", self.inputs, 2))
 
 
-class AnalogNetwork:
-    """A trained network mapped onto compound-MTJ tiles, solvable with the native solver or ngspice.
-
-    ``network``: the paper's MLP (:class:`~xbar.network.mlp.Network`) or any
-    :class:`~xbar.network.models.Model`; every matrix product (dense layer, or
-    convolution through im2col) goes onto tiles, the rest stays digital.
-    ``input_scales`` (one per matrix layer, default 1): the activation that
-    drives a row at ``v_read``; layer l's weights are mapped as ``[s_l W; b]``
-    and its inputs drive ``v_read * a / s_l`` (exact, no clipping), so inputs
-    beyond [0, 1] (ReLU, normalized images) use the same voltage range.
-    ``cache_dir``: where effective matrices are kept between runs (keyed by
-    everything that defines a tile's circuit); None keeps them in memory only.
+class AnalogNetwork(PlacedNetwork):
+    """A placed network evaluated: inputs drive rows, tiles give column currents (native, ngspice or ideal),
+    then the ADC, read noise and the digital calibration; whole inputs run through both analog and ideal chains.
     """
 
-    def __init__(self, network: Network | Model, spec: CircuitSpec, cache_dir: str | os.PathLike | None = None,
-                 input_scales=None):
-        self.network = network
-        self.model = network if isinstance(network, Model) else from_network(network)
-        self.spec = spec
-        self.device = spec.device()
-        matrices = self.model.matrix_layers()
-        scales = np.ones(len(matrices)) if input_scales is None else np.asarray(input_scales, dtype=float)
-        if scales.shape != (len(matrices),) or not (np.isfinite(scales).all() and (scales > 0).all()):
-            raise ParameterError(f"input_scales must be {len(matrices)} finite values > 0, one per matrix layer")
-        self.input_scales = scales
-        self.layers: list[MappedLayer] = [
-            map_layer(np.vstack([w if s == 1 else s * w, b[None, :]]), self.device.n_cells, spec.scheme, spec.rule,
-                      self.device.level_fractions() if self.device.cells else None)
-            for (w, b), s in zip(matrices, scales)]
-        self.tiles: list[list[Tile]] = [tile_layer(m, l, spec.tile_rows, spec.tile_cols)
-                                        for l, m in enumerate(self.layers)]
-        self.gains = [current_gain(self.device, spec.scheme, m.scale, spec.v_read) for m in self.layers]
-        self.cache_dir = Path(cache_dir) if cache_dir else None
-        self._matrices: dict[tuple, np.ndarray] = {}
+    def __init__(self, network, spec, cache_dir=None, input_scales=None):
+        super().__init__(network, spec, cache_dir, input_scales)
+        #: The intended placement whose ideal chain is the like-for-like reference, when this network's states
+        #: were changed by a mitigation (:func:`xbar.network.mitigation.mitigate`); None: this network's own.
+        self.reference: AnalogNetwork | None = None
         #: Per layer (gain [out], offset [out]) from :meth:`calibrate`; empty: uncalibrated.
         self.calibration: list[tuple[np.ndarray, np.ndarray]] = []
-        self._circuits: dict[tuple, Circuit] = {}
-        self._crossbars: dict[tuple, Crossbar] = {}
-        self._solvers: dict[tuple, NativeSolver | NewtonSolver] = {}
-        self._ideal: dict[tuple, np.ndarray] = {}
         self._noise: dict[tuple, np.ndarray] = {}
         self._noise_rngs: dict[tuple, np.random.Generator] = {}
         #: The ``solver`` metadata of every SPICE tile solve, with its layer, tile and batch size.
         self.spice_runs: list[dict] = []
         #: The same for every native tile solve of non-linear junctions (chord steps, vectors given to Newton).
         self.nonlinear_runs: list[dict] = []
-
-    def crossbar(self, tile: Tile) -> Crossbar:
-        """The physical array of ``tile``, with its own variation seed (made once)."""
-        key = (tile.layer, tile.index)
-        if key not in self._crossbars:
-            self._crossbars[key] = self._make_crossbar(tile)
-        return self._crossbars[key]
-
-    def _make_crossbar(self, tile: Tile) -> Crossbar:
-        s = self.spec
-        seed = int(np.random.SeedSequence([s.variation_seed, tile.layer, *tile.index]).generate_state(1)[0])
-        return Crossbar(self.device, tile.states, row_wire_ohm=s.wire_ohm, col_wire_ohm=s.wire_ohm,
-                        driver_ohm=s.driver_ohm, access_ohm=s.access_ohm, sense=s.sense, ref_ohm=s.ref_ohm,
-                        variation=s.variation(seed), faults=s.faults(seed))
-
-    def circuit(self, tile: Tile) -> Circuit:
-        """The tile's circuit, built and checked once."""
-        key = (tile.layer, tile.index)
-        if key not in self._circuits:
-            self._circuits[key] = build_circuit(self.crossbar(tile))
-        return self._circuits[key]
-
-    def solver(self, tile: Tile) -> NativeSolver | NewtonSolver:
-        """The tile's factorized native solver (Newton's for non-linear junctions), kept for later solves."""
-        key = (tile.layer, tile.index)
-        if key not in self._solvers:
-            c = self.circuit(tile)
-            self._solvers[key] = NewtonSolver(c) if c.nonlinear else NativeSolver(c)
-        return self._solvers[key]
-
-    def _key(self, tile: Tile) -> str:
-        xb = self.crossbar(tile)
-        h = hashlib.sha256()
-        fields = {k: v for k, v in asdict(self.spec).items()
-                  if k not in ("adc_bits", "adc_full_scale_a", "rule", "scheme", "tile_rows", "tile_cols",
-                               "calibration_images", "read_noise_t_s", "noise_seed", "v_read")}
-        h.update(repr((__version__, MATRIX_CACHE_FORMAT, fields, xb.device, xb.cell_resistance_ohm.shape)).encode())
-        h.update(np.ascontiguousarray(xb.cell_resistance_ohm).tobytes())
-        return h.hexdigest()[:32]
-
-    def effective_matrix(self, tile: Tile) -> np.ndarray:
-        """The tile's exact transfer matrix [rows, cols]: column currents = row voltages @ it."""
-        key = (tile.layer, tile.index)
-        if key not in self._matrices:
-            path = self.cache_dir / "matrices" / f"{self._key(tile)}.npy" if self.cache_dir else None
-            m = _cached_matrix(path, tile.states.shape[:2]) if path is not None else None
-            if m is None:
-                m = self.solver(tile).effective_matrix().T.copy()
-                if path is not None:
-                    with atomic_open(path) as f:
-                        np.save(f, m)
-            self._matrices[key] = m
-        return self._matrices[key]
-
-    def ideal_matrix(self, tile: Tile) -> np.ndarray:
-        """The tile's conductances G [rows, cols] in siemens, as its circuit holds them: ideal currents are V @ G."""
-        key = (tile.layer, tile.index)
-        if key not in self._ideal:
-            # From the cell resistances the circuit is built from: no circuit needed when M is cached.
-            self._ideal[key] = summed_conductance(self.crossbar(tile).cell_resistance_ohm)
-        return self._ideal[key]
-
-    def row_voltages(self, a: np.ndarray, l: int = 0) -> np.ndarray:
-        """Row voltages [batch, in + 1] of layer ``l`` for its inputs ``a`` [batch, in]: ``v_read * a / s_l``;
-        the bias row is driven at v_read."""
-        s = self.input_scales[l]
-        return self.spec.v_read * np.hstack([a if s == 1 else a / s, np.ones((len(a), 1))])
-
-    def adc_full_scale(self, tile: Tile) -> float:
-        """The ADC's full-scale column current of ``tile`` in ampere (see :class:`CircuitSpec`)."""
-        return self.spec.adc_full_scale_a or self.spec.v_read * float(self.ideal_matrix(tile).sum(axis=0).max())
 
     def _adc(self, currents: np.ndarray, tile: Tile) -> np.ndarray:
         bits = self.spec.adc_bits
@@ -233,6 +121,8 @@ class AnalogNetwork:
 
         Analog backends apply the layer's digital calibration, if :meth:`calibrate` set one.
         """
+        if backend == "ideal" and self.reference is not None:
+            return self.reference.pre_activation(l, a, "ideal")
         v = self.row_voltages(a, l)
         z = np.zeros((len(a), self.layers[l].shape[1]))
         for tile in self.tiles[l]:
@@ -331,23 +221,6 @@ class AnalogNetwork:
         v_read = self.spec.v_read
         return dict(worst_v=worst_v, mean_v=mean_v, worst_rel=worst_v / v_read, mean_rel=mean_v / v_read,
                     map_rel=map_v / v_read, worst_device_a=worst_device_a)
-
-
-def _cached_matrix(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
-    """The effective matrix cached at ``path`` if it is readable, finite, float64 and ``shape``; else None.
-
-    A corrupt, truncated or foreign entry is not trusted: the caller rebuilds it and overwrites it.
-    """
-    if not (path.exists() or path.is_symlink()):
-        return None
-    try:
-        with open_file(path, "cache entry") as f, parsing(path, "cache entry"):
-            m = np.load(f, allow_pickle=False)
-    except ParameterError:
-        return None
-    if not isinstance(m, np.ndarray) or m.dtype != np.float64 or m.shape != tuple(shape) or not np.isfinite(m).all():
-        return None
-    return m
 
 
 def _check_activations(x, features: int) -> np.ndarray:

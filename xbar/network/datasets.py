@@ -89,10 +89,12 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
+        """Values per image (64 for digits, 784 for MNIST)."""
         return self.x_train.shape[1]
 
     @property
     def n_classes(self) -> int:
+        """Number of classes (labels are 0..n_classes - 1)."""
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 
 

@@ -58,13 +58,13 @@ class ProgramParams:
     ``v_read`` volt (assumed: 30 ns, the paper's intro; 0.1 V, the paper's read).
     """
 
-    start_fraction: float = 0.6
-    step_fraction: float = 0.02
-    ceiling_margin_v: float = 0.1
-    max_ramps: int = 8
-    max_pulses: int = 400
-    read_s: float = 30e-9
-    v_read: float = 0.1
+    start_fraction: float = 0.6      # first ramp amplitude (assumed: well below switching)
+    step_fraction: float = 0.02      # ramp step (assumed)
+    ceiling_margin_v: float = 0.1    # ramp ceiling below the mean breakdown voltage (assumed; --ceiling-margin)
+    max_ramps: int = 8               # ramps before a device is stuck (assumed)
+    max_pulses: int = 400            # pulse budget per device (assumed; --max-pulses)
+    read_s: float = 30e-9            # verify read length, the paper's 30 ns SOT read (introduction)
+    v_read: float = 0.1              # verify read voltage, the paper's 0.1 V read
 
     def __post_init__(self):
         for f in fields(self):

@@ -26,5 +26,6 @@ class IdealSolver:
         self.conductance = summed_conductance(circuit.cell_ohm)
 
     def solve(self, inputs) -> Solution:
+        """Column currents I = V G for inputs [batch, rows] volt, no parasitics."""
         x = check_inputs(inputs, self.circuit.shape[0])
         return Solution.from_currents(self.circuit, x @ self.conductance)

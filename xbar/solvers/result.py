@@ -49,6 +49,7 @@ class Solution:
     @classmethod
     def from_currents(cls, circuit: Circuit, currents: np.ndarray, node_voltages=None,
                       solver: dict | None = None) -> "Solution":
+        """A solution from column currents [batch, cols]; the sense voltages follow from the sense mode."""
         xbar = circuit.crossbar
         gain = -xbar.tia_feedback_ohm if xbar.sense == "tia" else xbar.ref_ohm
         return cls(currents=currents, voltages=currents * gain, node_voltages=node_voltages,

@@ -39,6 +39,44 @@ LABELS: dict[str, tuple[str, float]] = {
 }
 
 
+#: What the experiments' other parameters mean (the plotted ones are described by :data:`LABELS`).
+PARAMETERS: dict[str, str] = {
+    "dataset": "dataset name: digits (bundled), mnist, fashion",
+    "seed": "seed of the training, the random states and inputs",
+    "variation_seed": "seed of the arrays' variation and faults",
+    "backend": "solver: native, ngspice, pyspice or ideal",
+    "batch": "input vectors per array",
+    "trials": "variation draws of the same array",
+    "hidden": "hidden units of the paper's MLP",
+    "epochs": "training epochs",
+    "n_test": "test images used (None: all)",
+    "data_dir": "folder of the IDX datasets",
+    "cache_dir": "folder of xbar's caches",
+    "progress": "show progress bars",
+    "scheme": "weight mapping: differential column pairs or a reference column",
+    "calibration_images": "training images for the digital gain/offset calibration (0: off)",
+    "correlated_scale": "multiple of the typical correlated RA/TMR spreads",
+    "device_file": "device TOML file replacing the library device",
+    "device_sha256": "sha256 the device file must have (set by xbar sweep --device)",
+    "device": "a parsed device file (set by the paper reproduction)",
+    "v_half_volt": "junction TMR bias half-point V_h (V); None: linear",
+    "method": "quantization: full, paper, differential or uniform",
+    "bits": "bits of the uniform quantizer",
+    "rule": "per-layer scale rule: mse or max",
+    "bias": "bias treatment: row or float",
+    "driver_ohm": "row driver resistance (ohm)",
+    "sense": "sense mode: tia (virtual ground) or resistor",
+}
+
+
+def describe(field: str) -> str:
+    """What parameter ``field`` means, with its unit (empty when the tables do not say)."""
+    if field not in LABELS:
+        return PARAMETERS.get(field, "")
+    label, factor = LABELS[field]
+    return label.replace("(%)", "(a fraction; figures show %)") if factor == 100.0 else label
+
+
 def axis(field: str) -> tuple[str, float]:
     """(label, factor) of ``field``: its label with unit and the factor that turns stored into shown values."""
     return LABELS.get(field, (field, 1.0))

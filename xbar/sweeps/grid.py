@@ -79,6 +79,7 @@ class Sweep:
 
     @property
     def keys(self) -> list[str]:
+        """Every point's key, in grid order."""
         return [p.key for p in self.points]
 
 

@@ -110,3 +110,19 @@ def _plain(value):
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"record value {value!r} of type {type(value).__name__} is not JSON-serializable")
+
+
+def describe_experiment(name: str) -> list[str]:
+    """Lines describing registered experiment ``name``: what it computes and each parameter with default and unit."""
+    import inspect
+
+    from xbar.sweeps.field_labels import describe
+    if name not in EXPERIMENTS:
+        raise ParameterError(f"unknown experiment {name!r}; experiments: {', '.join(EXPERIMENTS)}")
+    func = experiment_function(name)
+    doc = (inspect.getdoc(func) or "").split("\n\n")[0].replace("\n", " ")
+    lines = [f"{name} ({EXPERIMENTS[name]}): {doc}", "", f"{'parameter':<20} {'default':<14} meaning (unit)"]
+    for p in inspect.signature(func).parameters.values():
+        default = "(required)" if p.default is inspect.Parameter.empty else repr(p.default)
+        lines.append(f"{p.name:<20} {default:<14} {describe(p.name)}")
+    return lines

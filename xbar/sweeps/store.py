@@ -43,6 +43,7 @@ class Status:
 
     @property
     def remaining(self) -> int:
+        """Points not yet in the results file."""
         return self.total - self.done
 
 

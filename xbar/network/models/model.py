@@ -198,6 +198,7 @@ class Model:
 
     @property
     def output_shape(self) -> tuple[int, ...]:
+        """Shape of one output sample."""
         return self.shapes[-1]
 
     def matrix_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -1,0 +1,142 @@
+"""A designer's testbench around the array subcircuit: row sources and op-amp sense amplifiers.
+
+:func:`testbench_text` writes a deck that ``.include``s the array written with
+``subckt=NAME`` (:func:`xbar.array.netlist.write_netlist`), drives its rows and
+reads every column through an op-amp macro-model built from real elements: a
+finite-gain VCVS, its output resistance and the feedback network.
+
+The finite gain is accounted for exactly, not approximated by a large number.
+A TIA whose op-amp has open-loop gain A, output resistance R_o and feedback
+R_f draws i = v_o (1 + A) / (R_f + R_o) from its input node: to the array it is
+a resistor :meth:`SenseAmplifier.input_ohm` to ground. So the testbench's array
+is exactly xbar's array with resistor sensing at that resistance
+(:func:`equivalent_crossbar`), which ``xbar solve`` solves; the ideal TIA is its
+A -> infinity limit. With resistor sensing the amplifier is a non-inverting stage
+whose VCVS input draws no current, so the array is xbar's own, unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from xbar import __version__
+from xbar.array.circuit import Circuit, as_circuit, check_inputs
+from xbar.array.crossbar import Crossbar
+from xbar.array.netlist import NONLINEAR_OPTIONS, format_number
+from xbar.array.subckt import check_subckt_name, subckt_ports
+from xbar.util.errors import ParameterError
+from xbar.util.validate import real
+
+_SAFE_INCLUDE = re.compile(r"[A-Za-z0-9_./\-]{1,200}")
+
+
+@dataclass(frozen=True)
+class SenseAmplifier:
+    """An op-amp macro-model sense amplifier, one per column.
+
+    ``gain``: open-loop gain A, V/V (1e5 = 100 dB, a typical CMOS op-amp; assumed).
+    ``output_ohm``: op-amp output resistance R_o (assumed). ``feedback_ohm``:
+    R_f, the TIA's transimpedance (1 kohm, :attr:`Crossbar.tia_feedback_ohm`'s
+    default) or, with resistor sensing, the non-inverting stage's feedback
+    resistor; ``ground_ohm``: that stage's resistor to ground R_g (closed-loop gain
+    about 1 + R_f / R_g).
+    """
+
+    gain: float = 1e5
+    output_ohm: float = 100.0
+    feedback_ohm: float = 1e3
+    ground_ohm: float = 1e3
+
+    def __post_init__(self):
+        for name in ("gain", "output_ohm", "feedback_ohm", "ground_ohm"):
+            object.__setattr__(self, name, real(name, getattr(self, name), above=0.0))
+
+    def input_ohm(self) -> float:
+        """The TIA's input resistance to ground, (R_f + R_o) / (1 + A), ohm: what the column sees."""
+        return (self.feedback_ohm + self.output_ohm) / (1.0 + self.gain)
+
+    def voltage_gain(self) -> float:
+        """The non-inverting stage's exact gain v_out / v_in with finite A and R_o loaded by R_f + R_g."""
+        k = (self.feedback_ohm + self.ground_ohm) / (self.feedback_ohm + self.ground_ohm + self.output_ohm)
+        beta = self.ground_ohm / (self.feedback_ohm + self.ground_ohm)
+        return self.gain * k / (1.0 + self.gain * k * beta)
+
+
+def equivalent_crossbar(xbar: Crossbar, amplifier: SenseAmplifier) -> Crossbar:
+    """The crossbar the testbench's array is, for the native solvers: with a TIA, xbar's array with
+    resistor sensing at the amplifier's input resistance; with resistor sensing, ``xbar`` itself."""
+    if xbar.sense == "resistor":
+        return xbar
+    drawn = not (xbar.variation.is_zero and xbar.faults.is_zero)  # then the cells are redrawn, identically
+    return dataclasses.replace(xbar, sense="resistor", ref_ohm=amplifier.input_ohm(),
+                               cell_resistance_ohm=None if drawn else xbar.cell_resistance_ohm)
+
+
+def testbench_text(circuit: Circuit | Crossbar, inputs, include: str, name: str,
+                   amplifier: SenseAmplifier = SenseAmplifier()) -> str:
+    """A deck that includes the subcircuit ``name`` from the file ``include`` (a path relative to the
+    deck: letters, digits and ``_./-``), drives its rows with ``inputs`` [rows] and senses every
+    column with ``amplifier``; ``ngspice -b`` prints ``i_col<j>`` and ``v_out<j>`` per column.
+    """
+    circuit = as_circuit(circuit)
+    check_subckt_name(name)
+    if not isinstance(include, str) or not _SAFE_INCLUDE.fullmatch(include) or ".." in include.split("/"):
+        raise ParameterError(f"include path {include!r} must be a relative path of letters, digits and _./- "
+                             "(no ..), at most 200 characters")
+    rows, cols = circuit.shape
+    if np.shape(inputs) not in ((rows,), (1, rows)):
+        raise ParameterError(f"a testbench takes one input vector of {rows} voltages, got shape "
+                             f"{list(np.shape(inputs))}")
+    x = check_inputs(inputs, rows)[0]
+    a = amplifier
+    tia = circuit.sense == "tia"
+    num = format_number
+    lines = [
+        f"* testbench: the xbar array {name} ({rows}x{cols}) with row sources and op-amp sense amplifiers",
+        f"* generated by xbar {__version__}",
+        "* op-amp macro-model per column: VCVS of open-loop gain {gain}, output resistance {ro}"
+        + (", feedback {rf} (a TIA: the column sees (rf + ro) / (1 + gain) = "
+           f"{a.input_ohm():.6g} ohm to ground)" if tia else
+           ", non-inverting: feedback {rf}, {rg} to ground (gain "
+           f"{a.voltage_gain():.9g})"),
+        f".include {include}",
+        f".param gain={num(a.gain)} ro={num(a.output_ohm)} rf={num(a.feedback_ohm)}"
+        + ("" if tia else f" rg={num(a.ground_ohm)}"),
+        "* row sources",
+        *(f"V{i} in{i} 0 DC {num(v)}" for i, v in enumerate(x.tolist())),
+        f"Xarray {' '.join('0' if p == 'ref' else p for p in subckt_ports(circuit))} {name}",
+        "* sense amplifiers: E<j> the op-amp's gain stage, Ro<j> its output, sa<j> its output node",
+    ]
+    for j in range(cols):
+        if tia:
+            lines += [f"E{j} e{j} 0 0 o{j} {{gain}}", f"Ro{j} e{j} sa{j} {{ro}}", f"Rf{j} o{j} sa{j} {{rf}}"]
+        else:
+            lines += [f"E{j} e{j} 0 o{j} fb{j} {{gain}}", f"Ro{j} e{j} sa{j} {{ro}}", f"Rf{j} sa{j} fb{j} {{rf}}",
+                      f"Rg{j} fb{j} 0 {{rg}}"]
+    current = (f"par('(v(o{{j}})-v(sa{{j}}))/{num(a.feedback_ohm)}')" if tia
+               else f"par('v(o{{j}})/{num(circuit.crossbar.ref_ohm)}')")
+    lines += [".options klu", *([NONLINEAR_OPTIONS] if circuit.nonlinear else []),
+              f".save {' '.join(f'v(o{j}) v(sa{j})' for j in range(cols))}",
+              "* results: i_col<j> the column current into the amplifier (A), v_out<j> its output (V)",
+              f".dc V0 {num(x[0])} {num(x[0])} 1",
+              *(line for j in range(cols) for line in (f".meas dc i_col{j} max {current.format(j=j)}",
+                                                      f".meas dc v_out{j} max v(sa{j})")),
+              ".end"]
+    return "\n".join(lines) + "\n"
+
+
+def testbench_currents(plot: dict, circuit: Circuit | Crossbar,
+                       amplifier: SenseAmplifier = SenseAmplifier()) -> tuple[np.ndarray, np.ndarray]:
+    """Column currents [cols] (ampere, into each amplifier) and amplifier outputs [cols] (volt) from a
+    testbench's raw-file plot (:func:`xbar.array.raw.read_raw`)."""
+    circuit = as_circuit(circuit)
+    cols = circuit.shape[1]
+    v_o = np.array([plot[f"v(o{j})"][0] for j in range(cols)])
+    v_out = np.array([plot[f"v(sa{j})"][0] for j in range(cols)])
+    if circuit.sense == "tia":
+        return (v_o - v_out) / amplifier.feedback_ohm, v_out
+    return v_o / circuit.crossbar.ref_ohm, v_out
