@@ -64,6 +64,7 @@ def load_array(path: str, what: str):
 
     Refuses empty, 0-d, more than 2-d, non-numeric and complex contents.
     """
+    import io
     import warnings
 
     import numpy as np
@@ -82,7 +83,8 @@ def load_array(path: str, what: str):
             if path.endswith(".npy"):
                 array = np.load(f, allow_pickle=False)
             else:
-                array = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64, skiprows=_header_rows(path))
+                text = io.TextIOWrapper(f, encoding="utf-8")  # bad UTF-8 is refused, header row or not
+                array = np.loadtxt(text, delimiter=",", ndmin=2, dtype=np.float64, skiprows=_header_rows(path))
     except (ValueError, OSError, EOFError, UnicodeDecodeError, RecursionError) as exc:
         raise ParameterError(f"cannot read {what} from {path}: {one_line(exc)}") from None
     if array.dtype.kind not in "biuf":

@@ -81,8 +81,11 @@ def _refuse(who: str, what: str, hint: str = "") -> SolverError:
 
 
 @np.errstate(all="ignore")  # non-finite answers are Solution's to refuse, by name
-def check_currents(circuit: Circuit, inputs: np.ndarray, currents: np.ndarray, who: str, hint: str = "") -> None:
-    """Refuse column currents [batch, cols] outside the passive bounds for row voltages ``inputs`` [batch, rows]."""
+def check_currents(circuit: Circuit, inputs: np.ndarray, currents: np.ndarray, who: str, hint: str = "",
+                   device_siemens: np.ndarray | None = None) -> None:
+    """Refuse column currents [batch, cols] outside the passive bounds for row voltages ``inputs`` [batch, rows].
+
+    ``device_siemens`` [rows, cols]: the linear devices' conductances when the caller has them."""
     x = np.asarray(inputs, dtype=float)
     i = np.asarray(currents, dtype=float)
     lo_v, hi_v = _span(x)
@@ -95,7 +98,7 @@ def check_currents(circuit: Circuit, inputs: np.ndarray, currents: np.ndarray, w
         scale = hi.max(axis=1, initial=0.0) - lo.min(axis=1, initial=0.0)
         total_lo, total_hi = lo.sum(axis=1), hi.sum(axis=1)
     else:
-        row_g = device_bound_siemens(circuit).sum(axis=1)  # [rows]
+        row_g = (device_bound_siemens(circuit) if device_siemens is None else device_siemens).sum(axis=1)
         total_hi, total_lo = np.maximum(x, 0.0) @ row_g, np.minimum(x, 0.0) @ row_g
         hi, lo = total_hi[:, None], total_lo[:, None]
         scale = np.abs(x) @ row_g
@@ -152,10 +155,11 @@ def check_kcl(circuit: Circuit, node_voltages: np.ndarray, free: np.ndarray, edg
 
 
 @np.errstate(all="ignore")  # non-finite answers are Solution's to refuse, by name
-def check_matrix(circuit: Circuit, m: np.ndarray, who: str, hint: str = "") -> None:
+def check_matrix(circuit: Circuit, m: np.ndarray, who: str, hint: str = "",
+                 device_siemens: np.ndarray | None = None) -> None:
     """Refuse an effective matrix M [cols, rows] (currents = inputs @ M.T) with a negative entry or a
     row whose columns take more than its zero-parasitic conductance (a linear circuit's bounds)."""
-    row_g = device_bound_siemens(circuit).sum(axis=1)
+    row_g = (device_bound_siemens(circuit) if device_siemens is None else device_siemens).sum(axis=1)
     tol = BOUND_RTOL * row_g + 1e-300
     if (m < -tol[None]).any():
         j, i = np.argwhere(m < -tol[None])[0]

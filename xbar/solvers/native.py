@@ -228,6 +228,11 @@ class NativeSolver:
         self._check_voltages(x, v)
         return v
 
+    def _device_siemens(self) -> np.ndarray:
+        """The devices' equivalent conductances [rows, cols]: the last branches of :func:`branches`."""
+        shape = self.circuit.device_top.shape
+        return self._branches[2][-shape[0] * shape[1]:].reshape(shape)
+
     def _hint(self) -> str:
         spread = self._spread
         return (f"its resistances span a ratio of {spread:.2g}, past what double precision resolves; "
@@ -267,7 +272,7 @@ class NativeSolver:
         v = self.node_voltages(inputs)
         currents = (self._output_operator() @ v.T).T
         checks.check_currents(self.circuit, check_inputs(inputs, self.circuit.shape[0]), currents,
-                              "the native solver", self._hint())
+                              "the native solver", self._hint(), self._device_siemens())
         return Solution.from_currents(self.circuit, np.asarray(currents), node_voltages=v)
 
     def effective_matrix(self) -> np.ndarray:
@@ -283,7 +288,7 @@ class NativeSolver:
             m = c_op[:, self.circuit.input_nodes].toarray()
             if len(self._free):
                 m += self._port_matrix(c_free) if self._ports is not None else self._solved_matrix(c_free)
-            checks.check_matrix(self.circuit, m, "the native solver", self._hint())
+            checks.check_matrix(self.circuit, m, "the native solver", self._hint(), self._device_siemens())
             self._matrix = np.ascontiguousarray(m)
         return self._matrix
 
