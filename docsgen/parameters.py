@@ -25,7 +25,7 @@ from dataclasses import dataclass
 PHYSICS_MODULES = ("xbar.device", "xbar.array", "xbar.analysis", "xbar.programming", "xbar.network.circuit_spec")
 
 #: Unit by the end of a name (lower case), longest first.
-UNIT_SUFFIXES = (("_farad_per_m", "F/m"), ("_f_per_m", "F/m"), ("_ohm", "ohm"), ("_volt", "V"), ("_v", "V"),
+UNIT_SUFFIXES = (("_farad_per_m", "F/m"), ("_m2", "m^2"), ("_f_per_m", "F/m"), ("_ohm", "ohm"), ("_volt", "V"), ("_v", "V"),
                  ("_ampere", "A"), ("_farad", "F"), ("_hz", "Hz"), ("_nm", "nm"), ("_mt", "mT"), ("_m", "m"),
                  ("_s", "s"), ("_j", "J"), ("_k", "K"), ("_bits", "bit"), ("_sigma", "1 (ln-spread)"),
                  ("_fraction", "1"), ("_ratio", "1"), ("_permittivity", "1"))
@@ -33,7 +33,7 @@ UNIT_SUFFIXES = (("_farad_per_m", "F/m"), ("_f_per_m", "F/m"), ("_ohm", "ohm"), 
 #: Units of names that do not end in one.
 UNITS = {"K_B": "J/K", "Q_E": "C", "FANO": "1", "MAX_CELLS": "cells", "DEFAULT_TILE": "devices",
          "columns_per_adc": "columns", "delta_thin": "1", "DEFAULT_ADC_BITS": "bit", "max_ramps": "ramps",
-         "max_pulses": "pulses", "v_read": "V"}
+         "max_pulses": "pulses", "v_read": "V", "adc_doubling_per_bit": "x per bit"}
 
 #: Kind of a source, by the first pattern its text matches.
 KINDS = (("fitted", r"(?i)\bfitted\b"), ("cited", r"CODATA|Handbook|(?<!Kumar )et al\.|IEEE|J\. Appl|survey|exact SI"),

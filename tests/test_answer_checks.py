@@ -33,28 +33,50 @@ def inputs(n, rows=5):
 
 # --- the native solver checks its own answer ---------------------------------------------------
 
+def wild(sigma):
+    """The 8x8 crossbar of the issue's device file (measured states, no channel, 1 ohm wires) with
+    state_sigma = ``sigma`` set past the range check: the solver's own check is what is under test."""
+    from xbar.device.compound import CompoundMTJ
+    device = CompoundMTJ.from_state_resistances([40000, 33000, 27200, 22400], 0.0, [1.0] * 4)
+    object.__setattr__(device, "state_sigma", (float(sigma),) * 4)
+    return sol_circuit(Crossbar(device, np.random.default_rng(0).integers(0, 4, (8, 8)), row_wire_ohm=1.0,
+                                col_wire_ohm=1.0, variation=Variation(0.0, 0)))
+
+
 @pytest.mark.bad_input
 @pytest.mark.parametrize("sigma", [100, 40, 20])
-def test_the_native_solver_refuses_a_circuit_it_cannot_resolve(tmp_path, capsys, sigma):
-    """state_sigma = 100 gave currents of -1.9e116..+1.9e116 A with exit 0; 40 gave -0.12 A."""
+def test_the_native_solver_refuses_a_circuit_it_cannot_resolve(sigma):
+    """A device file's state_sigma = 100 gave currents of -1.9e116..+1.9e116 A with exit 0 (40: -0.12 A).
+    Device files are now range-checked too; the solver's check stands behind every way in."""
+    from xbar.solvers.native import NativeSolver
+    c = wild(sigma)
+    x = np.random.default_rng(4).uniform(0.0, 0.1, (4, 8))
+    with pytest.raises(SolverError, match="the native solver's answer fails an independent check") as info:
+        NativeSolver(c).solve(x)
+    assert "past what double precision resolves" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.bad_input
+def test_a_wild_device_file_is_one_line(tmp_path, capsys):
     device = tmp_path / "wild.toml"
-    device.write_text(WILD.format(s=sigma))
+    device.write_text(WILD.format(s=100))
     out = tmp_path / "i.csv"
     assert main(["solve", "--device", str(device), "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "the native solver's answer fails an independent check" in err, err
-    assert "past what double precision resolves" in err and not out.exists()
+    assert err.count("\n") == 1 and "state_sigma" in err and not out.exists(), err
 
 
-def test_ordinary_and_wide_spreads_still_solve(tmp_path, capsys):
-    device = tmp_path / "wide.toml"
-    device.write_text(WILD.format(s=5))  # spread ~1e9: still exact; ngspice agrees
-    assert main(["solve", "--device", str(device), "-o", str(tmp_path / "i.csv")]) == 0
+def test_ordinary_and_wide_spreads_still_solve():
+    from xbar.solvers.native import NativeSolver
+    x = np.random.default_rng(4).uniform(0.0, 0.1, (4, 8))
+    sol = NativeSolver(wild(5)).solve(x)  # spread ~1e9: still exact (ngspice agrees)
+    assert np.isfinite(sol.currents).all() and (sol.currents > 0).all()
     for xb in (crossbar(), crossbar(sense="resistor"), crossbar(driver_ohm=0.0), crossbar(v_half=0.5)):
         x = np.vstack([inputs(3), -inputs(1), np.zeros((1, 5))])
         sol = solve(xb, x)
         checks.check_currents(sol_circuit(xb), x, sol.currents, "test")
-        checks.check_node_voltages(sol_circuit(xb), x, sol.node_voltages, "test")
+        v = NativeSolver(sol_circuit(xb)).node_voltages(x) if sol.node_voltages is None else sol.node_voltages
+        checks.check_node_voltages(sol_circuit(xb), x, v, "test")
 
 
 def sol_circuit(xb):

@@ -25,6 +25,7 @@ from xbar.util.atomic import write_text
 from xbar.network.datasets import Dataset, load
 from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.analog import AnalogNetwork
+from xbar.network.design import design_costs
 from xbar.network.mitigation import mitigate
 from xbar.util.errors import ParameterError
 from xbar.solvers.checks import check_agreement
@@ -93,6 +94,7 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
         analog_net, mitigation = mitigate(analog_net, spec.mitigations(), data.x_train[:256])
     if spec.calibration_images:
         analog_net.calibrate(data.x_train[:spec.calibration_images], backend)
+    analog_net.energy_j = 0.0 if analog_net.device.mtj.linear else None
     chunk = CONV_CHUNK if any(isinstance(op, Conv) for op in model.ops) else max(len(x), 1)
     pred_a, pred_i, pred_f, out_a, last_a, last_i = [], [], [], [], [], []
     sums, first = None, None
@@ -130,6 +132,7 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
         record["spice"] = spice
     if mitigation:
         record["mitigation"] = mitigation
+    record["design"] = design_costs(analog_net, len(x))
     if spec.adc_bits is not None:
         full = [analog_net.adc_full_scale(t) for tiles in analog_net.tiles for t in tiles]
         record["adc_full_scale_a"] = dict(min=min(full), max=max(full))

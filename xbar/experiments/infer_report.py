@@ -139,6 +139,7 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dic
         f"| {_pct(base['accuracy_ideal_quantized'])} | {_pct(base['accuracy_analog'])} | {_pct(base['top1_agreement'])} |",
         "",
         *seed_lines(seed_runs),
+        *([design_line(base.get("design")) + ".", ""] if base.get("design") else []),
         *[f"Note: {line}" for line in caveats(base)],
         "",
         "The paper-method column quantizes to the paper's +/-G_k/G_max levels and is context only; the",
@@ -278,3 +279,15 @@ def mitigation_markdown(base: dict, rows: list[dict]) -> list[str]:
                      f"| {100 * (r['accuracy_analog'] - plain['accuracy_analog']):+.2f} "
                      f"| {100 * (r['accuracy_ideal_quantized'] - r['accuracy_analog']):.2f} | {cost} |")
     return lines
+
+
+def design_line(design: dict | None) -> str:
+    """Energy, latency and area per inference in one sentence (exact parts and models named)."""
+    if not design:
+        return ""
+    e, a = design["energy_j_per_image"], design["area_m2"]
+    array = ("array read energy: not computed for non-linear junctions" if e["array_dc"] is None
+             else f"array read energy {1e12 * e['array_dc']:.4g} pJ (exact DC over the {1e9 * design['read_pulse_s']:g} ns pulse)")
+    return (f"per inference: {array}, periphery {1e12 * e['periphery']:.4g} pJ (model); latency "
+            f"{1e9 * design['latency_s']:.4g} ns (model); area {1e6 * a['total']:.4g} mm^2 (array "
+            f"{1e6 * a['parts']['array']:.4g} mm^2 from the paper's geometry, periphery models the rest)")

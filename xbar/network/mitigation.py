@@ -227,6 +227,7 @@ def _layer_states(net: AnalogNetwork, tiles: list[Tile], target: np.ndarray, m: 
     parts = [target[t.rows[0]:t.rows[1], t.outputs[0]:t.outputs[1]] for t in tiles]
     states = [_best_states(tab, np.ones(t.states.shape), part, unit, scheme, t.states)
               for tab, t, part in zip(tables, tiles, parts)]
+    beyond = _beyond_quantization(tables, states, parts, unit, scheme, net.device.n_cells)
     alpha = np.ones(target.shape[1])
     solves = 0
     for _ in range(m.compensate):
@@ -235,10 +236,10 @@ def _layer_states(net: AnalogNetwork, tiles: list[Tile], target: np.ndarray, m: 
         alpha = _output_gain(tiles, tables, gains, states, scheme, target.shape[1])
         states = [_best_states(tab, g, part * alpha[t.outputs[0]:t.outputs[1]], unit, scheme, s)
                   for tab, t, g, part, s in zip(tables, tiles, gains, parts, states)]
-    return states, alpha, solves, _beyond_quantization(tables, states, parts, alpha, unit, scheme, net.device.n_cells)
+    return states, alpha, solves, beyond
 
 
-def _beyond_quantization(tables, states, parts, alpha, unit: float, scheme: str, n_cells: int) -> int:
+def _beyond_quantization(tables, states, parts, unit: float, scheme: str, n_cells: int) -> int:
     """How many outputs of the layer's tiles still hold a weight off its (clipped) target by more than half a
     level of the plain mapping: the column pairs a spare-column scheme would have to replace."""
     if scheme != "differential":

@@ -119,7 +119,7 @@ class PlacedNetwork:
         h = hashlib.sha256()
         fields = {k: v for k, v in asdict(self.spec).items()
                   if k not in ("adc_bits", "adc_full_scale_a", "rule", "scheme", "tile_rows", "tile_cols",
-                               "calibration_images", "read_noise_t_s", "noise_seed", "v_read")}
+                               "calibration_images", "read_noise_t_s", "noise_seed", "v_read", "periphery")}
         h.update(repr((__version__, MATRIX_CACHE_FORMAT, fields, xb.device, xb.cell_resistance_ohm.shape)).encode())
         h.update(np.ascontiguousarray(xb.cell_resistance_ohm).tobytes())
         return h.hexdigest()[:32]
@@ -136,6 +136,22 @@ class PlacedNetwork:
                     with atomic_open(path) as f:
                         np.save(f, m)
             self._matrices[key] = m
+        return self._matrices[key]
+
+    def input_admittance(self, tile: Tile) -> np.ndarray:
+        """The tile's exact row-port admittance Y [rows, rows] in siemens: a read at row voltages v draws
+        ``v Y v`` watts (:meth:`NativeSolver.input_admittance`); kept in memory and in the cache."""
+        key = ("Y", tile.layer, tile.index)
+        if key not in self._matrices:
+            path = self.cache_dir / "admittance" / f"{self._key(tile)}.npy" if self.cache_dir else None
+            rows = tile.states.shape[0]
+            y = _cached_matrix(path, (rows, rows)) if path is not None else None
+            if y is None:
+                y = self.solver(tile).input_admittance()
+                if path is not None:
+                    with atomic_open(path) as f:
+                        np.save(f, y)
+            self._matrices[key] = y
         return self._matrices[key]
 
     def ideal_matrix(self, tile: Tile) -> np.ndarray:
