@@ -127,11 +127,12 @@ def _comments(module) -> tuple[ast.Module, dict[int, str]]:
     return ast.parse(text), comments
 
 
-def _documented(body, comments: dict[int, str]):
+def _documented(body, comments: dict[int, str], mark: str = "#:"):
     """(name, comment) of each single-name assignment in ``body`` that a comment documents.
 
     A ``#:`` block documents the assignments right below it (a run with no blank
-    line or other statement between); a trailing comment documents its line.
+    line or other statement between); a trailing comment starting with ``mark``
+    documents its line (``#`` for dataclass fields, ``#:`` for module constants).
     """
     block, last_end = "", None
     for node in body:
@@ -150,7 +151,7 @@ def _documented(body, comments: dict[int, str]):
             block = ""
             continue
         end = comments.get(node.end_lineno, "\n")
-        trailing = "" if end.startswith("\n") else end.lstrip("#:").strip()
+        trailing = "" if end.startswith("\n") or not end.startswith(mark) else end.lstrip("#:").strip()
         if block or trailing:
             yield target.id, " ".join(filter(None, (block, trailing)))
 
@@ -173,7 +174,7 @@ def _dataclass_fields(module) -> list[Parameter]:
         if not (isinstance(node, ast.ClassDef) and dataclasses.is_dataclass(cls)) or cls.__module__ != module.__name__:
             continue
         defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-        for name, source in _documented(node.body, comments):
+        for name, source in _documented(node.body, comments, "#"):
             default = defaults.get(name, dataclasses.MISSING)
             value = _value(default)
             if value is not None and default is not None and value not in ("inf", "-inf", "nan"):

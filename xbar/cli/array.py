@@ -268,6 +268,7 @@ def add_settle(sub) -> None:
                    help="give up after this many steps (default 200000)")
     p.add_argument("--backend", choices=("native", "ngspice"), default="native",
                    help="ngspice: also run ngspice .tran and compare (default native)")
+    add_timeout(p, "3600 s")
     p.add_argument("-o", "--output", help="waveforms: .npz (times, currents, ngspice's if run) or .csv")
     p.add_argument("--plot", metavar="STEM", help="write the step response as STEM.png and STEM.svg")
     p.add_argument("--json", metavar="FILE", help="write the settling summary as JSON")
@@ -309,7 +310,8 @@ def run_settle(args) -> int:
         from xbar.solvers.ngspice_tran import ngspice_transient
         dt = summary["dt_s"]
         spice = ngspice_transient(circuit, x, float(w.times_s[-1]), dt, dt,
-                                  method="trap" if args.method == "trap" else "be")
+                                  method="trap" if args.method == "trap" else "be",
+                                  timeout_s=spice_options(args).get("timeout_s"))
         common = np.array([np.interp(w.times_s, spice.times_s, spice.currents[:, j])
                            for j in range(len(final))]).T
         summary["ngspice_max_diff_rel"] = float(np.abs(common - w.currents).max() / np.abs(final).max())
@@ -321,10 +323,10 @@ def run_settle(args) -> int:
             with atomic_open(args.output) as f:
                 f.write(buf.getvalue())
         else:
+            from xbar.util.csv_safe import write_array
             buf = io.StringIO()
             header = "time_s," + ",".join(f"i{j}_a" for j in range(len(final)))
-            np.savetxt(buf, np.column_stack([w.times_s, w.currents]), delimiter=",", fmt="%.17g",
-                       header=header, comments="")
+            write_array(buf, np.column_stack([w.times_s, w.currents]), header)
             with atomic_open(args.output, "w") as f:
                 f.write(buf.getvalue())
     if args.plot:
