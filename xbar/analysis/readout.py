@@ -22,7 +22,7 @@ from xbar.analysis.energy import (
 from xbar.analysis.noise import output_noise_psd, read_bandwidth_hz
 from xbar.analysis.settling import column_elmore_delay, half_lsb, row_elmore_delay, settling_times
 from xbar.array.circuit import Circuit, check_inputs
-from xbar.util.errors import ParameterError
+from xbar.util.errors import ParameterError, SolverError
 from xbar.analysis.periphery import Periphery, describe, tile_periphery
 from xbar.solvers.adjoint import adjoint_voltages
 from xbar.solvers.native import NativeSolver
@@ -118,6 +118,10 @@ def array_settling(circuit: Circuit, inputs, dt_s: float | None = None, band_rel
     dt_s = default_time_step(circuit) if dt_s is None else dt_s
     w = settle(circuit, x[0], final, band, dt_s, method=method, max_steps=max_steps)
     t = settling_times(w.times_s, w.currents, final, band)
+    if not np.isfinite(t).all():
+        raise SolverError(f"the step response did not settle within {len(w.times_s) - 1} steps of {dt_s:.3g} s "
+                          f"({w.times_s[-1]:.3g} s): column {int(np.argmax(~np.isfinite(t)))} is still outside "
+                          f"{band:.3g} A of its DC value; allow more steps (--max-steps) or a longer --dt")
     return w, {"settling_s": t.tolist(), "worst_s": float(t.max()), "band_rel": rel, "band_a": band,
                "dt_s": float(dt_s), "method": method, "steps": len(w.times_s) - 1, "final_a": final.tolist(),
                "elmore_s": elmore_estimate(circuit),

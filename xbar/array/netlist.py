@@ -403,6 +403,16 @@ def source_vectors(circuit: Circuit, batch: bool = False) -> list[str]:
     return [f"i({prefix}{i})" for i in range(circuit.shape[0])]
 
 
+def driver_vectors(circuit: Circuit) -> list[str]:
+    """ngspice vectors of the node each row driver feeds (the row's source node without a driver):
+    with the source currents they show whether ngspice applied what xbar drove (:mod:`xbar.solvers.checks`)."""
+    nodes = circuit.input_nodes.copy()
+    for group in circuit.resistors:
+        if group.prefix == "Rdrv":
+            nodes[group.index[:, 0]] = group.b
+    return [f"v({node_name(*circuit.node_labels[n])})" for n in nodes]
+
+
 def write_netlist(circuit: Circuit | Crossbar, path, inputs=None, title: str | None = None,
                   subckt: str | None = None, notes: Sequence[str] = ()) -> Path:
     """Write :func:`netlist_text` to ``path`` atomically (``subckt`` NAME: the array as a subcircuit

@@ -11,6 +11,7 @@ from xbar.cli.common import (
     add_physics_options,
     add_t_read,
     add_timeout,
+    distinct_outputs,
     load_array,
     options_from_args,
     physics_from_args,
@@ -192,10 +193,16 @@ def run_solve(args) -> int:
 
     from xbar.util.resources import array_file_shape, check_memory, estimate_bytes
     from xbar.solvers import solve
+    from xbar.util.errors import ParameterError
+    distinct_outputs(("-o", args.output), ("-o's solver record", args.output and f"{args.output}.json"),
+                     ("--voltages", args.voltages), ("--energy", args.energy))
     xbar = crossbar_from_args(args)
+    if args.backend == "ideal" and not xbar.device.mtj.linear:
+        where = "--vh" if getattr(args, "v_half_volt", None) is not None else "the device file"
+        raise ParameterError(f"--backend ideal has no junction bias, so V_h = {xbar.device.mtj.v_half_volt:g} V "
+                             f"({where}) would be ignored; use the native backend, or drop V_h")
     periphery = options_from_args(args).periphery()
     if options_from_args(args).periphery_values and not args.energy:
-        from xbar.util.errors import ParameterError
         raise ParameterError("the periphery options model the read's energy: add --energy FILE")
     batch = (array_file_shape(args.inputs) or (0,))[0] if args.inputs else args.random
     check_memory(f"solving {batch} input vector(s) on a {xbar.shape[0]}x{xbar.shape[1]} crossbar with {args.backend}",
@@ -287,6 +294,8 @@ def run_settle(args) -> int:
         raise ParameterError(f"--dt must be a finite time > 0 s, got {args.dt!r}")
     if args.max_steps < 1:
         raise ParameterError(f"--max-steps must be >= 1, got {args.max_steps}")
+    distinct_outputs(("-o", args.output), ("--json", args.json), ("--plot", args.plot and f"{args.plot}.png"),
+                     ("--plot", args.plot and f"{args.plot}.svg"))
     xbar = crossbar_from_args(args)
     circuit = build_circuit(xbar)
     if circuit.nonlinear:

@@ -42,6 +42,20 @@ def folder_to_write(path: str, option: str) -> str:
     return path
 
 
+def distinct_outputs(*named: tuple[str, str | None]) -> None:
+    """Refuse two outputs (option, path) that name one file: the later write would replace the earlier."""
+    from xbar.util.errors import ParameterError
+    seen: dict[str, str] = {}
+    for option, path in named:
+        if not path:
+            continue
+        key = os.path.realpath(path)
+        if key in seen:
+            raise ParameterError(f"{seen[key]} and {option} both name {path}: one would replace the other; "
+                                 "give each output its own file")
+        seen[key] = option
+
+
 def fail(message: str, status: int) -> int:
     """Print ``xbar: error: message`` as one line on stderr; returns ``status``."""
     print(f"xbar: error: {one_line(message)}", file=sys.stderr)
@@ -53,23 +67,28 @@ def load_array(path: str, what: str):
 
     Refuses empty, 0-d, more than 2-d, non-numeric and complex contents.
     """
+    import io
     import warnings
 
     import numpy as np
 
     from xbar.util.errors import ParameterError
-    if os.path.isdir(path):
-        raise ParameterError(f"cannot read {what} from {path}: it is a folder")
+    from xbar.util.files import check_file, open_file
     from xbar.util.resources import check_array_file
+    try:
+        check_file(path, "input file")
+    except ParameterError as exc:
+        raise ParameterError(f"cannot read {what} from {path}: {str(exc).split(f'{path}: ', 1)[-1]}") from None
     check_array_file(path, what)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), open_file(path, "input file") as f:
             warnings.simplefilter("ignore")  # numpy warns on empty files; refused below
             if path.endswith(".npy"):
-                array = np.load(path, allow_pickle=False)
+                array = np.load(f, allow_pickle=False)
             else:
-                array = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64, skiprows=_header_rows(path))
-    except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
+                text = io.TextIOWrapper(f, encoding="utf-8")  # bad UTF-8 is refused, header row or not
+                array = np.loadtxt(text, delimiter=",", ndmin=2, dtype=np.float64, skiprows=_header_rows(path))
+    except (ValueError, OSError, EOFError, UnicodeDecodeError, RecursionError) as exc:
         raise ParameterError(f"cannot read {what} from {path}: {one_line(exc)}") from None
     if array.dtype.kind not in "biuf":
         raise ParameterError(f"{what} in {path} must be real numbers, got {array.dtype} values")
@@ -96,7 +115,8 @@ def save_array(path: str, array, columns: list[str]) -> None:
 
 def _header_rows(path: str) -> int:
     """1 when a CSV file's first line is a header (a cell that is not a number, as xbar's outputs write), else 0."""
-    with open(path, "rb") as f:
+    from xbar.util.files import open_file
+    with open_file(path, "input file") as f:
         first = f.readline(1 << 16).decode("utf-8", errors="replace")
     for cell in first.split(","):
         try:

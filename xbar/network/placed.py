@@ -24,6 +24,7 @@ from xbar.solvers.ideal import summed_conductance
 from xbar.solvers.newton import NewtonSolver
 from xbar.util.atomic import atomic_open
 from xbar.util.errors import ParameterError
+from xbar.util.files import open_file, parsing
 
 #: Part of every cached effective matrix's key: bump it when the circuit model or solver
 #: changes what a tile's matrix is, so stale files on disk are never reused.
@@ -178,9 +179,12 @@ def _cached_matrix(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
 
     A corrupt, truncated or foreign entry is not trusted: the caller rebuilds it and overwrites it.
     """
+    if not (path.exists() or path.is_symlink()):
+        return None
     try:
-        m = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
+        with open_file(path, "cache entry") as f, parsing(path, "cache entry"):
+            m = np.load(f, allow_pickle=False)
+    except ParameterError:  # unreadable, foreign, or not a regular file of bounded size
         return None
     if not isinstance(m, np.ndarray) or m.dtype != np.float64 or m.shape != tuple(shape) or not np.isfinite(m).all():
         return None

@@ -36,6 +36,7 @@ from xbar.util.errors import SolverError
 from xbar.solvers.chord import ChordReads
 from xbar.solvers.factor import CholeskyFactor
 from xbar.solvers.native import NativeSolver, device_transfer, incidence
+from xbar.solvers import checks
 from xbar.solvers.result import Solution
 from xbar.solvers.stack import stack_cell_voltages, stack_device_currents
 from xbar.solvers.tridiagonal import tridiagonal as _tridiagonal
@@ -273,6 +274,7 @@ class NewtonSolver:
             currents[~done] = self.solve(x[~done]).currents
         info = dict(backend="native", method="chord", v_half_volt=self.circuit.v_half_volt, tol=self.tol,
                     back_substitutions_per_vector=solves / max(1, len(x)), newton_vectors=int((~done).sum()))
+        checks.check_currents(self.circuit, x, currents, "the native solver (chord)")
         return Solution.from_currents(self.circuit, currents, solver=info)
 
     def solve(self, inputs) -> Solution:
@@ -283,7 +285,11 @@ class NewtonSolver:
                     newton_iterations_min=int(its.min()), newton_iterations_max=int(its.max()),
                     newton_iterations_mean=float(its.mean()),
                     preconditioned_solves=int(self.inner_iterations))
-        return Solution.from_currents(self.circuit, self._currents(v), node_voltages=v, solver=info)
+        x = check_inputs(inputs, self.circuit.shape[0])
+        checks.check_node_voltages(self.circuit, x, v, "the native solver (Newton)")
+        currents = self._currents(v)
+        checks.check_currents(self.circuit, x, currents, "the native solver (Newton)")
+        return Solution.from_currents(self.circuit, currents, node_voltages=v, solver=info)
 
 
 def device_currents(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
