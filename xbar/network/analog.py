@@ -21,6 +21,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from xbar.util.atomic import atomic_open
 from xbar.util.errors import ParameterError
@@ -119,7 +120,10 @@ class AnalogNetwork(PlacedNetwork):
         """
         v = self.row_voltages(a, l)
         z = np.zeros((len(a), self.layers[l].shape[1]))
-        for tile in self.tiles[l]:
+        # Tiles solved vector by vector (SPICE, non-linear junctions) can take minutes: show them after 5 s.
+        slow = backend in ("ngspice", "pyspice") or (backend == "native" and not self.device.mtj.linear)
+        for tile in tqdm(self.tiles[l], desc=f"layer {l} tiles ({backend}, {len(a)} vectors)", unit="tile",
+                         delay=5, leave=False, disable=not slow):
             currents = self.tile_currents(tile, v[:, tile.rows[0]:tile.rows[1]], backend)
             z[:, tile.outputs[0]:tile.outputs[1]] += self.gains[l] * tile_outputs(currents, tile, self.spec.scheme)
         if backend != "ideal" and l < len(self.calibration):
