@@ -37,7 +37,7 @@ def test_correct_solvers_agree(runs):
     _, w, summary, spice, report = runs
     assert report["agree"], report["problems"]
     assert report["final_rel"] < summary["band_rel"] and report["other_final_rel"] < summary["band_rel"]
-    assert report["worst_diff_rel"] < 0.02  # measured 0.1 % (TIA) and 0.7-1 % (resistor) at 16x16 and 64x64
+    assert report["worst_diff_rel"] < 0.05  # backward Euler against ngspice's adaptive steps
     assert report["error_after_3tau_rel"] < 2 * summary["band_rel"]
     assert report["tau_s"] == pytest.approx(summary["worst_s"] / np.log(1 / summary["band_rel"]), rel=1e-9)
 
@@ -54,15 +54,17 @@ def test_a_perturbed_trace_fails(runs, perturb, problem):
     assert not report["agree"] and any(problem in p for p in report["problems"])
 
 
-def test_trapezoidal_default_is_not_late():
-    """The default (trap) settles where a tenfold finer step does; backward Euler is late by ~dt / (2 tau)."""
+def test_backward_euler_default_states_its_lag():
+    """The default (be) settles late by about dt / (2 tau) against a tenfold finer trapezoidal step, and says so;
+    the trapezoidal rule is on time for the worst column."""
     c = circuit("resistor")
-    _, trap = array_settling(c, inputs(), progress=False)
-    _, be = array_settling(c, inputs(), method="be", progress=False)
-    _, fine = array_settling(c, inputs(), dt_s=trap["dt_s"] / 10, progress=False)
-    assert trap["method"] == "trap"
+    _, be = array_settling(c, inputs(), progress=False)
+    _, trap = array_settling(c, inputs(), method="trap", progress=False)
+    _, fine = array_settling(c, inputs(), dt_s=be["dt_s"] / 10, method="trap", progress=False)
+    lag = be["worst_s"] / fine["worst_s"] - 1
+    assert be["method"] == "be" and 0.01 < lag < 0.05
+    assert 0.5 < be["be_lag_rel"] / lag < 3 and trap["be_lag_rel"] == 0.0
     assert abs(trap["worst_s"] / fine["worst_s"] - 1) < 0.005
-    assert 0.01 < be["worst_s"] / fine["worst_s"] - 1 < 0.05
 
 
 @pytest.mark.bad_input

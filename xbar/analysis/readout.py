@@ -102,7 +102,7 @@ def elmore_estimate(circuit: Circuit) -> float:
 
 
 def array_settling(circuit: Circuit, inputs, dt_s: float | None = None, band_rel: float | None = None,
-                   adc_bits: int = 8, method: str = "trap", max_steps: int = 200_000,
+                   adc_bits: int = 8, method: str = "be", max_steps: int = 200_000,
                    solver: NativeSolver | None = None, progress: bool = True) -> tuple[Waveforms, dict]:
     """Step response of ``inputs`` [rows] until settled, and the settling time of each column.
 
@@ -110,9 +110,12 @@ def array_settling(circuit: Circuit, inputs, dt_s: float | None = None, band_rel
     of an ``adc_bits`` ADC over that full scale; ``dt_s`` None picks
     :func:`default_time_step`. Returns the waveforms and a
     dict: ``settling_s`` [cols], ``worst_s``, ``band_a``, the DC ``final`` currents.
-    The trapezoidal rule is the default: backward Euler (``be``) reports settling
-    late by about dt / (2 tau), measured +0.8 % with a TIA and +2.5 % with resistor
-    sensing at 16x16 against a tenfold finer step. A column still outside the
+    Backward Euler (``be``, the default) reports settling late by about dt / (2 tau):
+    measured +0.8 % (TIA) and +2.5 % (resistor sensing) at 16x16, +1.9 % and +2.9 %
+    at 64x64, against a tenfold finer step; the summary states this run's estimate
+    (``be_lag_rel``). The trapezoidal rule (``trap``) has no lag on the slow columns
+    but rings on modes faster than the step: at 64x64 with resistor sensing one
+    column's settling time came out 75 ps instead of 19 ps. A column still outside the
     band when ``max_steps`` run out is a :class:`SolverError` (:func:`check_settled`).
     """
     x = check_inputs(inputs, circuit.shape[0])
@@ -130,16 +133,19 @@ def array_settling(circuit: Circuit, inputs, dt_s: float | None = None, band_rel
     w = settle(circuit, x[0], final, band, dt_s, method=method, max_steps=max_steps, progress=progress)
     t = settling_times(w.times_s, w.currents, final, band)
     check_settled(t, float(w.times_s[-1]), len(w.times_s) - 1)
-    return w, {"settling_s": t.tolist(), "worst_s": float(t.max()), "band_rel": rel, "band_a": band,
+    tau = float(t.max()) / float(np.log(1 / rel)) if t.max() > 0 else np.inf
+    return w, {"settling_s": t.tolist(), "worst_s": float(t.max()),
+               "be_lag_rel": float(dt_s / (2 * tau)) if method == "be" else 0.0, "band_rel": rel, "band_a": band,
                "dt_s": float(dt_s), "method": method, "steps": len(w.times_s) - 1, "final_a": final.tolist(),
                "elmore_s": elmore_estimate(circuit),
                "elmore_settle_estimate_s": elmore_estimate(circuit) * float(np.log(1 / rel))}
 
 
-#: ngspice ``.tran`` cost per node and time step, second: 2.7 s for 1,330 nodes x 808 steps (16x16,
-#: 3 cells, ngspice-46 KLU on the project's loaded 2-core machine; measured). Only for the estimate
-#: shown while ngspice runs, which reports no progress of its own.
-NGSPICE_TRAN_S_PER_NODE_STEP = 2.5e-6
+#: ngspice ``.tran`` cost per node and time step, second, fitted to 2.7 s for 1,330 nodes x 808 steps
+#: (16x16, 3 cells, ngspice-46 KLU, the project's 2-core machine); it also gives the 197 s issue 18
+#: measured at 128x128, while 64x64 on the machine loaded by four test suites took 5x longer. Only for
+#: the estimate shown while ngspice runs, which reports no progress of its own.
+NGSPICE_TRAN_NODE_STEP_S = 2.5e-6
 
 
 def ngspice_settling(circuit: Circuit, inputs, waveforms: Waveforms, summary: dict,
@@ -147,7 +153,7 @@ def ngspice_settling(circuit: Circuit, inputs, waveforms: Waveforms, summary: di
     """ngspice ``.tran`` of the step that :func:`array_settling` ran (same time span, step and method)
     and :func:`~xbar.analysis.settling.compare_step_responses` of the two: final values, settling times,
     the difference after the first time constant, and whether they agree. While ngspice runs, a bar
-    on stderr shows the elapsed time against an estimate (:data:`NGSPICE_TRAN_S_PER_NODE_STEP`).
+    on stderr shows the elapsed time against an estimate (:data:`NGSPICE_TRAN_NODE_STEP_S`).
     """
     from xbar.solvers.ngspice_tran import ngspice_transient
     from xbar.util.progress import ticking
@@ -155,7 +161,7 @@ def ngspice_settling(circuit: Circuit, inputs, waveforms: Waveforms, summary: di
     dt, t_stop = float(summary["dt_s"]), float(waveforms.times_s[-1])
     channel_nodes = circuit.cell_ohm.size if circuit.channel_segment_ohm > 0 else 0
     nodes, steps = circuit.n_nodes + channel_nodes, int(np.ceil(t_stop / dt))
-    estimate = NGSPICE_TRAN_S_PER_NODE_STEP * nodes * steps
+    estimate = NGSPICE_TRAN_NODE_STEP_S * nodes * steps
     with ticking(f"ngspice .tran, {nodes} nodes x {steps} steps", estimate, disable=not progress):
         spice = ngspice_transient(circuit, x, t_stop, dt, dt, method=summary["method"])
     final = np.asarray(summary["final_a"])

@@ -125,12 +125,13 @@ def check_settled(settling_s: np.ndarray, t_end_s: float, steps: int) -> None:
                           "raise --max-steps or --dt (or widen --band)")
 
 
-#: Two correct solvers of one circuit settle alike when, from each one's settling time (plus two
+#: Two correct solvers of one circuit settle alike when (assumed tolerance), from each one's settling time (plus two
 #: time steps) on, the other stays within this many bands of the final value. An amplitude test, not
-#: a comparison of times: a column that creeps along the band's edge can cross it 70 % later in one run
-#: than the other (measured at 64x64, resistor sensing) while the traces differ by a fraction of a band.
-#: A trace 1 % slower is about 1.06 bands out at the other's settling time, 20 % slower about 2.8.
-BAND_SLACK = 1.25
+#: a comparison of times: a column whose error creeps along the band's edge can cross it at very
+#: different times in two correct runs while the traces differ by a fraction of a band.
+#: For a column whose error starts 500 bands out, a trace 3 % slower (backward Euler's lag) is 1.2 bands
+#: out at the other's settling time, 6 % slower 1.45, 20 % slower 2.8.
+BAND_SLACK_RATIO = 1.5
 
 
 def compare_step_responses(times_s: np.ndarray, outputs: np.ndarray, other_times_s: np.ndarray,
@@ -147,7 +148,7 @@ def compare_step_responses(times_s: np.ndarray, outputs: np.ndarray, other_times
     point by point: there a 1 % difference in time is a large difference in
     current. ``agree`` is true when both final values are within the band of the
     DC solution and, from each run's settling time of a column (plus two time
-    steps) on, the other run's trace stays within :data:`BAND_SLACK` bands;
+    steps) on, the other run's trace stays within :data:`BAND_SLACK_RATIO` bands;
     ``problems`` lists what failed, one line each.
     """
     final = np.asarray(final, dtype=float).reshape(-1)
@@ -174,12 +175,12 @@ def compare_step_responses(times_s: np.ndarray, outputs: np.ndarray, other_times
     if not both.all():
         problems.append(f"{int((~both).sum())} column(s) settle in one run only")
     late = [j for j in np.flatnonzero(both)
-            if _outside_after(times_s, outputs, t_b[j] + 2 * dt_s, j, final[j]) > BAND_SLACK * band
-            or _outside_after(other_times_s, other_outputs, t_a[j] + 2 * dt_s, j, final[j]) > BAND_SLACK * band]
+            if _outside_after(times_s, outputs, t_b[j] + 2 * dt_s, j, final[j]) > BAND_SLACK_RATIO * band
+            or _outside_after(other_times_s, other_outputs, t_a[j] + 2 * dt_s, j, final[j]) > BAND_SLACK_RATIO * band]
     if late:
         j = late[0]
         problems.append(f"{len(late)} column(s) settle differently, first column {j}: {t_a[j] * 1e9:.4g} ns against "
-                        f"{t_b[j] * 1e9:.4g} ns, and one run is still more than {BAND_SLACK:g} bands out after the "
+                        f"{t_b[j] * 1e9:.4g} ns, and one run is still more than {BAND_SLACK_RATIO:g} bands out after the "
                         "other has settled")
     diff = np.full(len(final), np.inf)
     diff[both] = np.abs(t_a - t_b)[both] / np.maximum(np.maximum(t_a, t_b)[both], 1e-300)

@@ -204,7 +204,7 @@ class TransientSolver:
 
 
 def settle(circuit: Circuit, inputs, final_currents: np.ndarray, band_a: float, dt_s: float,
-           method: str = "trap", max_steps: int = 200_000, hold_steps: int = 50, rise_s: float = 0.0,
+           method: str = "be", max_steps: int = 200_000, hold_steps: int = 50, rise_s: float = 0.0,
            progress: bool = True) -> Waveforms:
     """Step response run until every sense current has stayed within ``band_a`` / 10 of
     ``final_currents`` [cols] (the DC solution) for ``hold_steps`` steps, or ``max_steps``.
