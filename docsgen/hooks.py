@@ -1,9 +1,11 @@
 """mkdocs hooks (mkdocs.yml ``hooks:``): the pages that are generated from the code.
 
-* ``<!-- xbar:parameters -->``, ``<!-- xbar:library -->``, ``<!-- xbar:cli -->`` and
-  ``<!-- xbar:layout -->`` in a page are replaced by the parameter tables, the
-  device library, the CLI reference and the package layout, computed from the
-  code of this checkout at build time.
+* ``<!-- xbar:parameters -->``, ``<!-- xbar:library -->``, ``<!-- xbar:cli -->``,
+  ``<!-- xbar:layout -->`` and ``<!-- xbar:ranges -->`` in a page are replaced by
+  the parameter tables, the device library, the CLI reference, the package
+  layout and the range table (``xbar.util.ranges.markdown_table``, where it
+  exists), computed from the code of this checkout at build time; markers stand alone
+  on their line, and an unknown one fails the strict build.
 * ``reference/`` pages, one per subpackage, are generated (mkdocstrings
   ``:::`` directives) and listed under the nav's "API reference".
 * Any ``docs/*.md`` page the nav does not list is added under "More topics",
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -24,6 +27,8 @@ from mkdocs.structure.files import File  # noqa: E402
 from docsgen import cli_reference, layout, parameters  # noqa: E402
 
 LOG = logging.getLogger("mkdocs.plugins.xbar")  # a warning here fails the strict build
+#: A generated-content marker: alone on its line (in a sentence or a code span it is just text).
+MARKER = re.compile(r"^<!-- xbar:[\w-]+ -->$", re.M)
 REFERENCE = "API reference"
 MORE = "More topics"
 
@@ -70,6 +75,10 @@ def _listed(nav) -> set[str]:
 def on_config(config, **kwargs):
     nav = config["nav"]
     pages = _reference_pages()
+    _pages.clear()
+    _pages.update(pages)
+    if nav is None:  # no nav: mkdocs lists every page, the generated ones included
+        return config
     for item in nav:
         if isinstance(item, dict) and REFERENCE in item:
             item[REFERENCE] = [{"Overview": "reference/index.md"}] + [
@@ -79,8 +88,6 @@ def on_config(config, **kwargs):
     extra = [p for p in sorted(docs.glob("*.md")) if p.name not in listed and p.name != "README.md"]
     if extra:
         nav.append({MORE: [{_title(p): p.name} for p in extra]})
-    _pages.clear()
-    _pages.update(pages)
     return config
 
 
@@ -98,10 +105,17 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
         "<!-- xbar:cli -->": lambda: cli_reference.markdown(build_parser()),
         "<!-- xbar:layout -->": layout.markdown,
     }
-    for marker, make in generated.items():
-        if marker in markdown:
-            markdown = markdown.replace(marker, make())
-    if "<!-- xbar:" in markdown:
-        LOG.warning("%s: unknown generated-content marker %s (known: %s)", page.file.src_uri,
-                    markdown[markdown.index("<!-- xbar:"):].split("-->")[0] + "-->", ", ".join(generated))
-    return markdown
+    try:  # the one range table (issue 17), where this version has it
+        from xbar.util.ranges import markdown_table
+        generated["<!-- xbar:ranges -->"] = markdown_table
+    except ImportError:
+        pass
+
+    def fill(match: re.Match) -> str:
+        if match.group(0) in generated:
+            return generated[match.group(0)]()
+        LOG.warning("%s: unknown generated-content marker %s (known: %s)", page.file.src_uri, match.group(0),
+                    ", ".join(generated))
+        return match.group(0)
+
+    return MARKER.sub(fill, markdown)

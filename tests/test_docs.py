@@ -84,6 +84,7 @@ def test_readme_set_up_is_the_newcomer_path_and_what_ci_runs():
     start = (DOCS / "getting-started.md").read_text()
     setup = next(b for b in blocks(readme, "sh") if "scripts/install-ngspice" in b)
     assert setup in blocks(start, "sh"), "getting-started.md must show the README's set-up block"
+    assert blocks(readme, "python")[0] in blocks(start, "python"), "and the README's quick start"
     steps = [part.split("#")[0].strip() for line in setup.splitlines() for part in line.split("&&")]
     ci, test = (ROOT / ".ci" / "run").read_text(), (ROOT / "scripts" / "test").read_text()
     assert "bash scripts/test" in ci

@@ -127,6 +127,10 @@ def _valid():
         "xbar.device.switching.SwitchingParams": lambda: _fields(switching.SwitchingParams()),
         "xbar.array.write_circuit.WritePath": lambda: _fields(write_circuit.WritePath()),
         "xbar.analysis.periphery.Periphery": lambda: _fields(periphery.Periphery()),
+        "xbar.analysis.area.AreaModel": lambda: dict(adc_8bit_m2=3e-9, adc_doubling_per_bit=2.0, tia_m2=5e-10,
+                                                     dac_driver_m2=3e-10),
+        "xbar.network.mitigation.Mitigation": lambda: dict(compensate=2, device_aware=True, disconnect_shorts=False,
+                                                           operating_point=False),
         "xbar.array.write_circuit.WriteCircuit": lambda: _fields(write_circuit.build_write_circuit(_device())),
     }
 

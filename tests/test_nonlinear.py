@@ -179,7 +179,7 @@ def test_cell_voltages_satisfy_the_junction_iv():
     # Cell currents from the solved cell voltages add up to the channel current of each device.
     c = build_circuit(array(6, 5, 3, "tia", 0.3))
     x = np.random.default_rng(1).uniform(0, 0.5, (2, 6))
-    v = solve(c, x).node_voltages
+    v = solve(c, x, node_voltages=True).node_voltages
     cells = cell_voltages(c, v)
     i_cells = junction_current(cells, c.cell_rp_ohm[None], c.cell_ohm[None], c.v_half_volt)[0]
     # Channel node 0 sits one segment from the read terminal: its voltage over the segment is the device current.

@@ -149,6 +149,31 @@ def study_accuracy(study: str, labels: list[str], analog_pct: list[float], ideal
     return fig
 
 
+def pareto(energy_pj, accuracy_pct, area_mm2, on_front, paper: int | None = None, title: str = "") -> Figure:
+    """Accuracy against energy per inference, area as colour; the Pareto front ringed and joined, the paper's
+    design (index ``paper``) starred."""
+    e, acc, area = (np.asarray(v, dtype=float) for v in (energy_pj, accuracy_pct, area_mm2))
+    front = np.asarray(on_front, dtype=bool)
+    fig = Figure(figsize=(7.0, 4.6), layout="constrained")
+    ax = fig.add_subplot()
+    sc = ax.scatter(e, acc, c=area, cmap="viridis", s=22, alpha=0.75, linewidths=0)
+    order = np.argsort(e[front])
+    ax.plot(e[front][order], acc[front][order], "-", color="C3", lw=1, alpha=0.7)
+    ax.scatter(e[front], acc[front], s=70, facecolors="none", edgecolors="C3", linewidths=1.4,
+               label=f"Pareto front ({int(front.sum())} designs)")
+    if paper is not None:
+        ax.scatter([e[paper]], [acc[paper]], marker="*", s=260, color="C1", edgecolors="k", zorder=5,
+                   label="the paper's design")
+    ax.set_xscale("log")
+    ax.set_xlabel("energy per inference (pJ, array exact + periphery model)")
+    ax.set_ylabel("test accuracy on circuits (%)")
+    fig.colorbar(sc, ax=ax, label="area (mm^2)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="lower right")
+    ax.set_title(title or "design space: accuracy against energy, area as colour")
+    return fig
+
+
 def analog_vs_ideal(z_ideal: np.ndarray, z_analog: np.ndarray, max_points: int = 20000) -> Figure:
     """Scatter of analog against ideal quantized outputs (same shape), with the identity line."""
     a, b = np.ravel(z_ideal), np.ravel(z_analog)

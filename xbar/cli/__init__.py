@@ -23,13 +23,15 @@ from xbar.util.errors import XbarError
 from xbar.cli.array import add_netlist, add_settle, add_solve
 from xbar.cli.common import fail, os_message
 from xbar.cli.doctor import add_doctor
+from xbar.cli.explore import add_explore
 from xbar.cli.infer import add_infer
 from xbar.cli.program import add_program
 from xbar.cli.reproduce import add_reproduce
 from xbar.cli.sweeps import add_sweep
 
 #: Every subcommand's registration function, in the order ``--help`` lists them.
-COMMANDS: list = [add_netlist, add_solve, add_settle, add_infer, add_reproduce, add_sweep, add_program, add_doctor]
+COMMANDS: list = [add_netlist, add_solve, add_settle, add_infer, add_reproduce, add_sweep, add_explore, add_program,
+                  add_doctor]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -197,6 +197,9 @@ def add_solve(sub) -> None:
                    help="largest random row voltage in volt, > 0 (default 0.1)")
     p.add_argument("-o", "--output", help="write currents [batch, cols] in ampere (CSV or NPY)")
     p.add_argument("--voltages", help="write sense output voltages [batch, cols] in volt (CSV or NPY)")
+    p.add_argument("--node-voltages", metavar="FILE",
+                   help="write every node's voltage [batch, nodes] in volt, ground first (CSV with node names, "
+                        "or NPY; native backend; solving for them takes the factorized route)")
     p.add_argument("--energy", metavar="FILE", help="write the read's exact energy breakdown (array), the "
                    "periphery models and the output noise as JSON (native solution)")
     add_t_read(p)
@@ -214,14 +217,19 @@ def run_solve(args) -> int:
     check_memory(f"solving {batch} input vector(s) on a {xbar.shape[0]}x{xbar.shape[1]} crossbar with {args.backend}",
                  estimate_bytes(*xbar.shape, xbar.n_cells, batch, args.backend))
     x = inputs_from_args(args, xbar.shape[0])
-    sol = solve(xbar, x, backend=args.backend, **spice_options(args))
+    sol = solve(xbar, x, backend=args.backend, node_voltages=bool(args.node_voltages), **spice_options(args))
+    if args.node_voltages:
+        from xbar.array.circuit import build_circuit
+        names = build_circuit(xbar, check=False).node_names()  # node 0 is ground ("gnd_v", always 0 V)
+        save_array(args.node_voltages, sol.node_voltages, ["gnd_v"] + [f"{n}_v" for n in names[1:]])
     if args.output:
         save_array(args.output, sol.currents, [f"i{j}_a" for j in range(sol.currents.shape[1])])
         save_solver_info(args.output, sol.solver)
     if args.voltages:
         save_array(args.voltages, sol.voltages, [f"vout{j}_v" for j in range(sol.voltages.shape[1])])
     print(f"{args.backend}: {len(sol.currents)} input vector(s) on {xbar.shape[0]}x{xbar.shape[1]}; "
-          f"column currents {np.abs(sol.currents).min():.6g}..{np.abs(sol.currents).max():.6g} A")
+          f"column currents {np.abs(sol.currents).min():.6g}..{np.abs(sol.currents).max():.6g} A"
+          + (f" (route: {sol.solver['route']})" if "route" in sol.solver else ""))
     if "ngspice" in sol.solver:
         print(f"solved by {sol.solver['ngspice']} (KLU compiled in: {yes(sol.solver['klu_compiled'])}, "
               f"used: {yes(sol.solver['klu_used'])}); Kirchhoff residual {sol.solver['kcl_residual']:.1e}")

@@ -27,6 +27,16 @@ def study_names(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def mitigation_list(text: str) -> str:
+    """``--mitigate``'s value as the canonical name of its mitigations (checked by ``Mitigation.parse``)."""
+    from xbar.network.mitigation import Mitigation
+    from xbar.util.errors import ParameterError
+    try:
+        return Mitigation.parse(text).name
+    except (ParameterError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def tile_size(text: str) -> int | None:
     """``--tile``'s value: a positive integer, or None for ``none``/``untiled``."""
     if text.strip().lower() in ("none", "untiled"):
@@ -81,6 +91,12 @@ def add_infer(sub) -> None:
                                                            "1..24 (default: off)")
     p.add_argument("--scheme", choices=("differential", "reference"), default="differential",
                    help="weight mapping (default differential column pairs)")
+    p.add_argument("--mitigate", type=mitigation_list, default="none", metavar="LIST",
+                   help="choose the states against the arrays as they are: a comma list of compensate[=K] (exact "
+                        "IR-drop compensation, K iterations, default 3), aware (each device's own levels, as "
+                        "program-and-verify reads them), disconnect (switch off shorted devices and zero-weight "
+                        "pairs), operating-point (non-linear junctions: levels at the read bias), all, none "
+                        "(default); see --study mitigation")
     p.add_argument("--calibrate", type=integer(0), default=0, metavar="N",
                    help="fit a digital gain and offset per output on N training images (default 0: off)")
     p.add_argument("--backend", choices=("native", "ngspice", "pyspice"), default="native",
@@ -123,6 +139,7 @@ def run_infer(args) -> int:
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
                        adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
                        fault_rate=args.fault_rate, device_file=args.device, v_half_volt=args.vh,
+                       mitigation=args.mitigate,
                        **typical_variation(args.variation))
     say = None if args.quiet else (lambda line: print(line, flush=True))
     folder_to_write(args.out, "--out")
@@ -162,7 +179,9 @@ def run_infer(args) -> int:
               f"{e['periphery_j_per_image'] * 1e12:.4g} pJ (models); {e['fj_per_mac']:.4g} fJ/MAC, "
               f"{e['tops_per_w']:.4g} TOPS/W (array alone {e['array_fj_per_mac']:.4g} fJ/MAC); worst settling "
               f"{max(settle) * 1e9:.3g} ns" if settle else "")
-    from xbar.experiments.infer_report import caveats, seed_lines
+    from xbar.experiments.infer_report import caveats, design_line, seed_lines
+    if base.get("design"):
+        print(design_line(base["design"]))
     for line in seed_lines(result.get("seeds"))[:1] + [f"note: {c}" for c in caveats(base)]:
         print(line)
     if not studies:

@@ -25,6 +25,8 @@ from xbar.util.atomic import write_text
 from xbar.network.datasets import Dataset, load
 from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.analog import AnalogNetwork
+from xbar.network.design import design_costs
+from xbar.network.mitigation import mitigate
 from xbar.util.errors import ParameterError
 from xbar.network.models import Conv, Model, from_network, load_model
 from xbar.network.mlp import EPOCHS, HIDDEN, Network, accuracy, default_cache_dir, network_path, trained
@@ -86,8 +88,12 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
     check_model_input(model, data)
     scales = input_scales(model, data.x_train[:256]) if imported else None
     analog_net = AnalogNetwork(network, spec, cache_dir=cache_dir, input_scales=scales)
+    mitigation = None
+    if spec.mitigation != "none":
+        analog_net, mitigation = mitigate(analog_net, spec.mitigations(), data.x_train[:256])
     if spec.calibration_images:
         analog_net.calibrate(data.x_train[:spec.calibration_images], backend)
+    analog_net.energy_j = 0.0 if analog_net.device.mtj.linear else None
     chunk = CONV_CHUNK if any(isinstance(op, Conv) for op in model.ops) else max(len(x), 1)
     pred_a, pred_i, pred_f, out_a, last_a, last_i = [], [], [], [], [], []
     sums, first = None, None
@@ -122,6 +128,9 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
     )
     if spice:
         record["spice"] = spice
+    if mitigation:
+        record["mitigation"] = mitigation
+    record["design"] = design_costs(analog_net, len(x))
     if spec.adc_bits is not None:
         full = [analog_net.adc_full_scale(t) for tiles in analog_net.tiles for t in tiles]
         record["adc_full_scale_a"] = dict(min=min(full), max=max(full))
@@ -266,7 +275,8 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
                          worst_ir_rel=max(s["worst_rel"] for s in rec["ir_drop"]),
                          mean_ir_rel=float(np.mean([s["mean_rel"] for s in rec["ir_drop"]])),
                          cells=spec.n_cells, wire_ohm=spec.wire_ohm, v_read=spec.v_read,
-                         v_half_volt=spec.v_half_volt))
+                         v_half_volt=spec.v_half_volt, **({"mitigation": rec["mitigation"]}
+                                                          if "mitigation" in rec else {})))
     if ("energy" in studies or "readout" in studies) and model is None:
         # a per-tile circuit analysis (energy, noise, settling) of the paper's MLP: minutes on MNIST, so opt-in
         say(f"energy: exact array energy, noise and settling of the base run's "

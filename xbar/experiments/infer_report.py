@@ -139,6 +139,7 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dic
         f"| {_pct(base['accuracy_ideal_quantized'])} | {_pct(base['accuracy_analog'])} | {_pct(base['top1_agreement'])} |",
         "",
         *seed_lines(seed_runs),
+        *([design_line(base.get("design")) + ".", ""] if base.get("design") else []),
         *[f"Note: {line}" for line in caveats(base)],
         "",
         "The paper-method column quantizes to the paper's +/-G_k/G_max levels and is context only; the",
@@ -180,6 +181,7 @@ def report_markdown(base: dict, rows: list[dict], figures: list[Path], info: dic
                       "from the ideal ones by a smooth, mostly common-mode attenuation; on a finite test set "
                       "this shifts a few borderline decisions either way. The top-1 agreement column shows how "
                       f"many decisions moved. Points: {', '.join(r['label'] for r in above)}."]
+    lines += mitigation_markdown(base, rows)
     if "energy" in base:
         lines += ["", *readout.energy_markdown(base["energy"], base["energy"].get("tradeoff"))]
     lines += ["", "## Figures", "", *[f"![{p.stem}]({p.name})" for p in figures if p.suffix == ".png"]]
@@ -234,3 +236,58 @@ def study_caveats(rows: list[dict]) -> list[str]:
         out.append("faults: shorted junctions dominate: one short conducts tens of times a P cell and swamps its "
                    "column, while opens and stuck cells cost little (compare the per-kind rows).")
     return out
+
+
+def mitigation_cost(cost: dict | None) -> str:
+    """What a mitigation cost, in a few words (empty for none)."""
+    if not cost:
+        return ""
+    parts = []
+    if cost["tile_factorizations"]:
+        parts.append(f"{cost['tile_factorizations']} exact tile matrices offline ({cost['seconds']:g} s)")
+    if cost["characterization_reads"]:
+        parts.append(f"characterizing every device: {cost['characterization_writes']} writes and "
+                     f"{cost['characterization_reads']} verify reads")
+    if cost["disable_bits"]:
+        parts.append(f"one disable bit per device ({cost['disable_bits']}), {cost['devices_disconnected']} devices "
+                     f"switched off ({cost.get('shorted_devices', 0)} shorted)")
+    parts.append(f"{cost['states_changed']} of {cost['devices']} device states changed")
+    return "; ".join(parts)
+
+
+def mitigation_markdown(base: dict, rows: list[dict]) -> list[str]:
+    """The mitigations section: each point's accuracy, what it recovered against no mitigation, and its cost."""
+    own = [r for r in rows if r["study"] == "mitigation"]
+    lines = []
+    if base.get("mitigation"):
+        lines += ["", f"Mitigation of the base run ({base['spec']['mitigation']}): "
+                  f"{mitigation_cost(base['mitigation'])}."]
+    if not own:
+        return lines
+    plain = next((r for r in own if r["label"] == "none"), own[0])
+    lines += ["", "## Mitigations (states chosen against the arrays as they are)", "",
+              "Recovered: analog accuracy gained against the same circuits without mitigation. Calibration is a "
+              "digital gain and offset per output fitted on training images (cost: those images and 2 numbers "
+              "per output).", "",
+              "| mitigation | analog (%) | recovered (points) | gap to ideal quantized (points) | cost |",
+              "|---|---|---|---|---|"]
+    for r in own:
+        cost = mitigation_cost(r.get("mitigation")) or ("–" if "calibration" not in r["label"] else "")
+        if "calibration" in r["label"]:
+            cost = (cost + "; " if cost and cost != "–" else "") + "256 calibration images"
+        lines.append(f"| {r['label']} | {_pct(r['accuracy_analog'])} "
+                     f"| {100 * (r['accuracy_analog'] - plain['accuracy_analog']):+.2f} "
+                     f"| {100 * (r['accuracy_ideal_quantized'] - r['accuracy_analog']):.2f} | {cost} |")
+    return lines
+
+
+def design_line(design: dict | None) -> str:
+    """Energy, latency and area per inference in one sentence (exact parts and models named)."""
+    if not design:
+        return ""
+    e, a = design["energy_j_per_image"], design["area_m2"]
+    array = ("array read energy: not computed for non-linear junctions" if e["array_dc"] is None
+             else f"array read energy {1e12 * e['array_dc']:.4g} pJ (exact DC over the {1e9 * design['read_pulse_s']:g} ns pulse)")
+    return (f"per inference: {array}, periphery {1e12 * e['periphery']:.4g} pJ (model); latency "
+            f"{1e9 * design['latency_s']:.4g} ns (model); area {1e6 * a['total']:.4g} mm^2 (array "
+            f"{1e6 * a['parts']['array']:.4g} mm^2 from the paper's geometry, periphery models the rest)")

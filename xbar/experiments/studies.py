@@ -32,12 +32,20 @@ EXTRA_STUDIES = {
     "readout": "15 points: accuracy with read noise, energy and TOPS/W against V_read 2 mV..0.2 V and "
                "t_read 10..100 ns (a grid on the base run)",
     "nonlinear": "15 points: bias-dependent TMR, V_read 0.05..0.5 V for linear junctions and V_h 0.5, 0.3 V",
+    "mitigation": "8 points: the base with each mitigation (IR-drop compensation, device-aware states, "
+                  "disconnected shorts, operating-point levels) and with calibration",
 }
 #: Fault rates (fraction of cells, split evenly over stuck-P, stuck-AP, open, short) of the faults study.
 FAULT_RATES = (0.0, 0.005, 0.01, 0.02, 0.05)
 #: Read voltages (V) and TMR bias half-points V_h (V; None = linear) of the non-linear study.
 NONLINEAR_V_READS = (0.05, 0.1, 0.2, 0.3, 0.5)
 NONLINEAR_V_HALFS = (None, 0.5, 0.3)
+#: (label, mitigation, calibration images) of the mitigation study: each mitigation alone, then combined.
+MITIGATIONS = (("none", "none", 0), ("calibration (256 images)", "none", 256),
+               ("compensate (3 iterations)", "compensate=3", 0),
+               ("compensate + calibration", "compensate=3", 256), ("device-aware states", "aware", 0),
+               ("disconnect shorts", "disconnect", 0), ("aware + disconnect + compensate", "compensate=3,aware,disconnect", 0),
+               ("all + calibration", "compensate=3,aware,disconnect,operating-point", 256))
 #: Multiples of the typical correlated spreads (:meth:`xbar.device.variation.Variation.typical`) of that study.
 CORRELATED_SCALES = (0.0, 1.0, 2.0, 4.0)
 
@@ -92,6 +100,8 @@ def study_specs(base, studies=tuple(STUDIES)) -> list[tuple[str, str, object]]:
     if "nonlinear" in studies:
         points += [("nonlinear", f"V_read {v:g} V, " + ("linear" if vh is None else f"V_h {vh:g} V"),
                     rep(base, v_read=v, v_half_volt=vh)) for vh in NONLINEAR_V_HALFS for v in NONLINEAR_V_READS]
+    if "mitigation" in studies:
+        points += [("mitigation", label, rep(base, mitigation=m, calibration_images=n)) for label, m, n in MITIGATIONS]
     return points
 
 

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from xbar.util.atomic import atomic_open
 from xbar.util.errors import ParameterError
 from xbar.util.validate import real_array
+from xbar.analysis.energy import READ_PULSE_S
 from xbar.network.mapping import Tile, tile_outputs
 from xbar.network.placed import PlacedNetwork
 from xbar.solvers import make_solver
@@ -55,6 +56,14 @@ class AnalogNetwork(PlacedNetwork):
 
     def __init__(self, network, spec, cache_dir=None, input_scales=None):
         super().__init__(network, spec, cache_dir, input_scales)
+        #: The intended placement whose ideal chain is the like-for-like reference, when this network's states
+        #: were changed by a mitigation (:func:`xbar.network.mitigation.mitigate`); None: this network's own.
+        self.reference: AnalogNetwork | None = None
+        #: Read pulse in seconds for :attr:`energy_j` (default: the paper's 30 ns).
+        self.read_pulse_s = READ_PULSE_S
+        #: Exact DC read energy of the arrays, joule, summed over every analog (non-ideal) tile read since it
+        #: was set to 0.0 (None: not tracked; non-linear junctions are never tracked).
+        self.energy_j: float | None = None
         #: Per layer (gain [out], offset [out]) from :meth:`calibrate`; empty: uncalibrated.
         self.calibration: list[tuple[np.ndarray, np.ndarray]] = []
         self._noise: dict[tuple, np.ndarray] = {}
@@ -118,13 +127,19 @@ class AnalogNetwork(PlacedNetwork):
 
         Analog backends apply the layer's digital calibration, if :meth:`calibrate` set one.
         """
+        if backend == "ideal" and self.reference is not None:
+            return self.reference.pre_activation(l, a, "ideal")
         v = self.row_voltages(a, l)
         z = np.zeros((len(a), self.layers[l].shape[1]))
+        track = self.energy_j is not None and backend != "ideal" and self.device.mtj.linear
         # Tiles solved vector by vector (SPICE, non-linear junctions) can take minutes: show them after 5 s.
         slow = backend in ("ngspice", "pyspice") or (backend == "native" and not self.device.mtj.linear)
         for tile in tqdm(self.tiles[l], desc=f"layer {l} tiles ({backend}, {len(a)} vectors)", unit="tile",
                          delay=5, leave=False, disable=not slow):
-            currents = self.tile_currents(tile, v[:, tile.rows[0]:tile.rows[1]], backend)
+            vt = v[:, tile.rows[0]:tile.rows[1]]
+            currents = self.tile_currents(tile, vt, backend)
+            if track:
+                self.energy_j += self.read_pulse_s * float(np.einsum("bi,ij,bj->", vt, self.input_admittance(tile), vt))
             z[:, tile.outputs[0]:tile.outputs[1]] += self.gains[l] * tile_outputs(currents, tile, self.spec.scheme)
         if backend != "ideal" and l < len(self.calibration):
             gain, offset = self.calibration[l]

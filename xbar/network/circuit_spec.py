@@ -87,6 +87,9 @@ class CircuitSpec:
     #: ``device_file`` sets its own; a value (it overrides the file's) solves every tile for each batch
     #: (:meth:`xbar.solvers.NewtonSolver.solve_batch`).
     v_half_volt: float | None = None
+    #: Mitigations that choose the states against the arrays as they are (:mod:`xbar.network.mitigation`):
+    #: a comma list such as "compensate=3,aware,disconnect"; "none" (default) keeps the plain mapping.
+    mitigation: str = "none"
 
     def __post_init__(self):
         def put(name, check):
@@ -133,6 +136,14 @@ class CircuitSpec:
         put("adc_full_scale_a", lambda n, v: real(n, v, above=0.0, none=True, unit="ampere"))
         put("read_noise_t_s", lambda n, v: real(n, v, above=0.0, none=True, unit="s"))
         put("noise_seed", lambda n, v: integer(n, v, low=0))
+        if not isinstance(self.mitigation, str):
+            raise ParameterError(f"mitigation must be a comma list of names, got {self.mitigation!r}")
+        object.__setattr__(self, "mitigation", self.mitigations().name)
+
+    def mitigations(self):
+        """The :class:`~xbar.network.mitigation.Mitigation` that ``mitigation`` names."""
+        from xbar.network.mitigation import Mitigation
+        return Mitigation.parse(self.mitigation)
 
     def variation(self, seed: int) -> Variation:
         """The variation model with ``seed``: legacy ``sigma`` or the correlated RA/TMR spreads."""

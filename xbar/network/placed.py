@@ -68,6 +68,9 @@ class PlacedNetwork:
         self._crossbars: dict[tuple, Crossbar] = {}
         self._solvers: dict[tuple, NativeSolver | NewtonSolver] = {}
         self._ideal: dict[tuple, np.ndarray] = {}
+        #: Devices disconnected from their array (a shorted junction's read transistor held off, or a fuse),
+        #: bool [rows, cols] by (layer, tile index); set by :mod:`xbar.network.mitigation`.
+        self.disconnected: dict[tuple, np.ndarray] = {}
 
     def crossbar(self, tile: Tile) -> Crossbar:
         """The physical array of ``tile``, with its own variation seed (made once)."""
@@ -76,12 +79,24 @@ class PlacedNetwork:
             self._crossbars[key] = self._make_crossbar(tile)
         return self._crossbars[key]
 
-    def _make_crossbar(self, tile: Tile) -> Crossbar:
+    def tile_seed(self, tile: Tile) -> int:
+        """The seed of ``tile``'s variation and faults: its own, from ``spec.variation_seed`` and its place."""
         s = self.spec
-        seed = int(np.random.SeedSequence([s.variation_seed, tile.layer, *tile.index]).generate_state(1)[0])
-        return Crossbar(self.device, tile.states, row_wire_ohm=s.wire_ohm, col_wire_ohm=s.wire_ohm,
-                        driver_ohm=s.driver_ohm, access_ohm=s.access_ohm, sense=s.sense, ref_ohm=s.ref_ohm,
-                        variation=s.variation(seed), faults=s.faults(seed))
+        return int(np.random.SeedSequence([s.variation_seed, tile.layer, *tile.index]).generate_state(1)[0])
+
+    def _make_crossbar(self, tile: Tile, device=None, off: np.ndarray | None = None) -> Crossbar:
+        """``tile``'s array in its states (``device`` instead of the spec's, e.g. linearized); disconnected
+        devices (``off`` [rows, cols], default :attr:`disconnected`) are absent from it, every cell open."""
+        s, seed = self.spec, self.tile_seed(tile)
+        common = dict(row_wire_ohm=s.wire_ohm, col_wire_ohm=s.wire_ohm, driver_ohm=s.driver_ohm,
+                      access_ohm=s.access_ohm, sense=s.sense, ref_ohm=s.ref_ohm)
+        xb = Crossbar(device or self.device, tile.states, variation=s.variation(seed), faults=s.faults(seed), **common)
+        off = self.disconnected.get((tile.layer, tile.index)) if off is None else off
+        if off is None or not off.any():
+            return xb
+        r = xb.cell_resistance_ohm.copy()
+        r[off] = np.inf
+        return Crossbar(xb.device, xb.states, cell_resistance_ohm=r, **common)
 
     def circuit(self, tile: Tile) -> Circuit:
         """The tile's circuit, built and checked once."""
@@ -120,6 +135,22 @@ class PlacedNetwork:
                     with atomic_open(path) as f:
                         np.save(f, m)
             self._matrices[key] = m
+        return self._matrices[key]
+
+    def input_admittance(self, tile: Tile) -> np.ndarray:
+        """The tile's exact row-port admittance Y [rows, rows] in siemens: a read at row voltages v draws
+        ``v Y v`` watts (:meth:`NativeSolver.input_admittance`); kept in memory and in the cache."""
+        key = ("Y", tile.layer, tile.index)
+        if key not in self._matrices:
+            path = self.cache_dir / "admittance" / f"{self._key(tile)}.npy" if self.cache_dir else None
+            rows = tile.states.shape[0]
+            y = _cached_matrix(path, (rows, rows)) if path is not None else None
+            if y is None:
+                y = self.solver(tile).input_admittance()
+                if path is not None:
+                    with atomic_open(path) as f:
+                        np.save(f, y)
+            self._matrices[key] = y
         return self._matrices[key]
 
     def ideal_matrix(self, tile: Tile) -> np.ndarray:

@@ -270,6 +270,30 @@ class NativeSolver:
             self._matrix = np.ascontiguousarray(m)
         return self._matrix
 
+    def input_admittance(self) -> np.ndarray:
+        """Y [rows, rows] in siemens, exact: the row sources' currents are ``inputs @ Y`` and the DC power the
+        array draws is ``v Y v`` for row voltages v, so a read's energy needs no node voltages.
+
+        Y = L_SS - L_SF L_FF^-1 L_FS, from the ports' Schur complement where it exists (the same
+        trailing factor as :meth:`effective_matrix`), else with one solve per row. Linear circuits only.
+        """
+        inputs = self.circuit.input_nodes
+        y = self._lap[inputs][:, inputs].toarray()
+        if not len(self._free):
+            return y
+        u = self.factor.trailing_factor(len(self._ports)) if self._ports is not None else None
+        if u is not None:
+            b = self._lap_fs[self._ports].toarray()
+            with threadpool_limits(1, user_api="blas"):
+                wb = solve_triangular(u, b, trans="T", check_finite=False)
+                return y - wb.T @ (np.diag(u)[:, None] * wb)
+        lap_sf = self._lap_fs.T.tocsr()
+
+        def take(cols, x):  # x = L_FF^-1 L_FS[:, cols]
+            y[:, cols] -= lap_sf @ x
+        self.factor.solve_chunks(self._lap_fs, take)
+        return y
+
     def _port_matrix(self, c_free: sp.csc_matrix) -> np.ndarray:
         """C_F L_FF^-1 (-L_FS) through the Schur complement onto the ports (numbered last).
 

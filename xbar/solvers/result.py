@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xbar.array.circuit import Circuit
+from xbar.array.crossbar import Crossbar
 from xbar.util.errors import SolverError
 
 
@@ -47,10 +48,11 @@ class Solution:
             raise SolverError(f"solver description must be a dict of names to plain values, got {self.solver!r}")
 
     @classmethod
-    def from_currents(cls, circuit: Circuit, currents: np.ndarray, node_voltages=None,
+    def from_currents(cls, circuit: Circuit | Crossbar, currents: np.ndarray, node_voltages=None,
                       solver: dict | None = None) -> "Solution":
-        """A solution from column currents [batch, cols]; the sense voltages follow from the sense mode."""
-        xbar = circuit.crossbar
+        """A solution from column currents [batch, cols] on ``circuit`` (or its crossbar); the sense voltages
+        follow from the sense mode."""
+        xbar = circuit if isinstance(circuit, Crossbar) else circuit.crossbar
         gain = -xbar.tia_feedback_ohm if xbar.sense == "tia" else xbar.ref_ohm
         return cls(currents=currents, voltages=currents * gain, node_voltages=node_voltages,
                    solver=dict(solver or {}))

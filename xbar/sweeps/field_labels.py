@@ -66,6 +66,8 @@ PARAMETERS: dict[str, str] = {
     "bias": "bias treatment: row or float",
     "driver_ohm": "row driver resistance (ohm)",
     "sense": "sense mode: tia (virtual ground) or resistor",
+    "mitigation": "mitigations: a comma list of compensate[=K], aware, disconnect, operating-point, or none",
+    "program": "also program every device (write energy and yield)",
 }
 
 

@@ -23,6 +23,7 @@ EXPERIMENTS: dict[str, str] = {
     "variation": "xbar.experiments.crossbar:variation_point",
     "paper": "xbar.experiments.paper:paper_point",
     "inference": "xbar.experiments.circuits:inference_point",
+    "design": "xbar.experiments.explore:design_point",
 }
 
 #: Folder of the grids that ship with xbar; ``xbar sweep NAME`` runs ``NAME.toml`` from it.

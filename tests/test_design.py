@@ -1,0 +1,120 @@
+"""What a design costs (exact array energy, area model, latency) and which designs to build (Pareto fronts)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import xbar
+from xbar.analysis.area import UM2, AreaModel, device_area_m2, mtj_area_m2, tile_area
+from xbar.analysis.pareto import pareto_front
+from xbar.analysis.readout import array_energy
+from xbar.array.circuit import build_circuit
+from xbar.network.analog import AnalogNetwork
+from xbar.network.circuit_spec import CircuitSpec
+from xbar.network.datasets import load
+from xbar.network.design import design_costs
+from xbar.network.energy import network_read_report
+from xbar.network.mlp import trained
+from xbar.solvers.native import NativeSolver
+from xbar.util.errors import ParameterError
+
+
+@pytest.mark.parametrize("wire, driver, sense", [(1.0, 0.0, "tia"), (0.0, 0.0, "tia"), (2.0, 50.0, "resistor")])
+def test_input_admittance_gives_the_exact_read_energy(wire, driver, sense):
+    dev = xbar.library_device(thickness_nm=1.9, n_cells=3)
+    states = np.random.default_rng(0).integers(0, 4, (12, 9))
+    circuit = build_circuit(xbar.Crossbar(dev, states, row_wire_ohm=wire, col_wire_ohm=wire, driver_ohm=driver,
+                                          sense=sense))
+    y = NativeSolver(circuit).input_admittance()
+    x = np.random.default_rng(1).random((7, 12)) * 0.1
+    exact = array_energy(circuit, x, 30e-9)["array_j"]["total"]  # node voltages and Tellegen's theorem
+    assert 30e-9 * np.einsum("bi,ij,bj->b", x, y, x).mean() == pytest.approx(exact, rel=1e-11)
+    assert np.allclose(y, y.T, rtol=0, atol=1e-15 * np.abs(y).max())
+    assert (np.linalg.eigvalsh(y) > 0).all()  # a passive network draws power for every input
+
+
+def test_network_energy_per_image_matches_the_node_voltage_analysis():
+    data = load("digits")
+    net = AnalogNetwork(trained("digits", seed=0), CircuitSpec(tile_rows=32, tile_cols=32))
+    x = data.x_test[:20]
+    net.energy_j = 0.0
+    net.run(x)
+    costs = design_costs(net, len(x))
+    reference = network_read_report(net, x, settle=False, noise=False)["array_j_per_image"]
+    assert costs["energy_j_per_image"]["array_dc"] == pytest.approx(reference, rel=1e-9)
+    assert costs["latency_s"] > 2 * costs["read_pulse_s"]  # two layers in sequence, each a read pulse at least
+    assert costs["area_m2"]["parts"]["array"] == pytest.approx(
+        sum(t.states.size for tiles in net.tiles for t in tiles) * device_area_m2(3))
+
+
+def test_area_model_reproduces_its_cited_figures():
+    assert mtj_area_m2() == pytest.approx(0.0982 * UM2, rel=1e-3)  # paper: 250 x 500 nm^2 ellipse
+    assert device_area_m2(1) == pytest.approx(0.9 * 0.9 * UM2)  # paper: 0.9 x 0.9 um^2 channel, 1 cell
+    assert device_area_m2(3) == pytest.approx(3.25 * 0.9 * UM2)  # paper: 0.9 x 3.25 um^2, 3 cells
+    m = AreaModel()
+    assert m.adc_m2(8) == pytest.approx(3000 * UM2) and m.adc_m2(10) == pytest.approx(12000 * UM2)
+    assert 1e-9 <= m.adc_m2(8) <= 1e-8  # within the survey's 0.001-0.01 mm^2 span of 6-10-bit SAR ADCs
+    t = tile_area(128, 128, 3, 8, 8)
+    assert t["adcs"] == 16 and t["parts_m2"]["adc"] == pytest.approx(16 * 3000 * UM2)
+    assert t["total_m2"] == pytest.approx(sum(t["parts_m2"].values()))
+    with pytest.raises(ParameterError):
+        AreaModel(tia_m2=-1.0)
+
+
+def test_pareto_front_of_a_known_set():
+    # (accuracy max, energy min): a dominates d; b and c trade off; e ties b exactly; f is worse than c
+    values = np.array([[0.95, 2.0],   # a: front
+                       [0.90, 1.0],   # b: front
+                       [0.80, 0.5],   # c: front
+                       [0.94, 2.5],   # d: dominated by a
+                       [0.90, 1.0],   # e: ties b: front too
+                       [0.80, 0.6],   # f: dominated by c
+                       [0.95, 2.0]])  # g: ties a
+    assert pareto_front(values, [True, False]).tolist() == [True, True, True, False, True, False, True]
+    assert pareto_front(values[:, :1], [True]).tolist() == [True, False, False, False, False, False, True]
+    with pytest.raises(ParameterError):
+        pareto_front(values, [True])
+    with pytest.raises(ParameterError):
+        pareto_front([[np.nan, 1.0]], [True, False])
+
+
+def test_explore_runs_resumes_and_draws_its_front(tmp_path):
+    args = [sys.executable, "-m", "xbar.cli", "explore", "--dataset", "digits", "--n-test", "60", "--param",
+            "tile=32,64", "--param", "cells=3", "--param", "thickness_nm=1.9", "--param", "v_read=0.1",
+            "--param", "adc_bits=8", "--param", "mitigation=none", "--out", str(tmp_path / "e"), "--quiet"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "Pareto front:" in proc.stdout and "the paper's design" in proc.stdout
+    assert (tmp_path / "e" / "pareto.png").is_file() and (tmp_path / "e" / "front.md").is_file()
+    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert "2 designs, 2 already done, 0 finished now" in again.stdout
+    rows = [json.loads(line) for line in (tmp_path / "e" / "results.jsonl").read_text().splitlines()[1:]]
+    assert all({"energy_j_per_image", "latency_s", "area_m2", "write_energy_j", "program_yield"}
+               <= set(r["result"]) for r in rows)
+
+
+@pytest.mark.bad_input
+def test_explore_refuses_too_few_objectives():
+    proc = subprocess.run([sys.executable, "-m", "xbar.cli", "explore", "--objectives", "accuracy"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "objectives" in proc.stderr
+
+
+def test_explore_on_a_dask_cluster_gives_the_local_answer(tmp_path):
+    from dask.distributed import LocalCluster
+    common = ["--dataset", "digits", "--n-test", "40", "--param", "tile=32,64", "--param", "cells=3",
+              "--param", "thickness_nm=1.9", "--param", "v_read=0.1", "--param", "adc_bits=8", "--param",
+              "mitigation=none", "--no-program", "--quiet"]
+    local = subprocess.run([sys.executable, "-m", "xbar.cli", "explore", *common, "--out", str(tmp_path / "l")],
+                           capture_output=True, text=True, timeout=600)
+    assert local.returncode == 0, local.stderr
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask = subprocess.run([sys.executable, "-m", "xbar.cli", "explore", *common, "--out", str(tmp_path / "d"),
+                               "--scheduler", cluster.scheduler_address], capture_output=True, text=True, timeout=600)
+    assert dask.returncode == 0, dask.stderr
+    assert (tmp_path / "d" / "front.md").read_text() == (tmp_path / "l" / "front.md").read_text()
