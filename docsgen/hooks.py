@@ -44,7 +44,11 @@ def _reference_pages() -> dict[str, str]:
         "`import xbar` gives these names (each loads its module on first use). Every subpackage has a page "
         "below, generated from the docstrings.", "",
         "| name | what it is |", "|---|---|",
-        *(f"| `xbar.{name}` | [`{path}`][{path}] |" for name, path in api.items()), ""])}
+        *(f"| `xbar.{name}` | [`{path}`][{path}] |" for name, path in api.items()), "",
+        "## Subpackages", "", "Bottom layer first ([architecture](../architecture.md)).", "",
+        "| subpackage | what it holds |", "|---|---|",
+        *(f"| [`xbar.{sub}`](xbar.{sub}.md) | {layout.summary(layout.module_path(f'xbar.{sub}'))} |"
+          for sub in layout.subpackages()), ""])}
     loose = layout.modules(None)
     if loose:
         pages["reference/xbar.md"] = "\n".join(["# xbar (top-level modules)", ""] + [
@@ -58,9 +62,10 @@ def _reference_pages() -> dict[str, str]:
 
 
 def _title(path: Path) -> str:
+    """A page's nav title: its "# Title" line up to any colon, else its file name."""
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("# "):
-            return line[2:].strip()
+            return line[2:].split(":")[0].strip()
     return path.stem.replace("-", " ").capitalize()
 
 

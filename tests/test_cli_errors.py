@@ -96,15 +96,15 @@ BAD = [
     (["solve", "--cells", "7"], "argument --cells: must be an integer in 1..6"),
     (["solve", "--cells", "2.5"], "argument --cells: expected an integer"),
     # voltages
-    (["solve", "--v-read", "inf"], "argument --v-read: must be a number > 0 and <= 10, got 'inf'"),
-    (["solve", "--v-read", "nan"], "argument --v-read: must be a number > 0 and <= 10, got 'nan'"),
-    (["solve", "--v-read", "-1"], "argument --v-read: must be a number > 0 and <= 10, got '-1'"),
+    (["solve", "--v-read", "inf"], "argument --v-read: must be a number > 0 and <= 10 V, got 'inf'"),
+    (["solve", "--v-read", "nan"], "argument --v-read: must be a number > 0 and <= 10 V, got 'nan'"),
+    (["solve", "--v-read", "-1"], "argument --v-read: must be a number > 0 and <= 10 V, got '-1'"),
     (["solve", "--v-read", "-inf"], "argument --v-read: must be a number > 0 and <= 10"),
     (["solve", "--v-read", "0"], "argument --v-read: must be a number > 0 and <= 10"),
     (["solve", "--v-read", "0.1V"], "argument --v-read: expected a number"),
     (["solve", "--v-read", "1e308"], "argument --v-read: must be a number > 0 and <= 10"),
     (["solve", "--wire-ohm", "1e308"], "argument --wire-ohm: must be a number in 0..1e+09"),
-    (["solve", "--r-p", "1e-300", "--tmr", "0"], "argument --r-p: must be a number in 1..1e+09"),
+    (["solve", "--r-p", "1e-300", "--tmr", "0"], "argument --r-p: must be a number in 0.1..1e+10 ohm"),
     (["solve", "--r-p", "1e4", "--tmr", "1e308"], "argument --tmr: must be a number in 0..10000"),
     (["solve", "--sense", "resistor", "--ref-ohm", "1e-300"], "argument --ref-ohm"),
     (["solve", "--sigma", "50"], "argument --sigma: must be a number in 0..1"),
@@ -112,7 +112,7 @@ BAD = [
     (["infer", "--sigma", "50"], "argument --sigma: must be a number in 0..1"),
     (["infer", "--v-read", "1e308"], "argument --v-read"),
     # resistances and device values
-    (["solve", "--wire-ohm", "-1e-9"], "argument --wire-ohm: must be a number in 0..1e+09, got '-1e-9'"),
+    (["solve", "--wire-ohm", "-1e-9"], "argument --wire-ohm: must be a number in 0..1e+09 ohm, got '-1e-9'"),
     (["solve", "--wire-ohm", "inf"], "argument --wire-ohm: must be a number in 0..1e+09"),
     (["solve", "--wire-ohm", "-.5"], "argument --wire-ohm: must be a number in 0..1e+09"),
     (["solve", "--row-wire-ohm", "-1"], "argument --row-wire-ohm"),
@@ -126,7 +126,7 @@ BAD = [
     (["solve", "--thickness", "1.5"], "argument --thickness: must be a number in 1.6..2.6"),
     (["solve", "--thickness", "2.7"], "argument --thickness: must be a number in 1.6..2.6"),
     (["solve", "--thickness", "inf"], "argument --thickness"),
-    (["solve", "--r-p", "-1e3", "--tmr", "50"], "argument --r-p: must be a number in 1..1e+09"),
+    (["solve", "--r-p", "-1e3", "--tmr", "50"], "argument --r-p: must be a number in 0.1..1e+10 ohm"),
     (["solve", "--r-p", "1e4", "--tmr", "-5"], "argument --tmr: must be a number in 0..10000"),
     (["solve", "--r-p", "1e4"], "--r-p and --tmr go together"),
     (["solve", "--tmr", "50"], "--r-p and --tmr go together"),
@@ -282,7 +282,7 @@ def test_help_and_version_exit_zero(capsys):
 
 def test_negative_numbers_are_values_not_options(tmp_path):
     args = cli.build_parser().parse_args(["solve", "--r-p", "1e4", "--tmr", "-0", "--wire-ohm", "0"])
-    assert args.tmr == 0.0
+    assert args.tmr_percent == 0.0
     ns = cli.build_parser().parse_args(["solve", "--seed", "7", "--v-read", "1e-1"])
     assert ns.seed == 7 and ns.v_read == 0.1
 

@@ -103,7 +103,7 @@ BAD_FILES = [
     ("state_ohm = [40000, 33000\n", "not valid TOML"),
     ("state_ohm = [40000, 45000, 30000]\n", r"state 1 \(45000 ohm\) is not below state 0"),
     ("state_ohm = [40000]\n", "2..7 states"),
-    ("state_ohm = [40000, -3]\n", r"state_ohm\[1\] must be finite and > 0"),
+    ("state_ohm = [40000, -3]\n", r"state_ohm\[1\] must be a number in 1..1e\+09 ohm"),
     ("state_ohm = [40000, 'a']\n", r"state_ohm\[1\] must be a number"),
     ("state_ohm = [40000, 30000]\nstate_sigma = [0.1]\n", "state_sigma has 1 values for 2 states"),
     ("state_ohm = [40000, 30000]\n[[cell]]\nr_p_ohm = 1\nr_ap_ohm = 2\n", "exactly one of them"),
@@ -112,7 +112,8 @@ BAD_FILES = [
     ("[[cell]]\nr_p_ohm = 3e4\n", "needs exactly r_p_ohm and r_ap_ohm"),
     ("[[cell]]\narea_um2 = 0.1\nra_ohm_um2 = 2200\ntmr_percent = 40\nsize = 2\n", "unknown key 'size'"),
     ("name = \"x\\ny\"\nstate_ohm = [2, 1]\n", "name must be text"),
-    ("channel_ohm = -1\nstate_ohm = [2, 1]\n", "channel_ohm must be finite and >= 0"),
+    ("channel_ohm = -1\nstate_ohm = [2, 1]\n", r"channel_ohm must be a number in 0..1e\+09 ohm"),
+    ("state_ohm = [40000, 30000]\nstate_sigma = [0.02, 100]\n", r"state_sigma\[1\] must be a number in 0..1"),
     ("", "give either state_ohm"),
 ]
 

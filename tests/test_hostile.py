@@ -139,6 +139,8 @@ def _valid():
 OUTPUTS = {
     "xbar.network.datasets._Source": "private table of download sources, a module constant",
     "xbar.sweeps.grid.Point": "made by sweep.plan() from a checked Grid",
+    "xbar.util.ranges.Param": "a row of the range table, a module constant",
+    "xbar.cli.common.ArrayOptions": "made by options_from_args() from values the range table's converters checked",
     "xbar.sweeps.grid.Sweep": "made by sweep.plan() from a checked Grid",
     "xbar.sweeps.store.Status": "a report of a results file",
     "xbar.sweeps.run.RunSummary": "a report of a finished run",

@@ -155,8 +155,9 @@ def test_non_real_inputs_are_refused_by_every_backend(backend, inputs, message):
 @pytest.mark.parametrize("backend", ["native", "ideal"])
 def test_non_finite_outputs_are_an_error(backend):
     """Finite inputs whose currents overflow double precision: an error, never inf or NaN with exit 0."""
-    tiny = CompoundMTJ(MTJ(1e-3, 2e-3), 2, channel_ohm=0.0)
-    xb = Crossbar(tiny, np.ones((3, 2), int), row_wire_ohm=1e-3, col_wire_ohm=1e-3)
+    # milliohm cells are outside the range table (xbar.util.ranges), so they come as explicit resistances
+    dev = CompoundMTJ(MTJ(1e4, 2e4), 2, channel_ohm=0.0)
+    xb = Crossbar(dev, cell_resistance_ohm=np.full((3, 2, 2), 1e-3), row_wire_ohm=1e-3, col_wire_ohm=1e-3)
     with pytest.raises(SolverError, match="non-finite"):
         solve(xb, [[1e308, 1e308, 1e308]], backend)
 

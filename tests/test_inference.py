@@ -150,13 +150,13 @@ def test_adc_quantizes_currents(small):
 
 @pytest.mark.parametrize("kw, match", [
     (dict(tile_rows=0), "tile_rows must be a positive integer"),
-    (dict(v_read=-0.1), "v_read must be a finite voltage > 0"),
+    (dict(v_read=-0.1), "v_read must be a number > 0 and <= 10 V"),
     (dict(n_cells=7), "n_cells must be an integer in 1..6"),
-    (dict(thickness_nm=2.9), "free-layer thickness must be within 1.6..2.6 nm"),
+    (dict(thickness_nm=2.9), "free-layer thickness must be a number in 1.6..2.6 nm"),
     (dict(scheme="single"), "unknown mapping scheme"),
     (dict(adc_bits=0), "adc_bits"),
-    (dict(wire_ohm=-1.0), "wire_ohm must be a finite resistance >= 0"),
-    (dict(sense="resistor", ref_ohm=0.0), "ref_ohm must be a finite resistance > 0"),
+    (dict(wire_ohm=-1.0), "wire_ohm must be a number in 0..1e"),
+    (dict(sense="resistor", ref_ohm=0.0), "ref_ohm must be a number in 0.001..1e"),
     (dict(sigma=float("nan")), "variation sigma"),
 ])
 def test_bad_configs(kw, match):

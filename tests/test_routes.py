@@ -157,3 +157,13 @@ def test_cli_writes_node_voltages_only_when_asked(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code != 0 and err.count("\n") == 1 and "native backend only" in err
     assert not (tmp_path / "w.npy").exists()
+
+
+def test_reference_resistors_are_preconditioned_exactly():
+    """Resistor sensing (1 Mohm against ~1 S of wire) converges like a virtual ground and stays exact."""
+    xb = crossbar(96, 80, 1, row_wire_ohm=1.0, col_wire_ohm=1.0, sense="resistor")
+    x = np.random.default_rng(8).uniform(0, 0.1, (2, 96))
+    lines = LineSolver(xb)
+    got = lines.currents(x)
+    assert lines.iterations <= 12
+    assert rel(got, NativeSolver(build_circuit(xb)).solve(x).currents) <= 1e-12

@@ -167,9 +167,12 @@ def test_libngspice_absent_refuses_in_one_line_and_others_still_work():
 @pytest.mark.bad_input
 @pytest.mark.parametrize("backend", ["ngspice", "pyspice"])
 def test_huge_variation_is_refused_not_returned(backend):
-    # Issue 13: sigma 50 gave negative currents for positive inputs, exit 0.
-    xb = Crossbar(library_device(thickness_nm=1.9, n_cells=3), np.random.default_rng(0).integers(0, 4, (8, 8)),
-                  row_wire_ohm=1.0, col_wire_ohm=1.0, variation=Variation(50.0, 0))
+    # Issue 13: sigma 50 gave negative currents for positive inputs, exit 0. The range table now refuses
+    # Variation(50.0) (sigma <= 1), so the same spread comes as explicit cell resistances.
+    dev = library_device(thickness_nm=1.9, n_cells=3)
+    nominal = Crossbar(dev, np.random.default_rng(0).integers(0, 4, (8, 8))).cell_ohm()
+    spread = np.exp(50.0 * np.random.default_rng(0).standard_normal(nominal.shape))
+    xb = Crossbar(dev, cell_resistance_ohm=nominal * spread, row_wire_ohm=1.0, col_wire_ohm=1.0)
     with pytest.raises(SolverError, match="past the 1e\\+15 that ngspice's tolerances resolve"):
         solve(xb, np.full((2, 8), 0.1), backend)
 

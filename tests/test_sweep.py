@@ -153,7 +153,7 @@ def test_failed_points_are_reported_not_stored(tmp_path, capsys):
     code = main(["sweep", "-e", "crossbar", "-p", "thickness_nm=1.9,3.0", "-p", "rows=3", "-p", "cols=2",
                  "--quiet", "-w", "1", "-o", str(path)])
     err = capsys.readouterr().err
-    assert code == 2 and "1 of 2 points failed" in err and "thickness must be within 1.6..2.6 nm" in err
+    assert code == 2 and "1 of 2 points failed" in err and "thickness must be a number in 1.6..2.6 nm" in err
     assert sweep_status(path).done == 1
 
 

@@ -25,17 +25,16 @@ and source, and every one can be overridden (``Periphery(adc_fom_j=...)`` or
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from xbar.util.errors import ParameterError
-from xbar.util.validate import integer, real
+from xbar.util.ranges import check
 
 
 @dataclass(frozen=True)
 class Periphery:
-    """Periphery parameters (SI units; sources in the module docstring)."""
+    """Periphery parameters (SI units; sources in the module docstring, ranges in :mod:`xbar.util.ranges`)."""
 
     adc_bits: int = 8                         # ADC resolution (assumed: a common in-memory-computing choice)
     adc_fom_j: float = 10e-15                 # Walden FOM, J per conversion step (Murmann survey, SAR)
@@ -50,22 +49,8 @@ class Periphery:
     tia_gbw_hz: float = 1e9                   # gain-bandwidth product (assumed)
 
     def __post_init__(self):
-        for name in ("adc_bits", "dac_bits", "columns_per_adc"):
-            v = getattr(self, name)
-            try:
-                object.__setattr__(self, name, integer(name, v, low=1, high=None if name == "columns_per_adc" else 24))
-            except ParameterError:
-                raise ParameterError(f"{name} must be a positive integer (bits at most 24), got {v!r}") from None
-        for name in ("adc_fom_j", "adc_enob_loss_bits", "adc_sample_rate_hz", "dac_fom_j", "dac_sample_rate_hz",
-                     "tia_supply_volt", "tia_bias_ampere", "tia_gbw_hz"):
-            v = getattr(self, name)
-            try:
-                v = real(name, v)
-            except ParameterError:
-                raise ParameterError(f"{name} must be a number, got {v!r}") from None
-            if v < 0 or (v == 0 and name.endswith("_hz")):
-                raise ParameterError(f"{name} must be finite and >= 0 (rates > 0), got {v!r}")
-            object.__setattr__(self, name, v)
+        for f in fields(self):
+            object.__setattr__(self, f.name, check(f.name, getattr(self, f.name)))
 
     def adc_conversion_j(self) -> float:
         """One ADC conversion, joule: FOM x 2^ENOB."""

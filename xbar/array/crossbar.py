@@ -36,6 +36,7 @@ from xbar.device.variation import Variation
 from xbar.util.errors import ParameterError
 from xbar.device.faults import Faults
 from xbar.util.resources import check_memory, estimate_bytes
+from xbar.util.ranges import check
 from xbar.util.validate import choice, real, real_array
 
 SENSE_MODES = ("tia", "resistor")
@@ -149,17 +150,11 @@ class Crossbar:
         r.flags.writeable = False
         object.__setattr__(self, "cell_resistance_ohm", r)
         object.__setattr__(self, "states", cells)
-        for name in ("row_wire_ohm", "col_wire_ohm", "driver_ohm", "access_ohm"):
-            object.__setattr__(self, name, nonnegative_ohm(name, getattr(self, name)))
+        for name in ("row_wire_ohm", "col_wire_ohm", "driver_ohm", "access_ohm", "ref_ohm", "tia_feedback_ohm"):
+            object.__setattr__(self, name, check(name, getattr(self, name)))
         if not isinstance(self.capacitance, Capacitance):
             raise ParameterError(f"capacitance must be a Capacitance, got {type(self.capacitance).__name__}")
         choice("sense mode", self.sense, SENSE_MODES)
-        for name in ("ref_ohm", "tia_feedback_ohm"):
-            try:
-                object.__setattr__(self, name, real(name, getattr(self, name), above=0.0))
-            except ParameterError:
-                raise ParameterError(f"{name} must be a finite resistance > 0 ohm, "
-                                     f"got {getattr(self, name)!r}") from None
 
     def _cell_flags(self, states, n: int) -> np.ndarray:
         """Per-cell P flags [rows, cols, n] (read-only) from device states or flags."""

@@ -186,6 +186,7 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
     transient; ``rise_s`` makes each row source a step from 0 V at t = 0 to its
     input, linear over ``rise_s`` seconds (PWL). ``batch`` [batch, rows] (two or
     more vectors) instead writes the batch as one ``.dc`` sweep (see :func:`sweep_sources`).
+    ``notes``: extra header comment lines (each checked like a title, see :func:`safe_title`).
     """
     circuit = as_circuit(circuit)
     xbar = circuit.crossbar

@@ -15,6 +15,8 @@ import math
 import re
 import sys
 
+from xbar.util.ranges import argtype
+
 #: What argparse should read as a negative number rather than an option: -1, -.5, -1e-9, -inf, -nan.
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
 
@@ -98,7 +100,7 @@ def integer(low: int | None = None, high: int | None = None):
 
 
 #: A seed for numpy's generators: 0 .. 2**32 - 1 (numpy refuses negative seeds).
-seed = integer(0, 2 ** 32 - 1)
+seed = argtype("seed")
 #: A count of one or more things.
 count = integer(1)
 
@@ -136,17 +138,17 @@ def above(low: float, high: float):
     return convert
 
 
-# Physically sensible ranges for the command line's values, generous by orders of magnitude;
-# outside them the circuit is meaningless or ill-conditioned (the Python API checks only finiteness).
-#: A series resistance (wire segment, driver, access, write channel) in ohm: 0..1 Gohm.
-series_ohm = within(0.0, 1e9)
-#: An MTJ resistance in ohm: 1 ohm..1 Gohm.
-mtj_ohm = within(1.0, 1e9)
-#: A sense reference resistor in ohm: 1 mohm..1 Tohm.
-ref_ohm = within(1e-3, 1e12)
-#: A read voltage in volt: above 0, at most 10 V (MgO barriers break down near 1 V).
-read_volt = above(0.0, 10.0)
-#: Log-normal device-to-device variation, sigma of ln R: 0..1 (measured spreads are a few percent).
-ln_sigma = within(0.0, 1.0)
-#: TMR in percent: 0..10000 %.
-tmr_percent = within(0.0, 1e4)
+# Physical values: converters from the one range table (xbar.util.ranges), so the command line,
+# device files and the Python API refuse the same values with the same bounds.
+#: A series resistance (wire segment, driver, access, write channel) in ohm.
+series_ohm = argtype("wire_ohm")
+#: An MTJ resistance in ohm (R_P).
+mtj_ohm = argtype("r_p_ohm")
+#: A sense reference resistor in ohm.
+ref_ohm = argtype("ref_ohm")
+#: A read voltage in volt.
+read_volt = argtype("v_read")
+#: Log-normal device-to-device variation, sigma of ln R.
+ln_sigma = argtype("sigma")
+#: TMR in percent.
+tmr_percent = argtype("tmr_percent")

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from xbar.cli.argtypes import (
-    count,
-    integer,
-    ln_sigma,
-    mtj_ohm,
-    positive,
-    read_volt,
-    ref_ohm,
-    seed,
-    series_ohm,
-    tmr_percent,
-    within,
-)
+from xbar.cli.argtypes import count, integer, positive, read_volt, ref_ohm, seed, series_ohm
+from xbar.util.ranges import argtype
 from xbar.cli.common import (
-    VH_HELP,
+    add_model_options,
     add_t_read,
     add_timeout,
     load_array,
+    options_from_args,
     save_array,
     save_solver_info,
     spice_options,
-    v_half,
     write_json,
     yes,
 )
@@ -36,69 +25,46 @@ def add_crossbar_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("crossbar")
     g.add_argument("--rows", type=count, default=8, help="rows (default 8)")
     g.add_argument("--cols", type=count, default=8, help="columns (default 8)")
-    g.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
-    g.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
-                   help="free-layer thickness in nm from the paper's library, 1.6..2.6 (default 1.9)")
-    g.add_argument("--r-p", type=mtj_ohm, help="custom R_P in ohm (with --tmr; overrides --thickness)")
-    g.add_argument("--tmr", type=tmr_percent, help="custom TMR in percent (with --r-p)")
-    g.add_argument("--channel-ohm", type=series_ohm, help="write-channel resistance in ohm (default: 150 + 150 n)")
     g.add_argument("--states", help="device states 0..cells, [rows, cols] CSV or NPY (default: random from --seed)")
     g.add_argument("--seed", type=seed, default=0, help="seed for random states, inputs and variation, "
                                                         "0..2^32-1 (default 0)")
     g.add_argument("--wire-ohm", type=series_ohm, default=1.0, help="row and column wire ohm per segment (default 1)")
-    g.add_argument("--row-wire-ohm", type=series_ohm, help="row wire ohm per segment (overrides --wire-ohm)")
-    g.add_argument("--col-wire-ohm", type=series_ohm, help="column wire ohm per segment (overrides --wire-ohm)")
-    g.add_argument("--driver-ohm", type=series_ohm, default=0.0, help="row driver output resistance in ohm")
-    g.add_argument("--access-ohm", type=series_ohm, default=0.0, help="series access resistance per device in ohm")
+    g.add_argument("--row-wire-ohm", type=argtype("row_wire_ohm"), help="row wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--col-wire-ohm", type=argtype("col_wire_ohm"), help="column wire ohm per segment (overrides --wire-ohm)")
+    g.add_argument("--driver-ohm", type=argtype("driver_ohm"), default=0.0, help="row driver output resistance in ohm")
+    g.add_argument("--access-ohm", type=argtype("access_ohm"), default=0.0, help="series access resistance per device in ohm")
     g.add_argument("--sense", choices=("tia", "resistor"), default="tia",
                    help="virtual-ground TIA or reference resistor to ground (default tia)")
     g.add_argument("--ref-ohm", type=ref_ohm, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
-    g.add_argument("--sigma", type=ln_sigma, default=0.0, help="log-normal device-to-device variation of R_P, R_AP")
-    g.add_argument("--vh", type=v_half, metavar="VOLT", help=VH_HELP)
-    g.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
-                   "a shipped name; replaces --cells/--thickness/--r-p/--tmr")
+    add_model_options(p)
 
 
 def crossbar_from_args(args):
-    """The :class:`~xbar.array.crossbar.Crossbar` the crossbar options describe."""
+    """The crossbar the options describe: device, variation and faults (seeded by --seed) from
+    :func:`~xbar.cli.common.options_from_args`, states from --states or random."""
     import numpy as np
 
     from xbar.array.crossbar import Crossbar
-    from xbar.device.junction import MTJ
-    from xbar.device.compound import CompoundMTJ
-    from xbar.device.variation import Variation
-    from xbar.device.library import library_mtj
     from xbar.util.errors import ParameterError
-    if (args.r_p is None) != (args.tmr is None):
-        raise ParameterError("--r-p and --tmr go together")
-    vh = np.inf if args.vh is None else args.vh
-    if args.device:
-        from xbar.device.files import load_device
-        device = load_device(args.device)
-        if args.vh is not None:
-            device = device.with_v_half(args.vh)
-        if args.channel_ohm is not None:
-            device = CompoundMTJ(device.mtj, device.n_cells, args.channel_ohm, device.cells, device.state_sigma)
-        args.cells = device.n_cells
-    else:
-        mtj = library_mtj(args.thickness, vh) if args.r_p is None else MTJ.from_tmr(args.r_p, args.tmr / 100.0, vh)
-        device = CompoundMTJ(mtj, args.cells, args.channel_ohm)
+    opts = options_from_args(args)
+    device = opts.device()
+    cells = device.n_cells
     if args.states:
         states = load_array(args.states, "states")
         if np.any(states != np.round(states)):
-            raise ParameterError(f"device states in {args.states} must be integers 0..{args.cells}")
+            raise ParameterError(f"device states in {args.states} must be integers 0..{cells}")
         states = states.astype(np.int64)
     else:
         from xbar.util.resources import check_memory, estimate_bytes
-        check_memory(f"a {args.rows}x{args.cols} crossbar of {args.cells}-cell devices",
-                     estimate_bytes(args.rows, args.cols, args.cells))
-        states = np.random.default_rng(args.seed).integers(0, args.cells + 1, (args.rows, args.cols))
+        check_memory(f"a {args.rows}x{args.cols} crossbar of {cells}-cell devices",
+                     estimate_bytes(args.rows, args.cols, cells))
+        states = np.random.default_rng(args.seed).integers(0, cells + 1, (args.rows, args.cols))
     wire = args.wire_ohm
     return Crossbar(device, states,
                     row_wire_ohm=wire if args.row_wire_ohm is None else args.row_wire_ohm,
                     col_wire_ohm=wire if args.col_wire_ohm is None else args.col_wire_ohm,
                     driver_ohm=args.driver_ohm, access_ohm=args.access_ohm, sense=args.sense,
-                    ref_ohm=args.ref_ohm, variation=Variation(args.sigma, args.seed))
+                    ref_ohm=args.ref_ohm, variation=opts.variation(args.seed), faults=opts.faults(args.seed))
 
 
 def inputs_from_args(args, rows: int):
@@ -147,17 +113,27 @@ def run_netlist(args) -> int:
     title = f"{args.title or 'xbar crossbar'}, {source}"
     if args.title and len(title) > 120:  # the title's limit (netlist.safe_title): keep the user's words
         title = args.title
+    notes = periphery_notes(options_from_args(args).periphery())
     if args.subckt is not None:
-        return _write_subckt(args, build_circuit(xbar), inputs, title)
+        return _write_subckt(args, build_circuit(xbar), inputs, title, notes)
     if args.testbench:
         raise ParameterError("--testbench goes with --subckt (the testbench includes the subcircuit)")
-    path = write_netlist(build_circuit(xbar), args.output, inputs=inputs, title=title)
+    path = write_netlist(build_circuit(xbar), args.output, inputs=inputs, title=title, notes=notes)
     print(f"wrote {path} ({xbar.shape[0]}x{xbar.shape[1]}, {xbar.n_cells}-cell devices, sense {xbar.sense}, "
           f"{source})")
     return 0
 
 
-def _write_subckt(args, circuit, inputs, title: str) -> int:
+def periphery_notes(periphery) -> list[str]:
+    """Netlist comment lines recording a periphery model that differs from the default (not part of the circuit)."""
+    from dataclasses import fields
+
+    from xbar.analysis.periphery import Periphery
+    return [f"periphery model (energy estimates, not in this circuit): {f.name} = {getattr(periphery, f.name):g}"
+            for f in fields(periphery) if getattr(periphery, f.name) != getattr(Periphery(), f.name)]
+
+
+def _write_subckt(args, circuit, inputs, title: str, notes=()) -> int:
     import os
 
     from xbar.array.netlist import write_netlist
@@ -169,7 +145,7 @@ def _write_subckt(args, circuit, inputs, title: str) -> int:
                              "add --testbench FILE to drive it")
     if args.testbench and os.path.abspath(args.testbench) == os.path.abspath(args.output):
         raise ParameterError("--testbench and -o must be different files")
-    path = write_netlist(circuit, args.output, title=args.title, subckt=args.subckt)
+    path = write_netlist(circuit, args.output, title=args.title, subckt=args.subckt, notes=notes)
     rows, cols = circuit.shape
     print(f"wrote {path}: .subckt {args.subckt} with {rows} row inputs, {cols} column outputs"
           + (" and ref" if circuit.sense == "resistor" else ""))
@@ -213,6 +189,10 @@ def run_solve(args) -> int:
     from xbar.util.resources import array_file_shape, check_memory, estimate_bytes
     from xbar.solvers import solve
     xbar = crossbar_from_args(args)
+    periphery = options_from_args(args).periphery()
+    if options_from_args(args).periphery_values and not args.energy:
+        from xbar.util.errors import ParameterError
+        raise ParameterError("the periphery options model the read's energy: add --energy FILE")
     batch = (array_file_shape(args.inputs) or (0,))[0] if args.inputs else args.random
     check_memory(f"solving {batch} input vector(s) on a {xbar.shape[0]}x{xbar.shape[1]} crossbar with {args.backend}",
                  estimate_bytes(*xbar.shape, xbar.n_cells, batch, args.backend))
@@ -241,7 +221,6 @@ def run_solve(args) -> int:
               f"({info['preconditioned_solves']} preconditioned solves)")
     if args.energy:
         from xbar.array.circuit import build_circuit
-        from xbar.analysis.periphery import Periphery
         from xbar.analysis.readout import array_energy, array_noise
         from xbar.solvers.native import NativeSolver
         circuit = build_circuit(xbar)
@@ -250,7 +229,7 @@ def run_solve(args) -> int:
             raise ParameterError("--energy models linear junctions only; drop --vh (or the device file's "
                                  "v_half_volt)")
         solver = NativeSolver(circuit)
-        report = array_energy(circuit, x, args.t_read, Periphery(), solver)
+        report = array_energy(circuit, x, args.t_read, periphery, solver)
         noise = array_noise(circuit, x, args.t_read, solver)
         report["noise"] = {k: v for k, v in noise.items() if k != "rms_a"}
         write_json(args.energy, report)
@@ -272,14 +251,13 @@ def add_settle(sub) -> None:
                                    "ngspice .tran over the same time for comparison.")
     add_crossbar_options(p)
     p.add_argument("--inputs", help="row voltages, first row of a CSV/NPY file (default: random up to --v-read)")
-    p.add_argument("--v-read", type=float, default=0.1, help="largest random row voltage in volt (default 0.1)")
+    p.add_argument("--v-read", type=read_volt, default=0.1, help="largest random row voltage in volt (default 0.1)")
     p.add_argument("--dt", type=positive, help="time step in s (default: the analytic Elmore delay / 20)")
     p.add_argument("--method", choices=("be", "trap"), default="be",
                    help="backward Euler (default; reports settling late by about dt / (2 tau), measured +1..3 %%, "
                         "stated with each run) or trapezoidal (no lag, but rings on modes faster than --dt)")
-    p.add_argument("--adc-bits", type=integer(1, 24), default=8, help="band: half an LSB of this ADC (default 8 bits)")
     p.add_argument("--band", type=positive,
-                   help="band as a fraction of the largest column current (overrides --adc-bits)")
+                   help="band as a fraction of the largest column current (default: half an LSB of --adc-bits)")
     p.add_argument("--max-steps", type=integer(1), default=200000,
                    help="give up after this many steps (default 200000)")
     p.add_argument("--backend", choices=("native", "ngspice"), default="native",
@@ -313,7 +291,11 @@ def run_settle(args) -> int:
     rows = xbar.shape[0]
     x = (load_array(args.inputs, "inputs")[0] if args.inputs
          else np.random.default_rng(args.seed + 1).uniform(0.0, args.v_read, rows))
-    w, summary = array_settling(circuit, x, args.dt, args.band, args.adc_bits, args.method, args.max_steps)
+    periphery = options_from_args(args).periphery()
+    w, summary = array_settling(circuit, x, args.dt, args.band, periphery.adc_bits, args.method, args.max_steps)
+    from xbar.analysis.periphery import describe
+    summary["periphery"] = describe(periphery)
+    summary["tia_settle_model_s"] = periphery.tia_settle_s()
     final = np.asarray(summary["final_a"])
     spice = None
     if args.backend == "ngspice":

@@ -1,4 +1,5 @@
-"""What every subcommand shares: file and folder checks, array files, one-line failures, --vh,
+"""What every subcommand shares: file and folder checks, array files, one-line failures, --vh, the one set of
+device, variation, fault and periphery options (rows of :mod:`xbar.util.ranges`),
 JSON outputs and the SPICE options."""
 
 from __future__ import annotations
@@ -6,9 +7,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from xbar.cli.argtypes import one_line, positive
+from xbar.util.ranges import argtype
 
 
 def os_message(exc: OSError) -> str:
@@ -123,8 +126,8 @@ VH_HELP = ("bias-dependent TMR: the voltage V_h at which a junction's TMR halves
 
 def add_t_read(p: argparse.ArgumentParser) -> None:
     """Add ``--t-read`` (read pulse width, seconds)."""
-    p.add_argument("--t-read", type=positive, default=30e-9, metavar="SECONDS",
-                   help="read pulse width in s (default 30e-9: the ~30 ns SOT-MTJ read the paper cites)")
+    p.add_argument("--t-read", type=argtype("t_read_s"), default=30e-9, metavar="SECONDS",
+                   help="read pulse width in s, > 0 and <= 1 (default 30e-9: the ~30 ns SOT-MTJ read the paper cites)")
 
 
 def write_json(path: str, data) -> None:
@@ -170,3 +173,162 @@ def add_dataset_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="folder of the IDX files (mnist/ or fashion-mnist/), or the folder "
                                       "holding mnist/ and fashion-mnist/ (default $XBAR_DATA_DIR or "
                                       "~/.cache/xbar/data)")
+
+
+# --- One set of device, variation, fault and periphery options on every array command --------------
+
+#: The option groups every array command takes: every row of these groups in :mod:`xbar.util.ranges`.
+MODEL_GROUPS = ("device", "variation", "faults", "periphery")
+
+DEVICE_HELP = ("device TOML file (measured states or cells that differ) or a shipped name (measured-21pct, "
+               "multisize-2p6nm); replaces --cells, --thickness, --r-p and --tmr")
+
+
+def add_model_options(p: argparse.ArgumentParser, lists=()) -> None:
+    """The device, variation, fault and periphery options, one per row of :mod:`xbar.util.ranges`.
+
+    Every option's ``dest`` is its table name (``args.thickness_nm``, ``args.adc_fom_j``) and its
+    default None (not given); :func:`options_from_args` reads them. ``lists``: table names that take
+    a comma list (``program --thickness 1.6,1.9``).
+    """
+    from xbar.cli.argtypes import comma_list
+    from xbar.util.ranges import in_group
+    for group in MODEL_GROUPS:
+        g = p.add_argument_group(f"{group} options")
+        if group == "device":
+            g.add_argument("--device", metavar="FILE", help=DEVICE_HELP)
+        if group == "variation":
+            g.add_argument("--variation", choices=("typical", "none"),
+                           help="typical: correlated variation with the documented typical RA and TMR spreads "
+                                "(xbar.device.variation); none: no variation (default: --sigma and the "
+                                "*-sigma options, else none)")
+        for row in in_group(group):
+            convert = v_half if row.name == "v_half_volt" else row.argtype()
+            extra = ""
+            if row.name in lists:
+                convert, extra = comma_list(convert), "; or a comma list"
+            g.add_argument(row.cli_flag, dest=row.name, type=convert, metavar=row.unit.upper() if row.unit not in
+                           ("1", "fraction", "%") else "X", help=row.cli_help() + extra.replace("%", "%%"))
+
+
+def given_options(args, group: str) -> dict:
+    """The options of ``group`` given on the command line: table name -> value."""
+    from xbar.util.ranges import in_group
+    return {r.name: getattr(args, r.name) for r in in_group(group) if getattr(args, r.name, None) is not None}
+
+
+def options_from_args(args) -> "ArrayOptions":
+    """:class:`ArrayOptions` from the parsed device, variation, fault and periphery options."""
+    return ArrayOptions(*(given_options(args, group) for group in MODEL_GROUPS),
+                        device_file=getattr(args, "device", None), variation_name=getattr(args, "variation", None))
+
+
+@dataclass(frozen=True)
+class ArrayOptions:
+    """What the device, variation, fault and periphery options say, read the same way by every command.
+
+    The ``*_values`` hold the options given (table name -> value, checked by the table's converters);
+    the methods build the objects from them, with the dataclasses' defaults for the rest.
+    """
+
+    device_values: dict
+    variation_values: dict
+    fault_values: dict
+    periphery_values: dict
+    device_file: str | None = None
+    variation_name: str | None = None
+
+    def __post_init__(self):
+        from xbar.util.errors import ParameterError
+        device, faults, variation = self.device_values, self.fault_values, self.variation_values
+        device_file, variation_name = self.device_file, self.variation_name
+        if ("r_p_ohm" in device) != ("tmr_percent" in device):
+            raise ParameterError("--r-p and --tmr go together")
+        if device_file:
+            clash = [f for f in ("n_cells", "thickness_nm", "r_p_ohm", "tmr_percent") if f in device]
+            if clash:
+                raise ParameterError(f"--device replaces {_flag(clash[0])}; give one or the other")
+        elif "r_p_ohm" in device and "thickness_nm" in device:
+            raise ParameterError("--r-p/--tmr replace --thickness; give one or the other")
+        if "fault_rate" in faults and len(set(faults) - {"fault_rate", "short_ohm"}):
+            raise ParameterError("give --fault-rate (split evenly over the four kinds) or the per-kind "
+                                 "--fault-* rates, not both")
+        if variation_name == "none" and set(variation) - {"variation_scale"}:
+            raise ParameterError("--variation none takes no sigma options")
+
+    def device(self, n_cells: int | None = None, thickness_nm: float | None = None):
+        """The compound device (``n_cells``/``thickness_nm`` override the options, for lists)."""
+        import numpy as np
+
+        from xbar.device.compound import CompoundMTJ
+        from xbar.device.junction import MTJ
+        from xbar.device.library import library_mtj
+        from xbar.util.ranges import param
+        d = self.device_values
+        vh = d.get("v_half_volt")
+        if self.device_file:
+            from xbar.device.files import load_device
+            dev = load_device(self.device_file)
+            dev = dev if vh is None else dev.with_v_half(vh)
+            if "channel_ohm" in d:
+                dev = CompoundMTJ(dev.mtj, dev.n_cells, d["channel_ohm"], dev.cells, dev.state_sigma)
+            return dev
+        vh = np.inf if vh is None else vh
+        n = n_cells or d.get("n_cells", param("n_cells").default)
+        if "r_p_ohm" in d:
+            mtj = MTJ.from_tmr(d["r_p_ohm"], d["tmr_percent"] / 100.0, vh)
+        else:
+            mtj = library_mtj(thickness_nm or d.get("thickness_nm", param("thickness_nm").default), vh)
+        return CompoundMTJ(mtj, n, d.get("channel_ohm"))
+
+    def variation_fields(self) -> dict:
+        """Variation's sigma fields (``sigma``, ``*_ra_sigma``, ``*_tmr_sigma``), scaled."""
+        from xbar.device.variation import Variation
+        v = dict(self.variation_values)
+        scale = v.pop("variation_scale", 1.0)
+        if self.variation_name == "typical":
+            t = Variation.typical()
+            v = {**{k: getattr(t, k) for k in ("device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma",
+                                               "cell_tmr_sigma")}, **v}
+        base = Variation(**v).scaled(scale)
+        return {k: getattr(base, k) for k in ("sigma", "device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma",
+                                              "cell_tmr_sigma")}
+
+    def variation(self, seed: int):
+        """The :class:`~xbar.device.variation.Variation` the options describe, drawn from ``seed``."""
+        from xbar.device.variation import Variation
+        return Variation(seed=seed, **self.variation_fields())
+
+    def faults(self, seed: int):
+        """The :class:`~xbar.device.faults.Faults` the options describe, drawn from ``seed``."""
+        from xbar.device.faults import Faults
+        f = dict(self.fault_values)
+        if "fault_rate" in f:
+            return Faults.uniform(f.pop("fault_rate"), seed, **f)
+        return Faults(seed=seed, **f)
+
+    def periphery(self):
+        """The :class:`~xbar.analysis.periphery.Periphery` model, the dataclass's defaults where not given."""
+        from xbar.analysis.periphery import Periphery
+        return Periphery(**self.periphery_values)
+
+    def spec_fields(self) -> dict:
+        """:class:`~xbar.network.circuit_spec.CircuitSpec` keyword arguments (without tiling and ADC)."""
+        from xbar.device.faults import FAULT_KINDS
+        d = self.device_values
+        out = dict(device_file=self.device_file, v_half_volt=d.get("v_half_volt"),
+                   channel_ohm=d.get("channel_ohm"), r_p_ohm=d.get("r_p_ohm"), tmr_percent=d.get("tmr_percent"),
+                   periphery=self.periphery(), **self.variation_fields())
+        out.update({k: d[k] for k in ("n_cells", "thickness_nm") if k in d})
+        faults = self.faults(0)
+        if "fault_rate" in self.fault_values:
+            out["fault_rate"] = self.fault_values["fault_rate"]
+        elif not faults.is_zero:
+            out["fault_rates"] = tuple(getattr(faults, k) for k in FAULT_KINDS)
+        out["short_ohm"] = faults.short_ohm
+        return out
+
+
+def _flag(name: str) -> str:
+    from xbar.util.ranges import param
+    return param(name).cli_flag

@@ -6,15 +6,15 @@ import argparse
 import textwrap
 from pathlib import Path
 
-from xbar.cli.argtypes import count, integer, ln_sigma, read_volt, ref_ohm, seed, series_ohm, within
+from xbar.cli.argtypes import count, integer, read_volt, ref_ohm, seed, series_ohm
 from xbar.cli.common import (
-    VH_HELP,
     add_dataset_options,
+    add_model_options,
     add_t_read,
     add_timeout,
     folder_to_write,
+    options_from_args,
     spice_options,
-    v_half,
 )
 
 
@@ -66,29 +66,15 @@ def add_infer(sub) -> None:
     p.add_argument("--seeds", type=integer(1, 100), default=1, metavar="N",
                    help="rerun the base configuration for N seeds (--seed, --seed + 1, ...; a new network and a "
                         "new draw of the arrays each) and report each accuracy's mean and spread (default 1)")
-    p.add_argument("--cells", type=integer(1, 6), default=3, help="MTJ cells per compound device, 1..6 (default 3)")
-    p.add_argument("--thickness", type=within(1.6, 2.6), default=1.9,
-                   help="free-layer thickness in nm, 1.6..2.6 (default 1.9)")
     p.add_argument("--wire-ohm", type=series_ohm, default=1.0, help="row and column wire ohm per segment (default 1)")
     p.add_argument("--driver-ohm", type=series_ohm, default=0.0, help="row driver output resistance (ohm)")
     p.add_argument("--tile", type=tile_size, default=128, help="tile size in devices (rows = columns), or "
                    "'none' for untiled (default 128)")
     p.add_argument("--sense", choices=("tia", "resistor"), default="tia", help="sense mode (default tia)")
     p.add_argument("--ref-ohm", type=ref_ohm, default=1e6, help="reference resistor for --sense resistor (ohm)")
-    p.add_argument("--sigma", type=ln_sigma, default=0.0, help="log-normal device-to-device variation")
-    p.add_argument("--variation", choices=("typical",),
-                   help="correlated variation with the documented typical RA and TMR spreads (instead of --sigma)")
-    p.add_argument("--device", metavar="FILE", help="device TOML file (measured states or cells that differ) or "
-                   "a shipped name (measured-21pct, multisize-2p6nm); replaces --cells and --thickness")
     p.add_argument("--model", metavar="FILE", help="your own trained network instead of the paper's MLP: ONNX "
                    "(MLPs and CNNs; PyTorch: torch.onnx.export) or .npz weights w0, b0, w1, b1, ...")
-    p.add_argument("--fault-rate", type=within(0.0, 1.0), default=0.0,
-                   help="fraction of faulty cells, split evenly over stuck-P, stuck-AP, open and short (default 0)")
     p.add_argument("--v-read", type=read_volt, default=0.1, help="read voltage for a full input, volt (default 0.1)")
-    p.add_argument("--vh", type=v_half, metavar="VOLT", help=VH_HELP + "; each tile is then solved by "
-                   "Newton's method for every batch (no effective matrix)")
-    p.add_argument("--adc-bits", type=integer(1, 24), help="digitize each column current with this many bits, "
-                                                           "1..24 (default: off)")
     p.add_argument("--scheme", choices=("differential", "reference"), default="differential",
                    help="weight mapping (default differential column pairs)")
     p.add_argument("--mitigate", type=mitigation_list, default="none", metavar="LIST",
@@ -111,17 +97,8 @@ def add_infer(sub) -> None:
     p.add_argument("--netlist-dir", help="also write every tile's ngspice netlist here")
     p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")
     p.add_argument("--quiet", action="store_true", help="no progress bars and no plan or estimate lines")
+    add_model_options(p)
     p.set_defaults(func=run_infer)
-
-
-def typical_variation(name: str | None) -> dict:
-    """CircuitSpec fields of ``--variation typical`` (empty without it)."""
-    if name is None:
-        return {}
-    from xbar.device.variation import Variation
-    v = Variation.typical()
-    return dict(device_ra_sigma=v.device_ra_sigma, cell_ra_sigma=v.cell_ra_sigma,
-                device_tmr_sigma=v.device_tmr_sigma, cell_tmr_sigma=v.cell_tmr_sigma)
 
 
 def run_infer(args) -> int:
@@ -134,13 +111,11 @@ def run_infer(args) -> int:
     from xbar.network.circuit_spec import CircuitSpec
     studies = parse_studies(",".join(s) for s in args.study)
     tile = args.tile
-    spec = CircuitSpec(n_cells=args.cells, thickness_nm=args.thickness, wire_ohm=args.wire_ohm,
-                       driver_ohm=args.driver_ohm, sense=args.sense, ref_ohm=args.ref_ohm, sigma=args.sigma,
+    spec = CircuitSpec(wire_ohm=args.wire_ohm, driver_ohm=args.driver_ohm, sense=args.sense, ref_ohm=args.ref_ohm,
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
                        adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
-                       fault_rate=args.fault_rate, device_file=args.device, v_half_volt=args.vh,
                        mitigation=args.mitigate,
-                       **typical_variation(args.variation))
+                       **options_from_args(args).spec_fields())
     say = None if args.quiet else (lambda line: print(line, flush=True))
     folder_to_write(args.out, "--out")
     if args.netlist_dir:
@@ -149,7 +124,8 @@ def run_infer(args) -> int:
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
                        quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read, seeds=args.seeds)
     base = result["base"]
-    where = f"from {args.device}" if args.device else f"at {args.thickness} nm"
+    where = f"from {args.device}" if args.device else \
+        f"R_P {spec.r_p_ohm:g} ohm, TMR {spec.tmr_percent:g} %" if spec.r_p_ohm else f"at {spec.thickness_nm:g} nm"
     print(f"{base['dataset']}: {base['n_test']} test images, {spec.n_cells}-cell devices {where}, "
           f"{args.wire_ohm:g} ohm wires, tile {tile or 'none'}, sense {args.sense}")
     print("| full precision | paper-method quantized | ideal quantized | analog | agreement |")

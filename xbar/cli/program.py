@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from xbar.cli.argtypes import comma_list, count, finite, integer, nonnegative, seed, series_ohm, within
-from xbar.cli.common import add_dataset_options, folder_to_write
+from xbar.cli.argtypes import count, finite, nonnegative, seed, series_ohm, within
+from xbar.cli.common import add_dataset_options, add_model_options, folder_to_write, options_from_args
+
+#: What ``program`` studies when --cells / --thickness are not given.
+DEFAULT_CELLS = (3,)
+DEFAULT_THICKNESSES_NM = (1.6, 1.9, 2.2, 2.6)
 
 
 def cell_vc_ratio(text: str) -> float | None:
@@ -30,10 +34,6 @@ def add_program(sub) -> None:
                                    "OUT/results.jsonl, so a rerun resumes.")
     add_dataset_options(p)
     p.add_argument("--seed", type=seed, default=0, help="training and programming seed, 0..2^32-1 (default 0)")
-    p.add_argument("--cells", type=comma_list(integer(1, 6)), default=[3],
-                   help="cells per device, 1..6, or a comma list (default 3)")
-    p.add_argument("--thickness", type=comma_list(within(1.6, 2.6)), default=[1.6, 1.9, 2.2, 2.6],
-                   help="free-layer thickness in nm, or a comma list, within 1.6..2.6 (default 1.6,1.9,2.2,2.6)")
     p.add_argument("--field", type=finite, default=6.0, help="assisting field in mT (default 6, the paper's -6 mT)")
     p.add_argument("--cell-vc-ratio", type=cell_vc_ratio, default=1.25,
                    help="voltage a 3-cell device needs to switch fully over a 1-cell one, 1..2 (default 1.25, "
@@ -46,6 +46,7 @@ def add_program(sub) -> None:
     p.add_argument("--limit", type=count, help="evaluate on the first N test images only")
     p.add_argument("--out", default="xbar-program", help="output directory (default ./xbar-program)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_model_options(p, lists=("n_cells", "thickness_nm"))
     p.set_defaults(func=run_program)
 
 
@@ -57,12 +58,15 @@ def run_program(args) -> int:
     from xbar.network.circuit_spec import CircuitSpec
     from xbar.programming.verify import ProgramParams
     from xbar.device.switching import SwitchingParams, check_thickness, critical_current
-    cells = args.cells
-    thicknesses = [check_thickness(t) for t in args.thickness]
+    opts = options_from_args(args)
+    fields = opts.spec_fields()
+    cells = fields.pop("n_cells", DEFAULT_CELLS)
+    thicknesses = [check_thickness(t) for t in fields.pop("thickness_nm", DEFAULT_THICKNESSES_NM)]
     switching = SwitchingParams(field_mt=args.field, multi_cell_vc_ratio=args.cell_vc_ratio)
     for t in thicknesses:
         critical_current(switching, t)
-    spec = CircuitSpec(wire_ohm=args.wire_ohm, tile_rows=args.tile, tile_cols=args.tile)
+    spec = CircuitSpec(wire_ohm=args.wire_ohm, tile_rows=args.tile, tile_cols=args.tile, variation_seed=args.seed,
+                       adc_bits=args.adc_bits, **fields)
     for c in cells:
         dataclasses.replace(spec, n_cells=c)
     params = ProgramParams(max_pulses=args.max_pulses, ceiling_margin_v=args.ceiling_margin)

@@ -7,7 +7,10 @@ import sys
 
 from xbar.cli.argtypes import count
 from xbar.util.errors import XbarError
-from xbar.cli.common import VH_HELP, v_half
+from xbar.cli.common import MODEL_GROUPS, add_model_options, given_options
+
+#: Table names an experiment may spell its own way (older grids and results keys keep their names).
+ALIASES = {"n_cells": ("n_cells", "cells"), "variation_scale": ("correlated_scale",)}
 
 
 def add_sweep(sub) -> None:
@@ -34,10 +37,6 @@ def add_sweep(sub) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster instead, "
                                                           "e.g. tcp://10.0.0.1:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
-    p.add_argument("--device", metavar="FILE", help="device TOML file (or shipped name) for every point of an "
-                   "experiment that takes device_file (inference); points are keyed by the file's content")
-    p.add_argument("--vh", type=v_half, metavar="VOLT", help=VH_HELP + "; for every point of an experiment "
-                   "that takes v_half_volt (inference), like -p v_half_volt=VOLT")
     p.add_argument("--csv", metavar="OUT", help="write the finished records as CSV, in grid order")
     p.add_argument("--figure", metavar="STEM", help="draw the grid's [figure] from the results as "
                                                     "STEM[-panel].png/.svg")
@@ -48,7 +47,45 @@ def add_sweep(sub) -> None:
     mode.add_argument("--list", action="store_true", help="list the experiments and shipped grids, then exit")
     mode.add_argument("--describe", metavar="EXPERIMENT", help="list EXPERIMENT's parameters with their defaults "
                                                                "and units, then exit")
+    add_model_options(p)
+    p.description += (" The device, variation, fault and periphery options set that parameter for every point, "
+                      "like -p NAME=VALUE, for an experiment that takes it (refused otherwise); --device is "
+                      "keyed by the file's content.")
     p.set_defaults(func=run_sweep)
+
+
+def model_axes(args, experiment: str, allow_import=()) -> dict:
+    """One-value axes from the device, variation, fault and periphery options the experiment takes."""
+    import inspect
+
+    from xbar.sweeps.registry import experiment_function
+    from xbar.util.errors import ParameterError
+    from xbar.util.ranges import param
+    given = {k: v for g in MODEL_GROUPS for k, v in given_options(args, g).items()}
+    if args.variation == "typical":
+        given["variation_scale"] = given.get("variation_scale", 1.0)
+    elif args.variation == "none" or "variation_scale" in given:
+        given.pop("variation_scale", None)
+        if args.variation != "none":
+            raise ParameterError("--variation-scale on a sweep goes with --variation typical")
+    if not given and not args.device:
+        return {}
+    takes = set(inspect.signature(experiment_function(experiment, allow_import)).parameters)
+    axes = {}
+    for name, value in given.items():
+        spelled = next((a for a in ALIASES.get(name, (name,)) if a in takes), None)
+        if spelled is None:
+            flag = "--variation typical" if name == "variation_scale" else param(name).cli_flag
+            raise ParameterError(f"{flag}: experiment {experiment!r} has no parameter {name!r}; "
+                                 f"it takes {', '.join(sorted(takes))}")
+        axes[spelled] = [value]
+    if args.device:
+        from xbar.device.files import file_sha256, load_device
+        if "device_file" not in takes:
+            raise ParameterError(f"--device: experiment {experiment!r} takes no device_file")
+        load_device(args.device)  # checked before anything is written
+        axes.update(device_file=[str(args.device)], device_sha256=[file_sha256(args.device)])
+    return axes
 
 
 def run_sweep(args) -> int:
@@ -78,12 +115,7 @@ def run_sweep(args) -> int:
             raise ParameterError("give a grid file or name, or --experiment with --param axes")
         grid = sweep.load_grid(args.grid) if args.grid else sweep.Grid(args.experiment, {})
         axes = dict(sweep.parse_param(t) for t in args.param)
-        if args.device:
-            from xbar.device.files import file_sha256, load_device
-            load_device(args.device)  # checked before anything is written
-            axes.update(device_file=[str(args.device)], device_sha256=[file_sha256(args.device)])
-        if args.vh is not None:
-            axes["v_half_volt"] = [args.vh]
+        axes.update(model_axes(args, args.experiment or grid.experiment, args.allow_import))
         grid = sweep.with_axes(grid, axes, args.experiment)
     if args.figure and not grid.figure:
         raise ParameterError(f"--figure needs a [figure] table in the grid of experiment {grid.experiment!r}")

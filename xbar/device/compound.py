@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from xbar.util.errors import ParameterError
-from xbar.util.validate import instance, integer, real
-from xbar.device.junction import MTJ, _check_resistance, check_v_half
+from xbar.util.ranges import check, param
+from xbar.util.validate import instance
+from xbar.device.junction import MTJ, check_v_half
 
 
 #: Write-channel resistance model, ohm: R_ch(n) = CHANNEL_BASE_OHM + CHANNEL_PER_CELL_OHM * n.
@@ -25,7 +26,7 @@ CHANNEL_BASE_OHM = 150.0
 CHANNEL_PER_CELL_OHM = 150.0
 
 #: Most cells per compound device the tool models (the paper's contours go to 6).
-MAX_CELLS = 6
+MAX_CELLS = int(param("n_cells").high)
 
 
 def channel_resistance(n_cells: int) -> float:
@@ -62,7 +63,7 @@ class CompoundMTJ:
 
     def __post_init__(self):
         instance("mtj", self.mtj, MTJ)
-        object.__setattr__(self, "n_cells", integer("n_cells", self.n_cells, low=1, high=MAX_CELLS))
+        object.__setattr__(self, "n_cells", check("n_cells", self.n_cells))
         if self.cells is not None:
             if isinstance(self.cells, (str, bytes)) or not hasattr(self.cells, "__iter__"):
                 raise ParameterError(f"cells must be {self.n_cells} MTJs, one per cell, got {self.cells!r}")
@@ -71,18 +72,14 @@ class CompoundMTJ:
                 raise ParameterError(f"cells must be {self.n_cells} MTJs, one per cell")
             object.__setattr__(self, "cells", cells)
         if self.state_sigma is not None:
-            try:
-                sig = np.asarray(self.state_sigma)
-                ok = sig.ndim == 1 and sig.dtype.kind in "iuf" and sig.size == self.n_cells + 1
-                ok = ok and bool(np.all(np.isfinite(sig)) and np.all(sig >= 0))
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise ParameterError(f"state_sigma must be {self.n_cells + 1} finite spreads >= 0, one per state")
-            object.__setattr__(self, "state_sigma", tuple(float(v) for v in sig))
+            sig = self.state_sigma
+            if isinstance(sig, (str, bytes)) or not hasattr(sig, "__len__") or len(sig) != self.n_cells + 1:
+                raise ParameterError(f"state_sigma must be {self.n_cells + 1} spreads, one per state")
+            object.__setattr__(self, "state_sigma",
+                               tuple(check("state_sigma", v, f"state_sigma[{k}]") for k, v in enumerate(sig)))
         if self.channel_ohm is None:
             object.__setattr__(self, "channel_ohm", channel_resistance(self.n_cells))
-        object.__setattr__(self, "channel_ohm", real("channel_ohm", self.channel_ohm, low=0.0, unit="ohm"))
+        object.__setattr__(self, "channel_ohm", check("channel_ohm", self.channel_ohm))
 
     @classmethod
     def heterogeneous(cls, cells, channel_ohm: float | None = None) -> "CompoundMTJ":
@@ -116,7 +113,7 @@ class CompoundMTJ:
             raise ParameterError(f"state resistances must list 2..{MAX_CELLS + 1} states (1..{MAX_CELLS} cells), "
                                  f"got {r.size}")
         for k, v in enumerate(r):
-            _check_resistance(f"state {k} resistance", v)
+            check("state_ohm", v, f"state {k} resistance")
         if np.any(np.diff(r) >= 0):
             k = int(np.argmax(np.diff(r) >= 0))
             raise ParameterError(f"state resistances must fall from state 0 (all AP) to state {r.size - 1} "

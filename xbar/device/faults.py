@@ -19,12 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from xbar.util.errors import ParameterError
-from xbar.util.validate import integer, real
+from xbar.util.ranges import check, param
+from xbar.util.validate import integer
 
 #: Resistance of a broken-down (shorted) junction, ohm. Assumed: hard breakdown of a thin MgO
 #: barrier leaves a metallic pinhole of a few hundred ohm, far below R_P (~25-37 kohm in the
 #: paper's library); the exact value hardly matters while it is << R_P.
-SHORT_OHM = 500.0
+SHORT_OHM = param("short_ohm").default
 
 FAULT_KINDS = ("stuck_p", "stuck_ap", "open", "short")
 
@@ -41,18 +42,10 @@ class Faults:
     seed: int = 0
 
     def __post_init__(self):
-        for name in FAULT_KINDS:
-            try:
-                object.__setattr__(self, name, real(name, getattr(self, name), low=0.0, high=1.0))
-            except ParameterError:
-                raise ParameterError(f"fault rate {name} must be a fraction in 0..1, "
-                                     f"got {getattr(self, name)!r}") from None
-        if sum(getattr(self, k) for k in FAULT_KINDS) > 1 + 1e-12:
+        for name in FAULT_KINDS + ("short_ohm",):
+            object.__setattr__(self, name, check(name, getattr(self, name)))
+        if self.rate > 1 + 1e-12:
             raise ParameterError("fault rates add up to more than 1")
-        try:
-            object.__setattr__(self, "short_ohm", real("short_ohm", self.short_ohm, above=0.0))
-        except ParameterError:
-            raise ParameterError(f"short_ohm must be a finite resistance > 0 ohm, got {self.short_ohm!r}") from None
         if isinstance(self.seed, float):
             raise ParameterError(f"fault seed must be an integer >= 0, got {self.seed!r}")
         try:
@@ -62,12 +55,22 @@ class Faults:
 
     @classmethod
     def uniform(cls, rate: float, seed: int = 0, kind: str = "all", short_ohm: float = SHORT_OHM) -> "Faults":
-        """``rate`` of one ``kind`` (see :data:`FAULT_KINDS`), or split evenly over all four (``"all"``)."""
+        """``rate`` of one ``kind`` (see :data:`FAULT_KINDS`), or split evenly over all four (``"all"``).
+
+        The Python form of ``--fault-rate RATE``; ``Faults(stuck_p=..., short=...)`` is that of the
+        per-kind options (``--fault-stuck-p``, ..., ``--fault-short``).
+        """
+        rate = check("fault_rate", rate)
         if kind == "all":
             return cls(rate / 4, rate / 4, rate / 4, rate / 4, short_ohm, seed)
         if kind not in FAULT_KINDS:
             raise ParameterError(f"unknown fault kind {kind!r}; choose all or one of {', '.join(FAULT_KINDS)}")
         return cls(**{kind: rate}, short_ohm=short_ohm, seed=seed)
+
+    @property
+    def rate(self) -> float:
+        """The fraction of faulty cells, all kinds together (the command line's ``--fault-rate``)."""
+        return sum(getattr(self, k) for k in FAULT_KINDS)
 
     @property
     def is_zero(self) -> bool:

@@ -32,8 +32,10 @@ channel's share. A cell device's channel defaults to the library model
 (:func:`xbar.device.compound.channel_resistance`). ``v_half_volt`` makes the junctions
 non-linear, TMR(V) = TMR0 / (1 + (V/V_h)^2) (:func:`xbar.device.junction.junction_current`);
 for measured states it applies to the equivalent cells, i.e. each state's
-resistance falls toward the all-P one as the bias grows. Any problem is one
-:class:`~xbar.util.errors.ParameterError` line naming the file and the key.
+resistance falls toward the all-P one as the bias grows. Every number is checked
+against its row of the range table (:mod:`xbar.util.ranges`, the same bounds as the command
+line and the API); any problem is one :class:`~xbar.util.errors.ParameterError` line naming
+the file and the key.
 """
 
 from __future__ import annotations
@@ -48,25 +50,24 @@ import numpy as np
 from xbar.device.compound import MAX_CELLS, CompoundMTJ
 from xbar.device.junction import MTJ, check_v_half
 from xbar.util.errors import ParameterError
+from xbar.util.ranges import check
 
 _TOP_KEYS = {"name", "source", "channel_ohm", "v_half_volt", "state_ohm", "state_sigma", "cell"}
 _CELL_KEYS = ({"r_p_ohm", "r_ap_ohm"}, {"area_um2", "ra_ohm_um2", "tmr_percent"})
 _TEXT = re.compile(r"[A-Za-z0-9 _.,;:()+\-=%/]{0,200}")
 
 
-def _number(value, where: str, positive: bool = True) -> float:
+def _number(value, where: str, key: str) -> float:
+    """A file's number under ``key``, checked against the range table's row of that name."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParameterError(f"{where} must be a number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or (value <= 0 if positive else value < 0):
-        raise ParameterError(f"{where} must be finite and {'> 0' if positive else '>= 0'}, got {value!r}")
-    return value
+    return check(key, value, where)
 
 
-def _numbers(value, where: str, positive: bool = True) -> list[float]:
+def _numbers(value, where: str, key: str) -> list[float]:
     if not isinstance(value, list) or not value:
         raise ParameterError(f"{where} must be a list of numbers")
-    return [_number(v, f"{where}[{k}]", positive) for k, v in enumerate(value)]
+    return [_number(v, f"{where}[{k}]", key) for k, v in enumerate(value)]
 
 
 def _cell(table, k: int, where: str) -> MTJ:
@@ -80,10 +81,13 @@ def _cell(table, k: int, where: str) -> MTJ:
                              "needs exactly r_p_ohm and r_ap_ohm, or area_um2, ra_ohm_um2 and tmr_percent"))
     at = f"{where}: cell {k}"
     if "r_p_ohm" in form:
-        r_p, r_ap = _number(table["r_p_ohm"], f"{at} r_p_ohm"), _number(table["r_ap_ohm"], f"{at} r_ap_ohm")
+        r_p = _number(table["r_p_ohm"], f"{at} r_p_ohm", "r_p_ohm")
+        r_ap = _number(table["r_ap_ohm"], f"{at} r_ap_ohm", "r_ap_ohm")
     else:
-        r_p = _number(table["ra_ohm_um2"], f"{at} ra_ohm_um2") / _number(table["area_um2"], f"{at} area_um2")
-        r_ap = r_p * (1.0 + _number(table["tmr_percent"], f"{at} tmr_percent", positive=False) / 100.0)
+        r_p = _number(table["ra_ohm_um2"], f"{at} ra_ohm_um2", "ra_ohm_um2") / _number(
+            table["area_um2"], f"{at} area_um2", "area_um2")
+        check("r_p_ohm", r_p, f"{at}: R_P = ra_ohm_um2 / area_um2")
+        r_ap = r_p * (1.0 + _number(table["tmr_percent"], f"{at} tmr_percent", "tmr_percent") / 100.0)
     if r_ap < r_p:
         raise ParameterError(f"{at}: R_AP ({r_ap:g} ohm) must not be below R_P ({r_p:g} ohm)")
     return MTJ(r_p=r_p, r_ap=r_ap)
@@ -100,7 +104,7 @@ def device_from_dict(data: dict, where: str = "device") -> CompoundMTJ:
         if key in data and (not isinstance(data[key], str) or not _TEXT.fullmatch(data[key])):
             raise ParameterError(f"{where}: {key} must be text of letters, digits, spaces and _.,;:()+-=%/ "
                                  "(at most 200 characters)")
-    channel = _number(data["channel_ohm"], f"{where}: channel_ohm", positive=False) if "channel_ohm" in data else None
+    channel = _number(data["channel_ohm"], f"{where}: channel_ohm", "channel_ohm") if "channel_ohm" in data else None
     v_half = np.inf
     if "v_half_volt" in data:
         try:
@@ -112,10 +116,10 @@ def device_from_dict(data: dict, where: str = "device") -> CompoundMTJ:
                              "exactly one of them")
     try:
         if "state_ohm" in data:
-            states = _numbers(data["state_ohm"], f"{where}: state_ohm")
+            states = _numbers(data["state_ohm"], f"{where}: state_ohm", "state_ohm")
             sigma = None
             if "state_sigma" in data:
-                sigma = _numbers(data["state_sigma"], f"{where}: state_sigma", positive=False)
+                sigma = _numbers(data["state_sigma"], f"{where}: state_sigma", "state_sigma")
                 if len(sigma) != len(states):
                     raise ParameterError(f"state_sigma has {len(sigma)} values for {len(states)} states")
             return CompoundMTJ.from_state_resistances(states, 0.0 if channel is None else channel,

@@ -11,14 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from xbar.util.errors import ParameterError
+from xbar.util.ranges import check, param
 from xbar.util.validate import real
 
 
-def _check_resistance(name: str, value: float) -> float:
-    try:
-        return real(name, value, above=0.0)
-    except ParameterError:
-        raise ParameterError(f"{name} must be a finite resistance > 0 ohm, got {value!r}") from None
+def _check_resistance(name: str, value: float, row: str = "r_p_ohm") -> float:
+    """``value`` checked against the range table's row ``row`` (R_P by default), named ``name``."""
+    return check(row, value, name)
 
 
 #: Typical bias half-point V_h in volt of CoFeB/MgO junctions' TMR (TMR halves at |V| = V_h).
@@ -32,7 +31,7 @@ TYPICAL_V_HALF_VOLT = 0.5
 
 #: Smallest V_h in volt the tool accepts, an assumed validity bound: measured MgO junctions lie at 0.2-1 V; below 10 mV
 #: the "junction" would lose its TMR at thermal-noise biases, which no real MTJ does.
-MIN_V_HALF_VOLT = 0.01
+MIN_V_HALF_VOLT = param("v_half_volt").low
 
 
 def check_v_half(value) -> float:
@@ -97,7 +96,7 @@ class MTJ:
 
     def __post_init__(self):
         object.__setattr__(self, "r_p", _check_resistance("R_P", self.r_p))
-        object.__setattr__(self, "r_ap", _check_resistance("R_AP", self.r_ap))
+        object.__setattr__(self, "r_ap", _check_resistance("R_AP", self.r_ap, "r_ap_ohm"))
         if self.r_ap < self.r_p:
             raise ParameterError(f"R_AP ({self.r_ap!r} ohm) must not be below R_P ({self.r_p!r} ohm)")
         object.__setattr__(self, "v_half_volt", check_v_half(self.v_half_volt))
@@ -119,6 +118,7 @@ class MTJ:
     @classmethod
     def from_tmr(cls, r_p: float, tmr: float, v_half_volt: float = np.inf) -> "MTJ":
         """MTJ with parallel resistance ``r_p`` ohm, zero-bias TMR ``tmr`` (fraction) and V_h."""
-        tmr = real("TMR", tmr, low=0.0, unit="(fraction)")
+        tmr = real("TMR", tmr, unit="(fraction)")
+        check("tmr_percent", 100.0 * tmr, "TMR (percent)")
         r_p = _check_resistance("R_P", r_p)
         return cls(r_p=r_p, r_ap=r_p * (1.0 + tmr), v_half_volt=v_half_volt)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xbar.util.errors import ParameterError
+from xbar.util.ranges import param
 from xbar.util.validate import real
 from xbar.device.junction import MTJ
 from xbar.device.compound import CompoundMTJ
@@ -45,9 +45,10 @@ def library_mtj(thickness_nm: float, v_half_volt: float = np.inf) -> MTJ:
     the TMR's bias half-point; the paper's model is linear (infinity), a typical
     physical value is :data:`TYPICAL_V_HALF_VOLT`.
     """
-    t = real("free-layer thickness", thickness_nm, unit="nm")
-    if not 1.6 - 1e-9 <= t <= 2.6 + 1e-9:
-        raise ParameterError(f"free-layer thickness must be within 1.6..2.6 nm, got {thickness_nm!r}")
+    row = param("thickness_nm")
+    t = real(row.label, thickness_nm)
+    t = float(np.clip(t, row.low, row.high)) if row.low - 1e-9 <= t <= row.high + 1e-9 else t  # float grids
+    t = row.check(t)
     r_p = float(np.interp(t, _THICKNESS_NM, _R_P_OHM))
     tmr = float(np.interp(t, _THICKNESS_NM, _TMR))
     return MTJ(r_p=r_p, r_ap=r_p * (1.0 + tmr), v_half_volt=v_half_volt)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from xbar.util.errors import ParameterError
-from xbar.util.validate import integer, real
+from xbar.util.ranges import check
+from xbar.util.validate import integer
 
 
 # --- Variation --------------------------------------------------------------------------
@@ -54,21 +55,24 @@ class Variation:
 
     def __post_init__(self):
         for name in ("sigma", "device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma", "cell_tmr_sigma"):
-            try:
-                object.__setattr__(self, name, real(f"variation {name}", getattr(self, name), low=0.0))
-            except ParameterError:
-                raise ParameterError(f"variation {name} must be finite and >= 0, "
-                                     f"got {getattr(self, name)!r}") from None
+            object.__setattr__(self, name, check(name, getattr(self, name)))
         object.__setattr__(self, "seed", integer("variation seed", self.seed, low=0))
         if self.sigma > 0 and self.correlated:
             raise ParameterError("give either the independent variation sigma or the correlated RA/TMR "
                                  "sigmas, not both")
 
     @classmethod
-    def typical(cls, seed: int = 0) -> "Variation":
-        """Correlated variation with the documented typical spreads."""
-        return cls(seed=seed, device_ra_sigma=TYPICAL_DEVICE_RA_SIGMA, cell_ra_sigma=TYPICAL_CELL_RA_SIGMA,
-                   device_tmr_sigma=TYPICAL_DEVICE_TMR_SIGMA, cell_tmr_sigma=TYPICAL_CELL_TMR_SIGMA)
+    def typical(cls, seed: int = 0, scale: float = 1.0) -> "Variation":
+        """Correlated variation with the documented typical spreads, times ``scale`` (``--variation-scale``)."""
+        s = check("variation_scale", scale)
+        return cls(seed=seed, device_ra_sigma=s * TYPICAL_DEVICE_RA_SIGMA, cell_ra_sigma=s * TYPICAL_CELL_RA_SIGMA,
+                   device_tmr_sigma=s * TYPICAL_DEVICE_TMR_SIGMA, cell_tmr_sigma=s * TYPICAL_CELL_TMR_SIGMA)
+
+    def scaled(self, scale: float) -> "Variation":
+        """Every sigma times ``scale`` (0..10, the range table's ``variation_scale``), same seed."""
+        s = check("variation_scale", scale)
+        return Variation(s * self.sigma, self.seed, s * self.device_ra_sigma, s * self.cell_ra_sigma,
+                         s * self.device_tmr_sigma, s * self.cell_tmr_sigma)
 
     @property
     def correlated(self) -> bool:

@@ -105,7 +105,7 @@ def program_point(network: Network, data, spec: CircuitSpec, switching: Switchin
                 accuracy_intended=float(np.mean(logits_a.argmax(1) == y)),
                 accuracy_programmed=float(np.mean(logits_p.argmax(1) == y)),
                 accuracy_without_shorts=float(np.mean(logits_s.argmax(1) == y)),
-                seconds_program=t_program, seconds_total=time.perf_counter() - t0)
+                circuit=dataclasses.asdict(spec), seconds_program=t_program, seconds_total=time.perf_counter() - t0)
 
 
 def run_program(dataset: str, spec: CircuitSpec, out_dir, thicknesses=(1.6, 1.9, 2.2, 2.6), cells=(3,),

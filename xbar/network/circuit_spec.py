@@ -4,18 +4,21 @@ tiling, ADC, variation, faults and junction model of every tile, checked where i
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from xbar.array.crossbar import SENSE_MODES, nonnegative_ohm
+from xbar.analysis.periphery import Periphery
+from xbar.array.crossbar import SENSE_MODES
 from xbar.device.files import load_device
-from xbar.device.compound import MAX_CELLS, CompoundMTJ
+from xbar.device.compound import CompoundMTJ
 from xbar.device.variation import Variation
 from xbar.device.junction import check_v_half
 from xbar.device.library import library_device
 from xbar.util.errors import ParameterError
-from xbar.device.faults import FAULT_KINDS, Faults
+from xbar.device.faults import FAULT_KINDS, SHORT_OHM, Faults
+from xbar.device.junction import MTJ
+from xbar.util.ranges import check
 from xbar.network.mapping import SCHEMES
 from xbar.network.quantize import SCALE_RULES
 from xbar.util.validate import choice, integer, real
@@ -87,6 +90,14 @@ class CircuitSpec:
     #: ``device_file`` sets its own; a value (it overrides the file's) solves every tile for each batch
     #: (:meth:`xbar.solvers.NewtonSolver.solve_batch`).
     v_half_volt: float | None = None
+    #: A custom cell instead of the library's: R_P in ohm and zero-bias TMR in percent (both or neither).
+    r_p_ohm: float | None = None
+    tmr_percent: float | None = None
+    #: Per-kind fault rates (stuck_p, stuck_ap, open, short), instead of ``fault_rate``/``fault_kind``.
+    fault_rates: tuple[float, float, float, float] | None = None
+    short_ohm: float = SHORT_OHM   # a shorted cell's resistance (assumed, as xbar.device.faults.SHORT_OHM)
+    #: The periphery models (ADC, DAC, TIA) of the energy reports; ``adc_bits`` above digitizes.
+    periphery: Periphery = field(default_factory=Periphery)
     #: Mitigations that choose the states against the arrays as they are (:mod:`xbar.network.mitigation`):
     #: a comma list such as "compensate=3,aware,disconnect"; "none" (default) keeps the plain mapping.
     mitigation: str = "none"
@@ -100,12 +111,17 @@ class CircuitSpec:
                     raise
                 raise ParameterError(f"{name} must be {messages[name]}, got {getattr(self, name)!r}") from None
 
-        messages = {"v_read": "a finite voltage > 0", "ref_ohm": "a finite resistance > 0 ohm",
-                    "tile_rows": "a positive integer (or None for untiled)",
+        messages = {"tile_rows": "a positive integer (or None for untiled)",
                     "tile_cols": "a positive integer (or None for untiled)"}
-        put("n_cells", lambda n, v: integer(n, v, low=1, high=MAX_CELLS))
+        put("n_cells", lambda n, v: check(n, v))
         put("thickness_nm", lambda n, v: real(n, v))
-        put("channel_ohm", lambda n, v: real(n, v, low=0.0, none=True))
+        put("channel_ohm", lambda n, v: None if v is None else check(n, v))
+        put("r_p_ohm", lambda n, v: None if v is None else check(n, v, "R_P"))
+        put("tmr_percent", lambda n, v: None if v is None else check(n, v, "TMR"))
+        if (self.r_p_ohm is None) != (self.tmr_percent is None):
+            raise ParameterError("r_p_ohm and tmr_percent go together")
+        if self.r_p_ohm is not None and self.device_file is not None:
+            raise ParameterError("a device_file replaces r_p_ohm and tmr_percent; give one or the other")
         put("v_half_volt", lambda n, v: None if v is None else _finite_v_half(v))
         if self.device_file is not None:
             if not isinstance(self.device_file, (str, os.PathLike)):
@@ -115,24 +131,33 @@ class CircuitSpec:
                 raise ParameterError(f"device_file must be a path of printable characters, got {self.device_file!r}")
             object.__setattr__(self, "n_cells", self.device().n_cells)  # the file decides the cell count
         self.device()  # validates cells, thickness and channel
-        for name in ("wire_ohm", "driver_ohm", "access_ohm"):
-            put(name, nonnegative_ohm)
-        put("ref_ohm", lambda n, v: real(n, v, above=0.0))
+        for name in ("wire_ohm", "driver_ohm", "access_ohm", "ref_ohm"):
+            put(name, check)
         for name in ("sigma", "device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma", "cell_tmr_sigma"):
-            put(name, lambda n, v: real(f"variation {n}", v, low=0.0))
+            put(name, check)
         put("variation_seed", lambda n, v: integer("variation seed", v, low=0))
-        put("fault_rate", lambda n, v: real(n, v, low=0.0, high=1.0))
+        put("fault_rate", check)
         put("fault_kind", lambda n, v: choice("fault kind", v, ("all",) + FAULT_KINDS))
+        put("short_ohm", check)
+        if self.fault_rates is not None:
+            if isinstance(self.fault_rates, (str, bytes)) or not hasattr(self.fault_rates, "__len__") \
+                    or len(self.fault_rates) != len(FAULT_KINDS):
+                raise ParameterError(f"fault_rates must be {len(FAULT_KINDS)} rates: {', '.join(FAULT_KINDS)}")
+            object.__setattr__(self, "fault_rates", tuple(check(k, v) for k, v in zip(FAULT_KINDS, self.fault_rates)))
+            if self.fault_rate:
+                raise ParameterError("give fault_rate or the per-kind fault_rates, not both")
+        if not isinstance(self.periphery, Periphery):
+            raise ParameterError(f"periphery must be a Periphery, got {type(self.periphery).__name__}")
         self.variation(self.variation_seed)
         self.faults(self.variation_seed)
         put("calibration_images", lambda n, v: integer(n, v, low=0))
-        put("v_read", lambda n, v: real(n, v, above=0.0))
+        put("v_read", check)
         put("scheme", lambda n, v: choice("mapping scheme", v, SCHEMES))
         put("rule", lambda n, v: choice("scale rule", v, SCALE_RULES))
         put("sense", lambda n, v: choice("sense mode", v, SENSE_MODES))
         for name in ("tile_rows", "tile_cols"):
             put(name, lambda n, v: integer(n, v, low=1, none=True))
-        put("adc_bits", lambda n, v: integer(n, v, low=1, high=24, none=True))
+        put("adc_bits", lambda n, v: None if v is None else check(n, v))
         put("adc_full_scale_a", lambda n, v: real(n, v, above=0.0, none=True, unit="ampere"))
         put("read_noise_t_s", lambda n, v: real(n, v, above=0.0, none=True, unit="s"))
         put("noise_seed", lambda n, v: integer(n, v, low=0))
@@ -151,8 +176,11 @@ class CircuitSpec:
                          self.device_tmr_sigma, self.cell_tmr_sigma)
 
     def faults(self, seed: int) -> Faults:
-        """Cell faults with ``seed``: ``fault_rate`` of ``fault_kind``, or split evenly over all kinds."""
-        return Faults.uniform(self.fault_rate, seed, self.fault_kind)
+        """Cell faults with ``seed``: ``fault_rates`` per kind, else ``fault_rate`` of ``fault_kind``
+        (or split evenly over all kinds)."""
+        if self.fault_rates is not None:
+            return Faults(*self.fault_rates, short_ohm=self.short_ohm, seed=seed)
+        return Faults.uniform(self.fault_rate, seed, self.fault_kind, self.short_ohm)
 
     def device(self) -> CompoundMTJ:
         """The device: from ``device_file`` when given, else the library device at ``thickness_nm`` with
@@ -164,8 +192,11 @@ class CircuitSpec:
             if self.channel_ohm is None:
                 return dev
             return CompoundMTJ(dev.mtj, dev.n_cells, self.channel_ohm, dev.cells, dev.state_sigma)
-        mtj = library_device(thickness_nm=self.thickness_nm, n_cells=self.n_cells,
-                              v_half_volt=np.inf if self.v_half_volt is None else self.v_half_volt).mtj
+        vh = np.inf if self.v_half_volt is None else self.v_half_volt
+        if self.r_p_ohm is not None:
+            mtj = MTJ.from_tmr(self.r_p_ohm, self.tmr_percent / 100.0, vh)
+        else:
+            mtj = library_device(thickness_nm=self.thickness_nm, n_cells=self.n_cells, v_half_volt=vh).mtj
         return CompoundMTJ(mtj, self.n_cells, self.channel_ohm)
 
 

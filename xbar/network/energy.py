@@ -27,7 +27,7 @@ from xbar.analysis.readout import array_energy, array_noise, array_settling
 def network_read_report(net: AnalogNetwork, x: np.ndarray, t_read_s: float = READ_PULSE_S,
                         periphery: Periphery | None = None, settle: bool = True, noise: bool = True) -> dict:
     """Per-image energy (array exact, periphery model), fJ/MAC, TOPS/W, settling and noise of ``net`` on images ``x``."""
-    periphery = periphery or Periphery()
+    periphery = periphery or net.spec.periphery
     a = np.asarray(x, dtype=float)
     array_parts: dict[str, float] = {}
     periph_parts: dict[str, float] = {}

@@ -118,7 +118,7 @@ class PlacedNetwork:
         h = hashlib.sha256()
         fields = {k: v for k, v in asdict(self.spec).items()
                   if k not in ("adc_bits", "adc_full_scale_a", "rule", "scheme", "tile_rows", "tile_cols",
-                               "calibration_images", "read_noise_t_s", "noise_seed", "v_read")}
+                               "calibration_images", "read_noise_t_s", "noise_seed", "v_read", "periphery")}
         h.update(repr((__version__, MATRIX_CACHE_FORMAT, fields, xb.device, xb.cell_resistance_ohm.shape)).encode())
         h.update(np.ascontiguousarray(xb.cell_resistance_ohm).tobytes())
         return h.hexdigest()[:32]
