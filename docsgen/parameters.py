@@ -25,7 +25,7 @@ from dataclasses import dataclass
 PHYSICS_MODULES = ("xbar.device", "xbar.array", "xbar.analysis", "xbar.programming", "xbar.network.circuit_spec")
 
 #: Unit by the end of a name (lower case), longest first.
-UNIT_SUFFIXES = (("_farad_per_m", "F/m"), ("_f_per_m", "F/m"), ("_ohm", "ohm"), ("_volt", "V"), ("_v", "V"),
+UNIT_SUFFIXES = (("_farad_per_m", "F/m"), ("_m2", "m^2"), ("_f_per_m", "F/m"), ("_ohm", "ohm"), ("_volt", "V"), ("_v", "V"),
                  ("_ampere", "A"), ("_farad", "F"), ("_hz", "Hz"), ("_nm", "nm"), ("_mt", "mT"), ("_m", "m"),
                  ("_s", "s"), ("_j", "J"), ("_k", "K"), ("_bits", "bit"), ("_sigma", "1 (ln-spread)"),
                  ("_fraction", "1"), ("_ratio", "1"), ("_permittivity", "1"))
@@ -33,7 +33,7 @@ UNIT_SUFFIXES = (("_farad_per_m", "F/m"), ("_f_per_m", "F/m"), ("_ohm", "ohm"), 
 #: Units of names that do not end in one.
 UNITS = {"K_B": "J/K", "Q_E": "C", "FANO": "1", "MAX_CELLS": "cells", "DEFAULT_TILE": "devices",
          "columns_per_adc": "columns", "delta_thin": "1", "DEFAULT_ADC_BITS": "bit", "max_ramps": "ramps",
-         "max_pulses": "pulses", "v_read": "V"}
+         "max_pulses": "pulses", "v_read": "V", "adc_doubling_per_bit": "x per bit"}
 
 #: Kind of a source, by the first pattern its text matches.
 KINDS = (("fitted", r"(?i)\bfitted\b"), ("cited", r"CODATA|Handbook|(?<!Kumar )et al\.|IEEE|J\. Appl|survey|exact SI"),
@@ -127,11 +127,12 @@ def _comments(module) -> tuple[ast.Module, dict[int, str]]:
     return ast.parse(text), comments
 
 
-def _documented(body, comments: dict[int, str]):
+def _documented(body, comments: dict[int, str], mark: str = "#:"):
     """(name, comment) of each single-name assignment in ``body`` that a comment documents.
 
     A ``#:`` block documents the assignments right below it (a run with no blank
-    line or other statement between); a trailing comment documents its line.
+    line or other statement between); a trailing comment starting with ``mark``
+    documents its line (``#`` for dataclass fields, ``#:`` for module constants).
     """
     block, last_end = "", None
     for node in body:
@@ -150,7 +151,7 @@ def _documented(body, comments: dict[int, str]):
             block = ""
             continue
         end = comments.get(node.end_lineno, "\n")
-        trailing = "" if end.startswith("\n") else end.lstrip("#:").strip()
+        trailing = "" if end.startswith("\n") or not end.startswith(mark) else end.lstrip("#:").strip()
         if block or trailing:
             yield target.id, " ".join(filter(None, (block, trailing)))
 
@@ -173,7 +174,7 @@ def _dataclass_fields(module) -> list[Parameter]:
         if not (isinstance(node, ast.ClassDef) and dataclasses.is_dataclass(cls)) or cls.__module__ != module.__name__:
             continue
         defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-        for name, source in _documented(node.body, comments):
+        for name, source in _documented(node.body, comments, "#"):
             default = defaults.get(name, dataclasses.MISSING)
             value = _value(default)
             if value is not None and default is not None and value not in ("inf", "-inf", "nan"):

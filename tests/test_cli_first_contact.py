@@ -285,7 +285,7 @@ def test_reproduce_store_lines_that_are_not_records_are_recomputed(tmp_path, mon
     monkeypatch.setattr(paper.network, "trained", lambda *a, **k: None)
     monkeypatch.setattr(paper, "paper_point", lambda **kw: {**kw, "accuracy": 0.75})
     store = tmp_path / "points.jsonl"
-    store.write_bytes(BAD_STORE_LINES[damage].replace(b"KEY", json.dumps(key)[1:-1].encode()))
+    store.write_bytes(b'{"xbar_points":1}\n' + BAD_STORE_LINES[damage].replace(b"KEY", json.dumps(key)[1:-1].encode()))
     (rec,) = paper.run_points([point], store)
     assert rec["accuracy"] == 0.75
 

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import xbar
-from xbar.analysis.area import UM2, AreaModel, device_area_m2, mtj_area_m2, tile_area
+
+UM2 = 1e-12  # one square micrometre in m^2
+from xbar.analysis.area import AreaModel, device_area_m2, mtj_area_m2, tile_area
 from xbar.analysis.pareto import pareto_front
 from xbar.analysis.readout import array_energy
 from xbar.array.circuit import build_circuit

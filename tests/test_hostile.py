@@ -143,6 +143,7 @@ OUTPUTS = {
     "xbar.cli.common.ArrayOptions": "made by options_from_args() from values the range table's converters checked",
     "xbar.sweeps.grid.Sweep": "made by sweep.plan() from a checked Grid",
     "xbar.sweeps.store.Status": "a report of a results file",
+    "xbar.util.store.Kind": "a results store's header tag and checks, module constants of xbar's own stores",
     "xbar.sweeps.run.RunSummary": "a report of a finished run",
     "xbar.cli.environment.Check": "one line of the doctor's report about this machine",
     "xbar.programming.verify.ProgramResult": "outcome of program-and-verify, computed",

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from xbar.util import resources
-from xbar.util.atomic import append_line, atomic_open, write_text
+from xbar.util.atomic import atomic_open, write_text
 from xbar.cli import main
 from xbar.array.crossbar import Crossbar
 from xbar.device.junction import MTJ
@@ -55,17 +55,6 @@ def test_new_files_follow_the_umask_and_existing_files_keep_their_mode(tmp_path,
     umask(0o022)
     write_text(tmp_path / "a.txt", "y")
     assert mode(tmp_path / "a.txt") == 0o640 and (tmp_path / "a.txt").read_text() == "y"
-
-
-def test_appended_lines_survive_a_torn_tail_and_follow_the_umask(tmp_path, umask):
-    umask(0o022)
-    store = tmp_path / "points.jsonl"
-    append_line(store, '{"a": 1}')
-    assert mode(store) == 0o644
-    with open(store, "a") as fh:
-        fh.write('{"torn": ')  # a writer killed mid-line
-    append_line(store, '{"b": 2}\n')
-    assert store.read_text().splitlines() == ['{"a": 1}', '{"torn": ', '{"b": 2}']
 
 
 def test_cli_outputs_are_0644_under_umask_022(tmp_path, umask, capsys):

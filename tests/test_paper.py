@@ -74,7 +74,7 @@ def test_grid_runs_resumes_and_summarizes_on_a_tiny_grid(cache, tmp_path, monkey
     assert len(points) == 1 + 9 + 4 + 2 + 1 + 9
     store = tmp_path / "points.jsonl"
     records = paper.run_points(points, store)
-    assert len(store.read_text().splitlines()) == len(points)
+    assert len(store.read_text().splitlines()) == 1 + len(points)  # the header, then one line per point
     with open(store, "a") as fh:
         fh.write('{"torn": ')  # an interrupted append
     monkeypatch.setattr(paper, "paper_point", lambda **kw: pytest.fail("resumed run recomputed a point"))

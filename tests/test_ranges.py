@@ -248,3 +248,11 @@ def test_sweep_options_become_axes_of_the_experiments_that_take_them(tmp_path, c
     err = capsys.readouterr().err
     assert "--fault-rate: experiment 'crossbar' has no parameter 'fault_rate'" in err
     assert not (tmp_path / "t.jsonl").exists()
+
+
+def test_the_table_does_not_slow_the_command_line_start():
+    """The converters are built at import; numpy (~0.2-0.8 s) loads only when a value is checked."""
+    import subprocess
+    import sys
+    code = "import sys, xbar.cli; sys.exit('numpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

@@ -26,17 +26,14 @@ from xbar.array.capacitance import CHANNEL_WIDTH_M, MTJ_AXES_M, device_length_m
 from xbar.util.errors import ParameterError
 from xbar.util.validate import real
 
-UM2 = 1e-12  #: one square micrometre in m^2
-
-
 @dataclass(frozen=True)
 class AreaModel:
     """Periphery areas in m^2 (sources in the module docstring); every one can be overridden."""
 
-    adc_8bit_m2: float = 3000 * UM2
-    adc_doubling_per_bit: float = 2.0
-    tia_m2: float = 500 * UM2
-    dac_driver_m2: float = 300 * UM2
+    adc_8bit_m2: float = 3000e-12       # 8-bit SAR ADC, assumed (Murmann's ADC data span 0.001-0.01 mm^2)
+    adc_doubling_per_bit: float = 2.0   # capacitive-DAC area doubles per bit (assumed)
+    tia_m2: float = 500e-12             # per column, assumed (the order of NeuroSim's sense amplifiers)
+    dac_driver_m2: float = 300e-12      # per row, assumed (the same order of magnitude)
 
     def __post_init__(self):
         for name in ("adc_8bit_m2", "tia_m2", "dac_driver_m2"):

@@ -149,11 +149,12 @@ NGSPICE_TRAN_NODE_STEP_S = 2.5e-6
 
 
 def ngspice_settling(circuit: Circuit, inputs, waveforms: Waveforms, summary: dict,
-                     progress: bool = True) -> tuple[Waveforms, dict]:
+                     progress: bool = True, timeout_s: float | None = None) -> tuple[Waveforms, dict]:
     """ngspice ``.tran`` of the step that :func:`array_settling` ran (same time span, step and method)
     and :func:`~xbar.analysis.settling.compare_step_responses` of the two: final values, settling times,
     the difference after the first time constant, and whether they agree. While ngspice runs, a bar
-    on stderr shows the elapsed time against an estimate (:data:`NGSPICE_TRAN_NODE_STEP_S`).
+    on stderr shows the elapsed time against an estimate (:data:`NGSPICE_TRAN_NODE_STEP_S`);
+    ``timeout_s`` bounds the ngspice run (None: the default limit).
     """
     from xbar.solvers.ngspice_tran import ngspice_transient
     from xbar.util.progress import ticking
@@ -163,7 +164,7 @@ def ngspice_settling(circuit: Circuit, inputs, waveforms: Waveforms, summary: di
     nodes, steps = circuit.n_nodes + channel_nodes, int(np.ceil(t_stop / dt))
     estimate = NGSPICE_TRAN_NODE_STEP_S * nodes * steps
     with ticking(f"ngspice .tran, {nodes} nodes x {steps} steps", estimate, disable=not progress):
-        spice = ngspice_transient(circuit, x, t_stop, dt, dt, method=summary["method"])
+        spice = ngspice_transient(circuit, x, t_stop, dt, dt, method=summary["method"], timeout_s=timeout_s)
     final = np.asarray(summary["final_a"])
     report = compare_step_responses(waveforms.times_s, waveforms.currents, spice.times_s, spice.currents,
                                     final, summary["band_a"], dt)

@@ -263,6 +263,7 @@ def add_settle(sub) -> None:
     p.add_argument("--backend", choices=("native", "ngspice"), default="native",
                    help="ngspice: also run ngspice .tran and compare final values and settling times; "
                         "exit 1 when they disagree (default native)")
+    add_timeout(p, "3600 s")
     p.add_argument("-o", "--output", help="waveforms: .npz (times, currents, ngspice's if run) or .csv")
     p.add_argument("--plot", metavar="STEM", help="write the step response as STEM.png and STEM.svg")
     p.add_argument("--json", metavar="FILE", help="write the settling summary as JSON")
@@ -300,7 +301,8 @@ def run_settle(args) -> int:
     spice = None
     if args.backend == "ngspice":
         from xbar.analysis.readout import ngspice_settling
-        spice, summary["ngspice"] = ngspice_settling(circuit, x, w, summary)
+        spice, summary["ngspice"] = ngspice_settling(circuit, x, w, summary,
+                                                     timeout_s=spice_options(args).get("timeout_s"))
     if args.output:
         if args.output.endswith(".npz"):
             extra = {} if spice is None else {"ngspice_times_s": spice.times_s, "ngspice_currents_a": spice.currents}
@@ -309,10 +311,10 @@ def run_settle(args) -> int:
             with atomic_open(args.output) as f:
                 f.write(buf.getvalue())
         else:
+            from xbar.util.csv_safe import write_array
             buf = io.StringIO()
             header = "time_s," + ",".join(f"i{j}_a" for j in range(len(final)))
-            np.savetxt(buf, np.column_stack([w.times_s, w.currents]), delimiter=",", fmt="%.17g",
-                       header=header, comments="")
+            write_array(buf, np.column_stack([w.times_s, w.currents]), header)
             with atomic_open(args.output, "w") as f:
                 f.write(buf.getvalue())
     if args.plot:

@@ -86,11 +86,12 @@ def save_array(path: str, array, columns: list[str]) -> None:
     import numpy as np
 
     from xbar.util.atomic import atomic_open
+    from xbar.util.csv_safe import write_array
     with atomic_open(path, "wb") as f:
         if path.endswith(".npy"):
             np.save(f, array)
         else:
-            np.savetxt(f, array, delimiter=",", fmt="%.17g", header=",".join(columns), comments="")
+            write_array(f, array, ",".join(columns))
 
 
 def _header_rows(path: str) -> int:
@@ -143,11 +144,12 @@ def yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def add_timeout(p: argparse.ArgumentParser) -> None:
-    """Add ``--timeout`` (the limit of each ngspice/pyspice run)."""
+def add_timeout(p: argparse.ArgumentParser,
+                default: str = "scaled to the circuit: 300 s + 0.2 ms per node per input vector") -> None:
+    """Add ``--timeout`` (the limit of each ngspice/pyspice run; ``default`` says what applies without it)."""
     p.add_argument("--timeout", type=positive, metavar="SECONDS",
-                   help="limit of each ngspice/pyspice run in seconds (default $XBAR_NGSPICE_TIMEOUT, else "
-                        "scaled to the circuit: 300 s + 0.2 ms per node per input vector)")
+                   help="limit of each ngspice/pyspice run in seconds, the `ngspice -v` probe included "
+                        f"(default $XBAR_NGSPICE_TIMEOUT, else {default})")
 
 
 def spice_options(args) -> dict:

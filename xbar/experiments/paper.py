@@ -25,7 +25,7 @@ import numpy as np
 from xbar.device.compound import MAX_CELLS, CompoundMTJ
 from xbar.device.library import contour_device, library_device, library_mtj, library_thicknesses
 from xbar.network import datasets, mlp as network, quantize
-from xbar.util.atomic import append_line
+from xbar.util.store import Kind, Writer, open_store, read_store
 from xbar.util.errors import ParameterError
 
 #: Cell counts of the device library sweep (Fig. 5b/c) and of the contour (Fig. 5d/e).
@@ -151,48 +151,51 @@ def _key(point: dict) -> str:
     return json.dumps({**point, "network": net_key}, sort_keys=True)
 
 
+def _valid_record(rec: dict) -> bool:
+    acc = rec.get("accuracy")
+    return isinstance(acc, (int, float)) and not isinstance(acc, bool) and 0.0 <= acc <= 1.0
+
+
+#: The reproduction's points store (``points.jsonl``): records keyed by :func:`_key` with an accuracy in 0..1.
+POINTS_STORE = Kind("xbar_points", "reproduction", "choose another output folder", valid_record=_valid_record)
+
+
 def _read_store(path: Path | None) -> dict[str, dict]:
-    """Finished records of ``points.jsonl`` by key.
+    """Finished records of ``points.jsonl`` by key (none when there is no store yet).
 
     A line that is torn (interrupt), not UTF-8 JSON, or not a record with a string key and an
-    accuracy in 0..1 is not trusted: its point is computed again.
+    accuracy in 0..1 is not trusted: its point is computed again. A foreign file is refused.
     """
-    done = {}
-    if path is not None and path.is_file():
-        for line in path.read_bytes().splitlines():
-            try:
-                rec = json.loads(line.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                continue
-            if _valid_record(rec):
-                done[rec["key"]] = rec
-    return done
-
-
-def _valid_record(rec) -> bool:
-    acc = rec.get("accuracy") if isinstance(rec, dict) else None
-    return (isinstance(rec, dict) and isinstance(rec.get("key"), str) and isinstance(acc, (int, float))
-            and not isinstance(acc, bool) and 0.0 <= acc <= 1.0)
+    if path is None or not os.path.lexists(path):
+        return {}
+    return read_store(path, POINTS_STORE)[1]
 
 
 def run_points(points: list[dict], store: Path | None = None, data_dir=None, cache_dir=None,
                progress: bool = False) -> list[dict]:
-    """Records of ``points``: reused from ``store`` (JSON lines) or computed and appended to it."""
+    """Records of ``points``: reused from ``store`` (JSON lines, :mod:`xbar.util.store`) or computed and appended."""
+    if store is None:
+        return _run_points(points, None, data_dir, cache_dir, progress)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with open_store(store, POINTS_STORE) as writer:  # refused before any work if not ours
+        writer.ensure_header(POINTS_STORE.header())
+        return _run_points(points, writer, data_dir, cache_dir, progress)
+
+
+def _run_points(points: list[dict], writer: Writer | None, data_dir, cache_dir, progress: bool) -> list[dict]:
     from tqdm.auto import tqdm
 
-    done = _read_store(store)
+    done = writer.read()[1] if writer is not None else {}
     for name, seed in dict.fromkeys((p["dataset"], p["seed"]) for p in points):
         network.trained(name, seed, data_dir=data_dir, cache_dir=cache_dir, progress=progress)
-    if store is not None:
-        store.parent.mkdir(parents=True, exist_ok=True)
     records = []
     for point in tqdm(points, desc="points", unit="pt", disable=not progress, leave=False):
         key = _key(point)
         rec = done.get(key)
         if rec is None:
             rec = {**paper_point(**point, data_dir=data_dir, cache_dir=cache_dir), "key": key}
-            if store is not None:
-                append_line(store, json.dumps(rec))
+            if writer is not None:
+                writer.append(rec)
             done[key] = rec
         records.append(rec)
     return records

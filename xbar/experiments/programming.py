@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
-import os
 import time
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from xbar import __version__
 from xbar.analysis import plots
 from xbar.experiments.provenance import provenance
 from xbar.util.atomic import write_text
+from xbar.util.store import Kind, open_store
 from xbar.array.crossbar import Crossbar
 from xbar.network.datasets import load
 from xbar.device.variation import Variation
@@ -80,6 +79,22 @@ def program_network(intended: AnalogNetwork, thickness_nm: float, switching: Swi
     return out, res
 
 
+#: Fields of a study record that the report, the figures and the command line read.
+RECORD_FIELDS = ("cells", "thickness_nm", "n_test", "devices", "yield_fraction", "stuck", "broken", "pulses",
+                 "energy_j", "time_s", "accuracy_ideal_quantized", "accuracy_intended", "accuracy_programmed",
+                 "accuracy_without_shorts")
+
+
+def _complete(record: dict) -> bool:
+    """True when every :data:`RECORD_FIELDS` entry is a finite number (a record worth reusing)."""
+    values = [record.get(name) for name in RECORD_FIELDS]
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in values)
+
+
+#: ``xbar program``'s results store (``OUT/results.jsonl``).
+PROGRAM_STORE = Kind("xbar_program", "program study", "choose another --out folder", valid_record=_complete)
+
+
 def program_point(network: Network, data, spec: CircuitSpec, switching: SwitchingParams | None = None,
                   params: ProgramParams | None = None, path: WritePath | None = None, seed: int = 0,
                   n_test: int | None = None, quiet: bool = True) -> dict:
@@ -114,38 +129,30 @@ def run_program(dataset: str, spec: CircuitSpec, out_dir, thicknesses=(1.6, 1.9,
                 quiet: bool = False) -> list[dict]:
     """The thickness x cells study: program and evaluate each point; ``results.jsonl``, ``report.md`` and figures.
 
-    Finished points are kept in ``out_dir/results.jsonl``, so a rerun resumes.
+    Finished points are kept in ``out_dir/results.jsonl`` (the store protocol of
+    :mod:`xbar.util.store`: foreign files and links refused, one writer at a time), so a rerun resumes.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = load(dataset, data_dir)
-    net = trained(dataset, seed=seed, data_dir=data_dir)
-    store = out / "results.jsonl"
     switching = switching or SwitchingParams()
     params = params or ProgramParams()
     path = path or WritePath()
-    done = {}
-    if store.is_file():
-        for line in store.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-                done[rec["key"]] = rec
-            except (ValueError, KeyError, TypeError):
-                continue  # a line torn by a kill, or not ours: that point is simply run again
     records = []
-    n_eval = len(data.x_test[:n_test])
     grid = [(c, t) for c in cells for t in thicknesses]
-    for c, t in tqdm(grid, desc="program study", disable=quiet):
-        point = dataclasses.replace(spec, n_cells=c, thickness_nm=t)
-        key = point_key(dataset, point, switching, params, path, seed, n_eval)
-        if key not in done:
-            rec = dict(program_point(net, data, point, switching, params, path, seed, n_test, quiet), key=key)
-            with open(store, "a") as f:
-                f.write(json.dumps(rec) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            done[key] = rec
-        records.append(done[key])
+    with open_store(out / "results.jsonl", PROGRAM_STORE) as store:  # refused before any work if not ours
+        store.ensure_header(PROGRAM_STORE.header())
+        _, done = store.read()
+        data = load(dataset, data_dir)
+        net = trained(dataset, seed=seed, data_dir=data_dir)
+        n_eval = len(data.x_test[:n_test])
+        for c, t in tqdm(grid, desc="program study", disable=quiet):
+            point = dataclasses.replace(spec, n_cells=c, thickness_nm=t)
+            key = point_key(dataset, point, switching, params, path, seed, n_eval)
+            if key not in done:
+                done[key] = dict(program_point(net, data, point, switching, params, path, seed, n_test, quiet),
+                                 key=key)
+                store.append(done[key])
+            records.append(done[key])
     write_text(out / "report.md", report(records, switching, provenance(dict(training=seed, variation=seed))))
     figure(records, out / "tradeoff")
     ramp_figure(thicknesses, sorted(set(cells) | {1}), switching, out / "ramps", seed)

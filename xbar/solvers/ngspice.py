@@ -5,7 +5,8 @@ one vector is an ``.op``; a batch is one ``.dc`` sweep whose step k plays
 vector k (:func:`xbar.array.netlist.sweep_sources`), so each vector costs one solve
 of the circuit instead of a re-setup per ``alter`` + ``op``. No ``.control`` section is written, so no netlist line can
 run a command; the only paths are argv entries inside a fresh temporary folder,
-which is removed also when the run times out or is terminated.
+which is removed also when the run times out or is terminated; every process is started by
+the one runner, :mod:`xbar.solvers.ngspice_run` (one time limit, process group killed whole).
 
 Every answer is checked before it is returned (:func:`check_answer`): finite,
 and the current the row sources deliver equals the current sensed (Kirchhoff's
@@ -16,28 +17,26 @@ The Solution records the ngspice version and whether KLU was compiled in and use
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import os
 import re
-import shutil
-import signal
-import subprocess
-import tempfile
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from xbar.array.circuit import Circuit, as_circuit, check_inputs
 from xbar.array.crossbar import Crossbar
-from xbar.util.errors import ParameterError, SolverError
+from xbar.util.errors import SolverError
 from xbar.array.netlist import analysis_line, netlist_text, output_vectors, read_raw, source_vectors
+from xbar.solvers.ngspice_run import (  # noqa: F401  (re-exported: the runner's API)
+    check_timeout,
+    find_ngspice,
+    ngspice_build,
+    ngspice_version,
+    run_ngspice_process,
+    scratch,
+    timeout_seconds,
+)
 from xbar.solvers.result import Solution
 
-#: Paths that may appear inside a ``.control`` section (the transient and write solvers
-#: write raw files from one): no spaces, quotes or shell characters.
-_SAFE_PATH = re.compile(r"[A-Za-z0-9_./\-]+")
 _STEPPING = re.compile(r"singular matrix|gmin stepping|source stepping|Transient op", re.I)
 _KLU_USED = re.compile(r"Using KLU", re.I)
 #: Input vectors per ngspice run: long enough to amortize parsing, short enough that each
@@ -51,69 +50,6 @@ MAX_SPREAD = 1e15
 #: Largest relative Kirchhoff residual accepted: delivered minus sensed current, over the
 #: delivered current. Exact solves of these linear circuits give about 1e-14.
 MAX_RESIDUAL = 1e-6
-
-
-def find_ngspice(executable: str | None = None) -> str:
-    """Path of the ngspice executable: ``executable``, else $XBAR_NGSPICE, else ``ngspice`` on PATH."""
-    name = executable or os.environ.get("XBAR_NGSPICE") or "ngspice"
-    path = shutil.which(name)
-    if path is None:
-        raise SolverError(f"ngspice not found ({name!r}): run scripts/install-ngspice (ngspice with KLU) "
-                          "or set XBAR_NGSPICE to its path")
-    return path
-
-
-@functools.lru_cache(maxsize=8)
-def _version_text(path: str) -> str:
-    try:
-        proc = subprocess.run([path, "-v"], capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SolverError(f"cannot run {path} -v: {exc}") from None
-    return (proc.stdout + proc.stderr).decode("utf-8", errors="replace")
-
-
-def ngspice_build(executable: str | None = None) -> dict:
-    """What ``ngspice -v`` says: ``{"path", "version" (e.g. ngspice-46), "klu_compiled"}``."""
-    path = find_ngspice(executable)
-    text = _version_text(path)
-    match = re.search(r"ngspice-\S+", text)
-    version = match.group(0) if match else (text.strip().splitlines() or ["unknown"])[0]
-    return dict(path=path, version=version, klu_compiled="Compiled with KLU" in text)
-
-
-def ngspice_version(executable: str | None = None) -> str:
-    """The installed ngspice's version, e.g. ``ngspice-46``."""
-    return ngspice_build(executable)["version"]
-
-
-def timeout_seconds(circuit: Circuit, vectors: int, timeout_s: float | None = None) -> float:
-    """The time limit of one ngspice run: ``timeout_s``, else $XBAR_NGSPICE_TIMEOUT, else scaled to the circuit.
-
-    The default, 300 s + 0.2 ms per node per vector, is many times what a KLU
-    build needs on a quiet machine (128x128, 100 vectors: about 35 s; limit
-    960 s), enough for a 2-core machine loaded 5x over, or ngspice without KLU
-    on small arrays, and still ends a hung run.
-    """
-    if timeout_s is None and os.environ.get("XBAR_NGSPICE_TIMEOUT"):
-        text = os.environ["XBAR_NGSPICE_TIMEOUT"]
-        try:
-            timeout_s = float(text)
-        except ValueError:
-            raise ParameterError(f"XBAR_NGSPICE_TIMEOUT must be a number of seconds, got {text!r}") from None
-    if timeout_s is None:
-        return 300.0 + 2e-4 * circuit.n_nodes * vectors
-    return check_timeout(timeout_s)
-
-
-def check_timeout(timeout_s) -> float:
-    """``timeout_s`` as a float, or ParameterError unless it is finite and > 0 seconds."""
-    try:
-        value = float(timeout_s)
-    except (TypeError, ValueError):
-        raise ParameterError(f"the ngspice timeout must be a number of seconds, got {timeout_s!r}") from None
-    if not (np.isfinite(value) and value > 0):
-        raise ParameterError(f"the ngspice timeout must be finite and > 0 seconds, got {timeout_s!r}")
-    return value
 
 
 def check_spread(circuit: Circuit) -> None:
@@ -151,75 +87,20 @@ def check_answer(circuit: Circuit, outputs: np.ndarray, source_currents: np.ndar
     return worst
 
 
-class _Stop:
-    """SIGTERM and SIGINT as exceptions, held back while a child process is being started."""
-
-    spawning = False
-    pending: list[int] = []
-
-    @classmethod
-    def handler(cls, signum, frame):
-        if cls.spawning:
-            cls.pending.append(signum)
-            return
-        cls.fire(signum)
-
-    @staticmethod
-    def fire(signum):
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise SystemExit(128 + signum)
-
-
-@contextlib.contextmanager
-def terminate_as_exit():
-    """Turn SIGTERM into SystemExit(143) (and SIGINT into KeyboardInterrupt) while inside, so
-    temporary folders are removed and ngspice is killed; a signal that arrives while ngspice
-    is being started waits until its process exists (see :func:`run_ngspice`)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, _Stop.handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def run_ngspice(netlist: str, workdir: Path, timeout_s: float, executable: str | None = None,
                 raw: Path | None = None) -> str:
     """Run ``ngspice -b [-r raw]`` on netlist text in ``workdir``; returns its output (bad bytes replaced).
 
-    Failures, timeouts and gmin/source stepping raise SolverError. However the wait
-    ends (timeout, SIGTERM/SIGINT under :func:`terminate_as_exit`), ngspice is killed.
+    Failures, timeouts and gmin/source stepping raise SolverError. The process is run by
+    :func:`xbar.solvers.ngspice_run.run_ngspice_process` (its whole group killed however the
+    run ends).
     """
-    exe = find_ngspice(executable)
     path = workdir / "circuit.cir"
     path.write_text(netlist)
-    argv = [exe, "-b"] + (["-r", str(raw)] if raw is not None else []) + [str(path)]
-    _Stop.spawning, _Stop.pending = True, []
-    try:
-        proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL)
-    finally:
-        _Stop.spawning = False
-    try:
-        if _Stop.pending:
-            _Stop.fire(_Stop.pending[0])
-        stdout, stderr = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise SolverError(f"ngspice did not finish within {timeout_s:g} s (set --timeout or "
-                          "XBAR_NGSPICE_TIMEOUT to allow more)") from None
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    output = (stdout + stderr).decode("utf-8", errors="replace")
-    if proc.returncode != 0:
-        raise SolverError(f"ngspice failed (exit {proc.returncode}): {last_error(output)}")
+    argv = ["-b"] + (["-r", str(raw)] if raw is not None else []) + [str(path)]
+    status, output = run_ngspice_process(argv, workdir, timeout_s, executable)
+    if status != 0:
+        raise SolverError(f"ngspice failed (exit {status}): {last_error(output)}")
     check_log(output)
     return output
 
@@ -240,12 +121,10 @@ def run_control(deck: str, analysis: str, vectors: str, what: str, timeout_s: fl
 
     For analyses that keep more than the batch solver's outputs (transients, every node voltage).
     ``analysis`` and ``vectors`` must hold only numbers and index-built names; the one path in the
-    control section is a fresh temporary folder whose name is checked, and it is removed afterwards.
+    control section is a fresh temporary folder whose name is checked (:func:`~xbar.solvers.ngspice_run.scratch`),
+    removed afterwards. ``timeout_s`` is the caller's resolved limit (:func:`~xbar.solvers.ngspice_run.resolve_timeout`).
     """
-    with tempfile.TemporaryDirectory(prefix="xbar-ngspice-") as tmp:
-        if not _SAFE_PATH.fullmatch(tmp):
-            raise SolverError(f"unsafe temporary directory name {tmp!r} for ngspice output")
-        work = Path(tmp)
+    with scratch() as work:
         control = [".control", "set filetype=binary", analysis, f"write {work}/out.raw {vectors}", "quit",
                    ".endc", ".end"]
         output = run_ngspice(deck + "\n".join(control) + "\n", work, timeout_s, executable)
@@ -299,7 +178,7 @@ class NgspiceSolver:
         self.circuit = as_circuit(circuit)
         self.timeout_s = None if timeout_s is None else check_timeout(timeout_s)
         self.executable = executable
-        self.build = ngspice_build(executable)
+        self.build = ngspice_build(executable, self.timeout_s)
         check_spread(self.circuit)
 
     def solve(self, inputs) -> Solution:
@@ -318,8 +197,7 @@ class NgspiceSolver:
 
     def _run(self, x: np.ndarray) -> tuple[np.ndarray, float, bool]:
         limit = timeout_seconds(self.circuit, len(x), self.timeout_s)
-        with terminate_as_exit(), tempfile.TemporaryDirectory(prefix="xbar-ngspice-") as tmp:
-            work = Path(tmp)
+        with scratch() as work:
             output = run_ngspice(spice_deck(self.circuit, x), work, limit, self.executable, raw=work / "out.raw")
             if not (work / "out.raw").is_file():
                 raise SolverError(f"ngspice wrote no results: {last_error(output)}")

@@ -14,19 +14,23 @@ from xbar.array.circuit import Circuit, check_inputs
 from xbar.util.errors import ParameterError, SolverError
 from xbar.array.netlist import format_number, netlist_text, output_vectors
 from xbar.solvers.ngspice import run_control
+from xbar.solvers.ngspice_run import resolve_timeout
 from xbar.solvers.transient import METHODS, Waveforms
 
+#: Limit of one transient or operating-point run when neither ``timeout_s`` nor $XBAR_NGSPICE_TIMEOUT is set.
+DEFAULT_TIMEOUT_S = 3600.0
 #: ngspice's names for the native methods: backward Euler is Gear of order 1.
 _NGSPICE_METHOD = {"be": "gear maxord=1", "trap": "trap"}
 
 
 def ngspice_transient(circuit: Circuit, inputs, t_stop_s: float, t_step_s: float, rise_s: float,
                       method: str = "trap", max_step_s: float | None = None, probes=(),
-                      reltol: float = 1e-6, timeout_s: float = 3600.0, executable: str | None = None) -> Waveforms:
+                      reltol: float = 1e-6, timeout_s: float | None = None, executable: str | None = None) -> Waveforms:
     """ngspice ``.tran`` of the step response to ``inputs`` [rows] (PWL sources rising over ``rise_s``).
 
     Returns ngspice's own time points (every accepted step, ``max_step_s``
-    bounding them; default ``t_step_s``) with the sense outputs and ``probes``.
+    bounding them; default ``t_step_s``) with the sense outputs and ``probes``. ``timeout_s``:
+    limit of the run (default $XBAR_NGSPICE_TIMEOUT, else :data:`DEFAULT_TIMEOUT_S`).
     """
     x = check_inputs(inputs, circuit.shape[0])
     if len(x) != 1:
@@ -44,7 +48,8 @@ def ngspice_transient(circuit: Circuit, inputs, t_stop_s: float, t_step_s: float
     text += (f".options method={_NGSPICE_METHOD[method]} reltol={format_number(rtol)} abstol=1e-18 "
              "vntol=1e-15\n")
     plot = run_control(text, f"tran {format_number(t_step)} {format_number(t_stop)} 0 {format_number(t_max)}",
-                       f"time {' '.join(vectors)}", "transient", timeout_s, executable)
+                       f"time {' '.join(vectors)}", "transient", resolve_timeout(timeout_s, DEFAULT_TIMEOUT_S),
+                       executable)
     times = plot["time"]
     outs = np.stack([plot[n] for n in output_vectors(circuit)], axis=1)
     currents = outs if circuit.sense == "tia" else outs / circuit.crossbar.ref_ohm
@@ -54,7 +59,7 @@ def ngspice_transient(circuit: Circuit, inputs, t_stop_s: float, t_step_s: float
     return Waveforms(times, currents, currents * gain, probe_v, np.full(circuit.n_nodes, np.nan))
 
 
-def ngspice_operating_point(circuit: Circuit, inputs, timeout_s: float = 3600.0,
+def ngspice_operating_point(circuit: Circuit, inputs, timeout_s: float | None = None,
                             executable: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """ngspice ``.op`` of one input vector [rows]: every node voltage [n_nodes] (ground 0) and the
     source currents [n_sources] (rows then sense sources, ampere, out of each source into the network).
@@ -67,7 +72,7 @@ def ngspice_operating_point(circuit: Circuit, inputs, timeout_s: float = 3600.0,
     if circuit.sense == "tia":
         sources += [f"vs{j}" for j in range(circuit.shape[1])]
     plot = run_control(netlist_text(circuit, inputs=x[0], analysis=False), "op", "all", "operating point",
-                       timeout_s, executable)
+                       resolve_timeout(timeout_s, DEFAULT_TIMEOUT_S), executable)
     try:
         v = np.array([0.0] + [plot[f"v({n})"][0] if f"v({n})" in plot else plot[n][0] for n in names[1:]])
         # ngspice's branch current flows into the source's + terminal: the network receives its negative.

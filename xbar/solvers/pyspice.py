@@ -8,6 +8,12 @@ time limit and Ctrl-C can stop it) and read from memory: no subprocess and no
 raw files. Answers pass the same checks and refusals as the subprocess backend
 (gmin/source stepping, Kirchhoff residual, resistance spread).
 
+Time limits: the same ``--timeout`` / $XBAR_NGSPICE_TIMEOUT as the subprocess backend
+bound each chunk's run, polled while ngspice's background thread works and ended with
+``bg_halt``; SIGTERM/SIGINT halt it the same way. There is no child process to kill and no
+folder to remove, but a call into the library that never returns (loading a deck, a halt
+that hangs) cannot be interrupted from Python: only ending the process stops it.
+
 PySpice 1.5 knows ngspice versions up to 34 and logs "Unsupported Ngspice
 version" for newer ones, which work: xbar silences PySpice's log and reads
 ngspice's output itself; the Solution's ``solver`` metadata names both versions.
@@ -39,6 +45,7 @@ from xbar.solvers.ngspice import (
     timeout_seconds,
 )
 from xbar.solvers.result import Solution
+from xbar.util.processes import terminate_as_exit
 
 _ENGINE: list["_Engine"] = []
 
@@ -187,6 +194,10 @@ class PySpiceSolver:
 
     def _run(self, x: np.ndarray) -> tuple[np.ndarray, float, bool]:
         e = self.engine
+        with terminate_as_exit():  # SIGTERM/SIGINT halt ngspice's background thread before xbar exits
+            return self._run_engine(e, x)
+
+    def _run_engine(self, e: "_Engine", x: np.ndarray) -> tuple[np.ndarray, float, bool]:
         try:
             e.load(spice_deck(self.circuit, x))
             output = e.run(timeout_seconds(self.circuit, len(x), self.timeout_s))

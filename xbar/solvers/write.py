@@ -20,6 +20,10 @@ from xbar.util.errors import ParameterError
 from xbar.array.netlist import format_number
 from xbar.array.write_circuit import WriteCircuit, write_netlist_text
 from xbar.solvers.ngspice import run_control
+from xbar.solvers.ngspice_run import resolve_timeout
+
+#: Limit of one write-pulse run when neither ``timeout_s`` nor $XBAR_NGSPICE_TIMEOUT is set.
+PULSE_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -87,12 +91,13 @@ def piecewise_linear_energy(time_s: np.ndarray, v: np.ndarray, i: np.ndarray) ->
 
 
 def ngspice_pulse(circuit: WriteCircuit, amplitude_v: float, width_s: float, step_s: float | None = None,
-                  timeout_s: float = 120.0, executable: str | None = None) -> dict[str, np.ndarray]:
+                  timeout_s: float | None = None, executable: str | None = None) -> dict[str, np.ndarray]:
     """One write pulse through the real ngspice (``tran``); returns the waveforms and the energy.
 
     Keys: ``time`` [points] s, ``v`` [points, n_nodes] node voltages (ground
     column 0), ``i_source`` [points] ampere delivered by the source, ``energy_j``
-    (a 0-d array) from :func:`piecewise_linear_energy`.
+    (a 0-d array) from :func:`piecewise_linear_energy`. ``timeout_s``: limit of the run (default
+    $XBAR_NGSPICE_TIMEOUT, else :data:`PULSE_TIMEOUT_S`).
     """
     p = circuit.path
     stop = p.rise_s + width_s + p.fall_s
@@ -100,7 +105,8 @@ def ngspice_pulse(circuit: WriteCircuit, amplitude_v: float, width_s: float, ste
     names = [f"v({name})" for name in circuit.node_names[1:]]
     plot = run_control(write_netlist_text(circuit, amplitude_v, width_s),
                        f"tran {format_number(step)} {format_number(stop * 1.25)} 0 {format_number(step)}",
-                       f"{' '.join(names)} i(vw)", "transient of the write pulse", timeout_s, executable)
+                       f"{' '.join(names)} i(vw)", "transient of the write pulse",
+                       resolve_timeout(timeout_s, PULSE_TIMEOUT_S), executable)
     time = plot["time"]
     v = np.zeros((len(time), circuit.n_nodes))
     for k, name in enumerate(names, start=1):

@@ -8,7 +8,6 @@ only compute; the parent writes.
 from __future__ import annotations
 
 import itertools
-import json
 import multiprocessing
 import os
 import sys
@@ -24,7 +23,7 @@ from xbar.util.errors import ParameterError, XbarError
 from xbar.util.orphans import die_with_parent
 from xbar.sweeps.registry import HEADER_TAG, _ONE_THREAD, experiment_target, run_point
 from xbar.sweeps.grid import Point, Sweep
-from xbar.sweeps.store import _append, _open_store, read_store
+from xbar.sweeps.store import open_sweep_store
 
 
 @dataclass(frozen=True)
@@ -51,12 +50,11 @@ def run_sweep(sweep: Sweep, path: str | Path, *, workers: int = 1, scheduler=Non
     grid = sweep.grid
     header = {HEADER_TAG: 1, "experiment": grid.experiment, "axes": {k: list(v) for k, v in grid.axes.items()},
               "figure": grid.figure, "keys": sweep.keys}
-    with _open_store(path) as fd:
-        previous, records = read_store(path)
-        if previous is not None:
-            _check_same_grid(previous, sweep, path)
-        if previous != json.loads(json.dumps(header)):
-            _append(fd, header)
+    with open_sweep_store(path) as results:
+        headers, records = results.read()
+        if headers:
+            _check_same_grid(headers[-1], sweep, path)
+        results.ensure_header(header)
         todo = [p for p in sweep.points if p.key not in records]
         resumed = len(sweep.points) - len(todo)
         failures = []
@@ -74,7 +72,7 @@ def run_sweep(sweep: Sweep, path: str | Path, *, workers: int = 1, scheduler=Non
                 except Exception as exc:  # an experiment's failure is the point's, not the sweep's
                     failures.append((point, _one_line(exc)))
                 else:
-                    _append(fd, {"key": point.key, "params": point.params, "result": result})
+                    results.append({"key": point.key, "params": point.params, "result": result})
                 bar.update()
     return RunSummary(len(sweep.points), resumed, len(todo) - len(failures), tuple(failures))
 

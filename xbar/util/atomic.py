@@ -3,9 +3,10 @@
 A run killed mid-write leaves either the old file or the new one, never half of
 one; every output, cache, report, netlist and figure xbar writes goes through here.
 New files get the mode the user's umask gives (0644 under umask 022), an existing
-file keeps its mode. Temporary files are named ``.<name>.<pid>.<random>.part``; one
-left by a process killed mid-write (SIGKILL runs no cleanup) is removed by the next
-write to the same target once its process is gone.
+file keeps its mode. Temporary files are named ``.<name>.<pid>.<random>.part`` and locked
+while written; those left by a process killed mid-write (SIGKILL runs no cleanup) are
+removed by the next write into the same folder once their process is gone
+(:func:`xbar.util.litter.remove_stale_parts`: xbar's names only, stale ones only).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
+
+from xbar.util.litter import hold_lock, remove_stale_parts
 
 
 def current_umask() -> int:
@@ -39,28 +42,6 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~current_umask()
 
 
-def _remove_stale(path: Path) -> None:
-    """Delete temporaries of ``path`` left by processes that no longer exist."""
-    prefix = f".{path.name}."
-    try:
-        names = [n for n in os.listdir(path.parent) if n.startswith(prefix) and n.endswith(".part")]
-    except OSError:
-        return
-    for name in names:
-        pid = name[len(prefix):].split(".", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            try:
-                os.unlink(path.parent / name)
-            except OSError:
-                pass
-        except OSError:
-            pass
-
-
 @contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator[IO]:
     """Open a temporary file for writing; on a clean exit it replaces ``path``, on an error it is removed.
@@ -72,9 +53,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator
         raise ValueError(f"atomic_open writes whole files; mode {mode!r} is not a write mode")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(path)
+    remove_stale_parts(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".part")
     try:
+        hold_lock(fd)
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
@@ -98,22 +80,3 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_open(path, "wb") as f:
         f.write(data)
     return Path(path)
-
-
-def append_line(path: str | os.PathLike, line: str) -> None:
-    """Append one line of text to ``path`` (created if missing) durably: one write(), then fsync.
-
-    A torn last line (a writer killed mid-write) is left as it is and the new line
-    starts after it on a line of its own, so the new record is never glued to it.
-    """
-    data = (line.rstrip("\n") + "\n").encode()
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)  # the umask applies, as for open()
-    try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            data = b"\n" + data
-        while data:
-            data = data[os.write(fd, data):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -23,8 +23,6 @@ import math
 from dataclasses import dataclass
 
 from xbar.util.errors import ParameterError
-from xbar.util.validate import integer as _integer
-from xbar.util.validate import real as _real
 
 #: Option groups, in the order the command line lists them.
 GROUPS = ("device", "variation", "faults", "periphery", "array")
@@ -92,6 +90,8 @@ class Param:
 
     def check(self, value, label: str | None = None):
         """``value`` as a float (int for integer rows) within the range, else one ParameterError line."""
+        from xbar.util.validate import integer as _integer  # imports numpy: not at the CLI's start
+        from xbar.util.validate import real as _real
         name = label or self.label or self.name
         if self.integer:
             n = _integer(name, value)
