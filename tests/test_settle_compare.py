@@ -97,10 +97,13 @@ def test_step_plot_overlays_ngspice_on_a_log_axis(runs):
 
 def test_ticking_shows_elapsed_against_the_estimate(capsys):
     import time
-    with ticking("a long step", 3.0, interval_s=0.05):
-        time.sleep(0.3)
+    with ticking("a long step", 3.0, interval_s=0.05, delay_s=0.1):
+        time.sleep(0.4)
     err = capsys.readouterr().err
     assert "a long step" in err and "/3 s estimated" in err
+    with ticking("a quick step", 3.0, interval_s=0.05):
+        time.sleep(0.2)
+    assert capsys.readouterr().err == ""  # shown only after 2 s
 
 
 def test_a_column_along_the_band_edge_agrees_by_amplitude():
