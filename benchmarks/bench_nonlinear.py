@@ -9,14 +9,19 @@
    (V_h 0.5 V, 1 ohm wires, V_read 0.1 V) end to end, as `xbar infer --vh 0.5` runs them
    (`compare`: circuits, solves, accuracy, per-layer errors, IR drop), on a cold cache.
 
+   With ``--workers 1,2`` the non-linear network runs on this process, then with each layer's
+   tiles as tasks on 2 local processes (``xbar infer --vh 0.5 --workers 2``); CPU seconds count
+   every process.
+
     python benchmarks/bench_nonlinear.py [--images 1000,10000] [--linear-too] [--batch 256]
-        [--skip-network | --skip-arrays]
+        [--workers 1,2] [--skip-network | --skip-arrays]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import time
 
 import numpy as np
@@ -63,6 +68,9 @@ def main() -> None:
                     help="comma list of test-set sizes, e.g. 1000,10000")
     ap.add_argument("--linear-too", action="store_true", help="also time the same images on linear tiles")
     ap.add_argument("--batch", type=int, default=256, help="input vectors per array in part 1")
+    ap.add_argument("--workers", type=lambda t: [int(v) for v in t.split(",")], default=[1],
+                    help="comma list of process counts for the non-linear network runs (1: this process; "
+                         "default 1)")
     ap.add_argument("--skip-network", action="store_true")
     ap.add_argument("--skip-arrays", action="store_true", help="only the network part")
     args = ap.parse_args()
@@ -71,7 +79,7 @@ def main() -> None:
         arrays(args.batch)
     if args.skip_network:
         return
-    network(args.images, args.linear_too)
+    network(args.images, args.linear_too, args.workers)
 
 
 def arrays(batch: int) -> None:
@@ -86,21 +94,30 @@ def arrays(batch: int) -> None:
                   flush=True)
 
 
-def network(images: list[int], linear_too: bool) -> None:
+def cpu_s() -> float:
+    """CPU seconds of this process and of every child process reaped so far (the workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def network(images: list[int], linear_too: bool, workers: list[int]) -> None:
     net = trained("mnist", seed=0)
     data = load("mnist")
-    print("| images | junctions | end to end (s) | analog accuracy | ideal quantized | layer RMS errors | load |")
-    print("|---|---|---|---|---|---|---|")
+    print("| images | junctions | processes | end to end (s) | CPU (s) | analog accuracy | ideal quantized "
+          "| layer RMS errors | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n in images:
         for vh in ((None, 0.5) if linear_too else (0.5,)):
             spec = CircuitSpec(n_cells=3, thickness_nm=1.9, wire_ohm=1.0, v_read=0.1, v_half_volt=vh)
-            t0 = time.perf_counter()
-            rec = compare(net, data, spec, n_test=n)
-            seconds = time.perf_counter() - t0
-            print(f"| {n} | {'linear' if vh is None else f'V_h {vh:g} V'} | {seconds:.1f} | "
-                  f"{100 * rec['accuracy_analog']:.2f} % | {100 * rec['accuracy_ideal_quantized']:.2f} % | "
-                  + ", ".join(f"{e['rms_rel']:.4f}" for e in rec["layers"]) + f" | {os.getloadavg()[0]:.2f} |",
-                  flush=True)
+            for procs in (workers if vh is not None else [1]):
+                tasks = dict(workers=procs) if procs > 1 else None
+                c0, t0 = cpu_s(), time.perf_counter()
+                rec = compare(net, data, spec, n_test=n, tasks=tasks)
+                seconds, cpu = time.perf_counter() - t0, cpu_s() - c0
+                print(f"| {n} | {'linear' if vh is None else f'V_h {vh:g} V'} | {procs} | {seconds:.1f} | {cpu:.1f} | "
+                      f"{100 * rec['accuracy_analog']:.2f} % | {100 * rec['accuracy_ideal_quantized']:.2f} % | "
+                      + ", ".join(f"{e['rms_rel']:.4f}" for e in rec["layers"]) + f" | {os.getloadavg()[0]:.2f} |",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -208,6 +208,10 @@ BAD = [
     (["solve", "--backend", "ngspice", "--timeout", "0"], "argument --timeout: must be a finite number > 0"),
     (["solve", "--backend", "ngspice", "--timeout", "-5"], "argument --timeout: must be a finite number > 0"),
     (["infer", "--backend", "ngspice", "--timeout", "nan"], "argument --timeout"),
+    (["infer", "--workers", "0"], "argument -w/--workers: must be an integer >= 1"),
+    (["infer", "-w", "2", "--task-timeout", "-1"], "argument --task-timeout"),
+    (["infer", "--task-timeout", "60"], "--task-timeout needs --workers or --scheduler"),
+    (["infer", "-w", "2", "--scheduler", "tcp://127.0.0.1:1"], "give --workers (local processes) or --scheduler"),
     (["program", "--ceiling-margin", "-0.1"], "argument --ceiling-margin: must be a finite number >= 0"),
     # reproduce and sweep options
     (["reproduce", "--seeds", "0"], "argument --seeds: must be an integer >= 1"),

@@ -6,7 +6,7 @@ import argparse
 import textwrap
 from pathlib import Path
 
-from xbar.cli.argtypes import count, integer, read_volt, ref_ohm, seed, series_ohm
+from xbar.cli.argtypes import count, integer, positive, read_volt, ref_ohm, seed, series_ohm
 from xbar.cli.common import (
     add_dataset_options,
     add_model_options,
@@ -16,6 +16,7 @@ from xbar.cli.common import (
     options_from_args,
     spice_options,
 )
+from xbar.util.errors import ParameterError
 
 
 def study_names(text: str) -> tuple[str, ...]:
@@ -89,6 +90,14 @@ def add_infer(sub) -> None:
                    help="solver for the base run; ngspice/pyspice also report agreement with native "
                         "(about 0.3 s per image per tile with KLU: use with --limit)")
     add_timeout(p)
+    p.add_argument("-w", "--workers", type=count, metavar="N",
+                   help="solve each layer's tiles on N local processes (SPICE backends and --vh; default: "
+                        "one after another in this process)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="solve them on an existing Dask cluster instead, "
+                   "e.g. tcp://host:8786 (workers need xbar, and ngspice for --backend ngspice)")
+    p.add_argument("--task-timeout", type=positive, metavar="SECONDS",
+                   help="limit of each tile's solve on the workers in seconds (default: none; ngspice runs "
+                        "keep their own --timeout)")
     p.add_argument("--limit", type=count, help="use only the first N test images")
     add_t_read(p)
     p.add_argument("--study", type=study_names, action="append", default=[], metavar="NAME",
@@ -101,9 +110,21 @@ def add_infer(sub) -> None:
     p.set_defaults(func=run_infer)
 
 
+def task_options(args) -> dict | None:
+    """Where tile solves run, from --workers, --scheduler and --task-timeout (None: this process)."""
+    if args.workers is None and args.scheduler is None:
+        if args.task_timeout is not None:
+            raise ParameterError("--task-timeout needs --workers or --scheduler (tile solves run as tasks only there)")
+        return None
+    if args.workers is not None and args.scheduler is not None:
+        raise ParameterError("give --workers (local processes) or --scheduler (a Dask cluster), not both")
+    return dict(workers=args.workers, scheduler=args.scheduler, timeout_s=args.task_timeout)
+
+
 def run_infer(args) -> int:
     """Run ``xbar infer``; returns the exit status."""
     import os
+    tasks = task_options(args)
     if spice_options(args):
         os.environ["XBAR_NGSPICE_TIMEOUT"] = str(spice_options(args)["timeout_s"])
     from xbar.experiments.circuits import run_infer
@@ -122,7 +143,8 @@ def run_infer(args) -> int:
         folder_to_write(args.netlist_dir, "--netlist-dir")
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
-                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read, seeds=args.seeds)
+                       quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read, seeds=args.seeds,
+                       tasks=tasks)
     base = result["base"]
     where = f"from {args.device}" if args.device else \
         f"R_P {spec.r_p_ohm:g} ohm, TMR {spec.tmr_percent:g} %" if spec.r_p_ohm else f"at {spec.thickness_nm:g} nm"

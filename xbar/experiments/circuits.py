@@ -70,7 +70,8 @@ def check_model_input(model: Model, data: Dataset) -> None:
 
 
 def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend: str = "native",
-            n_test: int | None = None, ir_samples: int = 16, cache_dir=None, details: bool = False) -> dict:
+            n_test: int | None = None, ir_samples: int = 16, cache_dir=None, details: bool = False,
+            tasks: dict | None = None) -> dict:
     """Accuracy, agreement, per-layer error and IR drop of ``network`` on circuits built from ``spec``.
 
     ``network``: the paper's MLP or an imported :class:`~xbar.network.models.Model` (then
@@ -80,7 +81,8 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
     ``spec.calibration_images`` > 0 the analog outputs are first calibrated
     (:meth:`AnalogNetwork.calibrate`) on that many training images. With
     ``details`` the record also holds arrays for figures under ``"arrays"``
-    (not JSON-ready).
+    (not JSON-ready). ``tasks``: where the tile solves run, the keywords of
+    :meth:`AnalogNetwork.use_workers` (``workers``, ``scheduler``, ``timeout_s``).
     """
     x, y = data.x_test[:n_test], data.y_test[:n_test]
     imported = isinstance(network, Model)
@@ -91,6 +93,8 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
     mitigation = None
     if spec.mitigation != "none":
         analog_net, mitigation = mitigate(analog_net, spec.mitigations(), data.x_train[:256])
+    if tasks:
+        analog_net.use_workers(**tasks)
     if spec.calibration_images:
         analog_net.calibrate(data.x_train[:spec.calibration_images], backend)
     analog_net.energy_j = 0.0 if analog_net.device.mtj.linear else None
@@ -222,11 +226,12 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
 def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 0,
               n_test: int | None = None, data_dir=None, backend: str = "native", netlist_dir=None,
               quiet: bool = False, say=None, model_file=None, t_read_s: float = READ_PULSE_S,
-              seeds: int = 1) -> dict:
+              seeds: int = 1, tasks: dict | None = None) -> dict:
     """Run the base spec and the ``studies`` (names of :data:`STUDIES`); write the outputs to ``out_dir``.
 
     ``model_file`` (.onnx or .npz, see :mod:`xbar.network.models`) replaces the paper's MLP
     trained by xbar; it is read and checked against the dataset before anything runs.
+    ``tasks``: where tile solves run (see :func:`compare`), for the base run and the studies.
 
     Writes ``report.md``, ``results.json`` and figures, creating ``out_dir`` only
     then, so a run that fails early leaves nothing behind. ``say(line)``, when
@@ -256,7 +261,7 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
         net = trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
     cache = default_cache_dir()
     t0 = time.perf_counter()
-    base_rec = compare(net, data, base, backend=backend, n_test=n_test, cache_dir=cache, details=True)
+    base_rec = compare(net, data, base, backend=backend, n_test=n_test, cache_dir=cache, details=True, tasks=tasks)
     base_s = time.perf_counter() - t0
     arrays = base_rec.pop("arrays")
     seed_runs = _other_seeds(net if model is not None else None, dataset, data, base, seed, seeds, n_test,
@@ -270,7 +275,7 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
             f"({len(points)} x the base run's {base_s:.1f} s)")
     rows = []
     for study, label, spec in tqdm(points, desc="studies", unit="point", disable=quiet or not points):
-        rec = compare(net, data, spec, n_test=n_test, cache_dir=cache)
+        rec = compare(net, data, spec, n_test=n_test, cache_dir=cache, tasks=tasks)
         rows.append(dict(study=study, label=label, **{k: rec[k] for k in _SUMMARY}, layers=rec["layers"],
                          worst_ir_rel=max(s["worst_rel"] for s in rec["ir_drop"]),
                          mean_ir_rel=float(np.mean([s["mean_rel"] for s in rec["ir_drop"]])),

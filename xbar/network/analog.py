@@ -23,14 +23,17 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from xbar.util.atomic import atomic_open
-from xbar.util.errors import ParameterError
-from xbar.util.validate import real_array
 from xbar.analysis.energy import READ_PULSE_S
+from xbar.array.circuit import Circuit, as_circuit
+from xbar.array.crossbar import Crossbar
 from xbar.network.mapping import Tile, tile_outputs
 from xbar.network.placed import PlacedNetwork
-from xbar.solvers import make_solver
-from xbar.solvers.newton import cell_voltages, device_currents
+from xbar.solvers import NativeSolver, make_solver
+from xbar.solvers.newton import NewtonSolver, cell_voltages, device_currents
+from xbar.util.atomic import atomic_open
+from xbar.util.errors import ParameterError
+from xbar.util.tasks import check_task_timeout, gather
+from xbar.util.validate import real_array
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,24 @@ class AnalogNetwork(PlacedNetwork):
         self.spice_runs: list[dict] = []
         #: The same for every native tile solve of non-linear junctions (chord steps, vectors given to Newton).
         self.nonlinear_runs: list[dict] = []
+        #: Where tile solves run (:meth:`use_workers`); None: here, one after another.
+        self.workers: dict | None = None
+
+    def use_workers(self, workers: int | None = None, scheduler=None, timeout_s: float | None = None) -> None:
+        """Run the independent tile solves of each layer (SPICE, and native non-linear junctions) as tasks.
+
+        ``workers`` local processes, or ``scheduler``: an existing Dask cluster's address
+        (or a ``distributed.Client``); ``timeout_s`` bounds each task (:mod:`xbar.util.tasks`).
+        The answers equal those of one process exactly: a task is the solve the
+        one-process run does. ``workers=None`` and no scheduler: back to one process.
+        """
+        timeout_s = check_task_timeout(timeout_s)
+        if scheduler is None and workers is None:
+            self.workers = None
+            return
+        if scheduler is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ParameterError(f"workers must be an integer >= 1, got {workers!r}")
+        self.workers = dict(workers=workers or 1, scheduler=scheduler, timeout_s=timeout_s)
 
     def _adc(self, currents: np.ndarray, tile: Tile) -> np.ndarray:
         bits = self.spec.adc_bits
@@ -90,17 +111,45 @@ class AnalogNetwork(PlacedNetwork):
         """
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
-        if backend == "native" and not self.device.mtj.linear:
-            sol = self.solver(tile).solve_batch(vt)  # no effective matrix
-            self.nonlinear_runs.append(dict(sol.solver, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
-            return self._adc(self._noisy(sol.currents, tile), tile)
-        if backend == "native":
+        if backend == "native" and self.device.mtj.linear:
             return self._adc(self._noisy(vt @ self.effective_matrix(tile), tile), tile)
-        if backend in ("ngspice", "pyspice"):
-            sol = make_solver(self.circuit(tile), backend).solve(vt)
-            self.spice_runs.append(dict(sol.solver, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
-            return self._adc(self._noisy(sol.currents, tile), tile)
-        raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice, pyspice or ideal")
+        if backend not in ("native", "ngspice", "pyspice"):
+            raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice, pyspice or ideal")
+        if backend == "native":
+            sol = self.solver(tile).solve_batch(vt)  # non-linear junctions: no effective matrix
+            solved = sol.currents, sol.solver
+        else:
+            solved = solve_tile(self.circuit(tile), vt, backend)
+        return self._solved(tile, vt, backend, *solved)
+
+    def _solved(self, tile: Tile, vt: np.ndarray, backend: str, currents: np.ndarray, info: dict) -> np.ndarray:
+        """A tile solve's currents through read noise and the ADC, its metadata recorded."""
+        runs = self.nonlinear_runs if backend == "native" else self.spice_runs
+        runs.append(dict(info, layer=tile.layer, tile=list(tile.index), vectors=len(vt)))
+        return self._adc(self._noisy(currents, tile), tile)
+
+    def _tasks(self, backend: str) -> bool:
+        """Whether this backend's tile solves go to :attr:`workers` (they need a circuit solve per batch)."""
+        return self.workers is not None and (backend in ("ngspice", "pyspice")
+                                             or (backend == "native" and not self.device.mtj.linear))
+
+    def _layer_currents(self, l: int, v: np.ndarray, backend: str) -> list[np.ndarray]:
+        """Column currents of every tile of layer ``l`` for its row voltages ``v``, each tile a task."""
+        tiles = self.tiles[l]
+        parts = [np.ascontiguousarray(v[:, t.rows[0]:t.rows[1]]) for t in tiles]
+        if not self._tasks(backend):
+            # Tiles solved vector by vector (SPICE, non-linear junctions) can take minutes: show them after 5 s.
+            slow = backend in ("ngspice", "pyspice") or (backend == "native" and not self.device.mtj.linear)
+            shown = tqdm(tiles, desc=f"layer {l} tiles ({backend}, {len(v)} vectors)", unit="tile", delay=5,
+                         leave=False, disable=not slow)
+            return [self.tile_currents(t, p, backend) for t, p in zip(shown, parts)]
+        options = dict(self.workers)
+        timeout_s = options["timeout_s"]
+        args = [(self.crossbar(t), p, backend, timeout_s) for t, p in zip(tiles, parts)]  # 10x smaller than circuits
+        names = [f"xbar-tile-{self._key(t)}-{hashlib.sha256(p.tobytes()).hexdigest()[:16]}-{backend}"
+                 for t, p in zip(tiles, parts)]
+        solved = gather(solve_tile, args, what=lambda i: f"layer {l} tile {tiles[i].index}", names=names, **options)
+        return [self._solved(t, p, backend, *s) for t, p, s in zip(tiles, parts, solved)]
 
     def noise_rms(self, tile: Tile) -> np.ndarray:
         """Output-referred rms current noise [cols] of ``tile`` over a read of ``spec.read_noise_t_s``."""
@@ -132,13 +181,9 @@ class AnalogNetwork(PlacedNetwork):
         v = self.row_voltages(a, l)
         z = np.zeros((len(a), self.layers[l].shape[1]))
         track = self.energy_j is not None and backend != "ideal" and self.device.mtj.linear
-        # Tiles solved vector by vector (SPICE, non-linear junctions) can take minutes: show them after 5 s.
-        slow = backend in ("ngspice", "pyspice") or (backend == "native" and not self.device.mtj.linear)
-        for tile in tqdm(self.tiles[l], desc=f"layer {l} tiles ({backend}, {len(a)} vectors)", unit="tile",
-                         delay=5, leave=False, disable=not slow):
-            vt = v[:, tile.rows[0]:tile.rows[1]]
-            currents = self.tile_currents(tile, vt, backend)
+        for tile, currents in zip(self.tiles[l], self._layer_currents(l, v, backend)):
             if track:
+                vt = v[:, tile.rows[0]:tile.rows[1]]
                 self.energy_j += self.read_pulse_s * float(np.einsum("bi,ij,bj->", vt, self.input_admittance(tile), vt))
             z[:, tile.outputs[0]:tile.outputs[1]] += self.gains[l] * tile_outputs(currents, tile, self.spec.scheme)
         if backend != "ideal" and l < len(self.calibration):
@@ -197,42 +242,81 @@ class AnalogNetwork(PlacedNetwork):
         |V_i - V_cell| (wires, driver, channel, and the rise of the column). Returns
         per tile the worst and mean loss in volt and as a fraction of ``v_read``
         (the full-scale row voltage), over all cells and inputs, and the mean
-        fraction per device [rows, cols] for heat maps.
+        fraction per device [rows, cols] for heat maps. Tiles not in the cache are solved
+        here, or as tasks on :attr:`workers` when set.
         """
         v = self.row_voltages(a, l)
-        return [dict(layer=l, tile=tile.index, **self._ir_stats(tile, v[:, tile.rows[0]:tile.rows[1]]))
-                for tile in self.tiles[l]]
+        tiles = self.tiles[l]
+        parts = [np.ascontiguousarray(v[:, t.rows[0]:t.rows[1]]) for t in tiles]
+        paths = [self._ir_path(t, p) for t, p in zip(tiles, parts)]
+        stats = [_ir_cached(path, self.crossbar(t).shape) for t, path in zip(tiles, paths)]
+        todo = [i for i, st in enumerate(stats) if st is None]
+        if todo and self.workers is not None:
+            solved = gather(tile_ir_drop, [(self.crossbar(tiles[i]), parts[i]) for i in todo],
+                            what=lambda k: f"IR drop of layer {l} tile {tiles[todo[k]].index}",
+                            names=[f"xbar-irdrop-{paths[i].stem if paths[i] else i}-{l}" for i in todo],
+                            **self.workers)
+        else:
+            solved = [tile_ir_drop(self.circuit(tiles[i]), parts[i], self.solver(tiles[i])) for i in todo]
+        for i, st in zip(todo, solved):
+            stats[i] = st
+            if paths[i] is not None:
+                with atomic_open(paths[i]) as f:
+                    np.savez(f, worst_v=st[0], mean_v=st[1], map_v=st[2], worst_device_a=st[3])
+        return [dict(layer=l, tile=t.index, **self._ir_record(*st)) for t, st in zip(tiles, stats)]
 
-    def _ir_stats(self, tile: Tile, vt: np.ndarray) -> dict:
-        """IR-drop numbers of one tile for row voltages ``vt``, kept in the cache (they need a factorization)."""
-        path = None
-        if self.cache_dir:
-            digest = hashlib.sha256(np.ascontiguousarray(vt).tobytes() + repr(vt.shape).encode()).hexdigest()[:16]
-            path = self.cache_dir / "irdrop" / f"{self._key(tile)}-{digest}.npz"
-        if path is not None and path.is_file():
-            try:
-                with np.load(path, allow_pickle=False) as f:
-                    worst, mean, heat = float(f["worst_v"]), float(f["mean_v"]), f["map_v"]
-                    worst_i = float(f["worst_device_a"])
-                if heat.shape == self.crossbar(tile).shape and np.isfinite(heat).all() and np.isfinite([worst, mean, worst_i]).all():
-                    return self._ir_record(worst, mean, heat, worst_i)
-            except (OSError, ValueError, KeyError):
-                pass  # unreadable or foreign: recompute and overwrite
-        circuit = self.circuit(tile)
-        nodes = self.solver(tile).node_voltages(vt)
-        cells = cell_voltages(circuit, nodes)  # [batch, rows, cols, cells]
-        loss = np.abs(vt[:, :, None, None] - cells)
-        worst, mean, heat = float(loss.max()), float(loss.mean()), loss.mean(axis=(0, 3))
-        worst_i = float(np.abs(device_currents(circuit, nodes)).max(initial=0.0))
-        if path is not None:
-            with atomic_open(path) as f:
-                np.savez(f, worst_v=worst, mean_v=mean, map_v=heat, worst_device_a=worst_i)
-        return self._ir_record(worst, mean, heat, worst_i)
+    def _ir_path(self, tile: Tile, vt: np.ndarray):
+        """Where the IR-drop numbers of ``tile`` for row voltages ``vt`` are cached (None: no cache)."""
+        if not self.cache_dir:
+            return None
+        digest = hashlib.sha256(np.ascontiguousarray(vt).tobytes() + repr(vt.shape).encode()).hexdigest()[:16]
+        return self.cache_dir / "irdrop" / f"{self._key(tile)}-{digest}.npz"
 
     def _ir_record(self, worst_v: float, mean_v: float, map_v: np.ndarray, worst_device_a: float) -> dict:
         v_read = self.spec.v_read
         return dict(worst_v=worst_v, mean_v=mean_v, worst_rel=worst_v / v_read, mean_rel=mean_v / v_read,
                     map_rel=map_v / v_read, worst_device_a=worst_device_a)
+
+
+def _ir_cached(path, shape: tuple) -> tuple | None:
+    """(worst V, mean V, map [rows, cols] V, worst device A) cached at ``path``, if readable and sane; else None."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            worst, mean, heat, worst_i = float(f["worst_v"]), float(f["mean_v"]), f["map_v"], float(f["worst_device_a"])
+    except (OSError, ValueError, KeyError):
+        return None  # unreadable or foreign: recompute and overwrite
+    if heat.shape != shape or not (np.isfinite(heat).all() and np.isfinite([worst, mean, worst_i]).all()):
+        return None
+    return worst, mean, heat, worst_i
+
+
+def tile_ir_drop(circuit: Circuit | Crossbar, vt: np.ndarray, solver=None) -> tuple:
+    """Voltage lost before each cell of one tile for row voltages ``vt`` [batch, rows]: (worst V, mean V,
+    mean per device [rows, cols] V, worst device current A), by a node-voltage solve (``solver``: the tile's own)."""
+    circuit = as_circuit(circuit)
+    if solver is None:
+        solver = NewtonSolver(circuit) if circuit.nonlinear else NativeSolver(circuit)
+    nodes = solver.node_voltages(vt)
+    loss = np.abs(vt[:, :, None, None] - cell_voltages(circuit, nodes))  # [batch, rows, cols, cells]
+    worst_i = float(np.abs(device_currents(circuit, nodes)).max(initial=0.0))
+    return float(loss.max()), float(loss.mean()), loss.mean(axis=(0, 3)), worst_i
+
+
+def solve_tile(circuit: Circuit | Crossbar, vt: np.ndarray, backend: str,
+               timeout_s: float | None = None) -> tuple[np.ndarray, dict]:
+    """Column currents [batch, cols] of one tile's circuit (or array) for row voltages ``vt``, and the solver's metadata.
+
+    The per-tile work of an analog pass, in this process or a worker's (:mod:`xbar.util.tasks`):
+    ``native`` (non-linear junctions: the chord iteration), ``ngspice`` or ``pyspice``
+    (``timeout_s`` bounds each SPICE run; default: the solver's own).
+    """
+    if backend == "native":
+        sol = NewtonSolver(as_circuit(circuit)).solve_batch(vt)
+    else:
+        sol = make_solver(circuit, backend, **({} if timeout_s is None else dict(timeout_s=timeout_s))).solve(vt)
+    return sol.currents, sol.solver
 
 
 def _check_activations(x, features: int) -> np.ndarray:

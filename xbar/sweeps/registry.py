@@ -39,11 +39,6 @@ MAX_GRID_BYTES = 1 << 20
 #: Header field that marks a results file's grid line.
 HEADER_TAG = "xbar_sweep"
 
-#: Environment that pins BLAS/OpenMP pools to one thread in each local worker.
-_ONE_THREAD = {name: "1" for name in (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "XBAR_THREADS")}
-
 
 # --- Experiments -------------------------------------------------------------------------
 
