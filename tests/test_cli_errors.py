@@ -148,7 +148,7 @@ BAD = [
     (["solve", "--rows", "4", "--inputs", "TRUNCATED.npy"], "cannot read inputs"),
     (["solve", "--rows", "4", "--inputs", "NOT_NPY.npy"], "cannot read inputs"),
     (["solve", "--rows", "4", "--inputs", "MISSING.csv"], "cannot read inputs"),
-    (["solve", "--rows", "4", "--inputs", "A_FOLDER"], "it is a folder"),
+    (["solve", "--rows", "4", "--inputs", "A_FOLDER"], "A_FOLDER: is a folder"),
     # state files
     (["solve", "--states", "STATES_BIG.csv"], "unknown device state 5"),
     (["solve", "--states", "STATES_NEG.csv"], "unknown device state -1"),

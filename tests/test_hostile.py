@@ -132,6 +132,11 @@ def _valid():
         "xbar.network.mitigation.Mitigation": lambda: dict(compensate=2, device_aware=True, disconnect_shorts=False,
                                                            operating_point=False),
         "xbar.array.write_circuit.WriteCircuit": lambda: _fields(write_circuit.build_write_circuit(_device())),
+        "xbar.device.access.AccessTransistor": lambda: dict(width_nm=120.0, length_nm=45.0, vth_volt=0.4,
+                                                            mobility_cox_a_per_v2=5e-4, slope_n=1.2, wordline_volt=1.1,
+                                                            kt1_volt=-0.1, ute=-1.4, corner="fast"),
+        "xbar.device.access_card.SpiceAccessModel": lambda: dict(name="n45", kind="model", ports=4,
+                                                                 text=".model n45 nmos level=1\n", source="n45.lib"),
     }
 
 
@@ -197,8 +202,9 @@ def _optional(cls, field):
 #: Free-text fields (one printable line; reach a netlist only inside a "* " comment) and
 #: name fields (letters and digits): values that meet that rule are legitimate there.
 TEXT_FIELDS = {("xbar.array.circuit.ResistorGroup", "title"), ("xbar.array.circuit.CapacitorGroup", "title"),
-               ("xbar.network.datasets.Dataset", "name")}
-NAME_FIELDS = {("xbar.array.circuit.ResistorGroup", "prefix"), ("xbar.array.circuit.CapacitorGroup", "prefix")}
+               ("xbar.network.datasets.Dataset", "name"), ("xbar.device.access_card.SpiceAccessModel", "source")}
+NAME_FIELDS = {("xbar.array.circuit.ResistorGroup", "prefix"), ("xbar.array.circuit.CapacitorGroup", "prefix"),
+               ("xbar.device.access_card.SpiceAccessModel", "name")}
 #: Fields where +inf means something (no breakdown at all).
 INF_FIELDS = {("xbar.device.junction.MTJ", "v_half_volt"), ("xbar.array.circuit.Circuit", "v_half_volt"), ("xbar.device.switching.SwitchingParams", "vb_1cell_thin_v"),
               ("xbar.device.switching.SwitchingParams", "vb_1cell_thick_v")}

@@ -42,17 +42,18 @@ def channel_current_density(current_a, params: SwitchingParams | None = None) ->
 
 
 def read_disturb(device_current_a, thickness_nm: float, params: SwitchingParams | None = None,
-                 read_s: float = READ_PULSE_S, n_cells: int = 1) -> dict:
+                 read_s: float = READ_PULSE_S, n_cells: int = 1, temperature_c: float | None = None) -> dict:
     """Worst-device read disturb of solved device currents ``device_current_a`` (any shape, ampere).
 
     ``n_cells``: cells per device; a cell of a multi-cell device has the lower
-    per-cell J_c0 of :func:`xbar.device.switching.multi_cell_factor`.
+    per-cell J_c0 of :func:`xbar.device.switching.multi_cell_factor`. ``temperature_c`` (without
+    ``params``): Delta and J_c0 at that temperature (``params`` carry their own).
 
     Returns a JSON-ready dict: worst current (A), its channel current density
     J (A/m^2), J_c0 (A/m^2), J/J_c0, Delta, the read time (s) and the probability
     that one read switches that device's cell.
     """
-    p = params or SwitchingParams()
+    p = params or (SwitchingParams() if temperature_c is None else SwitchingParams(temperature_c=temperature_c))
     worst = float(np.abs(np.asarray(device_current_a, dtype=float)).max(initial=0.0))
     ic0 = critical_current(p, thickness_nm, field_mt=0.0, n_cells=n_cells)
     delta = thermal_stability(p, thickness_nm)

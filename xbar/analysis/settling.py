@@ -120,9 +120,9 @@ def check_settled(settling_s: np.ndarray, t_end_s: float, steps: int) -> None:
     t = np.asarray(settling_s, dtype=float)
     late = np.flatnonzero(~np.isfinite(t))
     if len(late):
-        raise SolverError(f"{len(late)} column(s) (first: column {late[0]}) still outside the settling band after "
-                          f"{steps} steps ({t_end_s * 1e9:.4g} ns): the response does not settle within the run; "
-                          "raise --max-steps or --dt (or widen --band)")
+        raise SolverError(f"the step response did not settle within {steps} steps ({t_end_s * 1e9:.4g} ns): "
+                          f"{len(late)} column(s) (first: column {late[0]}) still outside the settling band; "
+                          "allow more steps (--max-steps) or a longer --dt (or widen --band)")
 
 
 #: Two correct solvers of one circuit settle alike when (assumed tolerance), from each one's settling time (plus two

@@ -21,6 +21,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from xbar.array.crossbar import Crossbar
+from xbar.device.access import TNOM_C, AccessTransistor
+from xbar.device.access_card import SpiceAccessModel
+from xbar.device.temperature import WIRE_TCR_PER_K, check_temperature, wire_factor
 from xbar.util.errors import CircuitError, ParameterError
 from xbar.util.validate import instance, int_array, real, real_array
 
@@ -40,7 +43,9 @@ NODE_KINDS = (
 class ResistorGroup:
     """Resistors of one kind. Element k is named ``prefix`` + "_".join(index[k]).
 
-    ``index`` [m, d] ints, ``a``/``b`` [m] node ids, ``ohm`` [m] resistances.
+    ``index`` [m, d] ints, ``a``/``b`` [m] node ids, ``ohm`` [m] resistances (at the circuit's
+    temperature: what every solver uses). ``tc1_per_k``: SPICE's first-order temperature
+    coefficient; the netlist then writes ``nominal_ohm`` (at 27 C) with ``tc1=`` and ``.temp``.
     """
 
     prefix: str
@@ -49,9 +54,14 @@ class ResistorGroup:
     a: np.ndarray
     b: np.ndarray
     ohm: np.ndarray
+    tc1_per_k: float = 0.0
+    nominal_ohm: np.ndarray | None = None
 
     def __post_init__(self):
         _check_group(self, "ohm")
+        object.__setattr__(self, "tc1_per_k", real(f"{self.prefix} tc1", self.tc1_per_k, low=-0.1, high=0.1))
+        if self.nominal_ohm is not None:
+            object.__setattr__(self, "nominal_ohm", real_array(f"{self.prefix} nominal_ohm", self.nominal_ohm, 1))
 
 
 def _check_group(group, values: str) -> None:
@@ -122,12 +132,28 @@ class Circuit:
     #: V_h in volt; infinity is a linear circuit.
     cell_rp_ohm: np.ndarray | None = None
     v_half_volt: float = np.inf
+    #: The read transistor in series with each device (between its read terminal and the column
+    #: wire, gate on the row's word line), None for none; and the temperature in C (None: 27 C,
+    #: no temperature model written).
+    access: AccessTransistor | None = None
+    temperature_c: float | None = None
+    access_model: SpiceAccessModel | None = None
 
     @property
-    def nonlinear(self) -> bool:
+    def junctions_nonlinear(self) -> bool:
         """True when some cell's resistance depends on its bias (finite V_h and a conducting cell above R_P)."""
         return (bool(np.isfinite(self.v_half_volt)) and self.cell_rp_ohm is not None
                 and bool(((self.cell_ohm > self.cell_rp_ohm) & np.isfinite(self.cell_ohm)).any()))
+
+    @property
+    def nonlinear(self) -> bool:
+        """True when the circuit has a non-linear element: a bias-dependent junction or an access transistor."""
+        return self.access is not None or self.junctions_nonlinear
+
+    @property
+    def temp_c(self) -> float:
+        """The operating temperature in C (SPICE's nominal 27 C when none is set)."""
+        return TNOM_C if self.temperature_c is None else self.temperature_c
 
     def __post_init__(self):
         # Checked types only (every value here can reach netlist text); structure is check_circuit's.
@@ -150,6 +176,14 @@ class Circuit:
                 self.v_half_volt, (int, float, np.integer, np.floating)) or not self.v_half_volt > 0:
             raise ParameterError(f"v_half_volt must be a voltage > 0 (inf: linear), got {self.v_half_volt!r}")
         object.__setattr__(self, "v_half_volt", float(self.v_half_volt))
+        if self.access is not None:
+            instance("access", self.access, AccessTransistor)
+        if self.access_model is not None:
+            instance("access_model", self.access_model, SpiceAccessModel)
+            if self.access is None:
+                raise ParameterError("a circuit with an access_model needs its access transistor (geometry)")
+        if self.temperature_c is not None:
+            object.__setattr__(self, "temperature_c", check_temperature(self.temperature_c))
 
     @property
     def n_nodes(self) -> int:
@@ -238,10 +272,9 @@ def build_circuit(xbar: Crossbar, check: bool = True) -> Circuit:
     node_of = new_id[comp]
     node_labels = labels[rep[order]]
 
-    resistors = tuple(
-        ResistorGroup(prefix, title, np.asarray(index), node_of[a], node_of[b],
-                      np.full(len(a), float(ohm)))
-        for prefix, title, index, a, b, ohm in groups if ohm > 0)
+    resistors = tuple(_resistor_group(xbar.temperature_c, prefix, title, np.asarray(index), node_of[a], node_of[b],
+                                      float(ohm))
+                      for prefix, title, index, a, b, ohm in groups if ohm > 0)
 
     cap = xbar.capacitance
     zeros = np.zeros(rows * cols, dtype=np.int64)
@@ -271,10 +304,25 @@ def build_circuit(xbar: Crossbar, check: bool = True) -> Circuit:
         cell_farad=cap.cell_farad(),
         cell_rp_ohm=xbar.cell_rp_ohm(),
         v_half_volt=xbar.device.mtj.v_half_volt,
+        access=xbar.access,
+        temperature_c=xbar.temperature_c,
+        access_model=xbar.access_model,
     )
     if check:
         check_circuit(circuit)
     return circuit
+
+
+#: Resistor groups that are metal wire segments: they carry the wire temperature coefficient.
+WIRE_GROUPS = ("Rr", "Rc")
+
+
+def _resistor_group(temp_c: float | None, prefix: str, title: str, index, a, b, ohm: float) -> ResistorGroup:
+    """One group of equal resistors; wire segments at ``temp_c`` carry their tc1 (none without a temperature)."""
+    nominal = np.full(len(a), ohm)
+    if temp_c is None or prefix not in WIRE_GROUPS:
+        return ResistorGroup(prefix, title, index, a, b, nominal)
+    return ResistorGroup(prefix, title, index, a, b, nominal * wire_factor(temp_c), WIRE_TCR_PER_K, nominal)
 
 
 def check_circuit(circuit: Circuit) -> None:

@@ -12,7 +12,12 @@ Layout (rows index i, columns index j):
   (``"resistor"``; the paper measured through 1 Mohm);
 * each device reads from the row wire into its top electrode (through
   ``access_ohm``), through each MTJ cell into that cell's own node on the write
-  channel, and along the channel to the channel's read terminal on the column wire.
+  channel, and along the channel to the channel's read terminal on the column wire;
+  with an ``access`` transistor (:mod:`xbar.device.access`) the read terminal reaches
+  the column wire through that transistor, its gate on the row's word line
+  (``access_model``: a designer's SPICE card for it, netlists and ngspice only);
+* ``temperature_c`` (None: the devices' own 27 C values and no temperature model)
+  moves the wires, R_P and TMR (:mod:`xbar.device.temperature`) and the transistor.
 
 Zero wire, driver or access resistance means an ideal connection.
 
@@ -31,7 +36,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xbar.array.capacitance import Capacitance
+from xbar.device.access import AccessTransistor
+from xbar.device.access_card import SpiceAccessModel
 from xbar.device.compound import CompoundMTJ
+from xbar.device.temperature import check_temperature, device_at
 from xbar.device.variation import Variation
 from xbar.util.errors import ParameterError
 from xbar.device.faults import Faults
@@ -124,6 +132,9 @@ class Crossbar:
     cell_resistance_ohm: np.ndarray | None = None
     faults: Faults = field(default_factory=Faults)
     capacitance: Capacitance = field(default_factory=Capacitance)
+    access: AccessTransistor | None = None
+    temperature_c: float | None = None
+    access_model: SpiceAccessModel | None = None
 
     def __post_init__(self):
         if not isinstance(self.device, CompoundMTJ):
@@ -132,13 +143,22 @@ class Crossbar:
             raise ParameterError(f"variation must be a Variation, got {type(self.variation).__name__}")
         if not isinstance(self.faults, Faults):
             raise ParameterError(f"faults must be a Faults, got {type(self.faults).__name__}")
+        if self.access is not None and not isinstance(self.access, AccessTransistor):
+            raise ParameterError(f"access must be an AccessTransistor or None, got {type(self.access).__name__}")
+        if self.access_model is not None:
+            if not isinstance(self.access_model, SpiceAccessModel):
+                raise ParameterError("access_model must be a SpiceAccessModel (xbar.device.access_card)")
+            if self.access is None:  # the designer's card takes the built-in model's geometry
+                object.__setattr__(self, "access", AccessTransistor())
+        if self.temperature_c is not None:
+            object.__setattr__(self, "temperature_c", check_temperature(self.temperature_c))
         n = self.device.n_cells
         _check_size(self.states if self.cell_resistance_ohm is None else self.cell_resistance_ohm, n)
         cells = None if self.states is None else self._cell_flags(self.states, n)
         if self.cell_resistance_ohm is None:
             if cells is None:
                 raise ParameterError("a crossbar needs device states or explicit cell resistances")
-            r = cell_resistances(self.device, cells, self.variation, self.faults)
+            r = cell_resistances(self.operating_device(), cells, self.variation, self.faults)
         else:
             if not (self.variation.is_zero and self.faults.is_zero):
                 raise ParameterError("give variation and faults either inside the explicit cell resistances "
@@ -177,6 +197,12 @@ class Crossbar:
         cells.flags.writeable = False
         return cells
 
+    def operating_device(self) -> CompoundMTJ:
+        """The device at :attr:`temperature_c` (:func:`xbar.device.temperature.device_at`); ``device`` when None.
+
+        Explicit ``cell_resistance_ohm`` are taken as given, at the array's temperature."""
+        return self.device if self.temperature_c is None else device_at(self.device, self.temperature_c)
+
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, cols)."""
@@ -206,7 +232,8 @@ class Crossbar:
             raise ParameterError("a non-linear junction (finite V_h) needs device states with explicit "
                                  "cell resistances, to tell parallel from antiparallel cells")
         r0 = self.cell_resistance_ohm
-        r_p, r_ap = self.variation.sample(self.device.cell_r_p(), self.device.cell_r_ap(), r0.shape)
+        device = self.operating_device()
+        r_p, r_ap = self.variation.sample(device.cell_r_p(), device.cell_r_ap(), r0.shape)
         with np.errstate(invalid="ignore"):
             ap_rp = np.minimum(r0 * (r_p / r_ap), r0)  # TMR >= 0
         return np.where(self.states | ~np.isfinite(r0), r0, ap_rp)

@@ -18,6 +18,9 @@ from xbar import __version__
 from xbar.util.atomic import write_text
 from xbar.array.circuit import Circuit, as_circuit, check_inputs, node_name
 from xbar.array.crossbar import Crossbar
+from xbar.array.access_netlist import (access_element, access_header, access_solver_options, temperature_lines,
+                                       wordline_sources)
+from xbar.array.spice_text import format_number
 from xbar.array.subckt import as_subckt, check_subckt_name, port_node_names, ports_comment
 from xbar.array.raw import read_raw  # noqa: F401  (its documented home before xbar.array.raw)
 from xbar.util.errors import ParameterError
@@ -38,12 +41,6 @@ def safe_title(title: str) -> str:
     return title
 
 
-def format_number(x: float) -> str:
-    """Shortest text that reads back as exactly the same double (``0.1``, ``34600``)."""
-    text = repr(float(x))
-    return text[:-2] if text.endswith(".0") else text
-
-
 def _values(ohm: np.ndarray, named: dict | None = None) -> list[str]:
     """Netlist text of each value in ``ohm``, formatting each distinct value once."""
     uniq, inverse = np.unique(ohm, return_inverse=True)
@@ -58,14 +55,16 @@ def _labels(index: np.ndarray) -> list[str]:
     return [f"{i}_{j}" for i, j in zip(index[:, 0].tolist(), index[:, 1].tolist())]
 
 
-def subckt_name(n_cells: int, channel: bool, open_cells: tuple[int, ...] = (), nonlinear: bool = False) -> str:
+def subckt_name(n_cells: int, channel: bool, open_cells: tuple[int, ...] = (), nonlinear: bool = False,
+                access: bool = False) -> str:
     """Name of the compound-MTJ subcircuit: ``cmtj3`` (with channel) or ``cmtj3_ideal``.
 
     A device with open cells uses a variant without them: ``cmtj3_open0_2`` lacks cells 0 and 2.
-    Non-linear junctions (behavioural cells) add ``_nl``.
+    Non-linear junctions (behavioural cells) add ``_nl``, an access transistor ``_acc``.
     """
     opened = "_open" + "_".join(map(str, open_cells)) if open_cells else ""
-    return f"cmtj{n_cells}{opened}" + ("" if channel else "_ideal") + ("_nl" if nonlinear else "")
+    return (f"cmtj{n_cells}{opened}" + ("" if channel else "_ideal") + ("_nl" if nonlinear else "")
+            + ("_acc" if access else ""))
 
 
 def output_vectors(circuit: Circuit) -> list[str]:
@@ -87,16 +86,17 @@ NONLINEAR_OPTIONS = ".options reltol=1e-11 vntol=1e-14 abstol=1e-17"
 
 
 def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), capacitors: bool = False,
-            nonlinear: bool = False) -> list[str]:
+            nonlinear: bool = False, access: list[str] | None = None) -> list[str]:
     present = [k for k in range(n) if k not in open_cells]
     params = " ".join(f"rc{k}=1" + (f" rp{k}=1" if nonlinear else "") for k in present)
-    name = subckt_name(n, channel, open_cells, nonlinear)
-    lines = [f".subckt {name} top rd params: {params}",
+    name = subckt_name(n, channel, open_cells, nonlinear, bool(access))
+    rd = "s" if access else "rd"  # with a transistor the channel ends at s, the transistor's drain
+    lines = [f".subckt {name} top rd{' wl' if access else ''} params: {params}",
              "* cell k: top electrode -> MTJ -> its node h<k> on the write channel"]
     if open_cells:
         lines.append(f"* open cells (no element): {' '.join(map(str, open_cells))}")
     for k in present:
-        node = "h" + str(k) if channel else "rd"
+        node = "h" + str(k) if channel else rd
         if nonlinear:
             lines.append(f"Bcell{k} top {node} I={{ijn(V(top,{node}), rp{k}, rc{k})}}")
         else:
@@ -104,9 +104,11 @@ def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), capacitors:
         if capacitors:
             lines.append(f"Ccell{k} top {node} {{cj}}")
     if channel:
-        lines.append("* channel segments toward the read terminal rd (one cell pitch each)")
+        lines.append(f"* channel segments toward the read terminal {rd} (one cell pitch each)")
         for k in range(n):
-            lines.append(f"Rch{k} h{k} {'h' + str(k - 1) if k else 'rd'} {{rseg}}")
+            lines.append(f"Rch{k} h{k} {'h' + str(k - 1) if k else rd} {{rseg}}")
+    if access:
+        lines += ["* access transistor: drain s, gate wl, source rd", *access]
     lines.append(f".ends {name}")
     return lines
 
@@ -120,7 +122,8 @@ def _junction(circuit: Circuit) -> list[str]:
 
 
 def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: list[list[str]],
-                  capacitors: bool = False, rp_values: list[list[str]] | None = None) -> list[str]:
+                  capacitors: bool = False, rp_values: list[list[str]] | None = None,
+                  read: list[str] | None = None) -> list[str]:
     """Instance lines of a circuit with open cells: each device uses the subcircuit variant of its open set.
 
     Devices whose cells are all open carry no current and are left out (a comment
@@ -129,7 +132,9 @@ def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: lis
     rows, cols, n = circuit.cell_ohm.shape
     is_open = ~np.isfinite(circuit.cell_ohm.reshape(-1, n))
     labels = _labels(np.indices((rows, cols)).reshape(2, -1).T)
-    top, read = circuit.device_top.ravel().tolist(), circuit.device_read.ravel().tolist()
+    top = circuit.device_top.ravel().tolist()
+    read = read or [names[k] for k in circuit.device_read.ravel().tolist()]
+    access = access_element(circuit) or None
     variants, lines, dead = {}, [], 0
     for d, opened in enumerate(is_open.tolist()):
         open_cells = tuple(k for k in range(n) if opened[k])
@@ -138,11 +143,11 @@ def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: lis
             continue
         nl = rp_values is not None
         if open_cells and open_cells not in variants:
-            variants[open_cells] = _subckt(n, channel, open_cells, capacitors, nl)
+            variants[open_cells] = _subckt(n, channel, open_cells, capacitors, nl, access)
         params = " ".join(f"rc{k}={values[k][d]}" + (f" rp{k}={rp_values[k][d]}" if nl else "")
                           for k in range(n) if not opened[k])
-        lines.append(f"X{labels[d]} {names[top[d]]} {names[read[d]]} "
-                     f"{subckt_name(n, channel, open_cells, nl)} params: {params}")
+        lines.append(f"X{labels[d]} {names[top[d]]} {read[d]} "
+                     f"{subckt_name(n, channel, open_cells, nl, bool(access))} params: {params}")
     head = [line for v in variants.values() for line in v]
     if dead:
         head.append(f"* {dead} device(s) with every cell open: no element, no current")
@@ -193,6 +198,9 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
     rows, cols = circuit.shape
     n = xbar.n_cells
     if batch is not None:
+        if circuit.access is not None or circuit.temperature_c is not None:
+            raise ParameterError("a batch netlist sweeps TEMP as a counter; a circuit with a temperature or access "
+                                 "transistors is written one input vector at a time")
         batch = check_inputs(batch, rows)
         if len(batch) < 2 or inputs is not None:
             raise ParameterError("a batch netlist takes two or more input vectors and no separate inputs")
@@ -207,7 +215,8 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
     names = circuit.node_names() if subckt is None else port_node_names(circuit)
     mtj = xbar.device.mtj
     channel = circuit.channel_segment_ohm > 0
-    nonlinear = circuit.nonlinear
+    nonlinear = circuit.junctions_nonlinear
+    access = access_element(circuit) or None
     head = [
         f"* {safe_title(title) if title is not None else 'xbar crossbar'}",
         f"* generated by xbar {__version__}; regenerate rather than edit",
@@ -226,7 +235,9 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
         _param_line(circuit),
         *([f".param cj={format_number(circuit.cell_farad)}"] if capacitors else []),
         *(_junction(circuit) if nonlinear else []),
-        *_subckt(n, channel, capacitors=capacitors, nonlinear=nonlinear),
+        *temperature_lines(circuit, subckt is not None),
+        *access_header(circuit),
+        *_subckt(n, channel, capacitors=capacitors, nonlinear=nonlinear, access=access),
     ]
     if rise_s is not None:
         rise = float(rise_s)
@@ -243,17 +254,20 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
                 for i, (node, v, w) in enumerate(zip(circuit.input_nodes, x, wave))]
     else:
         body = sweep_sources(circuit, batch)
+    body += wordline_sources(circuit) if subckt is None else []
     for g in circuit.resistors:
         body.append(f"* {g.title}")
         labels = _labels(g.index)
-        body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {r}"
-                    for lab, a, b, r in zip(labels, g.a.tolist(), g.b.tolist(), _values(g.ohm)))
+        tc = f" tc1={format_number(g.tc1_per_k)}" if g.tc1_per_k else ""
+        ohm = g.ohm if g.nominal_ohm is None else g.nominal_ohm
+        body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {r}{tc}"
+                    for lab, a, b, r in zip(labels, g.a.tolist(), g.b.tolist(), _values(ohm)))
     if capacitors:
         for g in circuit.capacitors:
             body.append(f"* {g.title}")
             body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {f}"
                         for lab, a, b, f in zip(_labels(g.index), g.a.tolist(), g.b.tolist(), _values(g.farad)))
-    sub = subckt_name(n, channel, nonlinear=nonlinear)
+    sub = subckt_name(n, channel, nonlinear=nonlinear, access=bool(access))
     body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
                 + ("({rp<k>}, {rap<k>}: cell k parallel, antiparallel)" if xbar.device.cells
                    else "({rp}: parallel, {rap}: antiparallel)")
@@ -269,19 +283,30 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
             f"rc{k}={{}}" + (f" rp{k}={{}}" if nonlinear else "") for k in range(n))
         columns = [v for k in range(n) for v in ((values[k], rp_values[k]) if nonlinear else (values[k],))]
         top = [names[k] for k in circuit.device_top.ravel().tolist()]
-        read = [names[k] for k in circuit.device_read.ravel().tolist()]
+        read = _read_ports(circuit, names)
         body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *columns))
     else:
-        body.extend(_open_devices(circuit, channel, names, values, capacitors, rp_values))
+        body.extend(_open_devices(circuit, channel, names, values, capacitors, rp_values,
+                                  _read_ports(circuit, names)))
     if subckt is not None:
         return "\n".join(as_subckt(circuit, subckt, head, body)) + "\n"
     if xbar.sense == "tia":
         body.append("* virtual-ground sense: 0 V sources, current flows from the column into Vs<j>")
         body.extend(f"Vs{j} {names[node]} 0 DC 0" for j, node in enumerate(circuit.sense_nodes))
-    tail = [".options klu"] + ([NONLINEAR_OPTIONS] if nonlinear else [])
+    tail = access_solver_options(circuit) or [".options klu"]
+    tail += [NONLINEAR_OPTIONS] if circuit.nonlinear else []
     if analysis:
         tail += [f".save {' '.join(output_vectors(circuit))}", *result_lines(circuit, x, batch), ".end"]
     return "\n".join(head + body + tail) + "\n"
+
+
+def _read_ports(circuit: Circuit, names: list[str]) -> list[str]:
+    """Each device's read-side ports: its column node, and with an access transistor its row's word line."""
+    read = [names[k] for k in circuit.device_read.ravel().tolist()]
+    if circuit.access is None:
+        return read
+    cols = circuit.shape[1]
+    return [f"{node} wl{d // cols}" for d, node in enumerate(read)]
 
 
 def _sense_comment(circuit: Circuit, subckt: bool) -> str:
@@ -377,6 +402,16 @@ def source_vectors(circuit: Circuit, batch: bool = False) -> list[str]:
     """
     prefix = "b" if batch else "v"
     return [f"i({prefix}{i})" for i in range(circuit.shape[0])]
+
+
+def driver_vectors(circuit: Circuit) -> list[str]:
+    """ngspice vectors of the node each row driver feeds (the row's source node without a driver):
+    with the source currents they show whether ngspice applied what xbar drove (:mod:`xbar.solvers.checks`)."""
+    nodes = circuit.input_nodes.copy()
+    for group in circuit.resistors:
+        if group.prefix == "Rdrv":
+            nodes[group.index[:, 0]] = group.b
+    return [f"v({node_name(*circuit.node_labels[n])})" for n in nodes]
 
 
 def write_netlist(circuit: Circuit | Crossbar, path, inputs=None, title: str | None = None,

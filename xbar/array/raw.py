@@ -9,11 +9,10 @@ or ``set filetype=ascii``). One file may hold several plots, one per analysis.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from xbar.util.errors import SolverError
+from xbar.util.files import read_bytes
 
 
 def read_raw(path) -> list[dict[str, np.ndarray]]:
@@ -35,10 +34,7 @@ def read_raw(path) -> list[dict[str, np.ndarray]]:
     refused; a missing, truncated or garbage file raises :class:`SolverError`
     naming the file.
     """
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise SolverError(f"cannot read ngspice raw file {path}: {exc.strerror or exc}") from None
+    data = read_bytes(path, "ngspice raw file", SolverError)  # regular files of bounded size only
     try:
         plots = _parse_raw(data, path)
     except (ValueError, KeyError, IndexError, TypeError) as exc:

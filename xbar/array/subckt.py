@@ -35,11 +35,13 @@ def check_subckt_name(name) -> str:
 
 def subckt_ports(circuit: Circuit) -> list[str]:
     """The subcircuit's ports, in order: ``in0 .. in<rows-1>`` (row inputs, before each driver),
-    ``o0 .. o<cols-1>`` (column outputs, where the sense element connects) and, with resistor
-    sensing, ``ref`` (the far end of every reference resistor, usually ground)."""
+    ``o0 .. o<cols-1>`` (column outputs, where the sense element connects), with resistor
+    sensing ``ref`` (the far end of every reference resistor, usually ground) and, with access
+    transistors, the word lines ``wl0 .. wl<rows-1>`` (their gates; drive them to ``vwl``)."""
     rows, cols = circuit.shape
     ports = [f"in{i}" for i in range(rows)] + [f"o{j}" for j in range(cols)]
-    return ports + (["ref"] if circuit.sense == "resistor" else [])
+    ports += ["ref"] if circuit.sense == "resistor" else []
+    return ports + ([f"wl{i}" for i in range(rows)] if circuit.access is not None else [])
 
 
 def port_node_names(circuit: Circuit) -> list[str]:
@@ -59,13 +61,17 @@ def ports_comment(circuit: Circuit, name: str | None) -> list[str]:
         return []
     rows, cols = circuit.shape
     lines = [f"* subcircuit {name}: X<inst> <{rows} row inputs> <{cols} column outputs>"
-             + (" <ref>" if circuit.sense == "resistor" else "") + f" {name}",
+             + (" <ref>" if circuit.sense == "resistor" else "")
+             + (f" <{rows} word lines>" if circuit.access is not None else "") + f" {name}",
              f"* ports: in0..in{rows - 1} drive the rows (through the driver resistance), "
              f"o0..o{cols - 1} are the column ends"]
     if circuit.sense == "tia":
         lines.append("* hold each o<j> at virtual ground (a TIA) to read its column current")
     else:
         lines.append("* the reference resistors run from o<j> to ref; tie ref to ground and read v(o<j>)")
+    if circuit.access is not None:
+        lines.append(f"* wl0..wl{rows - 1}: the rows' word lines, the access transistors' gates (drive them to "
+                     f"{circuit.access.wordline_volt:g} V for a read)")
     return lines
 
 

@@ -8,10 +8,13 @@ from xbar.cli.argtypes import count, integer, positive, read_volt, ref_ohm, seed
 from xbar.util.ranges import argtype
 from xbar.cli.common import (
     add_model_options,
+    add_physics_options,
     add_t_read,
     add_timeout,
+    distinct_outputs,
     load_array,
     options_from_args,
+    physics_from_args,
     save_array,
     save_solver_info,
     spice_options,
@@ -37,6 +40,7 @@ def add_crossbar_options(p: argparse.ArgumentParser) -> None:
                    help="virtual-ground TIA or reference resistor to ground (default tia)")
     g.add_argument("--ref-ohm", type=ref_ohm, default=1e6, help="reference resistor in ohm (default 1e6, the paper's)")
     add_model_options(p)
+    add_physics_options(p)
 
 
 def crossbar_from_args(args):
@@ -64,7 +68,8 @@ def crossbar_from_args(args):
                     row_wire_ohm=wire if args.row_wire_ohm is None else args.row_wire_ohm,
                     col_wire_ohm=wire if args.col_wire_ohm is None else args.col_wire_ohm,
                     driver_ohm=args.driver_ohm, access_ohm=args.access_ohm, sense=args.sense,
-                    ref_ohm=args.ref_ohm, variation=opts.variation(args.seed), faults=opts.faults(args.seed))
+                    ref_ohm=args.ref_ohm, variation=opts.variation(args.seed), faults=opts.faults(args.seed),
+                    **physics_from_args(args))
 
 
 def inputs_from_args(args, rows: int):
@@ -188,10 +193,16 @@ def run_solve(args) -> int:
 
     from xbar.util.resources import array_file_shape, check_memory, estimate_bytes
     from xbar.solvers import solve
+    from xbar.util.errors import ParameterError
+    distinct_outputs(("-o", args.output), ("-o's solver record", args.output and f"{args.output}.json"),
+                     ("--voltages", args.voltages), ("--energy", args.energy))
     xbar = crossbar_from_args(args)
+    if args.backend == "ideal" and not xbar.device.mtj.linear:
+        where = "--vh" if getattr(args, "v_half_volt", None) is not None else "the device file"
+        raise ParameterError(f"--backend ideal has no junction bias, so V_h = {xbar.device.mtj.v_half_volt:g} V "
+                             f"({where}) would be ignored; use the native backend, or drop V_h")
     periphery = options_from_args(args).periphery()
     if options_from_args(args).periphery_values and not args.energy:
-        from xbar.util.errors import ParameterError
         raise ParameterError("the periphery options model the read's energy: add --energy FILE")
     batch = (array_file_shape(args.inputs) or (0,))[0] if args.inputs else args.random
     check_memory(f"solving {batch} input vector(s) on a {xbar.shape[0]}x{xbar.shape[1]} crossbar with {args.backend}",
@@ -215,7 +226,8 @@ def run_solve(args) -> int:
               f"used: {yes(sol.solver['klu_used'])}); Kirchhoff residual {sol.solver['kcl_residual']:.1e}")
     if "newton_iterations_max" in sol.solver:
         info = sol.solver
-        print(f"non-linear junctions (V_h = {info['v_half_volt']:g} V): Newton converged to "
+        what = "access transistors" if xbar.access is not None else "non-linear junctions"
+        print(f"{what} (V_h = {info['v_half_volt']:g} V): Newton converged to "
               f"{info['tol']:g} in {info['newton_iterations_min']}..{info['newton_iterations_max']} "
               "iterations per vector "
               f"({info['preconditioned_solves']} preconditioned solves)")
@@ -226,8 +238,8 @@ def run_solve(args) -> int:
         circuit = build_circuit(xbar)
         if circuit.nonlinear:
             from xbar.util.errors import ParameterError
-            raise ParameterError("--energy models linear junctions only; drop --vh (or the device file's "
-                                 "v_half_volt)")
+            raise ParameterError("--energy models linear junctions only (no access transistors); drop --vh "
+                                 "(or the device file's v_half_volt) and the access transistor")
         solver = NativeSolver(circuit)
         report = array_energy(circuit, x, args.t_read, periphery, solver)
         noise = array_noise(circuit, x, args.t_read, solver)
@@ -284,11 +296,13 @@ def run_settle(args) -> int:
         raise ParameterError(f"--dt must be a finite time > 0 s, got {args.dt!r}")
     if args.max_steps < 1:
         raise ParameterError(f"--max-steps must be >= 1, got {args.max_steps}")
+    distinct_outputs(("-o", args.output), ("--json", args.json), ("--plot", args.plot and f"{args.plot}.png"),
+                     ("--plot", args.plot and f"{args.plot}.svg"))
     xbar = crossbar_from_args(args)
     circuit = build_circuit(xbar)
     if circuit.nonlinear:
-        raise ParameterError("settle models linear junctions only (the transient solver); drop --vh (or the "
-                             "device file's v_half_volt)")
+        raise ParameterError("settle models linear junctions only (the transient solver, no access transistors); "
+                             "drop --vh (or the device file's v_half_volt) and the access transistor")
     rows = xbar.shape[0]
     x = (load_array(args.inputs, "inputs")[0] if args.inputs
          else np.random.default_rng(args.seed + 1).uniform(0.0, args.v_read, rows))

@@ -42,6 +42,20 @@ def folder_to_write(path: str, option: str) -> str:
     return path
 
 
+def distinct_outputs(*named: tuple[str, str | None]) -> None:
+    """Refuse two outputs (option, path) that name one file: the later write would replace the earlier."""
+    from xbar.util.errors import ParameterError
+    seen: dict[str, str] = {}
+    for option, path in named:
+        if not path:
+            continue
+        key = os.path.realpath(path)
+        if key in seen:
+            raise ParameterError(f"{seen[key]} and {option} both name {path}: one would replace the other; "
+                                 "give each output its own file")
+        seen[key] = option
+
+
 def fail(message: str, status: int) -> int:
     """Print ``xbar: error: message`` as one line on stderr; returns ``status``."""
     print(f"xbar: error: {one_line(message)}", file=sys.stderr)
@@ -53,23 +67,28 @@ def load_array(path: str, what: str):
 
     Refuses empty, 0-d, more than 2-d, non-numeric and complex contents.
     """
+    import io
     import warnings
 
     import numpy as np
 
     from xbar.util.errors import ParameterError
-    if os.path.isdir(path):
-        raise ParameterError(f"cannot read {what} from {path}: it is a folder")
+    from xbar.util.files import check_file, open_file
     from xbar.util.resources import check_array_file
+    try:
+        check_file(path, "input file")
+    except ParameterError as exc:
+        raise ParameterError(f"cannot read {what} from {path}: {str(exc).split(f'{path}: ', 1)[-1]}") from None
     check_array_file(path, what)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), open_file(path, "input file") as f:
             warnings.simplefilter("ignore")  # numpy warns on empty files; refused below
             if path.endswith(".npy"):
-                array = np.load(path, allow_pickle=False)
+                array = np.load(f, allow_pickle=False)
             else:
-                array = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64, skiprows=_header_rows(path))
-    except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
+                text = io.TextIOWrapper(f, encoding="utf-8")  # bad UTF-8 is refused, header row or not
+                array = np.loadtxt(text, delimiter=",", ndmin=2, dtype=np.float64, skiprows=_header_rows(path))
+    except (ValueError, OSError, EOFError, UnicodeDecodeError, RecursionError) as exc:
         raise ParameterError(f"cannot read {what} from {path}: {one_line(exc)}") from None
     if array.dtype.kind not in "biuf":
         raise ParameterError(f"{what} in {path} must be real numbers, got {array.dtype} values")
@@ -96,7 +115,8 @@ def save_array(path: str, array, columns: list[str]) -> None:
 
 def _header_rows(path: str) -> int:
     """1 when a CSV file's first line is a header (a cell that is not a number, as xbar's outputs write), else 0."""
-    with open(path, "rb") as f:
+    from xbar.util.files import open_file
+    with open_file(path, "input file") as f:
         first = f.readline(1 << 16).decode("utf-8", errors="replace")
     for cell in first.split(","):
         try:
@@ -175,6 +195,60 @@ def add_dataset_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="folder of the IDX files (mnist/ or fashion-mnist/), or the folder "
                                       "holding mnist/ and fashion-mnist/ (default $XBAR_DATA_DIR or "
                                       "~/.cache/xbar/data)")
+
+
+def add_physics_options(p: argparse.ArgumentParser) -> None:
+    """``--temp`` and the access-transistor options, on every array command."""
+    from xbar.device.access import CORNERS
+    g = p.add_argument_group("temperature and access transistors")
+    g.add_argument("--temp", type=_celsius, metavar="CELSIUS",
+                   help="operating temperature in C, -200..300 (wires tc1 3.9e-3/K, TMR spin-wave, R_P, switching; "
+                        "default: the devices' 27 C values and no temperature model in netlists)")
+    g.add_argument("--access", action="store_true",
+                   help="a read transistor in series with every device, gate on the row's word line (built-in "
+                        "EKV NMOS after PTM 45 nm HP; docs/access-and-temperature.md)")
+    g.add_argument("--access-corner", choices=tuple(CORNERS), help="process corner of the built-in transistor "
+                                                                     "(implies --access; default typical)")
+    g.add_argument("--access-width-nm", type=positive, metavar="NM",
+                   help="transistor width in nm (implies --access; default 90, L = 45 nm)")
+    g.add_argument("--access-wordline-volt", type=positive, metavar="VOLT",
+                   help="word-line (gate) voltage during a read (implies --access; default 1.0, PTM 45 nm V_DD)")
+    g.add_argument("--access-model", metavar="FILE",
+                   help="your own '.model NAME nmos' card or '.subckt NAME d g s [b]' for the transistor "
+                        "(netlists and --backend ngspice only: the native solvers cover only the built-in model)")
+
+
+def _celsius(text: str) -> float:
+    from xbar.device.temperature import check_temperature
+    from xbar.util.errors import ParameterError
+    try:
+        return check_temperature(float(text))
+    except (ValueError, ParameterError):
+        raise argparse.ArgumentTypeError(f"must be a temperature in C within -200..300, got {text!r}") from None
+
+
+def physics_from_args(args) -> dict:
+    """``access``, ``access_model`` and ``temperature_c`` (Crossbar and CircuitSpec keywords) from the options."""
+    from xbar.device.access import AccessTransistor
+    given = {k: v for k, v in (("corner", args.access_corner), ("width_nm", args.access_width_nm),
+                               ("wordline_volt", args.access_wordline_volt)) if v is not None}
+    out = {"temperature_c": args.temp}
+    if args.access or given or args.access_model:
+        out["access"] = AccessTransistor(**given)
+    if args.access_model:
+        from xbar.device.access_card import load_access_model
+        out["access_model"] = load_access_model(args.access_model)
+    return out
+
+
+def network_physics(args) -> dict:
+    """:func:`physics_from_args` for the network commands (``CircuitSpec`` keywords): no designer's card there."""
+    from xbar.util.errors import ParameterError
+    out = physics_from_args(args)
+    if "access_model" in out:
+        raise ParameterError("--access-model goes into netlists and solve --backend ngspice; infer and program run "
+                             "the native solvers, which cover only the built-in transistor model")
+    return out
 
 
 # --- One set of device, variation, fault and periphery options on every array command --------------

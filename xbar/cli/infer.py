@@ -10,9 +10,11 @@ from xbar.cli.argtypes import count, integer, positive, read_volt, ref_ohm, seed
 from xbar.cli.common import (
     add_dataset_options,
     add_model_options,
+    add_physics_options,
     add_t_read,
     add_timeout,
     folder_to_write,
+    network_physics,
     options_from_args,
     spice_options,
 )
@@ -107,6 +109,7 @@ def add_infer(sub) -> None:
     p.add_argument("--out", default="xbar-infer", help="output directory (default ./xbar-infer)")
     p.add_argument("--quiet", action="store_true", help="no progress bars and no plan or estimate lines")
     add_model_options(p)
+    add_physics_options(p)
     p.set_defaults(func=run_infer)
 
 
@@ -136,7 +139,7 @@ def run_infer(args) -> int:
                        variation_seed=args.seed, tile_rows=tile, tile_cols=tile, v_read=args.v_read,
                        adc_bits=args.adc_bits, scheme=args.scheme, calibration_images=args.calibrate,
                        mitigation=args.mitigate,
-                       **options_from_args(args).spec_fields())
+                       **options_from_args(args).spec_fields(), **network_physics(args))
     say = None if args.quiet else (lambda line: print(line, flush=True))
     folder_to_write(args.out, "--out")
     if args.netlist_dir:

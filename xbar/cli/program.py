@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from xbar.cli.argtypes import count, finite, nonnegative, seed, series_ohm, within
-from xbar.cli.common import add_dataset_options, add_model_options, folder_to_write, options_from_args
+from xbar.cli.common import (add_dataset_options, add_model_options, add_physics_options, folder_to_write,
+                             network_physics, options_from_args)
 
 #: What ``program`` studies when --cells / --thickness are not given.
 DEFAULT_CELLS = (3,)
@@ -47,6 +48,9 @@ def add_program(sub) -> None:
     p.add_argument("--out", default="xbar-program", help="output directory (default ./xbar-program)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_model_options(p, lists=("n_cells", "thickness_nm"))
+    p.add_argument("--study", choices=("temperature",), action="append", default=[],
+                   help="temperature: every point at -40, 0, 27, 85 and 125 C (writes and reads)")
+    add_physics_options(p)
     p.set_defaults(func=run_program)
 
 
@@ -62,23 +66,28 @@ def run_program(args) -> int:
     fields = opts.spec_fields()
     cells = fields.pop("n_cells", DEFAULT_CELLS)
     thicknesses = [check_thickness(t) for t in fields.pop("thickness_nm", DEFAULT_THICKNESSES_NM)]
-    switching = SwitchingParams(field_mt=args.field, multi_cell_vc_ratio=args.cell_vc_ratio)
+    from xbar.experiments.studies import TEMPERATURES_C
+    physics = network_physics(args)
+    switching = SwitchingParams(field_mt=args.field, multi_cell_vc_ratio=args.cell_vc_ratio,
+                                temperature_c=27.0 if args.temp is None else args.temp)
     for t in thicknesses:
         critical_current(switching, t)
     spec = CircuitSpec(wire_ohm=args.wire_ohm, tile_rows=args.tile, tile_cols=args.tile, variation_seed=args.seed,
-                       adc_bits=args.adc_bits, **fields)
+                       adc_bits=args.adc_bits, **fields, **physics)
+    temperatures = TEMPERATURES_C if "temperature" in args.study else (None,)
     for c in cells:
         dataclasses.replace(spec, n_cells=c)
     params = ProgramParams(max_pulses=args.max_pulses, ceiling_margin_v=args.ceiling_margin)
     folder_to_write(args.out, "--out")
     records = run_program(args.dataset, spec, args.out, thicknesses, cells, switching, params, seed=args.seed,
-                          n_test=args.limit, data_dir=args.data_dir, quiet=args.quiet)
+                          n_test=args.limit, data_dir=args.data_dir, quiet=args.quiet, temperatures=temperatures)
     print(f"{args.dataset}: {records[0]['n_test']} test images, field {args.field:g} mT")
-    print("| cells | t (nm) | yield | stuck | broken | energy (uJ) | time (ms) | intended | programmed | "
+    print("| cells | t (nm) | T (C) | yield | stuck | broken | energy (uJ) | time (ms) | intended | programmed | "
           "shorts isolated |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in records:
-        print(f"| {r['cells']} | {r['thickness_nm']:.1f} | {100 * r['yield_fraction']:.2f} % | {r['stuck']} | "
+        print(f"| {r['cells']} | {r['thickness_nm']:.1f} | {r.get('temperature_c', 27.0):g} "
+              f"| {100 * r['yield_fraction']:.2f} % | {r['stuck']} | "
               f"{r['broken']} | {r['energy_j'] * 1e6:.2f} | {r['time_s'] * 1e3:.2f} | "
               f"{100 * r['accuracy_intended']:.2f} % | {100 * r['accuracy_programmed']:.2f} % | "
               f"{100 * r['accuracy_without_shorts']:.2f} % |")

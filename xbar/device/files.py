@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +49,7 @@ import numpy as np
 from xbar.device.compound import MAX_CELLS, CompoundMTJ
 from xbar.device.junction import MTJ, check_v_half
 from xbar.util.errors import ParameterError
+from xbar.util.files import read_bytes, read_toml
 from xbar.util.ranges import check
 
 _TOP_KEYS = {"name", "source", "channel_ohm", "v_half_volt", "state_ohm", "state_sigma", "cell"}
@@ -160,24 +160,14 @@ def read_device_dict(path) -> dict:
         raise ParameterError(f"device file {str(path)!r}: the path must be printable characters")
     path = resolve(path)
     where = f"device file {path}"
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ParameterError(f"{where}: cannot read it ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ParameterError(f"{where}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"{where}: not valid TOML ({str(exc).splitlines()[0]})") from None
+    data = read_toml(path, "device file")
     device_from_dict(data, where)
     return data
 
 
 def file_sha256(path) -> str:
     """The sha256 of a device file's bytes (after :func:`resolve`): its content key in sweeps and caches."""
-    try:
-        return hashlib.sha256(resolve(path).read_bytes()).hexdigest()
-    except OSError as exc:
-        raise ParameterError(f"device file {path}: cannot read it ({exc.strerror or exc})") from None
+    return hashlib.sha256(read_bytes(resolve(path), "device file")).hexdigest()
 
 
 def load_device(path) -> CompoundMTJ:

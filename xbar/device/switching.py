@@ -64,6 +64,8 @@ from scipy.special import ndtri
 from xbar.device.compound import MAX_CELLS, channel_resistance
 from xbar.util.errors import ParameterError
 from xbar.device.faults import SHORT_OHM
+from xbar.device.access import TNOM_C
+from xbar.device.temperature import check_temperature, critical_current_factor, stability_factor
 
 #: Free-layer thickness range the model is fitted over, nm (the paper's wedge).
 THICKNESS_RANGE_NM = (1.6, 2.6)
@@ -106,6 +108,9 @@ PARAMETER_SOURCES = {
                                     "(xbar.device.faults.SHORT_OHM, shared with the fault model)"),
     "channel_width_m": ("m", "paper", "write channel width 0.9 um (section B)"),
     "channel_thickness_m": ("m", "paper", "write channel Ta(4)/Pt(10): 14 nm (Methods)"),
+    "temperature_c": ("C", "assumed", "operating temperature; the fits hold at 27 C (room temperature, SPICE's "
+                                      "T_nom); elsewhere Delta and I_c0 scale with M_s(T) (Bloch's law) and 1/T "
+                                      "(xbar.device.temperature)"),
 }
 
 
@@ -132,6 +137,7 @@ class SwitchingParams:
     short_ohm: float = SHORT_OHM
     channel_width_m: float = 0.9e-6
     channel_thickness_m: float = 14e-9
+    temperature_c: float = TNOM_C
     stochastic: bool = True
 
     def __post_init__(self):
@@ -148,11 +154,13 @@ class SwitchingParams:
             value = float(value)
             if np.isnan(value) or (np.isinf(value) and f.name != "vb_1cell_thin_v" and f.name != "vb_1cell_thick_v"):
                 raise ParameterError(f"{f.name} must be finite, got {value!r}")
-            negative_ok = f.name in ("vb_per_cell_v", "field_mt")
-            zero_ok = f.name in ("sigma_cell", "sigma_device", "sigma_vb_v", "field_mt", "vb_per_cell_v")
+            negative_ok = f.name in ("vb_per_cell_v", "field_mt", "temperature_c")
+            zero_ok = f.name in ("sigma_cell", "sigma_device", "sigma_vb_v", "field_mt", "vb_per_cell_v",
+                                 "temperature_c")
             if (value < 0 and not negative_ok) or (value == 0 and not zero_ok):
                 raise ParameterError(f"{f.name} must be {'>= 0' if zero_ok else '> 0'}, got {value!r}")
             object.__setattr__(self, f.name, value)
+        check_temperature(self.temperature_c)
         if self.vc_thick_v <= self.vc_thin_v:
             raise ParameterError("vc_thick_v must exceed vc_thin_v (V_c rises with thickness, Fig. 4c)")
         if abs(self.field_mt) >= min(self.hs_thin_mt, self.hs_thick_mt):
@@ -195,10 +203,15 @@ def _along(t: float, thin: float, thick: float) -> float:
     return thin + (thick - thin) * (t - lo) / (hi - lo)
 
 
-def thermal_stability(p: SwitchingParams, thickness_nm: float) -> float:
-    """Delta = E_b / k_B T at ``thickness_nm``: proportional to t (assumed, see the module doc)."""
+def _delta_27c(p: SwitchingParams, thickness_nm: float) -> float:
+    """Delta at 27 C, where the model is fitted: proportional to t (assumed, see the module doc)."""
     t = check_thickness(thickness_nm)
     return p.delta_thin * t / THICKNESS_RANGE_NM[0]
+
+
+def thermal_stability(p: SwitchingParams, thickness_nm: float) -> float:
+    """Delta = E_b / k_B T at ``thickness_nm`` and ``p.temperature_c`` (:func:`xbar.device.temperature.stability_factor`)."""
+    return _delta_27c(p, thickness_nm) * stability_factor(p.temperature_c)
 
 
 def half_current_factor(p: SwitchingParams, delta: float) -> float:
@@ -215,8 +228,8 @@ def eq1_line(p: SwitchingParams) -> tuple[float, float]:
     """
     r1 = channel_resistance(1)
     lo, hi = THICKNESS_RANGE_NM
-    i_lo = p.vc_thin_v / r1 / half_current_factor(p, thermal_stability(p, lo))
-    i_hi = p.vc_thick_v / r1 / half_current_factor(p, thermal_stability(p, hi))
+    i_lo = p.vc_thin_v / r1 / half_current_factor(p, _delta_27c(p, lo))
+    i_hi = p.vc_thick_v / r1 / half_current_factor(p, _delta_27c(p, hi))
     slope = (i_hi - i_lo) / (hi - lo)
     return slope, lo - i_lo / slope
 
@@ -225,7 +238,7 @@ def anisotropy_field(p: SwitchingParams, thickness_nm: float) -> float:
     """Zero-temperature switching field H_K in mT from the R(H) loop's H_s by Sharrock's law (see the module doc)."""
     t = check_thickness(thickness_nm)
     hs = _along(t, p.hs_thin_mt, p.hs_thick_mt)
-    return hs / (1.0 - np.sqrt(np.log(p.loop_s / p.tau0_s / np.log(2.0)) / thermal_stability(p, t)))
+    return hs / (1.0 - np.sqrt(np.log(p.loop_s / p.tau0_s / np.log(2.0)) / _delta_27c(p, t)))
 
 
 def vc_ratio(p: SwitchingParams, n_cells: int) -> float:
@@ -273,7 +286,8 @@ def critical_current(p: SwitchingParams, thickness_nm: float, field_mt: float | 
     """Nominal I_c0 in ampere of one cell of an ``n_cells`` device at ``thickness_nm`` under an assisting field.
 
     Zero-temperature critical current: eq. 1 at zero field, times 1 - H/H_K,
-    times :func:`multi_cell_factor`. ``field_mt`` defaults to ``p.field_mt``;
+    times :func:`multi_cell_factor`, times M_s(T)^2 at ``p.temperature_c``
+    (:func:`xbar.device.temperature.critical_current_factor`). ``field_mt`` defaults to ``p.field_mt``;
     it must stay below the R(H) switching field H_s.
     """
     t = check_thickness(thickness_nm)
@@ -282,7 +296,8 @@ def critical_current(p: SwitchingParams, thickness_nm: float, field_mt: float | 
     if not np.isfinite(h) or abs(h) >= hs:
         raise ParameterError(f"assisting field must be finite and below H_s = {hs:.3g} mT, got {field_mt!r}")
     slope, t_x = eq1_line(p)
-    return slope * (t - t_x) * (1.0 - abs(h) / anisotropy_field(p, t)) * multi_cell_factor(p, n_cells)
+    return (slope * (t - t_x) * (1.0 - abs(h) / anisotropy_field(p, t)) * multi_cell_factor(p, n_cells)
+            * critical_current_factor(p.temperature_c))
 
 
 def half_current(p: SwitchingParams, thickness_nm: float, field_mt: float | None = None, n_cells: int = 1) -> float:

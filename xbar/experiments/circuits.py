@@ -28,6 +28,7 @@ from xbar.network.analog import AnalogNetwork
 from xbar.network.design import design_costs
 from xbar.network.mitigation import mitigate
 from xbar.util.errors import ParameterError
+from xbar.solvers.checks import check_agreement
 from xbar.network.models import Conv, Model, from_network, load_model
 from xbar.network.mlp import EPOCHS, HIDDEN, Network, accuracy, default_cache_dir, network_path, trained
 from xbar.network.quantize import paper_levels, quantize_network
@@ -154,7 +155,7 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
                                               for r in runs) / max(1, vectors),
             newton_vectors=sum(r.get("newton_vectors", r["vectors"]) for r in runs))
     record["read_disturb"] = read_disturb([s["worst_device_a"] for s in record["ir_drop"]], spec.thickness_nm,
-                                          n_cells=spec.n_cells)
+                                          n_cells=spec.n_cells, temperature_c=spec.temperature_c)
     if details:
         worst = int(np.argmax([st["worst_rel"] for st in record["ir_drop"]]))
         record["arrays"] = dict(ir_map=maps[worst], ir_tile=record["ir_drop"][worst],
@@ -165,17 +166,16 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
 def spice_agreement(analog_net: AnalogNetwork, x: np.ndarray, logits_spice: np.ndarray) -> dict:
     """How a SPICE run of ``x`` agrees with the native solver on the same tiles, and what solved it.
 
-    Returns the ngspice version, KLU compiled in and used (in every tile solve),
-    the largest Kirchhoff residual, the number of tile solves, the largest logit
-    difference relative to the largest native logit, and the prediction agreement.
-    """
+    Returns the ngspice version, KLU compiled in and used (in every tile solve), the largest Kirchhoff residual,
+    the number of tile solves, the largest logit difference relative to the largest native logit (past
+    :data:`~xbar.solvers.checks.MAX_SPICE_DISAGREEMENT` an error), and the prediction agreement."""
     logits_native, _, _ = analog_net.run(x, "native")
     runs = analog_net.spice_runs
-    scale = float(np.abs(logits_native).max()) or 1.0
+    rel = check_agreement(runs[0]["backend"], logits_spice, logits_native)
     return dict(backend=runs[0]["backend"], ngspice=runs[0]["ngspice"],
                 klu_compiled=all(r["klu_compiled"] for r in runs), klu_used=all(r["klu_used"] for r in runs),
                 kcl_residual=max(r["kcl_residual"] for r in runs), tile_solves=len(runs),
-                logits_max_rel_to_native=float(np.abs(logits_spice - logits_native).max() / scale),
+                logits_max_rel_to_native=rel,
                 prediction_agreement_with_native=float(np.mean(logits_spice.argmax(1) == logits_native.argmax(1))))
 
 

@@ -126,8 +126,11 @@ def program_point(network: Network, data, spec: CircuitSpec, switching: Switchin
 def run_program(dataset: str, spec: CircuitSpec, out_dir, thicknesses=(1.6, 1.9, 2.2, 2.6), cells=(3,),
                 switching: SwitchingParams | None = None, params: ProgramParams | None = None,
                 path: WritePath | None = None, seed: int = 0, n_test: int | None = None, data_dir=None,
-                quiet: bool = False) -> list[dict]:
+                quiet: bool = False, temperatures=(None,)) -> list[dict]:
     """The thickness x cells study: program and evaluate each point; ``results.jsonl``, ``report.md`` and figures.
+
+    ``temperatures`` (C; None: the spec's own) adds a temperature axis: each point is written and
+    read at that temperature (switching: Delta and I_c0; reads: wires, TMR, R_P, transistor).
 
     Finished points are kept in ``out_dir/results.jsonl`` (the store protocol of
     :mod:`xbar.util.store`: foreign files and links refused, one writer at a time), so a rerun resumes.
@@ -138,19 +141,23 @@ def run_program(dataset: str, spec: CircuitSpec, out_dir, thicknesses=(1.6, 1.9,
     params = params or ProgramParams()
     path = path or WritePath()
     records = []
-    grid = [(c, t) for c in cells for t in thicknesses]
+    grid = [(c, t, temp) for temp in temperatures for c in cells for t in thicknesses]
     with open_store(out / "results.jsonl", PROGRAM_STORE) as store:  # refused before any work if not ours
         store.ensure_header(PROGRAM_STORE.header())
         _, done = store.read()
         data = load(dataset, data_dir)
         net = trained(dataset, seed=seed, data_dir=data_dir)
         n_eval = len(data.x_test[:n_test])
-        for c, t in tqdm(grid, desc="program study", disable=quiet):
+        for c, t, temp in tqdm(grid, desc="program study", disable=quiet):
             point = dataclasses.replace(spec, n_cells=c, thickness_nm=t)
-            key = point_key(dataset, point, switching, params, path, seed, n_eval)
+            hot = switching
+            if temp is not None:
+                point = dataclasses.replace(point, temperature_c=temp)
+                hot = dataclasses.replace(switching, temperature_c=temp)
+            key = point_key(dataset, point, hot, params, path, seed, n_eval)
             if key not in done:
-                done[key] = dict(program_point(net, data, point, switching, params, path, seed, n_test, quiet),
-                                 key=key)
+                done[key] = dict(program_point(net, data, point, hot, params, path, seed, n_test, quiet),
+                                 key=key, temperature_c=hot.temperature_c)
                 store.append(done[key])
             records.append(done[key])
     write_text(out / "report.md", report(records, switching, provenance(dict(training=seed, variation=seed))))
@@ -173,10 +180,11 @@ def report(records: list[dict], switching: SwitchingParams, rerun: dict | None =
     lines = ["# Programming the network: cost and failures against accuracy", "",
              f"Assisting field {switching.field_mt:g} mT, pulses {switching.pulse_s * 1e9:g} ns. Outcomes: "
              + ", ".join(STATUS) + ".", "",
-             "| cells | t (nm) | yield | stuck | broken | pulses | energy (uJ) | time (ms) | ideal q. | intended "
-             "| programmed | shorts isolated |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| cells | t (nm) | T (C) | yield | stuck | broken | pulses | energy (uJ) | time (ms) | ideal q. "
+             "| intended | programmed | shorts isolated |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in records:
-        lines.append(f"| {r['cells']} | {r['thickness_nm']:.1f} | {100 * r['yield_fraction']:.2f} % | {r['stuck']} "
+        lines.append(f"| {r['cells']} | {r['thickness_nm']:.1f} | {r.get('temperature_c', 27.0):g} "
+                     f"| {100 * r['yield_fraction']:.2f} % | {r['stuck']} "
                      f"| {r['broken']} | {r['pulses']} | {r['energy_j'] * 1e6:.1f} | {r['time_s'] * 1e3:.1f} "
                      f"| {100 * r['accuracy_ideal_quantized']:.2f} % | {100 * r['accuracy_intended']:.2f} % "
                      f"| {100 * r['accuracy_programmed']:.2f} % | {100 * r['accuracy_without_shorts']:.2f} % |")

@@ -34,6 +34,7 @@ EXTRA_STUDIES = {
     "nonlinear": "15 points: bias-dependent TMR, V_read 0.05..0.5 V for linear junctions and V_h 0.5, 0.3 V",
     "mitigation": "8 points: the base with each mitigation (IR-drop compensation, device-aware states, "
                   "disconnected shorts, operating-point levels) and with calibration",
+    "temperature": "5 points: -40, 0, 27, 85 and 125 C (wires, TMR, R_P, access transistor, read disturb)",
 }
 #: Fault rates (fraction of cells, split evenly over stuck-P, stuck-AP, open, short) of the faults study.
 FAULT_RATES = (0.0, 0.005, 0.01, 0.02, 0.05)
@@ -46,6 +47,8 @@ MITIGATIONS = (("none", "none", 0), ("calibration (256 images)", "none", 256),
                ("compensate + calibration", "compensate=3", 256), ("device-aware states", "aware", 0),
                ("disconnect shorts", "disconnect", 0), ("aware + disconnect + compensate", "compensate=3,aware,disconnect", 0),
                ("all + calibration", "compensate=3,aware,disconnect,operating-point", 256))
+#: Temperatures (C) of the temperature study: automotive grade 1, -40..125 C, and SPICE's nominal 27 C.
+TEMPERATURES_C = (-40.0, 0.0, 27.0, 85.0, 125.0)
 #: Multiples of the typical correlated spreads (:meth:`xbar.device.variation.Variation.typical`) of that study.
 CORRELATED_SCALES = (0.0, 1.0, 2.0, 4.0)
 
@@ -102,6 +105,8 @@ def study_specs(base, studies=tuple(STUDIES)) -> list[tuple[str, str, object]]:
                     rep(base, v_read=v, v_half_volt=vh)) for vh in NONLINEAR_V_HALFS for v in NONLINEAR_V_READS]
     if "mitigation" in studies:
         points += [("mitigation", label, rep(base, mitigation=m, calibration_images=n)) for label, m, n in MITIGATIONS]
+    if "temperature" in studies:
+        points += [("temperature", f"{t:g} C", rep(base, temperature_c=t)) for t in TEMPERATURES_C]
     return points
 
 

@@ -32,6 +32,7 @@ from xbar.solvers import NativeSolver, make_solver
 from xbar.solvers.newton import NewtonSolver, cell_voltages, device_currents
 from xbar.util.atomic import atomic_open
 from xbar.util.errors import ParameterError
+from xbar.util.files import parsing, read_npz
 from xbar.util.tasks import check_task_timeout, gather
 from xbar.util.validate import real_array
 
@@ -111,7 +112,7 @@ class AnalogNetwork(PlacedNetwork):
         """
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
-        if backend == "native" and self.device.mtj.linear:
+        if backend == "native" and self.device.mtj.linear and self.spec.access is None:
             return self._adc(self._noisy(vt @ self.effective_matrix(tile), tile), tile)
         if backend not in ("native", "ngspice", "pyspice"):
             raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice, pyspice or ideal")
@@ -280,13 +281,14 @@ class AnalogNetwork(PlacedNetwork):
 
 def _ir_cached(path, shape: tuple) -> tuple | None:
     """(worst V, mean V, map [rows, cols] V, worst device A) cached at ``path``, if readable and sane; else None."""
-    if path is None or not path.is_file():
+    if path is None or not (path.exists() or path.is_symlink()):
         return None
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with parsing(path, "cache entry"):
+            f = read_npz(path, "cache entry")
             worst, mean, heat, worst_i = float(f["worst_v"]), float(f["mean_v"]), f["map_v"], float(f["worst_device_a"])
-    except (OSError, ValueError, KeyError):
-        return None  # unreadable or foreign: recompute and overwrite
+    except ParameterError:
+        return None  # unreadable, foreign or not a regular file: recompute and overwrite
     if heat.shape != shape or not (np.isfinite(heat).all() and np.isfinite([worst, mean, worst_i]).all()):
         return None
     return worst, mean, heat, worst_i

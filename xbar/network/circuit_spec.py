@@ -21,7 +21,9 @@ from xbar.device.junction import MTJ
 from xbar.util.ranges import check
 from xbar.network.mapping import SCHEMES
 from xbar.network.quantize import SCALE_RULES
-from xbar.util.validate import choice, integer, real
+from xbar.util.validate import choice, instance, integer, real
+from xbar.device.access import AccessTransistor
+from xbar.device.temperature import check_temperature
 
 #: Default tile: 128 x 128 devices, assumed: a common macro size (64 differential outputs per tile).
 DEFAULT_TILE = 128
@@ -101,6 +103,11 @@ class CircuitSpec:
     #: Mitigations that choose the states against the arrays as they are (:mod:`xbar.network.mitigation`):
     #: a comma list such as "compensate=3,aware,disconnect"; "none" (default) keeps the plain mapping.
     mitigation: str = "none"
+    #: The read transistor in series with every device (:mod:`xbar.device.access`), None for none;
+    #: tiles with one are solved per batch (:class:`xbar.solvers.StackNewtonSolver`).
+    access: AccessTransistor | None = None
+    #: Operating temperature in C (:mod:`xbar.device.temperature`); None: the devices' 27 C values.
+    temperature_c: float | None = None
 
     def __post_init__(self):
         def put(name, check):
@@ -164,6 +171,9 @@ class CircuitSpec:
         if not isinstance(self.mitigation, str):
             raise ParameterError(f"mitigation must be a comma list of names, got {self.mitigation!r}")
         object.__setattr__(self, "mitigation", self.mitigations().name)
+        if self.access is not None:
+            instance("access", self.access, AccessTransistor)
+        put("temperature_c", lambda n, v: None if v is None else check_temperature(v))
 
     def mitigations(self):
         """The :class:`~xbar.network.mitigation.Mitigation` that ``mitigation`` names."""

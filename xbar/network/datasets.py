@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from xbar.util.atomic import atomic_open
+from xbar.util.files import LIMITS, open_file, parsing
 from xbar.util.errors import ParameterError, XbarError
 from xbar.util.validate import int_array, real_array
 
@@ -108,7 +109,7 @@ def default_data_dir() -> Path:
 def file_md5(path: Path) -> str:
     """Hex MD5 of a file, read in chunks."""
     digest = hashlib.md5()
-    with open(path, "rb") as fh:
+    with open_file(path, "dataset file") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -208,8 +209,12 @@ def _fetch(key: str, data_dir: Path, download: bool) -> dict[str, Path]:
 
 def read_idx(path: Path) -> np.ndarray:
     """Array stored in one gzip-compressed IDX file (unsigned bytes, any number of dims)."""
-    with gzip.open(path, "rb") as fh:
-        raw = fh.read()
+    cap = LIMITS["dataset file"]
+    with open_file(path, "dataset file") as f, parsing(path, "dataset file", "a gzip-compressed IDX file"), \
+            gzip.open(f, "rb") as fh:
+        raw = fh.read(cap + 1)
+    if len(raw) > cap:
+        raise ParameterError(f"dataset file {path}: decompresses to more than {cap >> 20} MiB, too large for a dataset file")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ParameterError(f"{path} is not an unsigned-byte IDX file")
     ndim = raw[3]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,6 +22,7 @@ import numpy as np
 from xbar.network import datasets
 from xbar.util.atomic import atomic_open
 from xbar.util.errors import ParameterError
+from xbar.util.files import parsing, read_npz
 from xbar.util.validate import real_array
 
 #: Hidden width, epochs and Adam step of the paper's network (scikit-learn's default step).
@@ -173,13 +173,11 @@ def save(network: Network, path: Path) -> None:
 
 def load(path: Path) -> Network:
     """Read a network written by :func:`save`; a ParameterError if the file is not one."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            n = sum(1 for k in f.files if k.startswith("w"))
-            net = Network([np.asarray(f[f"w{l}"], dtype=np.float64) for l in range(n)],
-                          [np.asarray(f[f"b{l}"], dtype=np.float64) for l in range(n)])
-    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
-        raise ParameterError(f"{path} is not a network written by xbar: {exc}") from None
+    with parsing(path, "cache entry", "a network written by xbar"):
+        f = read_npz(path, "cache entry", "a network written by xbar")
+        n = sum(1 for k in f if k.startswith("w"))
+        net = Network([np.asarray(f[f"w{l}"], dtype=np.float64) for l in range(n)],
+                      [np.asarray(f[f"b{l}"], dtype=np.float64) for l in range(n)])
     if not all(np.isfinite(a).all() for a in net.weights + net.biases):
         raise ParameterError(f"{path} holds non-finite weights")
     return net

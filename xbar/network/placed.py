@@ -19,11 +19,12 @@ from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.mapping import MappedLayer, Tile, current_gain, map_layer, tile_layer
 from xbar.network.mlp import Network
 from xbar.network.models import Model, from_network
-from xbar.solvers import NativeSolver
+from xbar.solvers import NativeSolver, make_solver
 from xbar.solvers.ideal import summed_conductance
 from xbar.solvers.newton import NewtonSolver
 from xbar.util.atomic import atomic_open
 from xbar.util.errors import ParameterError
+from xbar.util.files import open_file, parsing
 
 #: Part of every cached effective matrix's key: bump it when the circuit model or solver
 #: changes what a tile's matrix is, so stale files on disk are never reused.
@@ -89,7 +90,8 @@ class PlacedNetwork:
         devices (``off`` [rows, cols], default :attr:`disconnected`) are absent from it, every cell open."""
         s, seed = self.spec, self.tile_seed(tile)
         common = dict(row_wire_ohm=s.wire_ohm, col_wire_ohm=s.wire_ohm, driver_ohm=s.driver_ohm,
-                      access_ohm=s.access_ohm, sense=s.sense, ref_ohm=s.ref_ohm)
+                      access_ohm=s.access_ohm, sense=s.sense, ref_ohm=s.ref_ohm, access=s.access,
+                      temperature_c=s.temperature_c)
         xb = Crossbar(device or self.device, tile.states, variation=s.variation(seed), faults=s.faults(seed), **common)
         off = self.disconnected.get((tile.layer, tile.index)) if off is None else off
         if off is None or not off.any():
@@ -110,7 +112,7 @@ class PlacedNetwork:
         key = (tile.layer, tile.index)
         if key not in self._solvers:
             c = self.circuit(tile)
-            self._solvers[key] = NewtonSolver(c) if c.nonlinear else NativeSolver(c)
+            self._solvers[key] = make_solver(c)
         return self._solvers[key]
 
     def _key(self, tile: Tile) -> str:
@@ -177,9 +179,12 @@ def _cached_matrix(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
 
     A corrupt, truncated or foreign entry is not trusted: the caller rebuilds it and overwrites it.
     """
+    if not (path.exists() or path.is_symlink()):
+        return None
     try:
-        m = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
+        with open_file(path, "cache entry") as f, parsing(path, "cache entry"):
+            m = np.load(f, allow_pickle=False)
+    except ParameterError:  # unreadable, foreign, or not a regular file of bounded size
         return None
     if not isinstance(m, np.ndarray) or m.dtype != np.float64 or m.shape != tuple(shape) or not np.isfinite(m).all():
         return None

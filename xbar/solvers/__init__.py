@@ -4,7 +4,8 @@ Every backend takes the one :class:`~xbar.array.circuit.Circuit` and returns a
 :class:`Solution` for a batch of row voltages [batch, rows]:
 
 * ``native``: exact sparse nodal analysis (scipy), factorized once; a circuit of
-  non-linear junctions (finite V_h) gets the Newton solver built on it;
+  non-linear junctions (finite V_h) gets the Newton solver built on it, one with
+  access transistors its stack variant (:mod:`.stack_newton`);
 * ``ngspice``: the real ngspice on the generated netlist;
 * ``pyspice``: the same netlist in libngspice, in this process (PySpice);
 * ``ideal``: I = V G with no parasitics.
@@ -27,6 +28,7 @@ from xbar.solvers.newton import NewtonSolver
 from xbar.solvers.ngspice import NgspiceSolver
 from xbar.solvers.pyspice import PySpiceSolver
 from xbar.solvers.result import Solution
+from xbar.solvers.stack_newton import StackNewtonSolver
 
 #: Predicted peak below which :func:`solve` does not read the free memory first (64 MiB).
 SMALL_BYTES = 64 * 2**20
@@ -40,6 +42,11 @@ def make_solver(circuit: Circuit | Crossbar, backend: str = "native", **options)
         raise ParameterError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if isinstance(circuit, Crossbar):
         circuit = build_circuit(circuit)
+    if backend == "native" and circuit.access_model is not None:
+        raise ParameterError(f"the native solvers cover only the built-in access transistor model; solve a "
+                             f"designer's model ({circuit.access_model.name}) with the ngspice backend")
+    if backend == "native" and circuit.access is not None:
+        return StackNewtonSolver(circuit, **options)
     if backend == "native" and circuit.nonlinear:
         return NewtonSolver(circuit, **options)
     return BACKENDS[backend](circuit, **options)
@@ -78,4 +85,4 @@ def solve(circuit: Circuit | Crossbar, inputs, backend: str = "native", node_vol
 
 
 __all__ = ["BACKENDS", "IdealSolver", "NativeSolver", "NewtonSolver", "NgspiceSolver", "PySpiceSolver", "Solution",
-           "make_solver", "solve"]
+           "StackNewtonSolver", "make_solver", "solve"]

@@ -44,7 +44,10 @@ def lines_max_batch(rows: int, cols: int) -> int:
 
 
 def is_nonlinear(xbar: Crossbar) -> bool:
-    """True when a junction's resistance depends on its bias (as :attr:`Circuit.nonlinear`)."""
+    """True when a junction's resistance depends on its bias, or an access transistor is in series (as
+    :attr:`Circuit.nonlinear`)."""
+    if xbar.access is not None:
+        return True
     rp = xbar.cell_rp_ohm()
     cells = xbar.cell_resistance_ohm
     return (bool(np.isfinite(xbar.device.mtj.v_half_volt)) and rp is not None
@@ -85,7 +88,8 @@ def solve_native(source: Circuit | Crossbar, inputs, node_voltages: bool = False
     if route not in ("lines", "matrix", "nodal") or (node_voltages and route != "nodal"):
         raise ParameterError(f"route {route!r} cannot solve a linear crossbar"
                              + (" with node voltages (only 'nodal' gives them)" if node_voltages else ""))
-    if route == "lines" and isinstance(source, Circuit) and not is_standard(source):
+    if route == "lines" and (xbar.temperature_c is not None  # wires at T: the line solver reads the 27 C values
+                             or isinstance(source, Circuit) and not is_standard(source)):
         route = "nodal" if node_voltages else "matrix"
     info = dict(backend="native", route=route)
     if route == "lines":

@@ -35,6 +35,7 @@ from threadpoolctl import threadpool_limits
 from xbar.array.circuit import Circuit, as_circuit, check_inputs
 from xbar.array.crossbar import Crossbar
 from xbar.util.errors import SolverError
+from xbar.solvers import checks
 from xbar.solvers.factor import SpdFactor
 from xbar.solvers.ordering import crossbar_order
 from xbar.solvers.pcg import WireCG
@@ -96,6 +97,8 @@ def branches(circuit: Circuit, device_siemens: np.ndarray | None = None) -> tupl
     """
     if device_siemens is None:
         g_dev, _ = device_transfer(circuit.cell_ohm, circuit.channel_segment_ohm)
+        if circuit.access is not None:  # zero-bias: the device in series with the transistor's on-resistance
+            g_dev = g_dev / (1.0 + g_dev * circuit.access.on_ohm(circuit.temp_c))
     else:
         g_dev = np.asarray(device_siemens, dtype=float)
     a = np.concatenate([g.a for g in circuit.resistors] + [circuit.device_top.ravel()])
@@ -179,6 +182,7 @@ class NativeSolver:
         self._order = crossbar_order(circuit, self._free, self._ports)
         self._factor = None
         self._matrix = None
+        self._spread = checks.resistance_spread(circuit)
 
     @property
     def factor(self) -> SpdFactor:
@@ -217,14 +221,31 @@ class NativeSolver:
             v_free = self._iterative_solve(rhs)
             if v_free is not None:
                 v[:, self._free] = v_free.T
-                return v
-            v_free = self.factor.solve(rhs)
-            v[:, self._free] = v_free.T
-            # One step of iterative refinement on the branch-by-branch residual brings Kirchhoff's
-            # law (and Tellegen's power balance) to rounding level.
-            resid = kcl_residual(self.circuit, v, self._branches)[:, self._free]
-            v[:, self._free] -= self.factor.solve(resid.T).T
+            else:
+                v[:, self._free] = self.factor.solve(rhs).T
+                # One step of iterative refinement on the branch-by-branch residual brings Kirchhoff's
+                # law (and Tellegen's power balance) to rounding level.
+                resid = kcl_residual(self.circuit, v, self._branches)[:, self._free]
+                v[:, self._free] -= self.factor.solve(resid.T).T
+        self._check_voltages(x, v)
         return v
+
+    def _device_siemens(self) -> np.ndarray:
+        """The devices' equivalent conductances [rows, cols]: the last branches of :func:`branches`."""
+        shape = self.circuit.device_top.shape
+        return self._branches[2][-shape[0] * shape[1]:].reshape(shape)
+
+    def _hint(self) -> str:
+        spread = self._spread
+        return (f"its resistances span a ratio of {spread:.2g}, past what double precision resolves; "
+                "use less variation" if spread > 1e15 else "")
+
+    def _check_voltages(self, x: np.ndarray, v: np.ndarray) -> None:
+        """The answer's own check (:mod:`.checks`): voltages within the sources', and Kirchhoff's law
+        recomputed where the resistance spread makes the factorization suspect."""
+        checks.check_node_voltages(self.circuit, x, v, "the native solver", self._hint())
+        if self._spread > checks.KCL_CHECK_SPREAD and len(self._free):
+            checks.check_kcl(self.circuit, v, self._free, self._branches, "the native solver", self._hint())
 
     def _iterative_solve(self, rhs: np.ndarray) -> np.ndarray | None:
         """L_FF^-1 rhs by wire-preconditioned CG for a few right-hand sides on a large, not yet factorized circuit.
@@ -252,6 +273,8 @@ class NativeSolver:
         """Sense currents and output voltages for a batch of row voltages [batch, rows]."""
         v = self.node_voltages(inputs)
         currents = (self._output_operator() @ v.T).T
+        checks.check_currents(self.circuit, check_inputs(inputs, self.circuit.shape[0]), currents,
+                              "the native solver", self._hint(), self._device_siemens())
         return Solution.from_currents(self.circuit, np.asarray(currents), node_voltages=v)
 
     def effective_matrix(self) -> np.ndarray:
@@ -267,6 +290,7 @@ class NativeSolver:
             m = c_op[:, self.circuit.input_nodes].toarray()
             if len(self._free):
                 m += self._port_matrix(c_free) if self._ports is not None else self._solved_matrix(c_free)
+            checks.check_matrix(self.circuit, m, "the native solver", self._hint(), self._device_siemens())
             self._matrix = np.ascontiguousarray(m)
         return self._matrix
 

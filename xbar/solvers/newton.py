@@ -36,7 +36,10 @@ from xbar.util.errors import SolverError
 from xbar.solvers.chord import ChordReads
 from xbar.solvers.factor import CholeskyFactor
 from xbar.solvers.native import NativeSolver, device_transfer, incidence
+from xbar.solvers import checks
 from xbar.solvers.result import Solution
+from xbar.solvers.stack import stack_cell_voltages, stack_device_currents
+from xbar.solvers.tridiagonal import tridiagonal as _tridiagonal
 
 #: Node-voltage array entries per batch chunk (bounds memory: ~8 arrays of this many doubles).
 _CHUNK_ENTRIES = 4_000_000
@@ -109,32 +112,6 @@ class _DeviceModel:
             if np.abs(a).max() <= 1e-15 * scale:
                 return i, h
         raise SolverError(f"Newton: a compound device's channel nodes did not converge (V_h = {self.vh:g} V)")
-
-
-def _tridiagonal(diag: np.ndarray, lower: float, upper: np.ndarray, rhs: tuple) -> list[np.ndarray]:
-    """Solve tridiagonal systems along the first axis (Thomas algorithm: the systems are diagonally dominant).
-
-    Row k: ``lower x[k-1] + diag[k] x[k] - upper[k] x[k+1] = rhs[k]``, for each array in ``rhs``
-    ([n, ...] like ``diag``); ``upper`` [n] is the coupling to k+1 (0 for the last row).
-    """
-    n = diag.shape[0]
-    c = np.empty_like(diag)
-    m = np.empty_like(diag)
-    m[0] = diag[0]
-    c[0] = -upper[0] / m[0]
-    for k in range(1, n):
-        m[k] = diag[k] - lower * c[k - 1]
-        c[k] = -upper[k] / m[k]
-    out = []
-    for r in rhs:
-        d = np.empty_like(r)
-        d[0] = r[0] / m[0]
-        for k in range(1, n):
-            d[k] = (r[k] - lower * d[k - 1]) / m[k]
-        for k in range(n - 2, -1, -1):
-            d[k] -= c[k] * d[k + 1]
-        out.append(d)
-    return out
 
 
 def wire_laplacian(circuit: Circuit) -> sp.csr_matrix:
@@ -297,6 +274,7 @@ class NewtonSolver:
             currents[~done] = self.solve(x[~done]).currents
         info = dict(backend="native", method="chord", v_half_volt=self.circuit.v_half_volt, tol=self.tol,
                     back_substitutions_per_vector=solves / max(1, len(x)), newton_vectors=int((~done).sum()))
+        checks.check_currents(self.circuit, x, currents, "the native solver (chord)")
         return Solution.from_currents(self.circuit, currents, solver=info)
 
     def solve(self, inputs) -> Solution:
@@ -307,7 +285,11 @@ class NewtonSolver:
                     newton_iterations_min=int(its.min()), newton_iterations_max=int(its.max()),
                     newton_iterations_mean=float(its.mean()),
                     preconditioned_solves=int(self.inner_iterations))
-        return Solution.from_currents(self.circuit, self._currents(v), node_voltages=v, solver=info)
+        x = check_inputs(inputs, self.circuit.shape[0])
+        checks.check_node_voltages(self.circuit, x, v, "the native solver (Newton)")
+        currents = self._currents(v)
+        checks.check_currents(self.circuit, x, currents, "the native solver (Newton)")
+        return Solution.from_currents(self.circuit, currents, node_voltages=v, solver=info)
 
 
 def device_currents(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
@@ -315,6 +297,8 @@ def device_currents(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
 
     From solved node voltages [batch, n_nodes]; linear and non-linear circuits alike.
     """
+    if circuit.access is not None:
+        return stack_device_currents(circuit, node_voltages)
     v_dev = node_voltages[:, circuit.device_top.ravel()] - node_voltages[:, circuit.device_read.ravel()]
     i, _ = _DeviceModel(circuit).solve(v_dev)
     return i.reshape((len(v_dev),) + circuit.shape)
@@ -325,6 +309,8 @@ def cell_voltages(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
 
     Works for linear and non-linear circuits (the channel nodes are solved with the junction I-V).
     """
+    if circuit.access is not None:
+        return stack_cell_voltages(circuit, node_voltages)
     v_dev = node_voltages[:, circuit.device_top.ravel()] - node_voltages[:, circuit.device_read.ravel()]
     _, h = _DeviceModel(circuit).solve(v_dev)
     cells = v_dev[None] if h is None else v_dev[None] - h  # [cells or 1, batch, devices]

@@ -2,7 +2,7 @@
 
 One ``ngspice -b -r out.raw`` process solves up to :data:`CHUNK` input vectors:
 one vector is an ``.op``; a batch is one ``.dc`` sweep whose step k plays
-vector k (:func:`xbar.array.netlist.sweep_sources`), so each vector costs one solve
+vector k (circuits with a temperature or access transistors: one ``.op`` per vector, see :func:`sweepable`) (:func:`xbar.array.netlist.sweep_sources`), so each vector costs one solve
 of the circuit instead of a re-setup per ``alter`` + ``op``. No ``.control`` section is written, so no netlist line can
 run a command; the only paths are argv entries inside a fresh temporary folder,
 which is removed also when the run times out or is terminated; every process is started by
@@ -25,7 +25,8 @@ import numpy as np
 from xbar.array.circuit import Circuit, as_circuit, check_inputs
 from xbar.array.crossbar import Crossbar
 from xbar.util.errors import SolverError
-from xbar.array.netlist import analysis_line, netlist_text, output_vectors, read_raw, source_vectors
+from xbar.array.netlist import analysis_line, driver_vectors, netlist_text, output_vectors, read_raw, source_vectors
+from xbar.solvers import checks
 from xbar.solvers.ngspice_run import (  # noqa: F401  (re-exported: the runner's API)
     check_timeout,
     find_ngspice,
@@ -147,24 +148,36 @@ def spice_deck(circuit: Circuit, x: np.ndarray) -> str:
     saving the outputs and the row sources' currents."""
     batch = x if len(x) > 1 else None
     text = netlist_text(circuit, inputs=None if batch is not None else x[0], analysis=False, batch=batch)
-    saves = output_vectors(circuit) + source_vectors(circuit, batch is not None)
+    saves = output_vectors(circuit) + source_vectors(circuit, batch is not None) + driver_vectors(circuit)
     return text + f".save {' '.join(saves)}\n{analysis_line(batch)}\n.end\n"
 
 
-def collect(circuit: Circuit, plot: dict, n: int) -> tuple[np.ndarray, float]:
-    """Sense currents [n, cols] from a result plot (name -> array [n]), checked by :func:`check_answer`."""
+def collect(circuit: Circuit, plot: dict, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Sense currents [n, cols] for inputs ``x`` [n, rows] from a result plot (name -> array [n]), checked by
+    :func:`check_answer` (Kirchhoff) and against what xbar applied and the passive bounds (:mod:`.checks`)."""
+    n = len(x)
     outs = output_vectors(circuit)
     srcs = source_vectors(circuit, n > 1)
-    missing = [name for name in outs + srcs if name not in plot]
+    drvs = driver_vectors(circuit)
+    missing = [name for name in outs + srcs + drvs if name not in plot]
     if missing:
         raise SolverError(f"ngspice result lacks {missing[0]}")
-    values = np.array([np.atleast_1d(plot[name]) for name in outs]).T
-    sources = np.array([np.atleast_1d(plot[name]) for name in srcs]).T
-    if values.shape != (n, len(outs)) or sources.shape != (n, len(srcs)):
+    values, sources, drivers = (np.array([np.atleast_1d(plot[name]) for name in names]).T
+                                for names in (outs, srcs, drvs))
+    if values.shape != (n, len(outs)) or sources.shape != (n, len(srcs)) or drivers.shape != (n, len(drvs)):
         raise SolverError(f"ngspice returned {values.shape[0]} points for {n} input vectors")
     residual = check_answer(circuit, values, sources)
     currents = values if circuit.sense == "tia" else values / circuit.crossbar.ref_ohm
+    checks.check_applied(circuit, x, drivers, -sources, "ngspice")
+    checks.check_node_voltages(circuit, x, drivers, "ngspice")
+    checks.check_currents(circuit, x, currents, "ngspice")
     return currents, residual
+
+
+def sweepable(circuit: Circuit) -> bool:
+    """Whether a batch can be one ``.dc`` sweep of TEMP used as a counter: only when nothing in the
+    circuit depends on temperature (no temperature set, no access transistor); else one ``.op`` per vector."""
+    return circuit.access is None and circuit.temperature_c is None
 
 
 class NgspiceSolver:
@@ -186,8 +199,9 @@ class NgspiceSolver:
         c = self.circuit
         x = check_inputs(inputs, c.shape[0])
         parts, residual, klu_used = [], 0.0, True
-        for start in range(0, len(x), CHUNK):
-            chunk = x[start:start + CHUNK]
+        step = CHUNK if sweepable(c) else 1
+        for start in range(0, len(x), step):
+            chunk = x[start:start + step]
             currents, res, klu = self._run(chunk)
             parts.append(currents)
             residual, klu_used = max(residual, res), klu_used and klu
@@ -202,5 +216,5 @@ class NgspiceSolver:
             if not (work / "out.raw").is_file():
                 raise SolverError(f"ngspice wrote no results: {last_error(output)}")
             plot = read_raw(work / "out.raw")[-1]
-        currents, residual = collect(self.circuit, plot, len(x))
+        currents, residual = collect(self.circuit, plot, x)
         return currents, residual, bool(_KLU_USED.search(output))

@@ -32,7 +32,7 @@ import numpy as np
 from xbar.array.circuit import Circuit, as_circuit, check_inputs
 from xbar.array.crossbar import Crossbar
 from xbar.util.errors import SolverError
-from xbar.array.netlist import output_vectors, source_vectors
+from xbar.array.netlist import driver_vectors, output_vectors, source_vectors
 from xbar.solvers.ngspice import (
     CHUNK,
     _KLU_USED,
@@ -204,8 +204,9 @@ class PySpiceSolver:
             if re.search(r"^\s*error|no convergence", output, re.I | re.M):
                 raise SolverError(f"ngspice failed: {last_error(output)}")
             check_log(output)
-            plot = e.vectors(output_vectors(self.circuit) + source_vectors(self.circuit, len(x) > 1))
+            plot = e.vectors(output_vectors(self.circuit) + source_vectors(self.circuit, len(x) > 1)
+                             + driver_vectors(self.circuit))
         finally:
             e.clear()
-        currents, residual = collect(self.circuit, plot, len(x))
+        currents, residual = collect(self.circuit, plot, x)
         return currents, residual, bool(_KLU_USED.search(output))

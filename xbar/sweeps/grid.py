@@ -16,16 +16,15 @@ import itertools
 import json
 import math
 import os
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xbar.util.errors import ParameterError
+from xbar.util.files import read_toml
 from xbar.sweeps.registry import (
     GRIDS_DIR,
-    MAX_GRID_BYTES,
     MAX_POINTS,
     _is_target,
     _load_target,
@@ -114,20 +113,10 @@ def load_grid(spec: str | Path) -> Grid:
     path = Path(spec)
     if not path.exists() and str(spec) in shipped_grids():
         path = GRIDS_DIR / f"{spec}.toml"
-    try:
-        if path.is_file() and path.stat().st_size > MAX_GRID_BYTES:
-            raise ParameterError(f"{path}: {path.stat().st_size:,} bytes is too large for a grid file "
-                                 f"(at most {MAX_GRID_BYTES:,})")
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         raise ParameterError(f"no grid file {str(spec)!r} and no shipped grid of that name "
-                             f"(shipped: {', '.join(shipped_grids())})") from None
-    except IsADirectoryError:
-        raise ParameterError(f"grid {str(spec)!r} is a folder, not a TOML file") from None
-    except UnicodeDecodeError as exc:
-        raise ParameterError(f"{path}: not UTF-8 text (byte {exc.start}); a grid file is UTF-8 TOML") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"{path}: invalid TOML: {exc}") from None
+                             f"(shipped: {', '.join(shipped_grids())})")
+    data = read_toml(path, "grid file")
     return grid_from_dict(data, str(path))
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 
 from xbar.util.errors import ParameterError
+from xbar.util.files import LIMITS
 
 
 #: Experiment name -> "module:function", imported only when a sweep uses it. A grid file
@@ -34,7 +35,7 @@ GRIDS_DIR = Path(__file__).parent / "grids"
 MAX_POINTS = 100_000
 
 #: Largest grid file read, in bytes: a grid is a few lines of TOML.
-MAX_GRID_BYTES = 1 << 20
+MAX_GRID_BYTES = LIMITS["grid file"]
 
 #: Header field that marks a results file's grid line.
 HEADER_TAG = "xbar_sweep"

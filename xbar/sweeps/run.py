@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from xbar.util.errors import ParameterError, XbarError
-from xbar.util.tasks import run_tasks
+from xbar.util.tasks import dask_client, run_tasks
 from xbar.sweeps.registry import HEADER_TAG, experiment_target, run_point
 from xbar.sweeps.grid import Point, Sweep
 from xbar.sweeps.store import open_sweep_store
@@ -43,6 +43,16 @@ def run_sweep(sweep: Sweep, path: str | Path, *, workers: int = 1, scheduler=Non
     if scheduler is None and (not isinstance(workers, int) or workers < 1):
         raise ParameterError(f"workers must be an integer >= 1, got {workers!r}")
     path = Path(path)
+    # Reach the cluster first: an unreachable scheduler is one error line, before any file or progress bar.
+    client, own = dask_client(scheduler) if scheduler is not None else (None, False)
+    try:
+        return _run(sweep, path, workers, client, quiet)
+    finally:
+        if own:
+            client.close()
+
+
+def _run(sweep: Sweep, path: Path, workers: int, client, quiet: bool) -> RunSummary:
     grid = sweep.grid
     header = {HEADER_TAG: 1, "experiment": grid.experiment, "axes": {k: list(v) for k, v in grid.axes.items()},
               "figure": grid.figure, "keys": sweep.keys}
@@ -55,7 +65,7 @@ def run_sweep(sweep: Sweep, path: str | Path, *, workers: int = 1, scheduler=Non
         resumed = len(sweep.points) - len(todo)
         failures = []
         target = sweep.target or experiment_target(grid.experiment)
-        tasks = run_tasks(run_point, [(target, p.params) for p in todo], workers=workers, scheduler=scheduler,
+        tasks = run_tasks(run_point, [(target, p.params) for p in todo], workers=workers, scheduler=client,
                           names=[f"xbar-sweep-{p.key}" for p in todo])
         with closing(tasks), tqdm(total=len(sweep.points), initial=resumed, desc=grid.experiment,
                                   unit="pt", disable=quiet, file=sys.stderr, dynamic_ncols=True) as bar:

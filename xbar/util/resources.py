@@ -109,19 +109,21 @@ def batch_bytes(rows: int, cols: int, batch: int, backend: str = "native") -> in
 def array_file_shape(path) -> tuple[int, ...] | None:
     """Shape of the array in a .npy file (from its header), or an upper estimate for a CSV
     ([size / length of the first line, fields of the first line]); None when it cannot tell.
-    Reads only the first bytes, so a huge file is judged before it is loaded."""
+    Reads only the first bytes, so a huge file is judged before it is loaded; never opens what is
+    not a regular file of at most ``LIMITS["input file"]`` bytes (:mod:`xbar.util.files`)."""
     import numpy as np
 
+    from xbar.util.files import check_file, open_file
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
+        size = check_file(path, "input file")
+        with open_file(path, "input file") as f:
             if str(path).endswith(".npy"):
                 version = np.lib.format.read_magic(f)
                 read = {(1, 0): np.lib.format.read_array_header_1_0,
                         (2, 0): np.lib.format.read_array_header_2_0}.get(version)
                 return tuple(int(n) for n in read(f)[0]) if read else None
             first = f.readline(1 << 20)
-    except (OSError, ValueError, SyntaxError):
+    except (OSError, ValueError, SyntaxError):  # ParameterError too: the reader refuses it in its own words
         return None
     if not first.strip():
         return None

@@ -100,7 +100,7 @@ def read_store(path: str | os.PathLike, kind: Kind) -> tuple[list[dict], dict[st
                 break
             try:
                 entry = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: a line nested too deeply to parse
                 if line.startswith(kind.magic):
                     raise ParameterError(f"{str(path)!r} line {number}: {kind.name} header is not valid JSON "
                                          "(hand-edited?); restore it or start a new results file") from None

@@ -206,6 +206,12 @@ def _run_local(function, args, workers: int, timeout_s: float | None, retries: i
             pool.close()
 
 
+def dask_client(scheduler):
+    """(a Dask client for ``scheduler``, whether this call opened it): connect before anything is written or
+    shown, so an unreachable scheduler is one error line (the caller closes a client it opened)."""
+    return _client(scheduler)
+
+
 def _client(scheduler):
     from dask.distributed import Client
 

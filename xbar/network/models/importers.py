@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from xbar.util.errors import ParameterError
+from xbar.util.files import check_file, parsing, read_bytes, read_npz
 from xbar.network.models.model import ACTIVATIONS, Activation, Conv, Dense, Model, Pool, Reshape
+
+#: Largest weight or bias magnitude accepted: squares and sums of products of larger values
+#: overflow double precision (1e300 gives inf and NaN downstream).
+MAX_MAGNITUDE = 1e100
 
 SUPPORTED_ONNX = ("Gemm", "MatMul", "Add", "Conv", "Relu", "Sigmoid", "Tanh", "Softmax", "MaxPool",
                   "AveragePool", "Flatten", "Reshape", "Identity", "Dropout", "Constant")
@@ -31,19 +36,14 @@ def load_model(path) -> Model:
     suffix = path.suffix.lower()
     if suffix not in (".onnx", ".npz"):
         raise ParameterError(f"model {path}: unknown format {suffix or '(no suffix)'!r}; give an .onnx or .npz file")
-    if not path.is_file():
-        raise ParameterError(f"model {path}: no such file")
+    check_file(path, "model")
     return load_onnx(path) if suffix == ".onnx" else load_npz(path)
 
 
 def load_npz(path) -> Model:
     """An MLP from ``.npz`` weights (keys in the module docstring)."""
     where = f"model {path}"
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as exc:
-        raise ParameterError(f"{where}: not a readable .npz file ({exc})") from None
+    arrays = read_npz(path, "model")
     n = 0
     while f"w{n}" in arrays:
         n += 1
@@ -73,26 +73,45 @@ def load_npz(path) -> Model:
 
 
 def _finite(a, where: str) -> np.ndarray:
-    try:
-        a = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{where} is not numeric") from None
+    a = np.asarray(a)
+    if a.dtype.kind == "c":
+        raise ParameterError(f"{where} holds complex values; xbar refuses them rather than drop the imaginary part")
+    if a.dtype.kind not in "biuf":
+        raise ParameterError(f"{where} is not numeric ({a.dtype})")
+    a = a.astype(np.float64)
     if not np.isfinite(a).all():
         raise ParameterError(f"{where} holds non-finite values")
+    if a.size and np.abs(a).max() > MAX_MAGNITUDE:
+        raise ParameterError(f"{where} holds values up to {np.abs(a).max():.3g}, past the {MAX_MAGNITUDE:.0e} whose "
+                             "products and squares double precision still holds")
     return a
 
 
 def load_onnx(path) -> Model:
     """A model from an ONNX file (operators in :data:`SUPPORTED_ONNX`)."""
     import onnx
-    from onnx import numpy_helper
 
     where = f"model {path}"
+    data = read_bytes(path, "model")
+    if not data:
+        raise ParameterError(f"{where}: the file is empty (0 bytes), not an ONNX model")
     try:
-        proto = onnx.load(str(path))
+        proto = onnx.load_model_from_string(data)
     except Exception as exc:  # onnx raises DecodeError and others for a damaged file
         raise ParameterError(f"{where}: not a readable ONNX file ({type(exc).__name__})") from None
+    with parsing(path, "model", "a consistent ONNX model"):
+        return _onnx_model(proto, where)
+
+
+def _onnx_model(proto, where: str) -> Model:
+    """The xbar model of a parsed ONNX ``proto``."""
+    import onnx
+    from onnx import numpy_helper
+
     graph = proto.graph
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in graph.initializer):
+        raise ParameterError(f"{where}: weights in external data files are not supported; export them inside "
+                             "the .onnx file")
     unknown = sorted({n.op_type for n in graph.node} - set(SUPPORTED_ONNX))
     if unknown:
         raise ParameterError(f"{where}: unsupported ONNX operator(s) {', '.join(unknown)}; xbar runs "
@@ -129,8 +148,14 @@ def load_onnx(path) -> Model:
     return Model(tuple(o for o in ops if o is not None), shape, where)
 
 
-def _pair(v, default=(1, 1)) -> tuple[int, int]:
-    return tuple(int(x) for x in v) if v is not None else default
+def _pair(v, default=(1, 1), name: str = "", at: str = "") -> tuple[int, int]:
+    """Two positive integers from an ONNX attribute (strides, dilations, kernel_shape)."""
+    if v is None:
+        return default
+    p = tuple(int(x) for x in v)
+    if len(p) != 2 or min(p) < 1:
+        raise ParameterError(f"{at}: {name} must be two integers >= 1 (2-D), got {list(p)}")
+    return p
 
 
 def _pads(attrs: dict, at: str) -> tuple[int, int, int, int]:
@@ -139,6 +164,8 @@ def _pads(attrs: dict, at: str) -> tuple[int, int, int, int]:
     p = [int(x) for x in attrs.get("pads", [0, 0, 0, 0])]
     if len(p) != 4:
         raise ParameterError(f"{at}: only 2-D pads are supported")
+    if min(p) < 0:
+        raise ParameterError(f"{at}: pads must be >= 0, got {p}")
     return p[0], p[1], p[2], p[3]
 
 
@@ -188,13 +215,16 @@ def _onnx_op(op: str, attrs: dict, params: list, ops: list, at: str) -> list:
         if int(attrs.get("group", 1)) != 1:
             raise ParameterError(f"{at}: group={attrs['group']} (grouped/depthwise) is not supported")
         b = _finite(params[1], f"{at} bias") if len(params) == 2 else np.zeros(w.shape[0])
-        return [Conv(w, b, _pair(attrs.get("strides")), _pads(attrs, at), _pair(attrs.get("dilations")))]
+        return [Conv(w, b, _pair(attrs.get("strides"), name="strides", at=at), _pads(attrs, at),
+                     _pair(attrs.get("dilations"), name="dilations", at=at))]
     if op in ("MaxPool", "AveragePool"):
         if attrs.get("ceil_mode", 0) or attrs.get("storage_order", 0) or \
                 any(int(d) != 1 for d in attrs.get("dilations", [1, 1])):
             raise ParameterError(f"{at}: ceil_mode, storage_order and dilations are not supported")
-        kernel = _pair(attrs["kernel_shape"])
-        return [Pool("max" if op == "MaxPool" else "avg", kernel, _pair(attrs.get("strides")),
+        if "kernel_shape" not in attrs:
+            raise ParameterError(f"{at}: needs a kernel_shape")
+        kernel = _pair(attrs["kernel_shape"], name="kernel_shape", at=at)
+        return [Pool("max" if op == "MaxPool" else "avg", kernel, _pair(attrs.get("strides"), name="strides", at=at),
                      _pads(attrs, at), bool(attrs.get("count_include_pad", 0)))]
     if op == "Flatten":
         if attrs.get("axis", 1) != 1:

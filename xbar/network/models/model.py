@@ -166,6 +166,10 @@ class Model:
                     raise ParameterError(f"{where} needs [channels, height, width] inputs, gets {list(shape)}")
                 kh, kw = op.weight.shape[2:] if isinstance(op, Conv) else op.kernel
                 dil = op.dilation if isinstance(op, Conv) else (1, 1)
+                if min(op.stride) < 1 or min(dil) < 1 or min(kh, kw) < 1 or min(op.pads) < 0:
+                    raise ParameterError(f"{where}: strides, dilations and kernel sizes must be >= 1 and pads "
+                                         f">= 0, got stride {list(op.stride)}, dilation {list(dil)}, kernel "
+                                         f"{[kh, kw]}, pads {list(op.pads)}")
                 if isinstance(op, Conv) and op.weight.shape[1] != shape[0]:
                     raise ParameterError(f"{where} takes {op.weight.shape[1]} channels, gets {shape[0]}")
                 oh = _out_size(shape[1], kh, op.stride[0], op.pads[0], op.pads[2], dil[0])
@@ -225,6 +229,9 @@ class Model:
                     n = len(x)
                     a, oh, ow = im2col(x, *op.weight.shape[2:], op.stride, op.pads, op.dilation)
                 z = a @ w + b if matmul is None else np.asarray(matmul(k, a), dtype=np.float64)
+                if not np.isfinite(z).all():
+                    raise ParameterError(f"{self.name}: matrix layer {k} gives non-finite values (weights or "
+                                         "inputs too large for double precision); refusing the result")
                 x = z if isinstance(op, Dense) else z.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
                 k += 1
             elif isinstance(op, Activation):
@@ -233,6 +240,9 @@ class Model:
                 x = _pool(op, x)
             else:
                 x = x.reshape((len(x),) + tuple(op.shape))
+        if not np.isfinite(x).all():
+            raise ParameterError(f"{self.name}: the outputs are not finite (weights too large for double "
+                                 "precision); refusing them")
         return x
 
     def predict(self, x: np.ndarray, matmul: MatMul | None = None) -> np.ndarray:
