@@ -52,7 +52,7 @@ def device_bound_siemens(circuit: Circuit, span_volt: float = 0.0) -> np.ndarray
     """
     from xbar.solvers.native import device_transfer  # native imports this module
     cells = circuit.cell_ohm
-    if circuit.nonlinear and span_volt > 0:
+    if circuit.junctions_nonlinear and span_volt > 0:  # an access transistor only lowers it
         rp = circuit.cell_rp_ohm
         with np.errstate(invalid="ignore"):
             low = rp + (cells - rp) / (1.0 + (span_volt / circuit.v_half_volt) ** 2)
