@@ -96,6 +96,8 @@ def test_subckt_refuses_sources(tmp_path):
     xb = Crossbar(library_device(thickness_nm=1.9, n_cells=1), np.zeros((2, 2), int))
     with pytest.raises(ParameterError, match="ports, not sources"):
         netlist_text(xb, inputs=[0.1, 0.1], subckt="arr")
+    with pytest.raises(ParameterError, match="ports, not sources"):
+        netlist_text(xb, subckt="arr", capacitors=True)
     with pytest.raises(ParameterError, match="include path"):
         tb.testbench_text(xb, [0.1, 0.1], "../x.cir", "arr")
     assert main(["netlist", "--rows", "2", "--cols", "2", "-o", str(tmp_path / "a.cir"), "--testbench",

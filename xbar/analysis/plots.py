@@ -192,20 +192,39 @@ def analog_vs_ideal(z_ideal: np.ndarray, z_analog: np.ndarray, max_points: int =
 
 
 def step_response(times_s: np.ndarray, currents: np.ndarray, final: np.ndarray, band: float,
-                  settling_s: np.ndarray, max_lines: int = 16, title: str = "") -> Figure:
-    """Column currents after a step (in uA against ns), the settling band and each column's settling time."""
-    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
-    ax = fig.add_subplot()
+                  settling_s: np.ndarray, max_lines: int = 16, title: str = "", other=None,
+                  other_label: str = "ngspice") -> Figure:
+    """Column currents after a step on a log time axis, and below, zoomed on the settling band, each
+    column's distance from its final value in bands; dotted lines mark each settling time.
+
+    ``other`` (times [T'], currents [T', cols]), e.g. ngspice's trace, is overlaid dashed in black.
+    """
+    fig = Figure(figsize=(6.4, 6.0), layout="constrained")
+    top, zoom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     t = np.asarray(times_s) * 1e9
+    keep = t > 0  # a log axis: the t = 0 point (all sources at 0 V) is left out
     cols = np.argsort(-np.abs(final))[:max_lines]
     for j in cols:
-        line, = ax.plot(t, currents[:, j] * 1e6, lw=1)
-        ax.axhspan((final[j] - band) * 1e6, (final[j] + band) * 1e6, color=line.get_color(), alpha=0.12)
-        if np.isfinite(settling_s[j]):
-            ax.axvline(settling_s[j] * 1e9, color=line.get_color(), lw=0.6, ls=":")
-    ax.set_xlabel("time after the step (ns)")
-    ax.set_ylabel("column current (uA)")
-    ax.set_title(title or f"step response ({len(cols)} largest columns), band +-{band * 1e6:.3g} uA")
+        line, = top.plot(t[keep], currents[keep, j] * 1e6, lw=1)
+        zoom.plot(t[keep], (currents[keep, j] - final[j]) / band, lw=1, color=line.get_color())
+        top.axhspan((final[j] - band) * 1e6, (final[j] + band) * 1e6, color=line.get_color(), alpha=0.12)
+        if np.isfinite(settling_s[j]) and settling_s[j] > 0:
+            for ax in (top, zoom):
+                ax.axvline(settling_s[j] * 1e9, color=line.get_color(), lw=0.6, ls=":")
+    if other is not None:
+        ot, oc = np.asarray(other[0]) * 1e9, np.asarray(other[1])
+        okeep = ot > 0
+        for k, j in enumerate(cols):
+            top.plot(ot[okeep], oc[okeep, j] * 1e6, "k--", lw=0.7, label=other_label if k == 0 else None)
+            zoom.plot(ot[okeep], (oc[okeep, j] - final[j]) / band, "k--", lw=0.7)
+        top.legend(loc="best", fontsize="small")
+    zoom.axhspan(-1, 1, color="0.85", zorder=0)
+    zoom.set_ylim(-5, 5)
+    zoom.set_xscale("log")
+    zoom.set_xlabel("time after the step (ns, log)")
+    zoom.set_ylabel("(I - final) / band")
+    top.set_ylabel("column current (uA)")
+    top.set_title(title or f"step response ({len(cols)} largest columns), band +-{band * 1e6:.3g} uA")
     return fig
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xbar.util.errors import ParameterError
+from xbar.util.errors import ParameterError, SolverError
 
 #: Default settling band: half an LSB of an 8-bit ADC over the column's full scale (assumed, as Periphery.adc_bits).
 DEFAULT_ADC_BITS = 8
@@ -109,3 +109,91 @@ def column_elmore_delay(circuit) -> np.ndarray:
         sense_c = sum(g.farad.sum() for g in circuit.capacitors if g.prefix == "Co") / cols
         delay = delay + (c.sum(axis=0) + sense_c) / (1.0 / xb.ref_ohm + g_col)
     return delay
+
+
+def check_settled(settling_s: np.ndarray, t_end_s: float, steps: int) -> None:
+    """Raise :class:`SolverError` when some output never settled (settling time inf at the run's end).
+
+    The one place that turns "still outside the band at the last sample" into an
+    error, so no report says "settled: inf ns".
+    """
+    t = np.asarray(settling_s, dtype=float)
+    late = np.flatnonzero(~np.isfinite(t))
+    if len(late):
+        raise SolverError(f"the step response did not settle within {steps} steps ({t_end_s * 1e9:.4g} ns): "
+                          f"{len(late)} column(s) (first: column {late[0]}) still outside the settling band; "
+                          "allow more steps (--max-steps) or a longer --dt (or widen --band)")
+
+
+#: Two correct solvers of one circuit settle alike when (assumed tolerance), from each one's settling time (plus two
+#: time steps) on, the other stays within this many bands of the final value. An amplitude test, not
+#: a comparison of times: a column whose error creeps along the band's edge can cross it at very
+#: different times in two correct runs while the traces differ by a fraction of a band.
+#: For a column whose error starts 500 bands out, a trace 3 % slower (backward Euler's lag) is 1.2 bands
+#: out at the other's settling time, 6 % slower 1.45, 20 % slower 2.8.
+BAND_SLACK_RATIO = 1.5
+
+
+def compare_step_responses(times_s: np.ndarray, outputs: np.ndarray, other_times_s: np.ndarray,
+                           other_outputs: np.ndarray, final: np.ndarray, band: float, dt_s: float) -> dict:
+    """What a designer compares between two step responses of one circuit (e.g. native and ngspice).
+
+    ``outputs`` [T, cols] at ``times_s``, ``other_outputs`` [T', cols] at
+    ``other_times_s``, ``final`` [cols] the DC solution, ``band`` the absolute
+    settling band. Reported: each run's final values against the DC solution
+    (as a fraction of full scale), each column's settling time in both runs, and
+    the largest difference after the first time constant ``tau_s`` (the worst
+    settling time over ln(full scale / band), the single-pole equivalent) and
+    after 3 tau. The charging spike of the first picoseconds is not compared
+    point by point: there a 1 % difference in time is a large difference in
+    current. ``agree`` is true when both final values are within the band of the
+    DC solution and, from each run's settling time of a column (plus two time
+    steps) on, the other run's trace stays within :data:`BAND_SLACK_RATIO` bands;
+    ``problems`` lists what failed, one line each.
+    """
+    final = np.asarray(final, dtype=float).reshape(-1)
+    scale = float(np.abs(final).max())
+    if not scale > 0:
+        raise ParameterError("every final column current is 0: nothing to compare")
+    t_a = settling_times(times_s, outputs, final, band)
+    t_b = settling_times(other_times_s, other_outputs, final, band)
+    final_a = float(np.abs(np.asarray(outputs)[-1] - final).max())
+    final_b = float(np.abs(np.asarray(other_outputs)[-1] - final).max())
+    worst = float(np.max(np.where(np.isfinite(t_a), t_a, 0.0)))
+    tau = worst / float(np.log(scale / band)) if worst > 0 and scale > band else 0.0
+    common = np.array([np.interp(times_s, other_times_s, np.asarray(other_outputs)[:, j])
+                       for j in range(len(final))]).T
+    err = np.abs(common - np.asarray(outputs)).max(axis=1) / scale
+    t = np.asarray(times_s)
+    after = {k: float(err[t >= k * tau].max()) if (t >= k * tau).any() else 0.0 for k in (1, 3)}
+    problems = []
+    for name, e in (("first", final_a), ("second", final_b)):
+        if e > band:
+            problems.append(f"the {name} run ends {e / scale:.2e} of full scale from the DC solution "
+                            f"(band {band / scale:.2e})")
+    both = np.isfinite(t_a) & np.isfinite(t_b)
+    if not both.all():
+        problems.append(f"{int((~both).sum())} column(s) settle in one run only")
+    late = [j for j in np.flatnonzero(both)
+            if _outside_after(times_s, outputs, t_b[j] + 2 * dt_s, j, final[j]) > BAND_SLACK_RATIO * band
+            or _outside_after(other_times_s, other_outputs, t_a[j] + 2 * dt_s, j, final[j]) > BAND_SLACK_RATIO * band]
+    if late:
+        j = late[0]
+        problems.append(f"{len(late)} column(s) settle differently, first column {j}: {t_a[j] * 1e9:.4g} ns against "
+                        f"{t_b[j] * 1e9:.4g} ns, and one run is still more than {BAND_SLACK_RATIO:g} bands out after the "
+                        "other has settled")
+    diff = np.full(len(final), np.inf)
+    diff[both] = np.abs(t_a - t_b)[both] / np.maximum(np.maximum(t_a, t_b)[both], 1e-300)
+    return {"final_rel": final_a / scale, "other_final_rel": final_b / scale,
+            "settling_s": t_a.tolist(), "other_settling_s": t_b.tolist(),
+            "worst_s": worst, "other_worst_s": float(np.max(t_b)),
+            "worst_diff_rel": abs(worst - float(np.max(t_b))) / max(worst, float(np.max(t_b)), 1e-300),
+            "settling_diff_rel": float(diff.max()) if len(diff) else 0.0, "tau_s": tau,
+            "error_after_tau_rel": after[1], "error_after_3tau_rel": after[3],
+            "agree": not problems, "problems": problems}
+
+
+def _outside_after(times_s, outputs, t_s: float, j: int, final: float) -> float:
+    """Largest distance from ``final`` of output ``j`` at or after time ``t_s`` (0 when the run ends before)."""
+    keep = np.asarray(times_s) >= t_s
+    return float(np.abs(np.asarray(outputs)[keep, j] - final).max()) if keep.any() else 0.0

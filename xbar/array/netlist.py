@@ -207,10 +207,9 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
     x = np.zeros(rows) if inputs is None else check_inputs(inputs, rows)[0]
     if inputs is not None and np.shape(inputs) not in ((rows,), (1, rows)):
         raise ParameterError(f"a netlist takes one input vector of {rows} voltages, got shape {list(np.shape(inputs))}")
-    if subckt is not None:
-        check_subckt_name(subckt)
-    if subckt is not None and (inputs is not None or batch is not None or rise_s is not None):
-        raise ParameterError("a subcircuit has ports, not sources: give no inputs, batch or rise time with subckt")
+    if subckt is not None and check_subckt_name(subckt) and (inputs is not None or batch is not None or rise_s is not None or capacitors):
+        raise ParameterError("a subcircuit has ports, not sources, and no capacitances (DC): give no inputs, "
+                             "batch, rise time or capacitors with subckt")
     names = circuit.node_names() if subckt is None else port_node_names(circuit)
     mtj = xbar.device.mtj
     channel = circuit.channel_segment_ohm > 0

@@ -21,6 +21,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from xbar.analysis.energy import READ_PULSE_S
 from xbar.array.circuit import Circuit, as_circuit
@@ -138,7 +139,11 @@ class AnalogNetwork(PlacedNetwork):
         tiles = self.tiles[l]
         parts = [np.ascontiguousarray(v[:, t.rows[0]:t.rows[1]]) for t in tiles]
         if not self._tasks(backend):
-            return [self.tile_currents(t, p, backend) for t, p in zip(tiles, parts)]
+            # Tiles solved vector by vector (SPICE, non-linear junctions) can take minutes: show them after 5 s.
+            slow = backend in ("ngspice", "pyspice") or (backend == "native" and not self.device.mtj.linear)
+            shown = tqdm(tiles, desc=f"layer {l} tiles ({backend}, {len(v)} vectors)", unit="tile", delay=5,
+                         leave=False, disable=not slow)
+            return [self.tile_currents(t, p, backend) for t, p in zip(shown, parts)]
         options = dict(self.workers)
         timeout_s = options["timeout_s"]
         args = [(self.crossbar(t), p, backend, timeout_s) for t, p in zip(tiles, parts)]  # 10x smaller than circuits

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from xbar.array.circuit import Circuit, check_inputs
 from xbar.util.errors import ParameterError, SolverError
@@ -203,16 +204,24 @@ class TransientSolver:
 
 
 def settle(circuit: Circuit, inputs, final_currents: np.ndarray, band_a: float, dt_s: float,
-           method: str = "be", max_steps: int = 200_000, hold_steps: int = 50, rise_s: float = 0.0) -> Waveforms:
+           method: str = "be", max_steps: int = 200_000, hold_steps: int = 50, rise_s: float = 0.0,
+           progress: bool = True) -> Waveforms:
     """Step response run until every sense current has stayed within ``band_a`` / 10 of
-    ``final_currents`` [cols] (the DC solution) for ``hold_steps`` steps, or ``max_steps``."""
+    ``final_currents`` [cols] (the DC solution) for ``hold_steps`` steps, or ``max_steps``.
+
+    With ``progress``, a run still going after 5 s shows its steps and simulated time on stderr."""
     final = np.asarray(final_currents, dtype=float).reshape(-1)
     if not (np.isfinite(band_a) and band_a > 0):
         raise ParameterError(f"settling band must be > 0 A, got {band_a!r}")
     held = [0]
+    with tqdm(total=max_steps, desc="native transient", unit="step", delay=5, leave=False,
+              disable=not progress) as bar:
 
-    def stop(_t, i):
-        held[0] = held[0] + 1 if np.all(np.abs(i - final) <= band_a / 10) else 0
-        return held[0] >= hold_steps
+        def stop(t, i):
+            held[0] = held[0] + 1 if np.all(np.abs(i - final) <= band_a / 10) else 0
+            bar.update(1)
+            if bar.n % 200 == 0:
+                bar.set_postfix_str(f"t = {t * 1e12:.4g} ps", refresh=False)
+            return held[0] >= hold_steps
 
-    return TransientSolver(circuit, dt_s, method).step_response(inputs, max_steps, rise_s, stop=stop)
+        return TransientSolver(circuit, dt_s, method).step_response(inputs, max_steps, rise_s, stop=stop)

@@ -11,15 +11,17 @@ from tqdm.auto import tqdm
 
 
 @contextmanager
-def ticking(desc: str, estimate_s: float, disable: bool = False, interval_s: float = 0.5):
+def ticking(desc: str, estimate_s: float, disable: bool = False, interval_s: float = 0.5, delay_s: float = 2.0):
     """While the body runs, show ``desc`` with elapsed seconds against ``estimate_s`` (seconds, > 0).
 
-    The bar's total grows past the estimate when the step runs longer (the
-    estimate is a model, not a promise); it closes when the body returns or raises.
+    The bar appears once the step has run ``delay_s`` (a quick step, or one that
+    fails at once, prints nothing); its total grows past the estimate when the step
+    runs longer (the estimate is a model, not a promise); it closes when the body
+    returns or raises.
     """
     estimate = max(float(estimate_s), 1.0)
-    bar = tqdm(total=round(estimate, 1), desc=desc, unit="s", disable=disable, leave=False,
-               bar_format="{desc}: {n:.0f}/{total:.0f} s estimated [{elapsed}]")
+    bar = tqdm(total=round(estimate, 1), desc=desc, unit="s", disable=disable, leave=False, delay=delay_s,
+               mininterval=0, bar_format="{desc}: {n:.0f}/{total:.0f} s estimated [{elapsed}]")
     done = threading.Event()
     start = time.perf_counter()
 
@@ -28,8 +30,7 @@ def ticking(desc: str, estimate_s: float, disable: bool = False, interval_s: flo
             elapsed = time.perf_counter() - start
             if elapsed > bar.total:
                 bar.total = round(elapsed * 1.2, 1)
-            bar.n = round(elapsed, 1)
-            bar.refresh()
+            bar.update(round(elapsed - bar.n, 1))  # update, not refresh: it keeps the delay
 
     thread = threading.Thread(target=tick, daemon=True)
     thread.start()
