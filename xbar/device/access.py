@@ -38,24 +38,31 @@ from xbar.util.errors import ParameterError
 from xbar.util.validate import choice, real
 
 #: Boltzmann constant over the elementary charge, V/K (CODATA 2018, exact SI values).
-K_OVER_Q = 8.617333262e-05
-#: Kelvin of 0 C.
-ZERO_C_KELVIN = 273.15
-#: SPICE's nominal temperature (TNOM), C: model parameters are given here.
-TNOM_C = 27.0
-#: Permittivity of SiO2 (3.9 eps_0), F/m.
-EPS_OX = 3.9 * 8.8541878128e-12
+K_OVER_Q = 8.617333262e-05  # V/K, CODATA 2018 (exact SI values)
+#: Kelvin of 0 C (exact SI).
+ZERO_C_KELVIN = 273.15  # K, exact SI
+#: SPICE's nominal temperature (TNOM), C (assumed: the paper's room temperature); model parameters hold here.
+TNOM_C = 27.0  # C, assumed: SPICE's default TNOM, the paper's room temperature
+#: Permittivity of SiO2 (3.9 eps_0), F/m (CODATA 2018 eps_0; CRC Handbook 3.9).
+EPS_OX = 3.9 * 8.8541878128e-12  # F/m, CODATA 2018 eps_0 times SiO2's 3.9 (CRC Handbook)
 
-#: PTM 45 nm HP NMOS numbers the model uses (see the module docstring).
+#: NMOS vth0, V: PTM 45 nm HP NMOS card (Zhao and Cao, IEEE TED 53, 2816 (2006)).
 PTM45_VTH0_V = 0.469
+#: toxe, m: PTM 45 nm HP NMOS card (Zhao and Cao, IEEE TED 53, 2816 (2006)).
 PTM45_TOXE_M = 1.25e-9
+#: u0, m^2/Vs: PTM 45 nm HP NMOS card (Zhao and Cao, IEEE TED 53, 2816 (2006)).
 PTM45_U0 = 0.054
+#: ua, m/V: PTM 45 nm HP NMOS card (Zhao and Cao, IEEE TED 53, 2816 (2006)).
 PTM45_UA = 6e-10
+#: nominal V_DD, V: PTM 45 nm HP NMOS card (Zhao and Cao, IEEE TED 53, 2816 (2006)).
 PTM45_VDD_V = 1.0
+#: kt1, V: PTM 45 nm HP NMOS card (Zhao and Cao, IEEE TED 53, 2816 (2006)).
 PTM45_KT1_V = -0.11
+#: ute, 1: PTM 45 nm HP NMOS card (Zhao and Cao, IEEE TED 53, 2816 (2006)).
 PTM45_UTE = -1.5
 
-#: Effective mu C_ox in A/V^2: u0 eps_ox / toxe / (1 + ua (V_DD + vth0) / toxe) (about 8.8e-4).
+#: Effective mu C_ox in A/V^2: u0 eps_ox / toxe / (1 + ua (V_DD + vth0) / toxe) (about 8.8e-4); assumed
+#: first-order mobility degradation of the PTM card's (Zhao and Cao, IEEE TED 2006) values.
 MU_COX = PTM45_U0 * EPS_OX / PTM45_TOXE_M / (1.0 + PTM45_UA * (PTM45_VDD_V + PTM45_VTH0_V) / PTM45_TOXE_M)
 
 #: Process corners: (threshold shift in V, factor on mu C_ox). Assumed: about +-3 sigma of

@@ -37,15 +37,15 @@ from xbar.util.validate import real
 
 #: Temperature coefficient of the wire resistance, 1/K (bulk Cu, CRC Handbook): SPICE ``tc1``.
 WIRE_TCR_PER_K = 3.9e-3
-#: Spin-wave coefficient a of TMR(T) = TMR0 (1 - a T^1.5), K^-1.5 (assumed; form: Shang et al. 1998).
+#: Spin-wave coefficient a of TMR(T) = TMR0 (1 - a T^1.5), K^-1.5: assumed (form: Shang et al. 1998).
 TMR_SPINWAVE_PER_K15 = 2e-5
 #: Temperature coefficient of R_P, 1/K (assumed: R_P falls 1 % per 100 K).
 RP_TCR_PER_K = -1e-4
 #: Curie temperature of the free layer, K (assumed, thin CoFeB).
 CURIE_K = 1000.0
-#: The study range of the ``temperature`` studies, C (automotive grade 1: -40..125 C).
+#: The study range of the ``temperature`` studies, C: assumed, automotive grade 1 (-40..125 C).
 STUDY_RANGE_C = (-40.0, 125.0)
-#: Temperatures the tool accepts, C: from liquid nitrogen to below the free layer's Curie point.
+#: Temperatures the tool accepts, C: assumed, from liquid nitrogen to below the free layer's Curie point.
 TEMP_RANGE_C = (-200.0, 300.0)
 
 
