@@ -127,32 +127,27 @@ class PlacedNetwork:
 
     def effective_matrix(self, tile: Tile) -> np.ndarray:
         """The tile's exact transfer matrix [rows, cols]: column currents = row voltages @ it."""
-        key = (tile.layer, tile.index)
-        if key not in self._matrices:
-            path = self.cache_dir / "matrices" / f"{self._key(tile)}.npy" if self.cache_dir else None
-            m = _cached_matrix(path, tile.states.shape[:2]) if path is not None else None
-            if m is None:
-                m = self.solver(tile).effective_matrix().T.copy()
-                if path is not None:
-                    with atomic_open(path) as f:
-                        np.save(f, m)
-            self._matrices[key] = m
-        return self._matrices[key]
+        return self._kept("matrices", tile, tile.states.shape[:2], lambda: self.solver(tile).effective_matrix().T.copy())
 
     def input_admittance(self, tile: Tile) -> np.ndarray:
         """The tile's exact row-port admittance Y [rows, rows] in siemens: a read at row voltages v draws
         ``v Y v`` watts (:meth:`NativeSolver.input_admittance`); kept in memory and in the cache."""
-        key = ("Y", tile.layer, tile.index)
+        rows = tile.states.shape[0]
+        return self._kept("admittance", tile, (rows, rows), lambda: self.solver(tile).input_admittance())
+
+    def _kept(self, kind: str, tile: Tile, shape: tuple[int, int], compute) -> np.ndarray:
+        """A matrix of ``tile`` kept in memory and, with a cache folder, on disk under ``kind``: read back when
+        it is sound (:func:`_cached_matrix`), else computed by ``compute()`` and written atomically."""
+        key = (kind, tile.layer, tile.index)
         if key not in self._matrices:
-            path = self.cache_dir / "admittance" / f"{self._key(tile)}.npy" if self.cache_dir else None
-            rows = tile.states.shape[0]
-            y = _cached_matrix(path, (rows, rows)) if path is not None else None
-            if y is None:
-                y = self.solver(tile).input_admittance()
+            path = self.cache_dir / kind / f"{self._key(tile)}.npy" if self.cache_dir else None
+            m = _cached_matrix(path, shape) if path is not None else None
+            if m is None:
+                m = compute()
                 if path is not None:
                     with atomic_open(path) as f:
-                        np.save(f, y)
-            self._matrices[key] = y
+                        np.save(f, m)
+            self._matrices[key] = m
         return self._matrices[key]
 
     def ideal_matrix(self, tile: Tile) -> np.ndarray:
