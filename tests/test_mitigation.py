@@ -126,3 +126,16 @@ def test_every_mitigation_reports_what_it_recovered_and_cost(tmp_path):
     assert best > rows[0]["accuracy_analog"] + 0.5  # 1 % faults put the plain mapping near chance
     report = (out / "report.md").read_text()
     assert "## Mitigations" in report and "recovered (points)" in report and "disable bit" in report
+
+
+def test_a_tile_switched_off_entirely_reads_zero_through_the_adc():
+    """Zero weights with disconnection switch every device of a tile off: the ADC's full scale is 0, and
+    the tile reads 0 A (it gave NaN in the MNIST design sweep)."""
+    w = np.zeros((4, 2))
+    w[0, 0] = 0.8
+    net = AnalogNetwork(Network([w], [np.zeros(2)]), CircuitSpec(tile_rows=2, tile_cols=4, adc_bits=6))
+    fixed, cost = mitigate(net, Mitigation(compensate=1, disconnect_shorts=True))
+    off = fixed.disconnected[(0, (1, 0))]
+    assert off.all()  # the second row tile holds only zero weights
+    z = fixed.pre_activation(0, np.ones((3, 4)))
+    assert np.isfinite(z).all() and z[0, 0] > 0 and np.allclose(z[:, 1], 0.0)

@@ -100,6 +100,8 @@ class AnalogNetwork(PlacedNetwork):
         if bits is None:
             return currents
         full = self.adc_full_scale(tile)
+        if full <= 0:  # every device of the tile switched off (a mitigation): no column can carry current
+            return np.zeros_like(currents)
         steps = 2 ** bits - 1
         return np.clip(np.round(currents / full * steps), 0, steps) * full / steps
 

@@ -275,7 +275,7 @@ def _output_gain(tiles, tables, gains, states, scheme: str, n_out: int) -> np.nd
         gw = (g * held)[:, :cols].reshape(held.shape[0], -1, per).sum(axis=(0, 2))
         num[t.outputs[0]:t.outputs[1]] += gw
         den[t.outputs[0]:t.outputs[1]] += w
-    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+    return np.where((den > 0) & (num > 0), num / np.where(den > 0, den, 1.0), 1.0)
 
 
 def _best_states(table: np.ndarray, gain: np.ndarray, target: np.ndarray, unit: float, scheme: str,
