@@ -150,15 +150,13 @@ def study_accuracy(study: str, labels: list[str], analog_pct: list[float], ideal
 
 
 def pareto(energy_pj, accuracy_pct, area_mm2, on_front, paper: int | None = None, title: str = "") -> Figure:
-    """Accuracy against energy per inference, area as colour; the Pareto front ringed and joined, the paper's
-    design (index ``paper``) starred."""
+    """Accuracy against energy per inference, area as colour; the Pareto front ringed (over every objective, so
+    not a line in this plane), the paper's design (index ``paper``) starred."""
     e, acc, area = (np.asarray(v, dtype=float) for v in (energy_pj, accuracy_pct, area_mm2))
     front = np.asarray(on_front, dtype=bool)
     fig = Figure(figsize=(7.0, 4.6), layout="constrained")
     ax = fig.add_subplot()
     sc = ax.scatter(e, acc, c=area, cmap="viridis", s=22, alpha=0.75, linewidths=0)
-    order = np.argsort(e[front])
-    ax.plot(e[front][order], acc[front][order], "-", color="C3", lw=1, alpha=0.7)
     ax.scatter(e[front], acc[front], s=70, facecolors="none", edgecolors="C3", linewidths=1.4,
                label=f"Pareto front ({int(front.sum())} designs)")
     if paper is not None:
@@ -170,7 +168,7 @@ def pareto(energy_pj, accuracy_pct, area_mm2, on_front, paper: int | None = None
     fig.colorbar(sc, ax=ax, label="area (mm^2)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="lower right")
-    ax.set_title(title or "design space: accuracy against energy, area as colour")
+    ax.set_title(title or "design space: accuracy against energy, area as colour", fontsize=9)
     return fig
 
 

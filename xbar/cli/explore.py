@@ -109,7 +109,7 @@ def run_explore(args) -> int:
         sweep.write_csv([rec for rec, keep in zip(sweep.load_records(results), on) if keep], f)
     plots.save(plots.pareto([1e12 * r["energy_j_per_image"] for r in rows], [100 * r["accuracy_analog"] for r in rows],
                             [1e6 * r["area_m2"] for r in rows], on, paper,
-                            f"{args.dataset}: {len(rows)} designs, front over {', '.join(objectives)}"),
+                            f"{args.dataset}: {len(rows)} designs; front over {len(objectives)} objectives ({', '.join(objectives)})"),
                out / "pareto")
     print(f"front: {out / 'front.md'}, figure: {out / 'pareto.png'}")
     if s.failures:
