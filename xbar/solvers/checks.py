@@ -61,14 +61,21 @@ def device_bound_siemens(circuit: Circuit, span_volt: float = 0.0) -> np.ndarray
     return g
 
 
-def resistance_spread(circuit: Circuit) -> float:
-    """Largest over smallest finite resistance of the circuit (wires, drivers, cells, channel segments)."""
+def resistance_range(circuit: Circuit) -> tuple[float, float] | None:
+    """(smallest, largest) finite resistance of the circuit in ohm (wires, drivers, cells, channel segments);
+    None when it has none (open cells aside)."""
     ohms = [g.ohm for g in circuit.resistors] + [circuit.cell_ohm.ravel()]
     if circuit.channel_segment_ohm > 0:
         ohms.append(np.array([circuit.channel_segment_ohm]))
     r = np.concatenate(ohms)
     r = r[np.isfinite(r) & (r > 0)]
-    return float(r.max() / r.min()) if r.size else 1.0
+    return (float(r.min()), float(r.max())) if r.size else None
+
+
+def resistance_spread(circuit: Circuit) -> float:
+    """Largest over smallest finite resistance of the circuit (1 when it has none)."""
+    span = resistance_range(circuit)
+    return span[1] / span[0] if span else 1.0
 
 
 def _span(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

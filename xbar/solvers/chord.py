@@ -46,6 +46,20 @@ DENSE_BYTES = 256 * 2 ** 20
 CHUNK_VECTORS = 32
 
 
+
+def stop_rule(change: np.ndarray, change_prev: np.ndarray, step: int, tol: float,
+              scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(finished, slow) per vector from the last two output changes of a chord iteration.
+
+    Finished: the geometric tail of the changes, q/(1 - q) of the last one (q the contraction), is
+    within ``tol`` of the vector's largest output ``scale`` (or the change itself is 1e-3 of that);
+    slow: after 3 steps, a contraction above :data:`MAX_CONTRACTION` (those vectors go to Newton).
+    """
+    q = change / np.maximum(change_prev, 1e-300)
+    finished = (q < 1) & (q / (1 - np.minimum(q, 0.5)) * change <= tol * scale)
+    finished |= change <= 1e-3 * tol * scale
+    return finished, ~finished & (q > MAX_CONTRACTION) & (step > 3)
+
 class ChordReads:
     """Output currents of a non-linear circuit for batches of inputs, on its zero-bias linear network.
 
@@ -167,10 +181,7 @@ class ChordReads:
             if y_prev is not None:
                 change = np.abs(y - y_prev).max(axis=0)
                 if change_prev is not None:
-                    q = change / np.maximum(change_prev, 1e-300)
-                    finished = (q < 1) & (q / (1 - np.minimum(q, 0.5)) * change <= tol * scale)
-                    finished |= change <= 1e-3 * tol * scale
-                    slow = ~finished & (q > MAX_CONTRACTION) & (step > 3)
+                    finished, slow = stop_rule(change, change_prev, step, tol, scale)
                     stop = finished | slow
                     if stop.any():
                         y_out[active[finished]] += y[:, finished].T

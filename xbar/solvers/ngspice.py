@@ -55,13 +55,10 @@ MAX_RESIDUAL = 1e-6
 
 def check_spread(circuit: Circuit) -> None:
     """Refuse a circuit whose resistances span more than :data:`MAX_SPREAD` (open cells aside)."""
-    ohms = [g.ohm for g in circuit.resistors] + [circuit.cell_ohm.ravel()]
-    if circuit.channel_segment_ohm > 0:
-        ohms.append(np.array([circuit.channel_segment_ohm]))
-    r = np.concatenate(ohms)
-    r = r[np.isfinite(r) & (r > 0)]
-    if r.size and r.max() / r.min() > MAX_SPREAD:
-        raise SolverError(f"resistances span {r.min():.3g}..{r.max():.3g} ohm (ratio {r.max() / r.min():.2g}), "
+    span = checks.resistance_range(circuit)
+    if span and span[1] / span[0] > MAX_SPREAD:
+        low, high = span
+        raise SolverError(f"resistances span {low:.3g}..{high:.3g} ohm (ratio {high / low:.2g}), "
                           f"past the {MAX_SPREAD:.0e} that ngspice's tolerances resolve; use the native solver "
                           "(exact) or less variation")
 

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from xbar.array.circuit import Circuit
 from xbar.solvers.adjoint import adjoint_voltages
-from xbar.solvers.chord import CHUNK_VECTORS, MAX_CONTRACTION, DENSE_BYTES
+from xbar.solvers.chord import CHUNK_VECTORS, DENSE_BYTES, stop_rule
 from xbar.solvers.factor import CholeskyFactor
 from xbar.solvers.native import NativeSolver, incidence
 from xbar.solvers.stack import StackModel
@@ -94,10 +94,7 @@ class StackChord:
             if y_prev is not None:
                 change = np.abs(y - y_prev).max(axis=0)
                 if change_prev is not None:
-                    q = change / np.maximum(change_prev, 1e-300)
-                    finished = (q < 1) & (q / (1 - np.minimum(q, 0.5)) * change <= tol * scale)
-                    finished |= change <= 1e-3 * tol * scale
-                    slow = ~finished & (q > MAX_CONTRACTION) & (step > 3)
+                    finished, slow = stop_rule(change, change_prev, step, tol, scale)
                     stop = finished | slow
                     if stop.any():
                         y_out[active[finished]] += y[:, finished].T
