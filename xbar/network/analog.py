@@ -29,7 +29,7 @@ from xbar.array.crossbar import Crossbar
 from xbar.network.mapping import Tile, tile_outputs
 from xbar.network.placed import PlacedNetwork
 from xbar.solvers import NativeSolver, make_solver
-from xbar.solvers.newton import NewtonSolver, cell_voltages, device_currents
+from xbar.solvers.newton import NewtonSolver, read_state
 from xbar.util.atomic import atomic_open
 from xbar.util.errors import ParameterError
 from xbar.util.files import parsing, read_npz
@@ -302,9 +302,10 @@ def tile_ir_drop(circuit: Circuit | Crossbar, vt: np.ndarray, solver=None) -> tu
     circuit = as_circuit(circuit)
     if solver is None:
         solver = NewtonSolver(circuit) if circuit.nonlinear else NativeSolver(circuit)
-    nodes = solver.node_voltages(vt)
-    loss = np.abs(vt[:, :, None, None] - cell_voltages(circuit, nodes))  # [batch, rows, cols, cells]
-    worst_i = float(np.abs(device_currents(circuit, nodes)).max(initial=0.0))
+    nodes = solver.read_voltages(vt) if isinstance(solver, NewtonSolver) else solver.node_voltages(vt)
+    cells, currents = read_state(circuit, nodes)
+    loss = np.abs(vt[:, :, None, None] - cells)  # [batch, rows, cols, cells]
+    worst_i = float(np.abs(currents).max(initial=0.0))
     return float(loss.max()), float(loss.mean()), loss.mean(axis=(0, 3)), worst_i
 
 

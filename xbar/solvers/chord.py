@@ -35,7 +35,8 @@ from xbar.array.circuit import Circuit
 from xbar.device.junction import junction_deviation
 from xbar.solvers.adjoint import adjoint_voltages
 from xbar.solvers.factor import CholeskyFactor
-from xbar.solvers.native import NativeSolver, channel_matrix, device_transfer, incidence
+from xbar.solvers.native import (NativeSolver, channel_matrix, conductance_matrix, device_transfer, incidence,
+                                 kcl_residual)
 
 #: Largest step-to-step contraction accepted; slower vectors go back to the caller (Newton).
 MAX_CONTRACTION = 0.5
@@ -91,11 +92,24 @@ class ChordReads:
         self._inc_t = inc.T.tocsr()
         self._inc_f = inc[linear.free_nodes].tocsr()
         self._inc_ft = self._inc_f.T.tocsr()
-        self._m = linear.effective_matrix()  # [cols, rows]
-        w = adjoint_voltages(linear, factor)  # [cols, n_nodes]
+        self._m = self._b = self._w_dev = None  # the dense transfers, made by the first :meth:`currents`
+
+    def _transfers(self) -> None:
+        """The effective matrix M [cols, rows], the output transfer B [cols, devices] (adjoint responses) and,
+        where it fits, the device voltages per input W [devices, rows]: 2 x 128 back-substitutions at 128x128."""
+        c, free = self.circuit, self.linear.free_nodes
+        w = adjoint_voltages(self.linear, self.factor)  # [cols, n_nodes]
+        if c.sense == "tia":
+            # One step of refinement on the branch-by-branch residual (as the native solver's node voltages):
+            # the back-substitutions alone leave ~1e-12 of the outputs on 1 ohm wires against 15 kohm devices.
+            w[:, free] -= self.factor.solve(kcl_residual(c, w)[:, free].T).T
+            # By reciprocity column j's current per volt on row r is the current the row's source draws in
+            # column j's adjoint problem: the effective matrix without a second factorization.
+            self._m = -(conductance_matrix(c)[c.input_nodes] @ w.T).T
+        else:
+            self._m = self.linear.effective_matrix()
         self._b = np.ascontiguousarray(w[:, c.device_top.ravel()] - w[:, c.device_read.ravel()])
-        self._w_dev = None
-        if _dense_fits(n_dev, c.shape[0]):
+        if _dense_fits(c.device_top.size, c.shape[0]):
             self._w_dev = self._device_transfer_per_input()
 
     def deviation(self, v_cell: np.ndarray) -> np.ndarray:
@@ -150,6 +164,8 @@ class ChordReads:
         Vectors go through in chunks of :data:`CHUNK_VECTORS`: every array of a
         step then stays within the CPU caches and the allocator's reusable memory.
         """
+        if self._b is None:
+            self._transfers()
         out = x @ self._m.T
         done = np.ones(len(x), dtype=bool)
         solves = 0
@@ -197,6 +213,49 @@ class ChordReads:
             solves += len(active)
         done[active] = False
         return solves
+
+    def node_voltages(self, x: np.ndarray, tol: float = 1e-12, max_steps: int = 60) -> tuple[np.ndarray, np.ndarray]:
+        """Node voltages [batch, n_nodes] for inputs x [batch, rows] and, per vector, whether they converged.
+
+        The same fixed point carried on the free node voltages, V = V_lin - L_FF^-1 A J(V), one
+        back-substitution per step and vector (and two for V_lin, refined), no dense transfer; a vector stops when the
+        geometric tail of its node-voltage changes (:func:`stop_rule`) is within ``tol`` of its largest input
+        voltage, the convergence test of Newton's method.
+        """
+        c, lin = self.circuit, self.linear
+        free = lin.free_nodes
+        v = np.zeros((c.n_nodes, len(x)))
+        v[c.input_nodes] = x.T
+        done = np.ones(len(x), dtype=bool)
+        active = np.flatnonzero(np.abs(x).max(axis=1, initial=0.0) > 0)
+        if not len(free) or not len(active):
+            return v.T, done
+        v[np.ix_(free, active)] = self.factor.solve(-(lin.input_coupling @ x[active].T))  # V_lin
+        v[np.ix_(free, active)] -= self.factor.solve(kcl_residual(c, v[:, active].T)[:, free].T)  # refined
+        base = v[np.ix_(free, active)]
+        if not self._spread.shape[0]:
+            return v.T, done
+        scale = np.abs(x[active]).max(axis=1)
+        v_free, d, change_prev = base, None, None
+        for step in range(max_steps):
+            v_cell = self._spread @ (self._inc_t @ v[:, active])
+            if d is not None and self._channel is not None:
+                v_cell -= self._channel @ d
+            d = self.deviation(v_cell)
+            new = base - self.factor.solve(self._inc_f @ (self._gather @ d))
+            change = np.abs(new - v_free).max(axis=0)
+            v[np.ix_(free, active)] = v_free = new
+            if change_prev is not None:
+                finished, slow = stop_rule(change, change_prev, step + 1, tol, scale)
+                done[active[slow]] = False
+                keep = ~(finished | slow)
+                active, base, v_free, d, scale, change = (active[keep], base[:, keep], v_free[:, keep], d[:, keep],
+                                                         scale[keep], change[keep])
+                if not len(active):
+                    return v.T, done
+            change_prev = change
+        done[active] = False
+        return v.T, done
 
 
 def _dense_fits(devices: int, width: int) -> bool:

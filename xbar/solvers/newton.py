@@ -264,9 +264,10 @@ class NewtonSolver:
         x = check_inputs(inputs, self.circuit.shape[0])
         if not self.circuit.nonlinear:
             return self.linear.solve_batch(x)
-        if self._chord is None and ChordReads.fits(self.circuit) and len(self._free):
+        fits = ChordReads.fits(self.circuit) and len(self._free)
+        if self._chord is None and fits:
             self._chord = ChordReads(self.circuit, self.linear, self.cholesky)
-        if self._chord is None:
+        if not fits:
             sol = self.solve(x)
             return Solution.from_currents(self.circuit, sol.currents, solver=sol.solver)
         currents, done, solves = self._chord.currents(x, self.tol)
@@ -276,6 +277,22 @@ class NewtonSolver:
                     back_substitutions_per_vector=solves / max(1, len(x)), newton_vectors=int((~done).sum()))
         checks.check_currents(self.circuit, x, currents, "the native solver (chord)")
         return Solution.from_currents(self.circuit, currents, solver=info)
+
+    def read_voltages(self, inputs) -> np.ndarray:
+        """Node voltages [batch, n_nodes] like :meth:`node_voltages` (to ``tol``), by the chord iteration of
+        :mod:`.chord` where the junctions alone are non-linear: one back-substitution per step on the zero-bias
+        factorization instead of a Newton step of several preconditioned ones; vectors it cannot finish,
+        and access-transistor circuits, go through Newton."""
+        x = check_inputs(inputs, self.circuit.shape[0])
+        if self.circuit.access is not None or not self.circuit.junctions_nonlinear or not len(self._free):
+            return self.node_voltages(x)
+        if self._chord is None:
+            self._chord = ChordReads(self.circuit, self.linear, self.cholesky)
+        v, done = self._chord.node_voltages(x, self.tol)
+        if not done.all():
+            v[~done] = self.node_voltages(x[~done])
+        checks.check_node_voltages(self.circuit, x, v, "the native solver (chord)")
+        return v
 
     def solve(self, inputs) -> Solution:
         """Sense currents and output voltages for a batch of row voltages [batch, rows]."""
@@ -299,9 +316,7 @@ def device_currents(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
     """
     if circuit.access is not None:
         return stack_device_currents(circuit, node_voltages)
-    v_dev = node_voltages[:, circuit.device_top.ravel()] - node_voltages[:, circuit.device_read.ravel()]
-    i, _ = _DeviceModel(circuit).solve(v_dev)
-    return i.reshape((len(v_dev),) + circuit.shape)
+    return read_state(circuit, node_voltages)[1]
 
 
 def cell_voltages(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
@@ -311,9 +326,17 @@ def cell_voltages(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
     """
     if circuit.access is not None:
         return stack_cell_voltages(circuit, node_voltages)
+    return read_state(circuit, node_voltages)[0]
+
+
+def read_state(circuit: Circuit, node_voltages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`cell_voltages`, :func:`device_currents`) from solved node voltages, with one device solve."""
+    if circuit.access is not None:
+        return stack_cell_voltages(circuit, node_voltages), stack_device_currents(circuit, node_voltages)
     v_dev = node_voltages[:, circuit.device_top.ravel()] - node_voltages[:, circuit.device_read.ravel()]
-    _, h = _DeviceModel(circuit).solve(v_dev)
+    i, h = _DeviceModel(circuit).solve(v_dev)
     cells = v_dev[None] if h is None else v_dev[None] - h  # [cells or 1, batch, devices]
     rows, cols = circuit.shape
     n = circuit.cell_ohm.shape[-1]
-    return np.broadcast_to(np.moveaxis(cells, 0, -1), v_dev.shape + (n,)).reshape(len(v_dev), rows, cols, n)
+    cells = np.broadcast_to(np.moveaxis(cells, 0, -1), v_dev.shape + (n,)).reshape(len(v_dev), rows, cols, n)
+    return cells, i.reshape((len(v_dev),) + circuit.shape)
