@@ -7,7 +7,8 @@ from xbar.array.circuit import build_circuit
 from xbar.array.crossbar import Crossbar
 from xbar.device.junction import junction_current, junction_deviation
 from xbar.device.library import library_device
-from xbar.solvers import NewtonSolver, solve
+from xbar.device.access import AccessTransistor
+from xbar.solvers import NewtonSolver, make_solver, solve
 from xbar.solvers.chord import ChordReads
 
 from test_nonlinear import array, open_cell_array, rel
@@ -107,3 +108,34 @@ def test_no_free_nodes_goes_to_newton():
     r0 = c.cell_ohm[None]
     by_hand = junction_current(x[:, :, None, None], c.cell_rp_ohm[None], r0, 0.5)[0].sum(axis=(1, 3))
     assert rel(fast, by_hand) <= 1e-14
+
+
+@pytest.mark.parametrize("sense", ["tia", "resistor"])
+def test_chord_node_voltages_match_newton(sense):
+    # The IR-drop record's node voltages: the chord carried on the nodes, against Newton at 1e-15.
+    rng = np.random.default_rng(6)
+    c = build_circuit(open_cell_array((24, 20), 1.9, rng, row_wire_ohm=1.0, col_wire_ohm=1.0, driver_ohm=10.0,
+                                      sense=sense))
+    for v_read in (0.1, 0.5):
+        x = rng.uniform(0, v_read, (12, 24))
+        x[1] = 0.0
+        exact = NewtonSolver(c, tol=1e-15).node_voltages(x)
+        solver = NewtonSolver(c)
+        fast = solver.read_voltages(x)
+        assert len(solver.iterations) == 0  # no vector went to Newton
+        err = np.abs(fast - exact).max(axis=1)
+        assert err.max() <= 1e-12 * v_read and np.all(fast[1] == 0.0)
+
+
+def test_read_voltages_of_access_circuits_are_newtons():
+    solver = make_solver(build_circuit(array(6, 5, 2, "tia", 0.5, access=AccessTransistor())))
+    x = np.random.default_rng(8).uniform(0, 0.2, (3, 6))
+    assert np.array_equal(solver.read_voltages(x), solver.node_voltages(x))
+
+
+def test_chord_effective_matrix_is_the_native_one():
+    # TIA: the linear transfer comes from the refined adjoint responses (reciprocity), not the Schur complement.
+    c = build_circuit(array(20, 14, 3, "tia", 0.5, seed=3, row_wire_ohm=1.0, col_wire_ohm=1.0))
+    solver = NewtonSolver(c)
+    solver.solve_batch(np.full((1, 20), 0.1))
+    assert rel(solver._chord._m, solver.linear.effective_matrix()) <= 1e-13
