@@ -125,10 +125,11 @@ def kcl_residual(circuit: Circuit, node_voltages: np.ndarray, edges=None) -> np.
     a, b, g = branches(circuit) if edges is None else edges
     v = np.atleast_2d(node_voltages)
     inc = incidence(a, b, circuit.n_nodes)
+    inc_t = inc.T.tocsr()  # row k: +v_a - v_b, the exact difference
     out = np.empty_like(v)
     for lo in range(0, len(v), 32):  # bounded memory: 32 input vectors of branch currents at a time
-        i = g * (v[lo:lo + 32, a] - v[lo:lo + 32, b])
-        out[lo:lo + 32] = (inc @ i.T).T
+        i = g[:, None] * (inc_t @ v[lo:lo + 32].T)
+        out[lo:lo + 32] = (inc @ i).T
     return out
 
 
