@@ -139,3 +139,12 @@ def test_chord_effective_matrix_is_the_native_one():
     solver = NewtonSolver(c)
     solver.solve_batch(np.full((1, 20), 0.1))
     assert rel(solver._chord._m, solver.linear.effective_matrix()) <= 1e-13
+
+
+def test_chord_deviation_is_the_junctions():
+    c = build_circuit(array(48, 40, 3, "tia", 0.4, seed=9))
+    solver = NewtonSolver(c)
+    chord = ChordReads(c, solver.linear, solver.cholesky)
+    v = np.random.default_rng(9).uniform(-0.5, 0.5, (chord._r0.shape[0], 7))
+    exact = junction_deviation(v, chord._rp, chord._r0, 0.4)
+    assert chord._r0.shape[0] > 2048 and np.abs(chord.deviation(v) - exact).max() <= 1e-15 * np.abs(exact).max()
