@@ -120,7 +120,7 @@ def test_nonlinear_tiles_on_two_processes_equal_one_process(small):
     two, _, _ = farmed.run(x)
     assert np.array_equal(one, two)
     assert {r["method"] for r in farmed.nonlinear_runs} == {"chord"}
-    for a, b in zip(serial.ir_drop(0, x[:4]), farmed.ir_drop(0, x[:4])):  # Newton's node voltages, per tile
+    for a, b in zip(serial.ir_drop(0, x[:4]), farmed.ir_drop(0, x[:4])):  # the chord's node voltages, per tile
         assert a["worst_v"] == b["worst_v"] and np.array_equal(a["map_rel"], b["map_rel"])
 
 

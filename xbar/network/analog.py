@@ -298,7 +298,8 @@ def _ir_cached(path, shape: tuple) -> tuple | None:
 
 def tile_ir_drop(circuit: Circuit | Crossbar, vt: np.ndarray, solver=None) -> tuple:
     """Voltage lost before each cell of one tile for row voltages ``vt`` [batch, rows]: (worst V, mean V,
-    mean per device [rows, cols] V, worst device current A), by a node-voltage solve (``solver``: the tile's own)."""
+    mean per device [rows, cols] V, worst device current A), by a node-voltage solve (``solver``: the tile's own;
+    non-linear junctions: the chord iteration, :meth:`NewtonSolver.read_voltages`)."""
     circuit = as_circuit(circuit)
     if solver is None:
         solver = NewtonSolver(circuit) if circuit.nonlinear else NativeSolver(circuit)

@@ -3,9 +3,10 @@
 At read biases a junction departs from its zero-bias conductance g0 by a few per
 cent, so each cell is written as g0 in parallel with a small non-linear current
 source, d(v) = i(v) - g0 v (:func:`xbar.device.junction.junction_deviation`). The
-linear network (wires, channels, cells at g0) is solved exactly (its effective
-matrix and adjoint responses from the native solver, back-substitutions by a
-sparse Cholesky factorization), and the sources are found by the fixed point
+linear network (wires, channels, cells at g0) is solved exactly (its adjoint
+responses, refined once on the branch-by-branch residual, and with TIA sensing its
+effective matrix from them by reciprocity; back-substitutions by a sparse Cholesky
+factorization), and the sources are found by the fixed point
 
     V = V_lin - C J(V),    y = y_lin - B J(V),
 
@@ -24,6 +25,8 @@ changes of y (geometric tail, q / (1 - q) of the last change); a vector stops
 when that is below ``tol`` times its largest linear output current. Where the
 steps do not contract (q above :data:`MAX_CONTRACTION`, steep junctions or
 resistor sensing of a single device) the caller falls back to Newton's method.
+:meth:`ChordReads.node_voltages` runs the same fixed point on the node voltages (for
+the IR-drop record), without the dense transfers.
 """
 
 from __future__ import annotations
