@@ -41,19 +41,31 @@ PAPER_DESIGN = {"cells": 3, "v_read": 0.1, "thickness_nm": 1.9, "mitigation": "n
 def design_point(dataset: str = "digits", seed: int = 0, tile: int = 128, cells: int = 3, thickness_nm: float = 1.9,
                  v_read: float = 0.1, sense: str = "tia", ref_ohm: float = 1e6, adc_bits: int = 8,
                  wire_ohm: float = 1.0, mitigation: str | None = "none", n_test: int | None = 2000,
-                 program: bool = True, data_dir=None) -> dict:
+                 program: bool = True, data_dir=None, access: bool = False, temperature_c: float | None = None,
+                 variation: float = 0.0, fault_rate: float = 0.0, v_half_volt: float | None = None) -> dict:
     """One design of the paper's MLP on circuits: accuracies, energy per image, latency, area, write cost.
 
-    ``mitigation`` names :mod:`xbar.network.mitigation`'s options (None: "none")."""
+    ``mitigation`` names :mod:`xbar.network.mitigation`'s options (None: "none"). The conditions a
+    design must survive are knobs too: ``access`` (the built-in read transistor in series with every
+    device), ``temperature_c`` (None: 27 C without a temperature model), ``variation`` (a multiple of
+    the typical correlated spreads, :meth:`~xbar.device.variation.Variation.typical`), ``fault_rate``
+    (faulty cells of all kinds) and ``v_half_volt`` (non-linear junctions; None: linear)."""
+    from xbar.device.access import AccessTransistor
+    from xbar.device.variation import Variation
     from xbar.experiments.circuits import compare
     from xbar.experiments.programming import program_network
     from xbar.network.analog import AnalogNetwork
     from xbar.network.circuit_spec import CircuitSpec
     from xbar.network.datasets import load
     from xbar.network.mlp import default_cache_dir, trained
+    from xbar.util.validate import flag
+    spread = Variation.typical(seed=seed, scale=variation)
     spec = CircuitSpec(n_cells=cells, thickness_nm=thickness_nm, wire_ohm=wire_ohm, sense=sense, ref_ohm=ref_ohm,
                        tile_rows=tile, tile_cols=tile, v_read=v_read, adc_bits=adc_bits, mitigation=mitigation or "none",
-                       variation_seed=seed)
+                       variation_seed=seed, access=AccessTransistor() if flag("access", access) else None,
+                       temperature_c=temperature_c, device_ra_sigma=spread.device_ra_sigma,
+                       cell_ra_sigma=spread.cell_ra_sigma, device_tmr_sigma=spread.device_tmr_sigma,
+                       cell_tmr_sigma=spread.cell_tmr_sigma, fault_rate=fault_rate, v_half_volt=v_half_volt)
     net = trained(dataset, seed=seed, data_dir=data_dir)
     rec = compare(net, load(dataset, data_dir), spec, n_test=n_test, cache_dir=default_cache_dir(), ir_samples=4)
     design = rec["design"]
