@@ -142,6 +142,15 @@ def test_explore_takes_access_temperature_and_condition_knobs(tmp_path):
     assert set(energy) == {False, True} and all(e > 0 for e in energy.values())
 
 
+def test_the_paper_design_is_the_match_at_xbar_defaults():
+    from xbar.experiments.explore import paper_design_index
+    paper = dict(cells=3, v_read=0.1, thickness_nm=1.9, mitigation=None)
+    rows = [dict(paper, tile=64, adc_bits=6), dict(paper, tile=128, adc_bits=6), dict(paper, tile=128, adc_bits=8),
+            dict(paper, tile=128, adc_bits=8, mitigation="compensate=2")]
+    assert paper_design_index(rows) == 2
+    assert paper_design_index(rows[3:]) is None
+
+
 @pytest.mark.bad_input
 def test_explore_refuses_too_few_objectives():
     proc = subprocess.run([sys.executable, "-m", "xbar.cli", "explore", "--objectives", "accuracy"],

@@ -102,5 +102,17 @@ def front_table(rows: list[dict], mask: np.ndarray, knobs, objectives) -> list[s
 
 
 def is_paper_design(row: dict) -> bool:
-    """True for the design closest to the paper's among the grid's (see :data:`PAPER_DESIGN`)."""
+    """True for a design that is the paper's (see :data:`PAPER_DESIGN`) in every knob the paper fixes."""
     return all((row.get(k) or "none") == v if k == "mitigation" else row.get(k) == v for k, v in PAPER_DESIGN.items())
+
+
+def paper_design_index(rows: list[dict]) -> int | None:
+    """Index of the paper's design among ``rows``: of those matching :data:`PAPER_DESIGN`, the one at xbar's
+    defaults for what the paper leaves open (128x128 tiles, 8-bit ADCs, 1 ohm wires, no access transistor,
+    27 C, no variation or faults, linear junctions); None when no row matches."""
+    defaults = {"tile": 128, "adc_bits": 8, "wire_ohm": 1.0, "access": False, "temperature_c": None,
+                "variation": 0.0, "fault_rate": 0.0, "v_half_volt": None}
+    matches = [i for i, r in enumerate(rows) if is_paper_design(r)]
+    if not matches:
+        return None
+    return max(matches, key=lambda i: sum(rows[i].get(k, v) == v for k, v in defaults.items()))
