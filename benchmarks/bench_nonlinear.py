@@ -13,8 +13,12 @@
    tiles as tasks on 2 local processes (``xbar infer --vh 0.5 --workers 2``); CPU seconds count
    every process.
 
+3. With ``--tile``: one first-layer tile of that network (rows 256-383) and its first 256 MNIST
+   row-voltage vectors, CPU seconds of its parts: set-up, chord per vector, IR-drop record; and
+   how far the chord's currents are from Newton's at tol 1e-15 (first 6 vectors).
+
     python benchmarks/bench_nonlinear.py [--images 1000,10000] [--linear-too] [--batch 256]
-        [--workers 1,2] [--skip-network | --skip-arrays]
+        [--workers 1,2] [--skip-network | --skip-arrays] [--tile]
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from xbar.array.crossbar import Crossbar
 from xbar.network.datasets import load
 from xbar.device.library import library_device
 from xbar.experiments.circuits import compare
+from xbar.network.analog import AnalogNetwork, tile_ir_drop
 from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.mlp import trained
 from xbar.solvers import NewtonSolver
@@ -73,8 +78,12 @@ def main() -> None:
                          "default 1)")
     ap.add_argument("--skip-network", action="store_true")
     ap.add_argument("--skip-arrays", action="store_true", help="only the network part")
+    ap.add_argument("--tile", action="store_true", help="only the parts of one network tile")
     args = ap.parse_args()
     print(f"load {os.getloadavg()[0]:.2f}")
+    if args.tile:
+        tile_parts()
+        return
     if not args.skip_arrays:
         arrays(args.batch)
     if args.skip_network:
@@ -92,6 +101,30 @@ def arrays(batch: int) -> None:
             print(f"| {r['shape']} | {v_read:g} | {r['setup_s']:.2f} | {r['newton']} | {r['newton_ms']:.1f} | "
                   f"{r['chord_setup_s']:.2f} | {r['chord_solves']:.2f} | {r['chord_ms']:.2f} | {r['fallback']} |",
                   flush=True)
+
+
+def tile_parts() -> None:
+    """CPU seconds of one first-layer tile's set-up, chord per vector and IR-drop record (256 MNIST vectors)."""
+    spec = CircuitSpec(n_cells=3, thickness_nm=1.9, wire_ohm=1.0, v_read=0.1, v_half_volt=0.5)
+    net = AnalogNetwork(trained("mnist", seed=0), spec)
+    tile = net.tiles[0][4]
+    x = net.row_voltages(load("mnist").x_test[:256], 0)[:, tile.rows[0]:tile.rows[1]]
+    circuit = net.circuit(tile)
+    t0 = time.process_time()
+    solver = NewtonSolver(circuit)
+    solver.solve_batch(x[:1])
+    setup = time.process_time() - t0
+    t0 = time.process_time()
+    sol = solver.solve_batch(x)
+    chord = (time.process_time() - t0) / len(x)
+    t0 = time.process_time()
+    tile_ir_drop(circuit, x[:16], solver)
+    ir = time.process_time() - t0
+    exact = NewtonSolver(circuit, tol=1e-15).solve(x[:6]).currents
+    err = (np.abs(sol.currents[:6] - exact).max(axis=1) / np.abs(exact).max(axis=1)).max()
+    print(f"tile {tile.index}: set-up {setup:.3f} s, chord {1e3 * chord:.2f} ms per vector "
+          f"({sol.solver['back_substitutions_per_vector']:.2f} back-substitutions, {err:.1e} off Newton at "
+          f"1e-15), IR-drop record {ir:.3f} s, load {os.getloadavg()[0]:.2f}")
 
 
 def cpu_s() -> float:
