@@ -148,3 +148,14 @@ def test_chord_deviation_is_the_junctions():
     v = np.random.default_rng(9).uniform(-0.5, 0.5, (chord._r0.shape[0], 7))
     exact = junction_deviation(v, chord._rp, chord._r0, 0.4)
     assert chord._r0.shape[0] > 2048 and np.abs(chord.deviation(v) - exact).max() <= 1e-15 * np.abs(exact).max()
+
+
+def test_node_voltages_that_do_not_contract_go_to_newton():
+    # The lone steep junction of test_steep_junctions_fall_back_to_newton, read for its node voltages.
+    c = build_circuit(Crossbar(library_device(thickness_nm=2.6, n_cells=1, v_half_volt=0.01),
+                               np.zeros((1, 1), dtype=int), sense="resistor"))
+    x = np.array([[5.0], [2.0]])
+    solver = NewtonSolver(c)
+    fast = solver.read_voltages(x)
+    assert len(solver.iterations) == 2  # both vectors went to Newton
+    assert np.abs(fast - NewtonSolver(c).node_voltages(x)).max() <= 1e-12 * 5.0
