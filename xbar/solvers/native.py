@@ -37,6 +37,7 @@ from xbar.array.crossbar import Crossbar
 from xbar.util.errors import SolverError
 from xbar.solvers import checks
 from xbar.solvers.factor import SpdFactor
+from xbar.solvers import grid
 from xbar.solvers.ordering import crossbar_order
 from xbar.solvers.pcg import WireCG
 from xbar.solvers.result import Solution
@@ -288,7 +289,9 @@ class NativeSolver:
             c_op = self._output_operator()
             c_free = c_op[:, self._free].tocsc()
             m = c_op[:, self.circuit.input_nodes].toarray()
-            if len(self._free):
+            if grid.applies(self.circuit):
+                m = grid.effective_matrix(self.circuit, self._device_siemens())
+            elif len(self._free):
                 m += self._port_matrix(c_free) if self._ports is not None else self._solved_matrix(c_free)
             checks.check_matrix(self.circuit, m, "the native solver", self._hint(), self._device_siemens())
             self._matrix = np.ascontiguousarray(m)
