@@ -38,7 +38,7 @@ from xbar.array.circuit import Circuit
 #: Smallest array (rows * cols) for which the effective matrix takes this route; smaller ones factorize in
 #: well under a second.
 MIN_CELLS = 128 * 128
-#: Largest eliminated block solved in one batched numpy call; larger ones go one by one through LAPACK.
+#: Largest shared edge solved in one batched numpy call; larger ones go one by one through LAPACK.
 BATCH_MAX = 128
 
 _PREFIXES = ("Rdrv", "Rr", "Ra", "Rc", "Rref")
@@ -56,19 +56,12 @@ def is_standard(circuit: Circuit) -> bool:
                for name, ohm in expected.items())
 
 
-def _leaf_side(n: int) -> int | None:
-    """The leaf's side (2 or 3 cells) when ``n`` is it times a power of two, else None."""
-    for leaf in (2, 3):
-        k = n // leaf
-        if n % leaf == 0 and k > 0 and k & (k - 1) == 0:
-            return leaf
-    return None
 
 
 def applies(circuit: Circuit) -> bool:
     """True when this route computes ``circuit``'s effective matrix (else the sparse route does)."""
     rows, cols = circuit.shape
-    return (rows * cols >= MIN_CELLS and _leaf_side(rows) is not None and _leaf_side(cols) is not None
+    return (rows * cols >= MIN_CELLS and rows & (rows - 1) == 0 and cols & (cols - 1) == 0
             and circuit.access is None and circuit.crossbar.temperature_c is None and is_standard(circuit)
             and circuit.crossbar.row_wire_ohm > 0 and circuit.crossbar.col_wire_ohm > 0)
 
@@ -87,62 +80,46 @@ def _layout(h: int, w: int, top: bool, right: bool) -> dict:
     return out
 
 
-def _schur(p: np.ndarray, k: int) -> np.ndarray:
-    """Schur complements onto the first ``k`` nodes of a batch of SPD matrices p [batch, n, n] (in place)."""
-    kk, dk, dd = p[:, :k, :k], p[:, k:, :k], p[:, k:, k:]
-    if not dd.shape[1]:
-        return kk
-    if dd.shape[1] <= BATCH_MAX:
-        y = np.linalg.solve(np.linalg.cholesky(dd), dk)
-        kk -= np.matmul(y.transpose(0, 2, 1), y)
-        return kk
-    for b in range(len(p)):  # large blocks, few of them: LAPACK and a symmetric rank-k update
-        low = cholesky(dd[b], lower=True, check_finite=False)
-        y = solve_triangular(low, dk[b], lower=True, check_finite=False)
-        upper = blas.dsyrk(-1.0, y, beta=1.0, c=kk[b], trans=1)
-        kk[b] = np.triu(upper) + np.triu(upper, 1).T
-    return kk
+def _leaves(g: np.ndarray, g_row: float, g_col: float, g_in: float, g_out: float) -> dict:
+    """Single cells as blocks: each one's conductance matrix onto its edges, by kind of block.
 
-
-def _leaves(g: np.ndarray, h: int, w: int, g_row: float, g_col: float, g_in: float, g_out: float) -> dict:
-    """Leaf blocks of h x w cells: their dense Schur complements onto their edges, by kind of block."""
+    A cell's left edge is its own row-wire node, its right edge the next cell's; its top edge its own
+    column-wire node, its bottom edge the next row's (on the last row: a virtual node, the last segment and
+    the sense element being two conductances 2 g_out in series through it, so that the sense current is
+    2 g_out times its voltage). On the array's top row the cell's own column-wire node is an open end: it
+    is eliminated at once (the device and the segment below it in series).
+    """
     rows, cols = g.shape
-    bi, bj = rows // h, cols // w
-    cells = g.reshape(bi, h, bj, w).transpose(0, 2, 1, 3).reshape(bi * bj, h, w)
-    r = np.arange(h * w).reshape(h, w)  # own nodes, then the right and bottom neighbours' edge nodes
-    c = r + h * w
-    right_face, bottom_face = 2 * h * w + np.arange(h), 2 * h * w + h + np.arange(w)
-    n = 2 * h * w + h + w
-    oi, oj = np.divmod(np.arange(bi * bj), bj)
+    oi, oj = np.divmod(np.arange(rows * cols), cols)
     out = {}
     for top in (False, True):
         for right in (False, True):
-            sel = np.flatnonzero(((oi == 0) == top) & ((oj == bj - 1) == right))
+            sel = np.flatnonzero(((oi == 0) == top) & ((oj == cols - 1) == right))
             if not len(sel):
                 continue
-            lap = np.zeros((len(sel), n, n))
-
-            def couple(a, b, siemens):  # a, b: node indices [m]; siemens [batch, m] or a number
-                lap[:, a, a] += siemens
-                lap[:, b, b] += siemens
-                lap[:, a, b] -= siemens
-                lap[:, b, a] -= siemens
-            couple(r.ravel(), c.ravel(), cells[sel].reshape(len(sel), -1))
-            couple(r[:, :-1].ravel(), r[:, 1:].ravel(), g_row)
+            dev = g.ravel()[sel]
+            seg = np.where(oi[sel] == rows - 1, 2.0 * g_out, g_col)  # the column segment below the cell
+            lay = _layout(1, 1, top, right)
+            lap = np.zeros((len(sel), lay["size"], lay["size"]))
+            left, bottom = lay["L"][0], lay["B"][0]
+            lap[:, left, left] = np.where(oj[sel] == 0, g_in, 0.0)  # source, driver and first segment
+            lap[:, bottom, bottom] = np.where(oi[sel] == rows - 1, 2.0 * g_out, 0.0)
             if not right:
-                couple(r[:, -1], right_face, g_row)
-            couple(c[:-1].ravel(), c[1:].ravel(), g_col)
-            # The sense side: the last segment and the sense element (g_out) as two conductances 2 g_out in
-            # series, through a virtual node whose voltage times 2 g_out is the sense current.
-            last = (oi[sel] == bi - 1)[:, None]
-            couple(c[-1], bottom_face, np.where(last, 2.0 * g_out, g_col))
-            lap[:, bottom_face, bottom_face] += np.where(last, 2.0 * g_out, 0.0)
-            lap[:, r[:, 0], r[:, 0]] += np.where((oj[sel] == 0)[:, None], g_in, 0.0)  # source, driver, segment
-            edges = {"L": r[:, 0], "R": right_face, "T": c[0], "B": bottom_face}
-            keep = np.concatenate([edges[k] for k in _layout(h, w, top, right) if k != "size"])
-            drop = np.concatenate([r[:, 1:].ravel(), c[1 - top:].ravel()])
-            order = np.concatenate([keep, drop])
-            out[top, right] = (oi[sel], oj[sel], _schur(lap[:, order][:, :, order], len(keep)))
+                r = lay["R"][0]
+                lap[:, left, left] += g_row
+                lap[:, r, r] = g_row
+                lap[:, left, r] = lap[:, r, left] = -g_row
+            if top:  # device and segment in series from the row wire to the bottom edge
+                dev = seg = dev * seg / (dev + seg)
+                lap[:, left, bottom] = lap[:, bottom, left] = -dev
+            else:
+                t = lay["T"][0]
+                lap[:, t, t] = dev + seg
+                lap[:, left, t] = lap[:, t, left] = -dev
+                lap[:, t, bottom] = lap[:, bottom, t] = -seg
+            lap[:, left, left] += dev
+            lap[:, bottom, bottom] += seg
+            out[top, right] = (oi[sel], oj[sel], lap)
     return out
 
 
@@ -197,11 +174,16 @@ def _join(children: list, k: int) -> np.ndarray:
     m = len(a)
     d = a[:, sa:sa + n, sa:sa + n] + b[:, sb:sb + n, sb:sb + n]
     y = np.empty((m, n, k))
+    places = []  # per child: its kept nodes' positions in it and in the parent
     for child, lay, to, shared in children:
-        s0 = lay[shared][0]
-        for edge, at in to.items():
-            y[:, :, at:at + lay[edge][1]] = child[:, s0:s0 + n, lay[edge][0]:lay[edge][0] + lay[edge][1]]
-    if n <= BATCH_MAX:
+        src = np.concatenate([np.arange(lay[e][0], lay[e][0] + lay[e][1]) for e in to])
+        dst = np.concatenate([np.arange(at, at + lay[e][1]) for e, at in to.items()])
+        places.append((child, src, dst))
+        y[:, :, dst] = child[:, lay[shared][0]:lay[shared][0] + n][:, :, src]
+    if n == 1:  # one shared node: a rank-one update (a batch of outer products, not of 1x1 LAPACK calls)
+        yt = y[:, 0, :, None]
+        out = np.matmul(yt, yt.transpose(0, 2, 1) / -d[:, :1, :1])
+    elif n <= BATCH_MAX:
         y = np.linalg.solve(np.linalg.cholesky(d), y)
         out = np.matmul(y.transpose(0, 2, 1), y)
         np.negative(out, out=out)
@@ -213,12 +195,8 @@ def _join(children: list, k: int) -> np.ndarray:
             upper = blas.dsyrk(-1.0, z, trans=1)
             out[i] = upper
             out[i] += np.triu(upper, 1).T
-    for child, lay, to, _ in children:
-        for u, pu in to.items():
-            su, nu = lay[u]
-            for v, pv in to.items():
-                sv, nv = lay[v]
-                out[:, pu:pu + nu, pv:pv + nv] += child[:, su:su + nu, sv:sv + nv]
+    for child, src, dst in places:  # one gather and one scatter per child: small blocks are many
+        out[:, dst[:, None], dst] += child[:, src[:, None], src]
     return out
 
 
@@ -236,9 +214,9 @@ def effective_matrix(circuit: Circuit, device_siemens: np.ndarray) -> np.ndarray
         g_dev = g_dev / (1.0 + ohm["Ra"] * g_dev)
     g_in = 1.0 / (ohm.get("Rdrv", 0.0) + ohm["Rr"])
     g_out = 1.0 / (ohm["Rc"] + (ohm.get("Rref", 0.0) if xbar.sense == "resistor" else 0.0))
-    h, w = _leaf_side(rows), _leaf_side(cols)
+    h = w = 1
     with threadpool_limits(1, user_api="blas"):  # threads only wait on each other on a busy machine (10-25x)
-        level = _leaves(g_dev, h, w, 1.0 / ohm["Rr"], 1.0 / ohm["Rc"], g_in, g_out)
+        level = _leaves(g_dev, 1.0 / ohm["Rr"], 1.0 / ohm["Rc"], g_in, g_out)
         while h < rows or w < cols:
             vertical = w == cols or (h <= w and h < rows)
             level = _merge(level, h, w, (rows // h, cols // w), vertical)

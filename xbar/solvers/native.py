@@ -138,8 +138,12 @@ def conductance_matrix(circuit: Circuit, device_siemens: np.ndarray | None = Non
 
     ``device_siemens`` [rows, cols] replaces each device's equivalent conductance (see :func:`branches`).
     """
-    a, b, g = branches(circuit, device_siemens)
-    n = circuit.n_nodes
+    return laplacian(branches(circuit, device_siemens), circuit.n_nodes)
+
+
+def laplacian(edges: tuple, n: int) -> sp.csr_matrix:
+    """The conductance matrix [n, n] of branches ``edges`` = (node a [m], node b [m], siemens [m])."""
+    a, b, g = edges
     rows = np.concatenate([a, b, a, b])
     cols = np.concatenate([a, b, b, a])
     vals = np.concatenate([g, g, -g, -g])
@@ -161,13 +165,13 @@ class NativeSolver:
     def __init__(self, circuit: Circuit | Crossbar):
         self.circuit = circuit = as_circuit(circuit)
         n = circuit.n_nodes
-        lap = conductance_matrix(circuit)
+        self._branches = branches(circuit)
+        lap = laplacian(self._branches, n)
         fixed = np.zeros(n, dtype=bool)
         fixed[0] = True
         fixed[circuit.input_nodes] = True
         fixed[circuit.sense_nodes] = True
         self._free = np.flatnonzero(~fixed)
-        self._branches = branches(circuit)
         self._lap = lap
         lap_free = lap[self._free]
         self._lap_ff = lap_free[:, self._free].tocsc()
@@ -180,7 +184,7 @@ class NativeSolver:
         is_port[np.flatnonzero(np.diff(c_free.indptr))] = True
         ports = np.flatnonzero(is_port)
         self._ports = ports if len(ports) <= MAX_PORTS else None
-        self._order = crossbar_order(circuit, self._free, self._ports)
+        self._order = None  # the fill-reducing order, made with the first factorization
         self._factor = None
         self._matrix = None
         self._spread = checks.resistance_spread(circuit)
@@ -210,6 +214,8 @@ class NativeSolver:
 
     def factorize(self, matrix: sp.spmatrix) -> SpdFactor:
         """Factor an SPD matrix [n_free, n_free] over the free nodes, in this circuit's fill-reducing order."""
+        if self._order is None:
+            self._order = crossbar_order(self.circuit, self._free, self._ports)
         return SpdFactor(matrix, self._order)
 
     def node_voltages(self, inputs: np.ndarray) -> np.ndarray:
