@@ -9,22 +9,27 @@ the sense elements as conductances to ground, the sense currents are
 ``g_out (A^-1)[out, in] g_in V``: only the Schur complement of the nodal
 matrix A onto the ports (r_i0 and c_(R-1)j) is needed.
 
-It is computed bottom-up over a quadtree of blocks: a block of h x w cells is
-kept as the dense Schur complement onto its edges (the row-wire nodes of its
-first and last column, the column-wire nodes of its first and last row; the
-array's open ends, its last column and first row, are eliminated). Two blocks
-side by side (or one above the other) merge by adding the wire segments
-between their facing edges and eliminating those edges (a Cholesky
-factorization and one symmetric update, BLAS 3). All blocks of one level have
-the same size, so each level is a handful of batched dense operations (at most
-four kinds of block: touching the array's top edge, its right edge, both, or
-neither). On a 1024x1024 array this does in seconds and a few hundred MiB what
-a sparse factorization and the extraction of its trailing factor do in ~16 s and
-~4 GiB, and with the same numbers: Cholesky without pivoting on SPD matrices.
+It is computed bottom-up over a quadtree of blocks (nested dissection, George
+1973, on the array's own geometry): a block of h x w cells is kept as the dense
+Schur complement of everything in it onto its edges: the row-wire nodes of its
+first column and of the column after its last, the column-wire nodes of its
+first row and of the row after its last (below the last row: one virtual node
+per column, see :func:`_leaves`); the array's open ends (the row wires' last
+cells, the column wires' first) are no edge. Two neighbouring blocks share an
+edge: merging them adds their Schur complements there and eliminates it (a
+Cholesky factorization and one symmetric update). The blocks of one level all
+have the same size, so a level is a few batched dense operations over at most
+four kinds of block (touching the array's top edge, its right edge, both or
+neither), from single cells up to the whole array. On a 1024x1024 tile: about
+10 s of one core (a loaded machine) and 0.75 GiB, where SuperLU's factorization and the extraction
+of its trailing factor took 16 s and 3.9 GiB (benchmarks/RESULTS.md); and more
+exactly (Cholesky without pivoting on SPD matrices, no sparse bookkeeping):
+2.5e-12 of the line-current CG's answer at 512x512, against 8.4e-12.
 
-It applies to shapes of 2 or 3 cells times a power of two on each side, with
-non-zero row and column wire resistance (:func:`applies`); other circuits take
-the sparse route (:class:`~xbar.solvers.native.NativeSolver`).
+It applies to plain crossbars (:func:`is_standard`) whose sides are powers of
+two, from :data:`MIN_CELLS` on, with non-zero row and column wire resistance and
+no temperature model (:func:`applies`); other circuits take the sparse route
+(:class:`~xbar.solvers.native.NativeSolver`).
 """
 
 from __future__ import annotations
@@ -40,8 +45,6 @@ from xbar.array.circuit import Circuit
 MIN_CELLS = 128 * 128
 #: Largest shared edge solved in one batched numpy call; larger ones go one by one through LAPACK.
 BATCH_MAX = 128
-
-_PREFIXES = ("Rdrv", "Rr", "Ra", "Rc", "Rref")
 
 
 def is_standard(circuit: Circuit) -> bool:

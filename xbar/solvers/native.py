@@ -22,7 +22,8 @@ them (Kron reduction) as a dense Schur complement; M follows from it with one
 small dense solve, without a solve per input or output. Where the ports are
 many (ideal wires put every cell next to a source), M is built instead with one
 solve per output (the adjoint system; L is symmetric) or per input, whichever
-is fewer, in column chunks of bounded memory.
+is fewer, in column chunks of bounded memory. A plain crossbar with power-of-two
+sides builds M without the sparse factorization (:mod:`~xbar.solvers.grid`).
 """
 
 from __future__ import annotations
@@ -287,9 +288,11 @@ class NativeSolver:
     def effective_matrix(self) -> np.ndarray:
         """M [cols, rows] in siemens, exact: sense currents = inputs @ M.T.
 
-        Built once and cached: from the Schur complement onto the ports where
-        they are few, else with one solve per output or per input, whichever is
-        fewer, in column chunks.
+        Built once and cached: for a plain crossbar with power-of-two sides from
+        128x128 on, by batched nested dissection on dense Schur complements
+        (:mod:`.grid`: no sparse factorization); else from the factorization's
+        Schur complement onto the ports where they are few, else with one solve
+        per output or per input, whichever is fewer, in column chunks.
         """
         if self._matrix is None:
             c_op = self._output_operator()
