@@ -5,6 +5,10 @@ without mitigation, with each useful mitigation, and the ideal quantized (intend
 floor beside it. Prints a Markdown table (and writes it with --out).
 
     nice -n 10 python benchmarks/bench_mitigation.py [--n-test 10000] [--nonlinear-n-test 1000]
+    python benchmarks/bench_mitigation.py --model lenet-mnist.onnx   # the same table for an imported network
+
+``--model`` takes any network ``xbar infer --model`` reads (ONNX or npz), e.g. the LeNet-5 that
+``benchmarks/train_lenet.py`` trains and exports; its convolutions run on the tiles as im2col.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from xbar.experiments.circuits import compare
 from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.datasets import load
 from xbar.network.mlp import default_cache_dir, trained
+from xbar.network.models import load_model
 
 BASE = CircuitSpec(n_cells=3, thickness_nm=1.9, wire_ohm=1.0, tile_rows=128, tile_cols=128)
 TYPICAL_X2 = dict(device_ra_sigma=0.10, cell_ra_sigma=0.06, device_tmr_sigma=0.06, cell_tmr_sigma=0.04)
@@ -46,11 +51,12 @@ def main(argv=None) -> int:
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--n-test", type=int, default=10000)
     p.add_argument("--nonlinear-n-test", type=int, default=1000)
+    p.add_argument("--model", help="an ONNX or npz network instead of the paper's MLP (trained by xbar, seed 0)")
     p.add_argument("--only", help="run only the cases whose name contains this text")
     p.add_argument("--out", help="also write the table to this Markdown file")
     args = p.parse_args(argv)
     data = load(args.dataset)
-    net = trained(args.dataset, seed=0)
+    net = load_model(args.model) if args.model else trained(args.dataset, seed=0)
     lines = ["| problem | mitigation | images | ideal quantized (%) | analog (%) | gap (points) | floor | cost | s |",
              "|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)

@@ -35,8 +35,7 @@ UNITS = {"K_B": "J/K", "Q_E": "C", "FANO": "1", "MAX_CELLS": "cells", "DEFAULT_T
          "columns_per_adc": "columns", "delta_thin": "1", "DEFAULT_ADC_BITS": "bit", "max_ramps": "ramps",
          "max_pulses": "pulses", "v_read": "V", "adc_doubling_per_bit": "x per bit", "K_OVER_Q": "V/K",
          "ZERO_C_KELVIN": "K", "TNOM_C": "C", "EPS_OX": "F/m", "PTM45_U0": "m^2/Vs", "PTM45_UA": "m/V",
-         "PTM45_UTE": "1", "MU_COX": "A/V^2", "TMR_SPINWAVE_PER_K15": "K^-1.5", "STUDY_RANGE_C": "C",
-         "TEMP_RANGE_C": "C"}
+         "PTM45_UTE": "1", "MU_COX": "A/V^2", "TMR_SPINWAVE_PER_K15": "K^-1.5", "STUDY_RANGE_C": "C"}
 
 #: Kind of a source, by the first pattern its text matches.
 KINDS = (("fitted", r"(?i)\bfitted\b"), ("cited", r"CODATA|Handbook|(?<!Kumar )et al\.|IEEE|J\. Appl|survey|exact SI"),

@@ -100,6 +100,57 @@ def test_explore_runs_resumes_and_draws_its_front(tmp_path):
                <= set(r["result"]) for r in rows)
 
 
+@pytest.mark.parametrize("kind, v_read, bound", [("access", 0.1, 2e-3), ("access", 0.3, 5e-3), ("vh", 0.1, 4e-3),
+                                                ("vh", 0.3, 3e-2)])
+def test_a_non_linear_tile_reads_its_energy_from_the_zero_bias_admittance(kind, v_read, bound):
+    """The exact read power of a non-linear tile (sources' currents from Newton's node voltages) against
+    ``v Y v`` of its zero-bias linearization: the bounds the design record's energy states."""
+    from xbar.array.crossbar import Crossbar
+    from xbar.device.access import AccessTransistor
+    from xbar.device.library import library_device
+    from xbar.solvers.newton import NewtonSolver
+    from xbar.solvers.stack_newton import StackNewtonSolver
+    rng = np.random.default_rng(0)
+    dev = library_device(thickness_nm=1.9, n_cells=3, v_half_volt=0.5 if kind == "vh" else np.inf)
+    xb = Crossbar(dev, rng.integers(0, 4, (24, 24)), row_wire_ohm=1.0, col_wire_ohm=1.0,
+                  access=AccessTransistor() if kind == "access" else None)
+    c = build_circuit(xb)
+    solver = (StackNewtonSolver if kind == "access" else NewtonSolver)(c)
+    x = np.vstack([v_read * (rng.random((3, 24)) > 0.5), rng.uniform(0, v_read, (3, 24))])
+    v = solver.node_voltages(x)
+    if kind == "access":
+        i_dev = solver._stacks.solve(v[:, solver._top], v[:, solver._read], None)[0]
+    else:
+        i_dev = solver._devices.solve(solver._device_voltages(v))[0]
+    leaving = solver._kcl(v, i_dev)
+    assert np.abs(leaving[solver._free]).max() < 1e-15  # Kirchhoff at every free node: the solve is exact
+    exact = (x * leaving[c.input_nodes].T).sum(axis=1)
+    linear = np.einsum("bi,ij,bj->b", x, solver.linear.input_admittance(), x)
+    assert np.abs(linear / exact - 1).max() < bound
+
+
+def test_explore_takes_access_temperature_and_condition_knobs(tmp_path):
+    args = [sys.executable, "-m", "xbar.cli", "explore", "--dataset", "digits", "--n-test", "40", "--param",
+            "tile=32", "--param", "cells=3", "--param", "thickness_nm=1.9", "--param", "v_read=0.1",
+            "--param", "adc_bits=8", "--param", "mitigation=none", "--param", "access=false,true",
+            "--param", "temperature_c=85", "--param", "variation=1", "--param", "fault_rate=0.001",
+            "--no-program", "--out", str(tmp_path / "e"), "--quiet"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "2 finished now, 0 failed" in proc.stdout, proc.stdout + proc.stderr
+    rows = [json.loads(line) for line in (tmp_path / "e" / "results.jsonl").read_text().splitlines()[1:]]
+    energy = {r["params"]["access"]: r["result"]["energy_j_per_image"] for r in rows}
+    assert set(energy) == {False, True} and all(e > 0 for e in energy.values())
+
+
+def test_the_paper_design_is_the_match_at_xbar_defaults():
+    from xbar.experiments.explore import paper_design_index
+    paper = dict(cells=3, v_read=0.1, thickness_nm=1.9, mitigation=None)
+    rows = [dict(paper, tile=64, adc_bits=6), dict(paper, tile=128, adc_bits=6), dict(paper, tile=128, adc_bits=8),
+            dict(paper, tile=128, adc_bits=8, mitigation="compensate=2")]
+    assert paper_design_index(rows) == 2
+    assert paper_design_index(rows[3:]) is None
+
+
 @pytest.mark.bad_input
 def test_explore_refuses_too_few_objectives():
     proc = subprocess.run([sys.executable, "-m", "xbar.cli", "explore", "--objectives", "accuracy"],

@@ -16,11 +16,13 @@ import pytest
 from xbar import cli
 from xbar.analysis.periphery import Periphery
 from xbar.cli.common import MODEL_GROUPS
+from xbar.device.access import AccessTransistor
 from xbar.device.compound import CompoundMTJ
 from xbar.device.faults import Faults
 from xbar.device.files import device_from_dict
 from xbar.device.junction import MTJ
 from xbar.device.library import library_mtj
+from xbar.device.temperature import check_temperature
 from xbar.device.variation import Variation
 from xbar.util.errors import ParameterError
 from xbar.util.ranges import PARAMS, in_group, markdown_table
@@ -115,6 +117,34 @@ def test_the_same_range_from_cli_file_and_api(row, capsys):
             args = cli.build_parser().parse_args([command, row.cli_flag, str(good)] + ["-o", "x"] * (command == "netlist"))
             value = getattr(args, row.name)
             assert (value[0] if isinstance(value, list) else value) == pytest.approx(good)
+
+
+#: The temperature and access-transistor rows: (API call, the argparse destination).
+PHYSICS = {"temperature_c": (check_temperature, "temp"),
+           "access_width_nm": (lambda v: AccessTransistor(width_nm=v), "access_width_nm"),
+           "access_wordline_volt": (lambda v: AccessTransistor(wordline_volt=v), "access_wordline_volt")}
+#: The commands with the temperature and access-transistor options (a sweep sets them as axes).
+PHYSICS_COMMANDS = ("netlist", "solve", "settle", "infer", "program")
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("name", sorted(PHYSICS))
+def test_temperature_and_access_rows_bound_the_cli_and_the_api_alike(name, capsys):
+    row, (api, dest) = PARAMS[name], PHYSICS[name]
+    assert row.group == "physics" and row.source and row.unit
+    for value in outside(row):
+        with pytest.raises(ParameterError, match="must be"):
+            api(value)
+        for command in PHYSICS_COMMANDS:
+            with pytest.raises(SystemExit):
+                cli.build_parser().parse_args([command, row.cli_flag, repr(value)])
+            err = capsys.readouterr().err
+            assert f"argument {row.cli_flag}:" in err and len(err.strip().splitlines()) == 1, err
+    good = inside(row)
+    api(good)
+    for command in PHYSICS_COMMANDS:
+        args = cli.build_parser().parse_args([command, row.cli_flag, str(good)] + ["-o", "x"] * (command == "netlist"))
+        assert getattr(args, dest) == pytest.approx(good)
 
 
 def test_a_device_file_spread_of_100_is_refused_like_the_cli(tmp_path):

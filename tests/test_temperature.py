@@ -87,7 +87,7 @@ def test_cli_temp_and_access_reach_the_circuit(tmp_path, capsys):
     text = out.read_text()
     assert ".temp 85" in text and "fast corner" in text and "Vwl1 wl1 0 DC {vwl}" in text
     assert cli.main(["solve", "--temp", "999"]) == 2
-    assert "within -200..300" in capsys.readouterr().err
+    assert "-200..300 C" in capsys.readouterr().err
     card = tmp_path / "bad.lib"
     card.write_text(".control\nshell echo hi\n.endc\n")
     assert cli.main(["solve", "--access-model", str(card), "--backend", "ngspice"]) != 0

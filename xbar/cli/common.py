@@ -200,8 +200,9 @@ def add_dataset_options(p: argparse.ArgumentParser) -> None:
 def add_physics_options(p: argparse.ArgumentParser) -> None:
     """``--temp`` and the access-transistor options, on every array command."""
     from xbar.device.access import CORNERS
+    from xbar.util.ranges import PARAMS
     g = p.add_argument_group("temperature and access transistors")
-    g.add_argument("--temp", type=_celsius, metavar="CELSIUS",
+    g.add_argument("--temp", type=PARAMS["temperature_c"].argtype(), metavar="CELSIUS",
                    help="operating temperature in C, -200..300 (wires tc1 3.9e-3/K, TMR spin-wave, R_P, switching; "
                         "default: the devices' 27 C values and no temperature model in netlists)")
     g.add_argument("--access", action="store_true",
@@ -209,22 +210,13 @@ def add_physics_options(p: argparse.ArgumentParser) -> None:
                         "EKV NMOS after PTM 45 nm HP; docs/access-and-temperature.md)")
     g.add_argument("--access-corner", choices=tuple(CORNERS), help="process corner of the built-in transistor "
                                                                      "(implies --access; default typical)")
-    g.add_argument("--access-width-nm", type=positive, metavar="NM",
+    g.add_argument("--access-width-nm", type=PARAMS["access_width_nm"].argtype(), metavar="NM",
                    help="transistor width in nm (implies --access; default 90, L = 45 nm)")
-    g.add_argument("--access-wordline-volt", type=positive, metavar="VOLT",
+    g.add_argument("--access-wordline-volt", type=PARAMS["access_wordline_volt"].argtype(), metavar="VOLT",
                    help="word-line (gate) voltage during a read (implies --access; default 1.0, PTM 45 nm V_DD)")
     g.add_argument("--access-model", metavar="FILE",
                    help="your own '.model NAME nmos' card or '.subckt NAME d g s [b]' for the transistor "
                         "(netlists and --backend ngspice only: the native solvers cover only the built-in model)")
-
-
-def _celsius(text: str) -> float:
-    from xbar.device.temperature import check_temperature
-    from xbar.util.errors import ParameterError
-    try:
-        return check_temperature(float(text))
-    except (ValueError, ParameterError):
-        raise argparse.ArgumentTypeError(f"must be a temperature in C within -200..300, got {text!r}") from None
 
 
 def physics_from_args(args) -> dict:

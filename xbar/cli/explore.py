@@ -98,7 +98,7 @@ def run_explore(args) -> int:
     table = explore.front_table(rows, on, knobs, objectives)
     print(f"Pareto front: {int(on.sum())} of {len(rows)} designs ({', '.join(objectives)})")
     print("\n".join(table))
-    paper = next((i for i, r in enumerate(rows) if explore.is_paper_design(r)), None)
+    paper = explore.paper_design_index(rows)
     if paper is not None:
         r = rows[paper]
         print(f"the paper's design ({', '.join(f'{k} {r[k]}' for k in explore.PAPER_DESIGN)}, tile {r['tile']}): "

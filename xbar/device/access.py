@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xbar.util.errors import ParameterError
+from xbar.util.ranges import PARAMS
 from xbar.util.validate import choice, real
 
 #: Boltzmann constant over the elementary charge, V/K (CODATA 2018, exact SI values).
@@ -95,15 +96,14 @@ class AccessTransistor:
     corner: str = "typical"
 
     def __post_init__(self):
-        for name, low in (("width_nm", 1.0), ("length_nm", 1.0)):
-            object.__setattr__(self, name, real(name, getattr(self, name), low=low, high=1e6, unit="nm"))
+        object.__setattr__(self, "width_nm", PARAMS["access_width_nm"].check(self.width_nm))
+        object.__setattr__(self, "length_nm", real("length_nm", self.length_nm, low=1.0, high=1e6, unit="nm"))
         object.__setattr__(self, "vth_volt", real("vth_volt", self.vth_volt, low=-1.0, high=2.0, unit="V"))
         object.__setattr__(self, "mobility_cox_a_per_v2",
                            real("mobility_cox_a_per_v2", self.mobility_cox_a_per_v2, above=0.0, high=1.0,
                                 unit="A/V^2"))
         object.__setattr__(self, "slope_n", real("slope_n", self.slope_n, low=1.0, high=3.0))
-        object.__setattr__(self, "wordline_volt", real("wordline_volt", self.wordline_volt, low=0.0, high=5.0,
-                                                       unit="V"))
+        object.__setattr__(self, "wordline_volt", PARAMS["access_wordline_volt"].check(self.wordline_volt))
         object.__setattr__(self, "kt1_volt", real("kt1_volt", self.kt1_volt, low=-1.0, high=1.0, unit="V"))
         object.__setattr__(self, "ute", real("ute", self.ute, low=-3.0, high=0.0))
         choice("access transistor corner", self.corner, tuple(CORNERS))

@@ -33,7 +33,7 @@ import numpy as np
 from xbar.device.access import TNOM_C, kelvin
 from xbar.device.compound import CompoundMTJ
 from xbar.device.junction import MTJ
-from xbar.util.validate import real
+from xbar.util.ranges import PARAMS
 
 #: Temperature coefficient of the wire resistance, 1/K (bulk Cu, CRC Handbook): SPICE ``tc1``.
 WIRE_TCR_PER_K = 3.9e-3
@@ -45,13 +45,11 @@ RP_TCR_PER_K = -1e-4
 CURIE_K = 1000.0
 #: The study range of the ``temperature`` studies, C: assumed, automotive grade 1 (-40..125 C).
 STUDY_RANGE_C = (-40.0, 125.0)
-#: Temperatures the tool accepts, C: assumed, from liquid nitrogen to below the free layer's Curie point.
-TEMP_RANGE_C = (-200.0, 300.0)
 
 
 def check_temperature(temp_c) -> float:
-    """``temp_c`` as a float in C within :data:`TEMP_RANGE_C`, else a ParameterError."""
-    return real("temperature", temp_c, low=TEMP_RANGE_C[0], high=TEMP_RANGE_C[1], unit="C")
+    """``temp_c`` as a float in C within the range table's ``temperature_c`` row, else a ParameterError."""
+    return PARAMS["temperature_c"].check(temp_c)
 
 
 def wire_factor(temp_c: float) -> float:

@@ -98,7 +98,7 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
         analog_net.use_workers(**tasks)
     if spec.calibration_images:
         analog_net.calibrate(data.x_train[:spec.calibration_images], backend)
-    analog_net.energy_j = 0.0 if analog_net.device.mtj.linear else None
+    analog_net.energy_j = 0.0
     chunk = CONV_CHUNK if any(isinstance(op, Conv) for op in model.ops) else max(len(x), 1)
     pred_a, pred_i, pred_f, out_a, last_a, last_i = [], [], [], [], [], []
     sums, first = None, None

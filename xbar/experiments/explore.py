@@ -41,19 +41,31 @@ PAPER_DESIGN = {"cells": 3, "v_read": 0.1, "thickness_nm": 1.9, "mitigation": "n
 def design_point(dataset: str = "digits", seed: int = 0, tile: int = 128, cells: int = 3, thickness_nm: float = 1.9,
                  v_read: float = 0.1, sense: str = "tia", ref_ohm: float = 1e6, adc_bits: int = 8,
                  wire_ohm: float = 1.0, mitigation: str | None = "none", n_test: int | None = 2000,
-                 program: bool = True, data_dir=None) -> dict:
+                 program: bool = True, data_dir=None, access: bool = False, temperature_c: float | None = None,
+                 variation: float = 0.0, fault_rate: float = 0.0, v_half_volt: float | None = None) -> dict:
     """One design of the paper's MLP on circuits: accuracies, energy per image, latency, area, write cost.
 
-    ``mitigation`` names :mod:`xbar.network.mitigation`'s options (None: "none")."""
+    ``mitigation`` names :mod:`xbar.network.mitigation`'s options (None: "none"). The conditions a
+    design must survive are knobs too: ``access`` (the built-in read transistor in series with every
+    device), ``temperature_c`` (None: 27 C without a temperature model), ``variation`` (a multiple of
+    the typical correlated spreads, :meth:`~xbar.device.variation.Variation.typical`), ``fault_rate``
+    (faulty cells of all kinds) and ``v_half_volt`` (non-linear junctions; None: linear)."""
+    from xbar.device.access import AccessTransistor
+    from xbar.device.variation import Variation
     from xbar.experiments.circuits import compare
     from xbar.experiments.programming import program_network
     from xbar.network.analog import AnalogNetwork
     from xbar.network.circuit_spec import CircuitSpec
     from xbar.network.datasets import load
     from xbar.network.mlp import default_cache_dir, trained
+    from xbar.util.validate import flag
+    spread = Variation.typical(seed=seed, scale=variation)
     spec = CircuitSpec(n_cells=cells, thickness_nm=thickness_nm, wire_ohm=wire_ohm, sense=sense, ref_ohm=ref_ohm,
                        tile_rows=tile, tile_cols=tile, v_read=v_read, adc_bits=adc_bits, mitigation=mitigation or "none",
-                       variation_seed=seed)
+                       variation_seed=seed, access=AccessTransistor() if flag("access", access) else None,
+                       temperature_c=temperature_c, device_ra_sigma=spread.device_ra_sigma,
+                       cell_ra_sigma=spread.cell_ra_sigma, device_tmr_sigma=spread.device_tmr_sigma,
+                       cell_tmr_sigma=spread.cell_tmr_sigma, fault_rate=fault_rate, v_half_volt=v_half_volt)
     net = trained(dataset, seed=seed, data_dir=data_dir)
     rec = compare(net, load(dataset, data_dir), spec, n_test=n_test, cache_dir=default_cache_dir(), ir_samples=4)
     design = rec["design"]
@@ -90,5 +102,17 @@ def front_table(rows: list[dict], mask: np.ndarray, knobs, objectives) -> list[s
 
 
 def is_paper_design(row: dict) -> bool:
-    """True for the design closest to the paper's among the grid's (see :data:`PAPER_DESIGN`)."""
+    """True for a design that is the paper's (see :data:`PAPER_DESIGN`) in every knob the paper fixes."""
     return all((row.get(k) or "none") == v if k == "mitigation" else row.get(k) == v for k, v in PAPER_DESIGN.items())
+
+
+def paper_design_index(rows: list[dict]) -> int | None:
+    """Index of the paper's design among ``rows``: of those matching :data:`PAPER_DESIGN`, the one at xbar's
+    defaults for what the paper leaves open (128x128 tiles, 8-bit ADCs, 1 ohm wires, no access transistor,
+    27 C, no variation or faults, linear junctions); None when no row matches."""
+    defaults = {"tile": 128, "adc_bits": 8, "wire_ohm": 1.0, "access": False, "temperature_c": None,
+                "variation": 0.0, "fault_rate": 0.0, "v_half_volt": None}
+    matches = [i for i, r in enumerate(rows) if is_paper_design(r)]
+    if not matches:
+        return None
+    return max(matches, key=lambda i: sum(rows[i].get(k, v) == v for k, v in defaults.items()))

@@ -286,8 +286,9 @@ def design_line(design: dict | None) -> str:
     if not design:
         return ""
     e, a = design["energy_j_per_image"], design["area_m2"]
-    array = ("array read energy: not computed for non-linear junctions" if e["array_dc"] is None
-             else f"array read energy {1e12 * e['array_dc']:.4g} pJ (exact DC over the {1e9 * design['read_pulse_s']:g} ns pulse)")
+    basis = "exact DC" if e.get("array_dc_basis", "exact") == "exact" else "DC, zero-bias linearization,"
+    array = ("array read energy: not computed" if e["array_dc"] is None
+             else f"array read energy {1e12 * e['array_dc']:.4g} pJ ({basis} over the {1e9 * design['read_pulse_s']:g} ns pulse)")
     return (f"per inference: {array}, periphery {1e12 * e['periphery']:.4g} pJ (model); latency "
             f"{1e9 * design['latency_s']:.4g} ns (model); area {1e6 * a['total']:.4g} mm^2 (array "
             f"{1e6 * a['parts']['array']:.4g} mm^2 from the paper's geometry, periphery models the rest)")

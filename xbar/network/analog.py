@@ -114,7 +114,7 @@ class AnalogNetwork(PlacedNetwork):
         """
         if backend == "ideal":
             return vt @ self.ideal_matrix(tile)
-        if backend == "native" and self.device.mtj.linear and self.spec.access is None:
+        if backend == "native" and self.linear:
             return self._adc(self._noisy(vt @ self.effective_matrix(tile), tile), tile)
         if backend not in ("native", "ngspice", "pyspice"):
             raise ParameterError(f"unknown inference backend {backend!r}; choose native, ngspice, pyspice or ideal")
@@ -183,7 +183,7 @@ class AnalogNetwork(PlacedNetwork):
             return self.reference.pre_activation(l, a, "ideal")
         v = self.row_voltages(a, l)
         z = np.zeros((len(a), self.layers[l].shape[1]))
-        track = self.energy_j is not None and backend != "ideal" and self.device.mtj.linear
+        track = self.energy_j is not None and backend != "ideal"
         for tile, currents in zip(self.tiles[l], self._layer_currents(l, v, backend)):
             if track:
                 vt = v[:, tile.rows[0]:tile.rows[1]]

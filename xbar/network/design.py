@@ -1,8 +1,11 @@
 """What a placed network costs per inference: read energy, latency and area.
 
-The array's DC read energy is exact: each tile's row sources deliver ``v Y v`` watts for row
-voltages v (:meth:`~xbar.solvers.native.NativeSolver.input_admittance`), over the read pulse,
-summed over every tile the analog chain drives for each image (:attr:`AnalogNetwork.energy_j`).
+The array's DC read energy is exact for linear tiles: each tile's row sources deliver ``v Y v``
+watts for row voltages v (:meth:`~xbar.solvers.native.NativeSolver.input_admittance`), over the
+read pulse, summed over every tile the analog chain drives for each image
+(:attr:`AnalogNetwork.energy_j`). Non-linear tiles (access transistors, bias-dependent TMR) use
+their zero-bias linearization, within a few tenths of a per cent at 0.1 V reads
+(:meth:`~xbar.network.placed.PlacedNetwork.input_admittance`); the record says which.
 The periphery (DACs, TIAs, ADCs) and the area around the array are models from figures of merit
 (:mod:`xbar.analysis.periphery`, :mod:`xbar.analysis.area`) and are labelled so. Latency: the
 layers run one after another; a layer's tiles read in parallel, each taking its read cycle
@@ -40,10 +43,12 @@ def design_costs(net: AnalogNetwork, images: int, periphery: Periphery | None = 
     array_j = None if net.energy_j is None or not images else net.energy_j / images
     return dict(
         energy_j_per_image=dict(array_dc=array_j, periphery=periph_j,
-                                total=None if array_j is None else array_j + periph_j),
+                                total=None if array_j is None else array_j + periph_j,
+                                array_dc_basis="exact" if net.linear else "zero-bias linearization"),
         latency_s=latency, read_pulse_s=t_read,
         area_m2=dict(parts=area_parts, total=sum(area_parts.values())),
         models=dict(periphery=vars(p).copy(), area=describe_area(area or AreaModel()),
-                    note="array energy and array area exact (DC power over the read pulse; the paper's "
-                         "geometry); periphery energy, latency and area are models from figures of merit"),
+                    note="array energy (DC power over the read pulse; exact for linear tiles, the zero-bias "
+                         "linearization for non-linear ones) and array area (the paper's geometry); periphery "
+                         "energy, latency and area are models from figures of merit"),
     )

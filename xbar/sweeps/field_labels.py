@@ -68,6 +68,9 @@ PARAMETERS: dict[str, str] = {
     "sense": "sense mode: tia (virtual ground) or resistor",
     "mitigation": "mitigations: a comma list of compensate[=K], aware, disconnect, operating-point, or none",
     "program": "also program every device (write energy and yield)",
+    "access": "a read transistor in series with every device (the built-in NMOS), true or false",
+    "temperature_c": "operating temperature (C); None: the devices' 27 C values, no temperature model",
+    "variation": "multiple of the typical correlated variation (0: none)",
 }
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from xbar.util.errors import ParameterError
 
 #: Option groups, in the order the command line lists them.
-GROUPS = ("device", "variation", "faults", "periphery", "array")
+GROUPS = ("device", "variation", "faults", "periphery", "array", "physics")
 
 
 @dataclass(frozen=True)
@@ -245,6 +245,13 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
        flag="--t-read", low_open=True),
     _p("seed", "array", "1", 0, 2 ** 32 - 1, 0, "numpy's seed range", "seed for random states, inputs, "
        "variation and faults", integer=True),
+    # --- temperature and access transistors (xbar.device.temperature, xbar.device.access) ----
+    _p("temperature_c", "physics", "C", -200.0, 300.0, None, "assumed: from liquid nitrogen to below the free layer's Curie point", "operating temperature (default: the devices' 27 C values)",
+       flag="--temp", label="temperature"),
+    _p("access_width_nm", "physics", "nm", 1.0, 1e6, 90.0, "PTM 45 nm HP (W = 2 L, assumed)",
+       "access transistor gate width", label="width_nm"),
+    _p("access_wordline_volt", "physics", "V", 0.0, 5.0, 1.0, "PTM 45 nm HP V_DD",
+       "word-line (gate) voltage of the access transistor during a read", label="wordline_volt"),
 ]}
 
 
