@@ -64,7 +64,7 @@ def is_standard(circuit: Circuit) -> bool:
 def applies(circuit: Circuit) -> bool:
     """True when this route computes ``circuit``'s effective matrix (else the sparse route does)."""
     rows, cols = circuit.shape
-    return (rows * cols >= MIN_CELLS and min(rows, cols) >= 2 and rows & (rows - 1) == 0 and cols & (cols - 1) == 0
+    return (rows * cols >= MIN_CELLS and rows & (rows - 1) == 0 and cols & (cols - 1) == 0
             and circuit.access is None and circuit.crossbar.temperature_c is None and is_standard(circuit)
             and circuit.crossbar.row_wire_ohm > 0 and circuit.crossbar.col_wire_ohm > 0)
 
@@ -84,54 +84,45 @@ def _layout(h: int, w: int, top: bool, right: bool) -> dict:
 
 
 def _leaves(g: np.ndarray, g_row: float, g_col: float, g_in: float, g_out: float) -> dict:
-    """Blocks of 2 x 2 cells: each one's Schur complement onto its edges, by kind of block.
+    """Single cells as blocks: each one's conductance matrix onto its edges, by kind of block.
 
-    The edges of a block: the row-wire nodes of its first column and of the next block's, the
-    column-wire nodes of its first row and of the next block row's; below the array's last row a
-    virtual node per column, the last segment and the sense element being two conductances 2 g_out in
-    series through it (so the sense current is 2 g_out times its voltage). Its own second column of
-    row-wire nodes and second row of column-wire nodes (on the array's top row also the first: open
-    ends) are eliminated one node at a time, with the blocks along the last axis: numpy's per-matrix
-    LAPACK calls on 262,144 matrices of 12 nodes cost more than the arithmetic.
+    A cell's left edge is its own row-wire node, its right edge the next cell's; its top edge its own
+    column-wire node, its bottom edge the next row's (on the last row: a virtual node, the last segment and
+    the sense element being two conductances 2 g_out in series through it, so that the sense current is
+    2 g_out times its voltage). On the array's top row the cell's own column-wire node is an open end: it
+    is eliminated at once (the device and the segment below it in series).
     """
     rows, cols = g.shape
-    bi, bj = np.divmod(np.arange(rows * cols // 4), cols // 2)
-    cells = g.reshape(rows // 2, 2, cols // 2, 2).transpose(1, 3, 0, 2).reshape(2, 2, -1)  # [a, b, block]
-    # Local nodes: left (r00, r10), right (the next block's r), top (c00, c01), bottom (the next block row's c, or
-    # virtual), then those eliminated: r01, r11, c10, c11.
+    oi, oj = np.divmod(np.arange(rows * cols), cols)
     out = {}
     for top in (False, True):
         for right in (False, True):
-            sel = np.flatnonzero(((bi == 0) == top) & ((bj == cols // 2 - 1) == right))
+            sel = np.flatnonzero(((oi == 0) == top) & ((oj == cols - 1) == right))
             if not len(sel):
                 continue
-            names = ["L0", "L1"] + ([] if right else ["R0", "R1"]) + ([] if top else ["T0", "T1"]) + ["B0", "B1"]
-            k = len(names)
-            names += ["r01", "r11", "c10", "c11"] + (["T0", "T1"] if top else [])
-            at = {name: i for i, name in enumerate(names)}
-            lap = np.zeros((len(names), len(names), len(sel)))
-
-            def couple(u, v, siemens):
-                i, j = at[u], at[v]
-                lap[i, i] += siemens
-                lap[j, j] += siemens
-                lap[i, j] -= siemens
-                lap[j, i] -= siemens
-            last = bi[sel] == rows // 2 - 1
-            for a in range(2):
-                own_r, own_c = (f"L{a}", f"r{a}1"), (f"T{a}", f"c1{a}")  # own_r by column, own_c by row
-                couple(own_r[0], "T0" if a == 0 else "c10", cells[a, 0, sel])
-                couple(own_r[1], "T1" if a == 0 else "c11", cells[a, 1, sel])
-                couple(own_r[0], own_r[1], g_row)
-                if not right:
-                    couple(own_r[1], f"R{a}", g_row)
-                lap[at[f"L{a}"], at[f"L{a}"]] += np.where(bj[sel] == 0, g_in, 0.0)  # source, driver, segment
-                couple(own_c[0], own_c[1], g_col)
-                couple(own_c[1], f"B{a}", np.where(last, 2.0 * g_out, g_col))
-                lap[at[f"B{a}"], at[f"B{a}"]] += np.where(last, 2.0 * g_out, 0.0)
-            for t in range(len(names) - 1, k - 1, -1):  # the last node first: what remains is a leading block
-                lap[:t, :t] -= lap[:t, t, None] * (lap[t, :t] / lap[t, t])[None]
-            out[top, right] = (bi[sel], bj[sel], np.ascontiguousarray(lap[:k, :k].transpose(2, 0, 1)))
+            dev = g.ravel()[sel]
+            seg = np.where(oi[sel] == rows - 1, 2.0 * g_out, g_col)  # the column segment below the cell
+            lay = _layout(1, 1, top, right)
+            lap = np.zeros((len(sel), lay["size"], lay["size"]))
+            left, bottom = lay["L"][0], lay["B"][0]
+            lap[:, left, left] = np.where(oj[sel] == 0, g_in, 0.0)  # source, driver and first segment
+            lap[:, bottom, bottom] = np.where(oi[sel] == rows - 1, 2.0 * g_out, 0.0)
+            if not right:
+                r = lay["R"][0]
+                lap[:, left, left] += g_row
+                lap[:, r, r] = g_row
+                lap[:, left, r] = lap[:, r, left] = -g_row
+            if top:  # device and segment in series from the row wire to the bottom edge
+                dev = seg = dev * seg / (dev + seg)
+                lap[:, left, bottom] = lap[:, bottom, left] = -dev
+            else:
+                t = lay["T"][0]
+                lap[:, t, t] = dev + seg
+                lap[:, left, t] = lap[:, t, left] = -dev
+                lap[:, t, bottom] = lap[:, bottom, t] = -seg
+            lap[:, left, left] += dev
+            lap[:, bottom, bottom] += seg
+            out[top, right] = (oi[sel], oj[sel], lap)
     return out
 
 
@@ -226,7 +217,7 @@ def effective_matrix(circuit: Circuit, device_siemens: np.ndarray) -> np.ndarray
         g_dev = g_dev / (1.0 + ohm["Ra"] * g_dev)
     g_in = 1.0 / (ohm.get("Rdrv", 0.0) + ohm["Rr"])
     g_out = 1.0 / (ohm["Rc"] + (ohm.get("Rref", 0.0) if xbar.sense == "resistor" else 0.0))
-    h = w = 2
+    h = w = 1
     with threadpool_limits(1, user_api="blas"):  # threads only wait on each other on a busy machine (10-25x)
         level = _leaves(g_dev, 1.0 / ohm["Rr"], 1.0 / ohm["Rc"], g_in, g_out)
         while h < rows or w < cols:
