@@ -43,6 +43,10 @@ from xbar.array.circuit import Circuit
 #: Smallest array (rows * cols) for which the effective matrix takes this route; smaller ones factorize in
 #: well under a second.
 MIN_CELLS = 128 * 128
+#: Most matrix entries per batch of blocks merged at once: arrays of up to 8 MiB, which malloc serves from
+#: memory it reuses instead of fresh pages (on the 2-core machine the kernel's page faults on fresh memory
+#: took a third of the time).
+CHUNK_ENTRIES = 2 ** 20
 #: Largest shared edge solved in one batched numpy call; larger ones go one by one through LAPACK.
 BATCH_MAX = 128
 
@@ -157,50 +161,65 @@ def _merge(level: dict, h: int, w: int, nb: tuple, vertical: bool) -> dict:
             else:
                 to_a = {"L": parent["L"][0], "T": parent.get("T", (0,))[0], "B": parent["B"][0]}
                 to_b = {"R": parent.get("R", (0,))[0], "T": parent.get("T", (0,))[0] + w, "B": parent["B"][0] + w}
-            children = [(level[kind][2][index[kind][ci, cj]], lay, {e: at for e, at in to.items() if e in lay}, shared)
-                        for kind, ci, cj, to, shared in ((ka, ai, aj, to_a, "B" if vertical else "R"),
-                                                         (kb, bi, bj, to_b, "T" if vertical else "L"))
-                        for lay in [_layout(h, w, *kind)]]
-            out[top, right] = (qi, qj, _join(children, parent["size"]))
+            k = parent["size"]
+            pairs = [(ka, ai, aj, to_a, "B" if vertical else "R"), (kb, bi, bj, to_b, "T" if vertical else "L")]
+            dest = np.empty((len(qi), k, k))
+            step = max(1, CHUNK_ENTRIES // (k * k))
+            for lo in range(0, len(qi), step):  # chunks small enough for malloc to reuse (see CHUNK_ENTRIES)
+                part = slice(lo, lo + step)
+                children = [(np.take(level[kind][2], index[kind][ci[part], cj[part]], axis=0), lay,
+                             {e: at for e, at in to.items() if e in lay}, shared)
+                            for kind, ci, cj, to, shared in pairs for lay in [_layout(h, w, *kind)]]
+                _join(children, k, dest[part])
+            out[top, right] = (qi, qj, dest)
     return out
 
 
-def _join(children: list, k: int) -> np.ndarray:
-    """The parent's Schur complement [m, k, k] from two children that share one edge.
+def _join(children: list, k: int, out: np.ndarray) -> None:
+    """The parent's Schur complement into ``out`` [m, k, k] from two children that share one edge.
 
     ``children``: (matrices [m, n, n], layout, parent position of each kept edge, name of the shared edge).
     With D the sum of the children's shared blocks and Y the shared rows of both, placed at the parent's
     columns: ``S = blockdiag(children's kept blocks) - Y^T D^-1 Y``.
     """
-    (a, lay_a, _, sh_a), (b, lay_b, _, sh_b) = children
-    (sa, n), (sb, _) = lay_a[sh_a], lay_b[sh_b]
-    m = len(a)
-    d = a[:, sa:sa + n, sa:sa + n] + b[:, sb:sb + n, sb:sb + n]
-    y = np.empty((m, n, k))
-    places = []  # per child: its kept nodes' positions in it and in the parent
-    for child, lay, to, shared in children:
-        src = np.concatenate([np.arange(lay[e][0], lay[e][0] + lay[e][1]) for e in to])
-        dst = np.concatenate([np.arange(at, at + lay[e][1]) for e, at in to.items()])
-        places.append((child, src, dst))
-        y[:, :, dst] = child[:, lay[shared][0]:lay[shared][0] + n][:, :, src]
+    m = len(children[0][0])
+    # Both children's entries side by side in one row per block (and a zero): every piece of the parent is
+    # then one gather along that row (single-axis takes: small blocks are many).
+    base = np.concatenate([c[0].reshape(m, -1) for c in children] + [np.zeros((m, 1))], axis=1)
+    zero = base.shape[1] - 1
+    owner, src, first = np.empty(k, dtype=int), np.empty(k, dtype=int), np.empty(k, dtype=int)
+    offset, shared = 0, []
+    for i, (child, lay, to, edge) in enumerate(children):
+        size = child.shape[1]
+        for e, at in to.items():
+            owner[at:at + lay[e][1]] = i
+            src[at:at + lay[e][1]] = np.arange(lay[e][0], lay[e][0] + lay[e][1])
+        start, n = lay[edge]
+        shared.append((offset, size, np.arange(start, start + n)))
+        first[owner == i] = offset
+        offset += size * size
+    size = np.array([c[0].shape[1] for c in children])[owner]
+    blocks = np.where(owner[:, None] == owner[None, :], first[:, None] + src[:, None] * size[:, None] + src[None, :],
+                      zero)
+    rows = np.array([shared[o][2] for o in owner]).T  # [n, k]: the shared node t of the column's child
+    y = np.take(base, (first + rows * size + src).ravel(), axis=1).reshape(m, n, k)
+    d = sum(np.take(base, (off + sh[:, None] * sz + sh[None, :]).ravel(), axis=1) for off, sz, sh in shared)
+    d = d.reshape(m, n, n)
     if n == 1:  # one shared node: a rank-one update (a batch of outer products, not of 1x1 LAPACK calls)
         yt = y[:, 0, :, None]
-        out = np.matmul(yt, yt.transpose(0, 2, 1) / -d[:, :1, :1])
+        np.matmul(yt, yt.transpose(0, 2, 1) / -d[:, :1, :1], out=out)
     elif n <= BATCH_MAX:
         y = np.linalg.solve(np.linalg.cholesky(d), y)
-        out = np.matmul(y.transpose(0, 2, 1), y)
+        np.matmul(y.transpose(0, 2, 1), y, out=out)
         np.negative(out, out=out)
     else:  # large blocks, few of them: LAPACK and a symmetric rank-n update
-        out = np.empty((m, k, k))
         for i in range(m):
             z = solve_triangular(cholesky(d[i], lower=True, check_finite=False), y[i], lower=True,
                                  check_finite=False)
             upper = blas.dsyrk(-1.0, z, trans=1)
             out[i] = upper
             out[i] += np.triu(upper, 1).T
-    for child, src, dst in places:  # one gather and one scatter per child: small blocks are many
-        out[:, dst[:, None], dst] += child[:, src[:, None], src]
-    return out
+    out += np.take(base, blocks.ravel(), axis=1).reshape(m, k, k)
 
 
 def effective_matrix(circuit: Circuit, device_siemens: np.ndarray) -> np.ndarray:
