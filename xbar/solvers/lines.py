@@ -87,10 +87,11 @@ def _dxpay(x: np.ndarray, a: float, y: np.ndarray) -> None:
     daxpy(x.reshape(-1), dscal(a, y.reshape(-1)))
 
 
-#: CG's vector kernels (dot, y += a x, y = x + a y, a floor for scalars): BLAS level 1 on plain floats for one
-#: vector (in place on flat views; a third of numpy's per-call cost on a 64x64 array), numpy per vector for a batch.
-_ONE = (_ddot, _daxpy, _dxpay, max)
-_BATCH = (_dots, _axpy, _xpay, np.maximum)
+#: CG's vector kernels (dot, y += a x, y = x + a y, a floor for scalars, every vector converged): BLAS level 1 on
+#: plain floats for one vector (in place on flat views; a third of numpy's per-call cost on a 64x64 array), numpy
+#: per vector for a batch.
+_ONE = (_ddot, _daxpy, _dxpay, max, lambda rr, target: rr <= target)
+_BATCH = (_dots, _axpy, _xpay, np.maximum, lambda rr, target: bool((rr <= target).all()))
 
 
 def _accumulate_rows(a: np.ndarray, reverse: bool = False) -> np.ndarray:
@@ -250,7 +251,7 @@ class LineSolver:
         s = self._sqrt_g[:, None, :]
         b = np.multiply(s, inputs.T[:, :, None], out=np.empty((len(s), len(inputs), s.shape[2])))  # C order
         t, u, q = np.empty_like(b), np.empty_like(b), np.empty_like(b)
-        dot, axpy, xpay, floor = _ONE if b.shape[1] == 1 else _BATCH
+        dot, axpy, xpay, floor, converged = _ONE if b.shape[1] == 1 else _BATCH
         precondition = self._r_ref > 0
         if precondition:  # start from the answer with the reference resistors and no wires
             y = self._precondition(b)
@@ -271,7 +272,7 @@ class LineSolver:
         coupling = 1.0 if precondition else self._coupling
         target = tol ** 2 * dot(b, b) / max(coupling, 1e-150) ** 2  # ideal wires: coupling 0, r 0
         for it in range(MAX_ITERATIONS + 1):
-            if np.all(rr <= target):
+            if converged(rr, target):
                 break
             self._apply(p, q, t, u, axpy)
             # p.q >= p.p > 0 unless p = 0, and then r.z = p.r = 0: a converged vector stays put.
