@@ -20,11 +20,12 @@ edge: merging them adds their Schur complements there and eliminates it (a
 Cholesky factorization and one symmetric update). The blocks of one level all
 have the same size, so a level is a few batched dense operations over at most
 four kinds of block (touching the array's top edge, its right edge, both or
-neither), from single cells up to the whole array. On a 1024x1024 tile: about
-10 s of one core (a loaded machine) and 0.75 GiB, where SuperLU's factorization and the extraction
-of its trailing factor took 16 s and 3.9 GiB (benchmarks/RESULTS.md); and more
-exactly (Cholesky without pivoting on SPD matrices, no sparse bookkeeping):
-2.5e-12 of the line-current CG's answer at 512x512, against 8.4e-12.
+neither), from single cells up to the whole array, in chunks of arrays small
+enough for malloc to reuse. On a 1024x1024 tile: 6.2 s of one core and 0.75 GiB
+(load 5), where SuperLU's factorization and the extraction of its trailing
+factor took 19 s and 3.9 GiB (benchmarks/RESULTS.md); and more exactly
+(Cholesky on SPD blocks): 2.5e-12 of the line-current CG's answer at 512x512,
+against 8.4e-12.
 
 It applies to plain crossbars (:func:`is_standard`) whose sides are powers of
 two, from :data:`MIN_CELLS` on, with non-zero row and column wire resistance and
