@@ -3,12 +3,16 @@
 Each array (3-cell devices at 1.9 nm, random states, 1 ohm wire segments,
 virtual-ground sensing) runs in its own process so that its peak memory is its
 own. Phases, in order: build the circuit; check it (scipy.sparse.csgraph); set
-up the native solver (matrices and the nested-dissection order); one exact
-solve of one input vector (on a large tile not yet factorized this is
-wire-preconditioned CG to a relative residual of 1e-14); the SuperLU
-factorization; the effective matrix (Schur complement onto the ports). Each
-phase gives wall and CPU seconds (the machine is shared) and the peak memory
-after it. The residual of the solve and the deviation of M from it are printed.
+up the native solver (the nodal matrices); the effective matrix (for a plain
+crossbar of 2 or 3 cells times a power of two per side: batched nested
+dissection on dense Schur complements, :mod:`xbar.solvers.grid`; else the
+SuperLU factorization and its Schur complement onto the ports), so "check to
+matrix" is check + set-up + matrix, its peak the peak after the matrix; then
+one exact solve of one input vector (on a large tile not yet factorized:
+wire-preconditioned CG to a relative residual of 1e-14) and the SuperLU
+factorization (with its nested-dissection order). Each phase gives wall and CPU
+seconds (the machine is shared) and the peak memory after it. The residual of
+the solve and the deviation of M from it are printed.
 
     python benchmarks/bench_large.py [--sizes 1024x1024,2048x512]
 """
@@ -57,13 +61,16 @@ def run_one(rows: int, cols: int) -> dict:
     out["nodes"] = circuit.n_nodes
     phase(out, "check", lambda: check_circuit(circuit))
     solver = phase(out, "setup", lambda: NativeSolver(circuit))
-    sol = phase(out, "solve", lambda: solver.solve(x))  # wire-preconditioned CG: nothing factorized yet
+    # Check to matrix: the effective matrix straight after set-up (grid.py for plain crossbars, else the
+    # factorization and its Schur complement), so its time and peak are its own.
+    m = phase(out, "matrix", solver.effective_matrix)
+    out["factorized"] = solver._factor is not None
+    sol = phase(out, "solve", lambda: solver.solve(x))  # wire-preconditioned CG unless factorized
     out["cg_used"] = solver._factor is None
     rhs = -(solver._lap_fs @ x[0])
     v = sol.node_voltages[0][solver.free_nodes]
     out["residual"] = float(np.abs(solver.free_matrix() @ v - rhs).max() / np.abs(rhs).max())
     phase(out, "factor", lambda: solver.factor)
-    m = phase(out, "matrix", solver.effective_matrix)
     out["matrix_vs_solve"] = float(np.abs(x @ m.T - sol.currents).max() / np.abs(sol.currents).max())
     return out
 
@@ -78,9 +85,9 @@ def main(argv=None):
         print(json.dumps(run_one(rows, cols)))
         return 0
     print("Each phase: wall s / CPU s (user + system of the process) / peak GiB after it.\n")
-    print("| array | nodes | build | check | set-up (order) | one exact solve (CG) | residual "
-          "| factorization | effective matrix | M vs CG solve | load |")
-    print("|" + "---|" * 11)
+    print("| array | nodes | build | check | set-up | effective matrix | check to matrix | one exact solve (CG) "
+          "| residual | factorization | M vs CG solve | load |")
+    print("|" + "---|" * 12)
     for size in args.sizes.split(","):
         load = os.getloadavg()[0]
         proc = subprocess.run([sys.executable, __file__, "--one", size], capture_output=True, text=True)
@@ -90,9 +97,11 @@ def main(argv=None):
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         cell = lambda k: "{:.2f} / {:.2f} / {:.2f}".format(*r[k])  # noqa: E731
         solve = cell("solve") + ("" if r["cg_used"] else " (factor)")
-        print(f"| {r['array']} | {r['nodes']} | {cell('build')} | {cell('check')} | {cell('setup')} | {solve} "
-              f"| {r['residual']:.1e} | {cell('factor')} | {cell('matrix')} | {r['matrix_vs_solve']:.1e} "
-              f"| {load:.1f} |", flush=True)
+        total = sum(r[k][0] for k in ("check", "setup", "matrix")), sum(r[k][1] for k in ("check", "setup", "matrix"))
+        matrix = cell("matrix") + (" (factor)" if r["factorized"] else "")
+        print(f"| {r['array']} | {r['nodes']} | {cell('build')} | {cell('check')} | {cell('setup')} | {matrix} "
+              f"| {total[0]:.2f} / {total[1]:.2f} / {r['matrix'][2]:.2f} | {solve} | {r['residual']:.1e} "
+              f"| {cell('factor')} | {r['matrix_vs_solve']:.1e} | {load:.1f} |", flush=True)
     return 0
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from xbar.array.circuit import Circuit, build_circuit, check_inputs
 from xbar.array.crossbar import Crossbar
 from xbar.util.errors import ParameterError
+from xbar.solvers.grid import is_standard
 from xbar.solvers.lines import LineSolver
 from xbar.solvers.native import NativeSolver
 from xbar.solvers.result import Solution
@@ -52,18 +53,6 @@ def is_nonlinear(xbar: Crossbar) -> bool:
     cells = xbar.cell_resistance_ohm
     return (bool(np.isfinite(xbar.device.mtj.v_half_volt)) and rp is not None
             and bool(((cells > rp) & np.isfinite(cells)).any()))
-
-
-def is_standard(circuit: Circuit) -> bool:
-    """True when ``circuit`` holds exactly its crossbar's uniform wires, drivers, access and sense resistors."""
-    xbar = circuit.crossbar
-    expected = {"Rdrv": xbar.driver_ohm, "Rr": xbar.row_wire_ohm, "Ra": xbar.access_ohm, "Rc": xbar.col_wire_ohm,
-                "Rref": xbar.ref_ohm if xbar.sense == "resistor" else 0.0}
-    present = {g.prefix: g for g in circuit.resistors}
-    if set(present) - set(expected):
-        return False
-    return all((name in present) == (ohm > 0) and (name not in present or bool(np.all(present[name].ohm == ohm)))
-               for name, ohm in expected.items())
 
 
 def choose_route(rows: int, cols: int, batch: int, node_voltages: bool, nonlinear: bool) -> str:

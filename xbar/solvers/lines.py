@@ -32,10 +32,11 @@ writes its fixed-point iteration, but solved to rounding level.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 
 import numpy as np
+from scipy.linalg.blas import daxpy, ddot, dscal
 from threadpoolctl import ThreadpoolController
 
 from xbar.array.circuit import Circuit
@@ -50,16 +51,47 @@ MAX_ITERATIONS = 5000
 #: Longest wire whose Green's function is applied as a dense matrix product; longer ones use running sums
 #: (a product costs O(n) per device against O(1), but numpy's running sums are slow per element).
 DENSE_MAX = 128
+#: Largest product (m * n * k) OpenBLAS computes in one thread anyway (its SMP_THRESHOLD_MIN x
+#: GEMM_MULTITHREAD_THRESHOLD): below it, limiting the threads is pure cost (~40 us of a 0.5 ms 64x64 read).
+SINGLE_THREAD_PRODUCT = 65536 * 4
 
 
 _TINY = 1e-300
 
 
 def _dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Inner product of each vector of a batch laid out [rows, batch, cols]."""
-    if a.shape[1] == 1:
-        return np.array([np.vdot(a, b)])
-    return np.einsum("ibj,ibj->b", a, b)
+    """Inner product of each vector of a batch laid out [rows, batch, cols], shaped [1, batch, 1] to scale it."""
+    return np.einsum("ibj,ibj->b", a, b)[None, :, None]
+
+
+def _axpy(a, x: np.ndarray, y: np.ndarray) -> None:
+    """y += a x for a batch (``a`` [1, batch, 1])."""
+    y += a * x
+
+
+def _xpay(x: np.ndarray, a, y: np.ndarray) -> None:
+    """y = x + a y for a batch, in place."""
+    y *= a
+    y += x
+
+
+def _ddot(a: np.ndarray, b: np.ndarray) -> float:
+    return ddot(a.reshape(-1), b.reshape(-1))
+
+
+def _daxpy(a: float, x: np.ndarray, y: np.ndarray) -> None:
+    daxpy(x.reshape(-1), y.reshape(-1), a=a)
+
+
+def _dxpay(x: np.ndarray, a: float, y: np.ndarray) -> None:
+    daxpy(x.reshape(-1), dscal(a, y.reshape(-1)))
+
+
+#: CG's vector kernels (dot, y += a x, y = x + a y, a floor for scalars, every vector converged): BLAS level 1 on
+#: plain floats for one vector (in place on flat views; a third of numpy's per-call cost on a 64x64 array), numpy
+#: per vector for a batch.
+_ONE = (_ddot, _daxpy, _dxpay, max, lambda rr, target: rr <= target)
+_BATCH = (_dots, _axpy, _xpay, np.maximum, lambda rr, target: bool((rr <= target).all()))
 
 
 def _accumulate_rows(a: np.ndarray, reverse: bool = False) -> np.ndarray:
@@ -137,8 +169,13 @@ class LineSolver:
         self._r_row = xbar.row_wire_ohm
         self._r_col = xbar.col_wire_ohm
         self._r_ref = xbar.ref_ohm if xbar.sense == "resistor" else 0.0
-        self._ref_coef = self._r_ref / (1.0 + self._r_ref * (self._sqrt_g ** 2).sum(axis=0))  # [cols]
+        if self._r_ref:
+            self._ref_coef = self._r_ref / (1.0 + self._r_ref * (self._sqrt_g ** 2).sum(axis=0))  # [cols]
         rows, cols = xbar.shape
+        # ||sqrt(g) K sqrt(g)|| <= max(g) (||K_row|| + ||K_col||), each chain's norm bounded by its largest row
+        # sum (Gershgorin: the Green's functions are positive): end * n + segment * n (n + 1) / 2.
+        wires = cols * self._r_drv + self._r_row * cols * (cols + 1) / 2 + self._r_col * rows * (rows + 1) / 2
+        self._coupling = min(1.0, float(self._sqrt_g.max()) ** 2 * wires) if self._sqrt_g.size else 1.0
         self._dense = max(rows, cols) <= DENSE_MAX
         if self._dense:
             self._row_green = _chain_green(cols, self._r_row, self._r_drv, True)
@@ -146,14 +183,16 @@ class LineSolver:
         #: CG iterations the last :meth:`currents` took.
         self.iterations = 0
 
-    def _green(self, current: np.ndarray) -> np.ndarray:
-        """K I for device currents laid out [rows, batch, cols]: the wires' voltage drops seen by each device."""
+    def _green(self, current: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+        """K I into ``out`` for device currents laid out [rows, batch, cols]: the wires' voltage drops seen by
+        each device (``scratch``: same shape, overwritten)."""
         rows, batch, cols = current.shape
         if self._dense:  # one matrix product per wire direction, the batch folded in
-            out = (current.reshape(rows * batch, cols) @ self._row_green).reshape(current.shape)
-            out += (self._col_green @ current.reshape(rows, batch * cols)).reshape(current.shape)
+            np.matmul(current.reshape(rows * batch, cols), self._row_green, out=out.reshape(rows * batch, cols))
+            np.matmul(self._col_green, current.reshape(rows, batch * cols), out=scratch.reshape(rows, batch * cols))
+            out += scratch
             return out
-        out = np.zeros_like(current)
+        out.fill(0.0)
         if self._r_row or self._r_drv:
             total = current.sum(axis=2, keepdims=True)
             if self._r_row:
@@ -165,7 +204,8 @@ class LineSolver:
         if self._r_col or self._r_ref:
             if self._r_col:
                 # Segment below cell k of a column carries the currents of cells ..k; cell i sees segments i..end.
-                below = _accumulate_rows(_accumulate_rows(current.copy()), reverse=True)
+                np.copyto(scratch, current)
+                below = _accumulate_rows(_accumulate_rows(scratch), reverse=True)
                 below *= self._r_col
                 out += below
             if self._r_ref:
@@ -180,7 +220,9 @@ class LineSolver:
         # Each vector is solved at unit scale (no overflow in the inner products), then scaled back.
         scale = np.abs(inputs).max(axis=1)
         scale[scale == 0] = 1.0
-        with _one_blas_thread():
+        rows, cols = self.crossbar.shape
+        small = self._dense and rows * cols * len(inputs) * max(rows, cols) <= SINGLE_THREAD_PRODUCT
+        with nullcontext() if small else _one_blas_thread():
             current = self._cg(inputs / scale[:, None], tol)
         with np.errstate(over="ignore"):  # an answer beyond double precision is the Solution's error to report
             return current * scale[:, None, None]
@@ -194,55 +236,62 @@ class LineSolver:
         proj = np.einsum("ibj,ij->bj", r, self._sqrt_g)
         return r - self._sqrt_g[:, None, :] * (self._ref_coef * proj)[None]
 
-    def _apply(self, p: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """(1 + sqrt(g) K sqrt(g)) p, with ``t`` [same shape] as scratch."""
+    def _apply(self, p: np.ndarray, out: np.ndarray, t: np.ndarray, u: np.ndarray, axpy=_axpy) -> np.ndarray:
+        """(1 + sqrt(g) K sqrt(g)) p into ``out``, with ``t`` and ``u`` [same shape] as scratch."""
         s = self._sqrt_g[:, None, :]
         np.multiply(s, p, out=t)
-        q = self._green(t)
-        q *= s
-        q += p
-        return q
+        self._green(t, out, u)
+        out *= s
+        axpy(1.0, p, out)
+        return out
 
     def _cg(self, inputs: np.ndarray, tol: float) -> np.ndarray:
+        """CG on ``(1 + sqrt(g) K sqrt(g)) y = sqrt(g) V``, in place on preallocated buffers (a 64x64 read takes
+        tens of microseconds per iteration: the per-call overhead counts as much as the products)."""
         s = self._sqrt_g[:, None, :]
-        b = s * inputs.T[:, :, None]  # [rows, batch, cols]
-        t = np.empty_like(b)
+        b = np.multiply(s, inputs.T[:, :, None], out=np.empty((len(s), len(inputs), s.shape[2])))  # C order
+        t, u, q = np.empty_like(b), np.empty_like(b), np.empty_like(b)
+        dot, axpy, xpay, floor, converged = _ONE if b.shape[1] == 1 else _BATCH
         precondition = self._r_ref > 0
         if precondition:  # start from the answer with the reference resistors and no wires
             y = self._precondition(b)
-            r = b - self._apply(y, t)
+            r = b - self._apply(y, q, t, u)
             z = self._precondition(r)
         else:  # start from the answer without wire resistance (I = g V): the residual is the wires' share
             y = b.copy()
             np.multiply(s, b, out=t)
-            r = self._green(t)
+            r = self._green(t, np.empty_like(b), u)
             r *= -s
             z = r
         p = z.copy()
-        rz = _dots(r, z)
-        rr = _dots(r, r) if precondition else rz
-        target = tol ** 2 * _dots(b, b)
+        rz = dot(r, z)
+        rr = dot(r, r) if precondition else rz
+        # Every eigenvalue is >= 1, so the error in y is at most the residual r; without reference resistors, the
+        # last step adds r itself (y + r: the error left is (A^-1 - 1) r = -A^-1 sqrt(g) K sqrt(g) r), which leaves
+        # at most the wires' coupling times r: CG stops that much earlier at the same bound.
+        coupling = 1.0 if precondition else self._coupling
+        target = tol ** 2 * dot(b, b) / max(coupling, 1e-150) ** 2  # ideal wires: coupling 0, r 0
         for it in range(MAX_ITERATIONS + 1):
-            # Every eigenvalue is >= 1, so the error in y is at most the residual.
-            if (rr <= target).all():
+            if converged(rr, target):
                 break
-            q = self._apply(p, t)
+            self._apply(p, q, t, u, axpy)
             # p.q >= p.p > 0 unless p = 0, and then r.z = p.r = 0: a converged vector stays put.
-            alpha = (rz / np.maximum(_dots(p, q), _TINY))[None, :, None]
-            y += alpha * p
-            q *= alpha
-            r -= q
+            alpha = rz / floor(dot(p, q), _TINY)
+            axpy(alpha, p, y)
+            axpy(-alpha, q, r)
             z = self._precondition(r) if precondition else r
-            rz_new = _dots(r, z)
-            rr = _dots(r, r) if precondition else rz_new
-            p *= (rz_new / np.maximum(rz, _TINY))[None, :, None]
-            p += z
+            rz_new = dot(r, z)
+            rr = dot(r, r) if precondition else rz_new
+            xpay(z, rz_new / floor(rz, _TINY), p)
             rz = rz_new
         else:
             raise SolverError(f"line-current CG did not reach a relative residual of {tol:g} in "
                               f"{MAX_ITERATIONS} iterations")
         self.iterations = it
-        return np.moveaxis(s * y, 1, 0)
+        if coupling < 1.0:
+            axpy(1.0, r, y)
+        y *= s
+        return np.moveaxis(y, 1, 0)
 
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Sense currents [batch, cols] in ampere for row voltages ``inputs`` [batch, rows] (checked by the caller)."""

@@ -22,7 +22,8 @@ them (Kron reduction) as a dense Schur complement; M follows from it with one
 small dense solve, without a solve per input or output. Where the ports are
 many (ideal wires put every cell next to a source), M is built instead with one
 solve per output (the adjoint system; L is symmetric) or per input, whichever
-is fewer, in column chunks of bounded memory.
+is fewer, in column chunks of bounded memory. A plain crossbar with power-of-two
+sides builds M without the sparse factorization (:mod:`~xbar.solvers.grid`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from xbar.array.crossbar import Crossbar
 from xbar.util.errors import SolverError
 from xbar.solvers import checks
 from xbar.solvers.factor import SpdFactor
+from xbar.solvers import grid
 from xbar.solvers.ordering import crossbar_order
 from xbar.solvers.pcg import WireCG
 from xbar.solvers.result import Solution
@@ -138,8 +140,12 @@ def conductance_matrix(circuit: Circuit, device_siemens: np.ndarray | None = Non
 
     ``device_siemens`` [rows, cols] replaces each device's equivalent conductance (see :func:`branches`).
     """
-    a, b, g = branches(circuit, device_siemens)
-    n = circuit.n_nodes
+    return laplacian(branches(circuit, device_siemens), circuit.n_nodes)
+
+
+def laplacian(edges: tuple, n: int) -> sp.csr_matrix:
+    """The conductance matrix [n, n] of branches ``edges`` = (node a [m], node b [m], siemens [m])."""
+    a, b, g = edges
     rows = np.concatenate([a, b, a, b])
     cols = np.concatenate([a, b, b, a])
     vals = np.concatenate([g, g, -g, -g])
@@ -161,13 +167,13 @@ class NativeSolver:
     def __init__(self, circuit: Circuit | Crossbar):
         self.circuit = circuit = as_circuit(circuit)
         n = circuit.n_nodes
-        lap = conductance_matrix(circuit)
+        self._branches = branches(circuit)
+        lap = laplacian(self._branches, n)
         fixed = np.zeros(n, dtype=bool)
         fixed[0] = True
         fixed[circuit.input_nodes] = True
         fixed[circuit.sense_nodes] = True
         self._free = np.flatnonzero(~fixed)
-        self._branches = branches(circuit)
         self._lap = lap
         lap_free = lap[self._free]
         self._lap_ff = lap_free[:, self._free].tocsc()
@@ -180,7 +186,7 @@ class NativeSolver:
         is_port[np.flatnonzero(np.diff(c_free.indptr))] = True
         ports = np.flatnonzero(is_port)
         self._ports = ports if len(ports) <= MAX_PORTS else None
-        self._order = crossbar_order(circuit, self._free, self._ports)
+        self._order = None  # the fill-reducing order, made with the first factorization
         self._factor = None
         self._matrix = None
         self._spread = checks.resistance_spread(circuit)
@@ -210,6 +216,8 @@ class NativeSolver:
 
     def factorize(self, matrix: sp.spmatrix) -> SpdFactor:
         """Factor an SPD matrix [n_free, n_free] over the free nodes, in this circuit's fill-reducing order."""
+        if self._order is None:
+            self._order = crossbar_order(self.circuit, self._free, self._ports)
         return SpdFactor(matrix, self._order)
 
     def node_voltages(self, inputs: np.ndarray) -> np.ndarray:
@@ -281,15 +289,19 @@ class NativeSolver:
     def effective_matrix(self) -> np.ndarray:
         """M [cols, rows] in siemens, exact: sense currents = inputs @ M.T.
 
-        Built once and cached: from the Schur complement onto the ports where
-        they are few, else with one solve per output or per input, whichever is
-        fewer, in column chunks.
+        Built once and cached: for a plain crossbar with power-of-two sides from
+        128x128 on, by batched nested dissection on dense Schur complements
+        (:mod:`.grid`: no sparse factorization); else from the factorization's
+        Schur complement onto the ports where they are few, else with one solve
+        per output or per input, whichever is fewer, in column chunks.
         """
         if self._matrix is None:
             c_op = self._output_operator()
             c_free = c_op[:, self._free].tocsc()
             m = c_op[:, self.circuit.input_nodes].toarray()
-            if len(self._free):
+            if grid.applies(self.circuit):
+                m = grid.effective_matrix(self.circuit, self._device_siemens())
+            elif len(self._free):
                 m += self._port_matrix(c_free) if self._ports is not None else self._solved_matrix(c_free)
             checks.check_matrix(self.circuit, m, "the native solver", self._hint(), self._device_siemens())
             self._matrix = np.ascontiguousarray(m)
