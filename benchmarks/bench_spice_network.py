@@ -7,7 +7,10 @@ each layer's tiles as tasks on a ``LocalCluster`` of 1, 2, ... worker processes 
 thread each). Prints wall seconds, CPU seconds of every process (this one, the workers
 and their ngspice runs), and whether the logits equal the one-process run's exactly.
 
-    python benchmarks/bench_spice_network.py [--images 100] [--workers 1,2] [--skip-serial]
+    python benchmarks/bench_spice_network.py [--images 100] [--workers 1,2] [--skip-serial] [--devices condensed]
+
+``--devices condensed`` writes each device as its exact DC equivalent (``xbar infer --spice-devices
+condensed``); the default writes every cell and channel segment (the devices' subcircuits).
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ def cpu_s() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def timed(net, spec: CircuitSpec, x: np.ndarray, workers: int | None) -> tuple[np.ndarray, float, float, float, int]:
+def timed(net, spec: CircuitSpec, x: np.ndarray, workers: int | None,
+          devices: str = "full") -> tuple[np.ndarray, float, float, float, int]:
     """Logits, cluster start-up seconds, wall and CPU seconds of one ngspice pass, tile solves
     (workers None: this process; the CPU seconds include starting and closing the cluster)."""
     from dask.distributed import Client, LocalCluster
 
     analog = AnalogNetwork(net, spec)
+    analog.spice_devices = devices
     c0 = cpu_s()
     if workers is None:
         t0 = time.perf_counter()
@@ -60,18 +65,21 @@ def main() -> None:
     ap.add_argument("--workers", type=lambda t: [int(v) for v in t.split(",")], default=[1, 2],
                     help="comma list of Dask worker counts")
     ap.add_argument("--skip-serial", action="store_true", help="no one-process run (no exactness check)")
+    ap.add_argument("--devices", choices=("full", "condensed"), default="full",
+                    help="ngspice netlists with every cell (full) or each device's DC equivalent (condensed)")
     args = ap.parse_args()
     net = trained("mnist", seed=0)
     x = load("mnist").x_test[:args.images]
     spec = CircuitSpec(n_cells=3, thickness_nm=1.9, wire_ohm=1.0, v_read=0.1)
-    print(f"{args.images} MNIST images, 784x128x10 on 128x128 tiles, ngspice KLU; load {os.getloadavg()[0]:.2f}")
+    print(f"{args.images} MNIST images, 784x128x10 on 128x128 tiles, ngspice KLU, {args.devices} devices; "
+          f"load {os.getloadavg()[0]:.2f}")
     print("| run | cluster start (s) | wall (s) | CPU, all processes (s) | tile solves | logits equal one process "
           "| load |")
     print("|---|---|---|---|---|---|---|")
     ref = None
     runs = ([None] if not args.skip_serial else []) + args.workers
     for workers in runs:
-        logits, start, wall, cpu, solves = timed(net, spec, x, workers)
+        logits, start, wall, cpu, solves = timed(net, spec, x, workers, args.devices)
         ref = logits if workers is None else ref
         same = "–" if ref is None or workers is None else ("yes" if np.array_equal(logits, ref) else "NO")
         name = "one process" if workers is None else f"Dask, {workers} worker{'s' if workers > 1 else ''}"

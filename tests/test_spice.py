@@ -310,3 +310,40 @@ if __name__ == "__main__":
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert float(proc.stdout.strip().splitlines()[-1]) <= 1e-12
+
+
+@pytest.mark.parametrize("cells, sense", [(3, "tia"), (2, "resistor"), (1, "tia")])
+def test_condensed_devices_give_the_full_netlists_answer_with_fewer_equations(cells, sense):
+    """Each device as its exact DC equivalent: the same currents as the subcircuit netlist and the native solver
+    (variation, stuck, open and shorted cells included), from a netlist without the channel nodes."""
+    from xbar.array.netlist import netlist_text
+    from xbar.device.faults import Faults
+    from xbar.solvers import make_solver
+    rng = np.random.default_rng(cells)
+    xb = Crossbar(library_device(thickness_nm=2.2, n_cells=cells), rng.integers(0, cells + 1, (20, 12)),
+                  row_wire_ohm=1.5, col_wire_ohm=2.0, sense=sense, variation=Variation(sigma=0.05, seed=3),
+                  faults=Faults.uniform(0.08, seed=4))
+    x = rng.uniform(0, 0.1, (6, 20))
+    native = make_solver(xb, "native").solve(x).currents
+    full, condensed = (make_solver(xb, "ngspice", devices=d).solve(x) for d in ("full", "condensed"))
+    scale = np.abs(native).max()
+    assert np.abs(condensed.currents - native).max() <= 1e-9 * scale
+    assert np.abs(condensed.currents - full.currents).max() <= 1e-9 * scale
+    assert condensed.solver["devices"] == "condensed" and full.solver["devices"] == "full"
+    text = netlist_text(xb, condensed=True)
+    assert ".subckt" not in text and not re.search(r"^X", text, re.M) and re.search(r"^R0_0 ", text, re.M)
+
+
+@pytest.mark.bad_input
+def test_condensed_devices_are_refused_where_no_dc_equivalent_exists():
+    from xbar.array.netlist import netlist_text
+    from xbar.device.access import AccessTransistor
+    from xbar.solvers import make_solver
+    linear = Crossbar(library_device(thickness_nm=1.9, n_cells=3), np.ones((4, 4), int))
+    for xb, extra in ((Crossbar(library_device(thickness_nm=1.9, n_cells=3, v_half_volt=0.5), np.ones((4, 4), int)),
+                       {}), (Crossbar(library_device(thickness_nm=1.9, n_cells=3), np.ones((4, 4), int),
+                                      access=AccessTransistor()), {}), (linear, dict(capacitors=True))):
+        with pytest.raises(ParameterError, match="condensed devices are exact only"):
+            netlist_text(xb, condensed=True, **extra)
+    with pytest.raises(ParameterError, match="devices"):
+        make_solver(linear, "ngspice", devices="tiny")

@@ -17,7 +17,9 @@ import numpy as np
 from xbar import __version__
 from xbar.util.atomic import write_text
 from xbar.array.circuit import Circuit, as_circuit, check_inputs, node_name
+from xbar.array.condensed import check_condensable, condensed_lines
 from xbar.array.crossbar import Crossbar
+from xbar.array.netlist_header import cells_comment, faults_comment, junction_lines, variation_comment
 from xbar.array.access_netlist import (access_element, access_header, access_solver_options, temperature_lines,
                                        wordline_sources)
 from xbar.array.spice_text import format_number
@@ -113,14 +115,6 @@ def _subckt(n: int, channel: bool, open_cells: tuple[int, ...] = (), capacitors:
     return lines
 
 
-def _junction(circuit: Circuit) -> list[str]:
-    """The junction I-V of :func:`xbar.device.junction.junction_current`, once, as a .func."""
-    return [f"* junction I-V: R(V) = rp + (r0 - rp) / (1 + (V/vh)^2), i.e. TMR(V) = TMR0 / (1 + (V/vh)^2); "
-            "R_P bias-independent",
-            f".param vh={format_number(circuit.v_half_volt)}",
-            ".func ijn(v, rp, r0) {v / (rp + (r0 - rp) / (1 + (v / vh) * (v / vh)))}"]
-
-
 def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: list[list[str]],
                   capacitors: bool = False, rp_values: list[list[str]] | None = None,
                   read: list[str] | None = None) -> list[str]:
@@ -154,29 +148,9 @@ def _open_devices(circuit: Circuit, channel: bool, names: list[str], values: lis
     return head + lines
 
 
-def _variation_comment(v) -> str:
-    if v.correlated:
-        return (f"* variation: correlated, ln-sigma RA {v.device_ra_sigma:g} device + {v.cell_ra_sigma:g} cell, "
-                f"TMR {v.device_tmr_sigma:g} device + {v.cell_tmr_sigma:g} cell (seed {v.seed})")
-    return f"* variation: sigma {v.sigma:g} (seed {v.seed})"
-
-
-def _faults_comment(f) -> list[str]:
-    if f.is_zero:
-        return []
-    return [f"* faults: stuck-at-P {f.stuck_p:g}, stuck-at-AP {f.stuck_ap:g}, open {f.open:g} (cells left out), "
-            f"short {f.short:g} at {f.short_ohm:g} ohm (seed {f.seed})"]
-
-
-def _cells_comment(device) -> list[str]:
-    if not device.cells:
-        return []
-    return [f"* cell {k}: R_P = {c.r_p:.6g} ohm, R_AP = {c.r_ap:.6g} ohm" for k, c in enumerate(device.cells)]
-
-
 def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = None,
                  analysis: bool = True, capacitors: bool = False, rise_s: float | None = None,
-                 batch=None, subckt: str | None = None, notes: Sequence[str] = ()) -> str:
+                 batch=None, subckt: str | None = None, notes: Sequence[str] = (), condensed: bool = False) -> str:
     """The ngspice netlist of ``circuit`` (a Crossbar is built into its circuit first).
 
     ``inputs`` [rows] sets the row sources' DC voltages (default 0 V). With
@@ -186,7 +160,8 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
     without, the caller appends its own control section. ``subckt`` NAME
     instead writes the array as ``.subckt NAME`` with ports only (see
     :func:`xbar.array.subckt.subckt_ports`): no sources, analysis, options or
-    ``.end``. ``notes``: extra comment lines for the header (each checked like a title). ``capacitors`` adds the circuit's capacitances
+    ``.end``. ``condensed`` writes each device as its exact DC equivalent (:mod:`xbar.array.condensed`).
+    ``capacitors`` adds the circuit's capacitances
     (wire, sense node, and each cell's junction inside the subcircuit) for a
     transient; ``rise_s`` makes each row source a step from 0 V at t = 0 to its
     input, linear over ``rise_s`` seconds (PWL). ``batch`` [batch, rows] (two or
@@ -210,6 +185,8 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
     if subckt is not None and check_subckt_name(subckt) and (inputs is not None or batch is not None or rise_s is not None or capacitors):
         raise ParameterError("a subcircuit has ports, not sources, and no capacitances (DC): give no inputs, "
                              "batch, rise time or capacitors with subckt")
+    if condensed:
+        check_condensable(circuit, capacitors)
     names = circuit.node_names() if subckt is None else port_node_names(circuit)
     mtj = xbar.device.mtj
     channel = circuit.channel_segment_ohm > 0
@@ -221,21 +198,21 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
         f"* array: {rows} rows x {cols} columns of {n}-cell compound SOT-MTJs",
         f"* MTJ: R_P = {mtj.r_p:.6g} ohm, R_AP = {mtj.r_ap:.6g} ohm, TMR = {100 * mtj.tmr:.4g} %"
         + (" (mean of cells that differ)" if xbar.device.cells else ""),
-        *_cells_comment(xbar.device),
+        *cells_comment(xbar.device),
         f"* write channel: {xbar.device.channel_ohm:.6g} ohm in {n + 1} segments of {circuit.channel_segment_ohm:.6g} ohm",
         f"* wires: row {xbar.row_wire_ohm:.6g} ohm/segment, column {xbar.col_wire_ohm:.6g} ohm/segment; "
         f"driver {xbar.driver_ohm:.6g} ohm; access {xbar.access_ohm:.6g} ohm (0 = ideal, nodes merged)",
         _sense_comment(circuit, subckt is not None),
-        _variation_comment(xbar.variation),
-        *_faults_comment(xbar.faults),
+        variation_comment(xbar.variation),
+        *faults_comment(xbar.faults),
         *(f"* {safe_title(note)}" for note in notes),
         *ports_comment(circuit, subckt),
         _param_line(circuit),
         *([f".param cj={format_number(circuit.cell_farad)}"] if capacitors else []),
-        *(_junction(circuit) if nonlinear else []),
+        *(junction_lines(circuit) if nonlinear else []),
         *temperature_lines(circuit, subckt is not None),
         *access_header(circuit),
-        *_subckt(n, channel, capacitors=capacitors, nonlinear=nonlinear, access=access),
+        *([] if condensed else _subckt(n, channel, capacitors=capacitors, nonlinear=nonlinear, access=access)),
     ]
     if rise_s is not None:
         rise = float(rise_s)
@@ -266,26 +243,30 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
             body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {f}"
                         for lab, a, b, f in zip(_labels(g.index), g.a.tolist(), g.b.tolist(), _values(g.farad)))
     sub = subckt_name(n, channel, nonlinear=nonlinear, access=bool(access))
-    body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
-                + ("({rp<k>}, {rap<k>}: cell k parallel, antiparallel)" if xbar.device.cells
-                   else "({rp}: parallel, {rap}: antiparallel)")
-                + (", zero-bias; rp<k>: the cell's R_P" if nonlinear else ""))
-    cells = circuit.cell_ohm.reshape(-1, n)
-    values = [_values(cells[:, k], _named(xbar.device, k)) for k in range(n)]
-    rp_values = None
-    if nonlinear:
-        cell_rp = circuit.cell_rp_ohm.reshape(-1, n)
-        rp_values = [_values(cell_rp[:, k], _named(xbar.device, k)) for k in range(n)]
-    if np.isfinite(cells).all():
-        fmt = "X{} {} {} " + sub + " params: " + " ".join(
-            f"rc{k}={{}}" + (f" rp{k}={{}}" if nonlinear else "") for k in range(n))
-        columns = [v for k in range(n) for v in ((values[k], rp_values[k]) if nonlinear else (values[k],))]
-        top = [names[k] for k in circuit.device_top.ravel().tolist()]
-        read = _read_ports(circuit, names)
-        body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *columns))
+    if condensed:
+        body.extend(condensed_lines(circuit, [names[k] for k in circuit.device_top.ravel().tolist()],
+                                    _read_ports(circuit, names)))
     else:
-        body.extend(_open_devices(circuit, channel, names, values, capacitors, rp_values,
-                                  _read_ports(circuit, names)))
+        body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
+                    + ("({rp<k>}, {rap<k>}: cell k parallel, antiparallel)" if xbar.device.cells
+                       else "({rp}: parallel, {rap}: antiparallel)")
+                    + (", zero-bias; rp<k>: the cell's R_P" if nonlinear else ""))
+        cells = circuit.cell_ohm.reshape(-1, n)
+        values = [_values(cells[:, k], _named(xbar.device, k)) for k in range(n)]
+        rp_values = None
+        if nonlinear:
+            cell_rp = circuit.cell_rp_ohm.reshape(-1, n)
+            rp_values = [_values(cell_rp[:, k], _named(xbar.device, k)) for k in range(n)]
+        if np.isfinite(cells).all():
+            fmt = "X{} {} {} " + sub + " params: " + " ".join(
+                f"rc{k}={{}}" + (f" rp{k}={{}}" if nonlinear else "") for k in range(n))
+            columns = [v for k in range(n) for v in ((values[k], rp_values[k]) if nonlinear else (values[k],))]
+            top = [names[k] for k in circuit.device_top.ravel().tolist()]
+            read = _read_ports(circuit, names)
+            body.extend(map(fmt.format, _labels(np.indices((rows, cols)).reshape(2, -1).T), top, read, *columns))
+        else:
+            body.extend(_open_devices(circuit, channel, names, values, capacitors, rp_values,
+                                      _read_ports(circuit, names)))
     if subckt is not None:
         return "\n".join(as_subckt(circuit, subckt, head, body)) + "\n"
     if xbar.sense == "tia":

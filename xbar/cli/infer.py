@@ -91,6 +91,10 @@ def add_infer(sub) -> None:
     p.add_argument("--backend", choices=("native", "ngspice", "pyspice"), default="native",
                    help="solver for the base run; ngspice/pyspice also report agreement with native "
                         "(about 0.3 s per image per tile with KLU: use with --limit)")
+    p.add_argument("--spice-devices", choices=("full", "condensed"), default="full",
+                   help="with --backend ngspice: each device as its subcircuit (full, default) or as its exact DC "
+                        "equivalent (condensed: 1.8x faster on 128x128 tiles; ngspice then does not check the "
+                        "channel's condensation)")
     add_timeout(p)
     p.add_argument("-w", "--workers", type=count, metavar="N",
                    help="solve each layer's tiles on N local processes (SPICE backends and --vh; default: "
@@ -128,6 +132,8 @@ def run_infer(args) -> int:
     """Run ``xbar infer``; returns the exit status."""
     import os
     tasks = task_options(args)
+    if args.spice_devices == "condensed" and args.backend != "ngspice":
+        raise ParameterError("--spice-devices condensed is for --backend ngspice")
     if spice_options(args):
         os.environ["XBAR_NGSPICE_TIMEOUT"] = str(spice_options(args)["timeout_s"])
     from xbar.experiments.circuits import run_infer
@@ -147,7 +153,7 @@ def run_infer(args) -> int:
     result = run_infer(args.dataset, spec, args.out, studies=studies, seed=args.seed, n_test=args.limit,
                        data_dir=args.data_dir, backend=args.backend, netlist_dir=args.netlist_dir,
                        quiet=args.quiet, say=say, model_file=args.model, t_read_s=args.t_read, seeds=args.seeds,
-                       tasks=tasks)
+                       tasks=tasks, spice_devices=args.spice_devices)
     base = result["base"]
     where = f"from {args.device}" if args.device else \
         f"R_P {spec.r_p_ohm:g} ohm, TMR {spec.tmr_percent:g} %" if spec.r_p_ohm else f"at {spec.thickness_nm:g} nm"

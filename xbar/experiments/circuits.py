@@ -26,9 +26,9 @@ from xbar.network.datasets import Dataset, load
 from xbar.network.circuit_spec import CircuitSpec
 from xbar.network.analog import AnalogNetwork
 from xbar.network.design import design_costs
+from xbar.experiments.records import device_record, spice_agreement  # noqa: F401  (spice_agreement re-exported)
 from xbar.network.mitigation import mitigate
 from xbar.util.errors import ParameterError
-from xbar.solvers.checks import check_agreement
 from xbar.network.models import Conv, Model, from_network, load_model
 from xbar.network.mlp import EPOCHS, HIDDEN, Network, accuracy, default_cache_dir, network_path, trained
 from xbar.network.quantize import paper_levels, quantize_network
@@ -72,7 +72,7 @@ def check_model_input(model: Model, data: Dataset) -> None:
 
 def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend: str = "native",
             n_test: int | None = None, ir_samples: int = 16, cache_dir=None, details: bool = False,
-            tasks: dict | None = None) -> dict:
+            tasks: dict | None = None, spice_devices: str = "full") -> dict:
     """Accuracy, agreement, per-layer error and IR drop of ``network`` on circuits built from ``spec``.
 
     ``network``: the paper's MLP or an imported :class:`~xbar.network.models.Model` (then
@@ -82,7 +82,8 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
     ``spec.calibration_images`` > 0 the analog outputs are first calibrated
     (:meth:`AnalogNetwork.calibrate`) on that many training images. With
     ``details`` the record also holds arrays for figures under ``"arrays"``
-    (not JSON-ready). ``tasks``: where the tile solves run, the keywords of
+    (not JSON-ready). ``spice_devices``: how ``backend="ngspice"`` writes the devices (``full`` or
+    ``condensed``, see :class:`~xbar.solvers.ngspice.NgspiceSolver`). ``tasks``: where the tile solves run, the keywords of
     :meth:`AnalogNetwork.use_workers` (``workers``, ``scheduler``, ``timeout_s``).
     """
     x, y = data.x_test[:n_test], data.y_test[:n_test]
@@ -94,6 +95,7 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
     mitigation = None
     if spec.mitigation != "none":
         analog_net, mitigation = mitigate(analog_net, spec.mitigations(), data.x_train[:256])
+    analog_net.spice_devices = spice_devices
     if tasks:
         analog_net.use_workers(**tasks)
     if spec.calibration_images:
@@ -163,30 +165,6 @@ def compare(network: Network | Model, data: Dataset, spec: CircuitSpec, backend:
     return record
 
 
-def spice_agreement(analog_net: AnalogNetwork, x: np.ndarray, logits_spice: np.ndarray) -> dict:
-    """How a SPICE run of ``x`` agrees with the native solver on the same tiles, and what solved it.
-
-    Returns the ngspice version, KLU compiled in and used (in every tile solve), the largest Kirchhoff residual,
-    the number of tile solves, the largest logit difference relative to the largest native logit (past
-    :data:`~xbar.solvers.checks.MAX_SPICE_DISAGREEMENT` an error), and the prediction agreement."""
-    logits_native, _, _ = analog_net.run(x, "native")
-    runs = analog_net.spice_runs
-    rel = check_agreement(runs[0]["backend"], logits_spice, logits_native)
-    return dict(backend=runs[0]["backend"], ngspice=runs[0]["ngspice"],
-                klu_compiled=all(r["klu_compiled"] for r in runs), klu_used=all(r["klu_used"] for r in runs),
-                kcl_residual=max(r["kcl_residual"] for r in runs), tile_solves=len(runs),
-                logits_max_rel_to_native=rel,
-                prediction_agreement_with_native=float(np.mean(logits_spice.argmax(1) == logits_native.argmax(1))))
-
-
-def device_record(device) -> dict:
-    """The compound device's values for reports: R_P, R_AP (ohm), TMR (fraction), cells, channel (ohm)."""
-    return dict(r_p_ohm=float(device.mtj.r_p), r_ap_ohm=float(device.mtj.r_ap), tmr=float(device.mtj.tmr),
-                v_half_volt=None if device.mtj.linear else device.mtj.v_half_volt,
-                n_cells=int(device.n_cells), channel_ohm=float(device.channel_ohm),
-                state_ohm=device.resistances().tolist(), cells_differ=bool(device.cells))
-
-
 def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thickness_nm: float = 1.9,
                     wire_ohm: float = 1.0, tile: int | None = 128, sense: str = "tia", ref_ohm: float = 1e6,
                     sigma: float = 0.0, variation_seed: int = 0, v_read: float = 0.1, adc_bits: int | None = None,
@@ -226,12 +204,13 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
 def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 0,
               n_test: int | None = None, data_dir=None, backend: str = "native", netlist_dir=None,
               quiet: bool = False, say=None, model_file=None, t_read_s: float = READ_PULSE_S,
-              seeds: int = 1, tasks: dict | None = None) -> dict:
+              seeds: int = 1, tasks: dict | None = None, spice_devices: str = "full") -> dict:
     """Run the base spec and the ``studies`` (names of :data:`STUDIES`); write the outputs to ``out_dir``.
 
     ``model_file`` (.onnx or .npz, see :mod:`xbar.network.models`) replaces the paper's MLP
     trained by xbar; it is read and checked against the dataset before anything runs.
-    ``tasks``: where tile solves run (see :func:`compare`), for the base run and the studies.
+    ``tasks``: where tile solves run (see :func:`compare`), for the base run and the studies;
+    ``spice_devices``: the base run's ngspice devices (see :func:`compare`).
 
     Writes ``report.md``, ``results.json`` and figures, creating ``out_dir`` only
     then, so a run that fails early leaves nothing behind. ``say(line)``, when
@@ -261,7 +240,8 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
         net = trained(dataset, seed=seed, data_dir=data_dir, progress=not quiet)
     cache = default_cache_dir()
     t0 = time.perf_counter()
-    base_rec = compare(net, data, base, backend=backend, n_test=n_test, cache_dir=cache, details=True, tasks=tasks)
+    base_rec = compare(net, data, base, backend=backend, n_test=n_test, cache_dir=cache, details=True, tasks=tasks,
+                       spice_devices=spice_devices)
     base_s = time.perf_counter() - t0
     arrays = base_rec.pop("arrays")
     seed_runs = _other_seeds(net if model is not None else None, dataset, data, base, seed, seeds, n_test,

@@ -15,7 +15,9 @@ def spice_lines(spice: dict | None) -> list[str]:
         return []
     return [f"Solved by {spice['backend']} on {spice['ngspice']} (KLU compiled in: "
             f"{'yes' if spice['klu_compiled'] else 'no'}, used: {'yes' if spice['klu_used'] else 'no'}) in "
-            f"{spice['tile_solves']} tile solves; largest Kirchhoff residual {spice['kcl_residual']:.1e}. "
+            f"{spice['tile_solves']} tile solves"
+            f"{' (devices condensed to their exact DC equivalents)' if spice.get('devices') == 'condensed' else ''}"
+            f"; largest Kirchhoff residual {spice['kcl_residual']:.1e}. "
             f"Against the native solver: logits differ by at most {spice['logits_max_rel_to_native']:.2e} "
             f"of the largest logit, predictions agree on {100 * spice['prediction_agreement_with_native']:.2f} %.",
             ""]

@@ -70,6 +70,9 @@ class AnalogNetwork(PlacedNetwork):
         self.energy_j: float | None = None
         #: Per layer (gain [out], offset [out]) from :meth:`calibrate`; empty: uncalibrated.
         self.calibration: list[tuple[np.ndarray, np.ndarray]] = []
+        #: How SPICE backends write the devices: ``full`` (subcircuits) or ``condensed`` (exact DC equivalents,
+        #: :mod:`xbar.array.condensed`).
+        self.spice_devices = "full"
         self._noise: dict[tuple, np.ndarray] = {}
         self._noise_rngs: dict[tuple, np.random.Generator] = {}
         #: The ``solver`` metadata of every SPICE tile solve, with its layer, tile and batch size.
@@ -122,7 +125,7 @@ class AnalogNetwork(PlacedNetwork):
             sol = self.solver(tile).solve_batch(vt)  # non-linear junctions: no effective matrix
             solved = sol.currents, sol.solver
         else:
-            solved = solve_tile(self.circuit(tile), vt, backend)
+            solved = solve_tile(self.circuit(tile), vt, backend, devices=self.spice_devices)
         return self._solved(tile, vt, backend, *solved)
 
     def _solved(self, tile: Tile, vt: np.ndarray, backend: str, currents: np.ndarray, info: dict) -> np.ndarray:
@@ -148,8 +151,10 @@ class AnalogNetwork(PlacedNetwork):
             return [self.tile_currents(t, p, backend) for t, p in zip(shown, parts)]
         options = dict(self.workers)
         timeout_s = options["timeout_s"]
-        args = [(self.crossbar(t), p, backend, timeout_s) for t, p in zip(tiles, parts)]  # 10x smaller than circuits
+        args = [(self.crossbar(t), p, backend, timeout_s, self.spice_devices)  # 10x smaller than circuits
+                for t, p in zip(tiles, parts)]
         names = [f"xbar-tile-{self._key(t)}-{hashlib.sha256(p.tobytes()).hexdigest()[:16]}-{backend}"
+                 f"{'-condensed' if self.spice_devices == 'condensed' and backend != 'native' else ''}"
                  for t, p in zip(tiles, parts)]
         solved = gather(solve_tile, args, what=lambda i: f"layer {l} tile {tiles[i].index}", names=names, **options)
         return [self._solved(t, p, backend, *s) for t, p, s in zip(tiles, parts, solved)]
@@ -311,17 +316,21 @@ def tile_ir_drop(circuit: Circuit | Crossbar, vt: np.ndarray, solver=None) -> tu
 
 
 def solve_tile(circuit: Circuit | Crossbar, vt: np.ndarray, backend: str,
-               timeout_s: float | None = None) -> tuple[np.ndarray, dict]:
+               timeout_s: float | None = None, devices: str = "full") -> tuple[np.ndarray, dict]:
     """Column currents [batch, cols] of one tile's circuit (or array) for row voltages ``vt``, and the solver's metadata.
 
     The per-tile work of an analog pass, in this process or a worker's (:mod:`xbar.util.tasks`):
     ``native`` (non-linear junctions: the chord iteration), ``ngspice`` or ``pyspice``
-    (``timeout_s`` bounds each SPICE run; default: the solver's own).
+    (``timeout_s`` bounds each SPICE run; default: the solver's own; ``devices``: ngspice's
+    ``full`` or ``condensed`` devices).
     """
     if backend == "native":
         sol = NewtonSolver(as_circuit(circuit)).solve_batch(vt)
     else:
-        sol = make_solver(circuit, backend, **({} if timeout_s is None else dict(timeout_s=timeout_s))).solve(vt)
+        options = {} if timeout_s is None else dict(timeout_s=timeout_s)
+        if backend == "ngspice":
+            options["devices"] = devices
+        sol = make_solver(circuit, backend, **options).solve(vt)
     return sol.currents, sol.solver
 
 

@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 from threadpoolctl import threadpool_limits
 
+from xbar.device.compound import channel_matrix, device_transfer  # noqa: F401  (re-exported)
 from xbar.array.circuit import Circuit, as_circuit, check_inputs
 from xbar.array.crossbar import Crossbar
 from xbar.util.errors import SolverError
@@ -50,38 +51,6 @@ MAX_PORTS = 16384
 PCG_MIN_NODES = 500_000
 #: Most right-hand sides CG takes at once; more pay for the factorization.
 PCG_MAX_BATCH = 16
-
-
-def channel_matrix(cell_ohm: np.ndarray, segment_ohm: float) -> np.ndarray:
-    """Nodal matrix [..., n, n] in siemens of each compound device's channel nodes (``segment_ohm`` > 0).
-
-    Channel node k joins the top electrode through cell k (``cell_ohm`` [..., n]; inf: open)
-    and its neighbours through one segment each; node 0's other segment goes to the read terminal.
-    """
-    n = cell_ohm.shape[-1]
-    g_seg = 1.0 / segment_ohm
-    a = np.zeros(cell_ohm.shape + (n,))
-    k = np.arange(n)
-    a[..., k, k] = 1.0 / cell_ohm + g_seg + np.where(k < n - 1, g_seg, 0.0)
-    a[..., k[1:], k[:-1]] = -g_seg
-    a[..., k[:-1], k[1:]] = -g_seg
-    return a
-
-
-def device_transfer(cell_ohm: np.ndarray, segment_ohm: float) -> tuple[np.ndarray, np.ndarray]:
-    """Equivalent conductance and cell-voltage fractions of compound devices.
-
-    ``cell_ohm`` [..., n] cell resistances; ``segment_ohm`` one channel segment.
-    Returns ``g_eq`` [...] in siemens (current into the read terminal per volt
-    across the device) and ``frac`` [..., n]: the voltage across cell k is
-    ``frac[..., k] * (v_top - v_read)``.
-    """
-    g_cell = 1.0 / cell_ohm
-    if segment_ohm == 0:
-        return g_cell.sum(axis=-1), np.ones_like(cell_ohm)
-    # Channel node voltages with the top at 1 V and the read terminal at 0 V.
-    h = np.linalg.solve(channel_matrix(cell_ohm, segment_ohm), g_cell[..., None])[..., 0]
-    return h[..., 0] * (1.0 / segment_ohm), 1.0 - h
 
 
 def cell_voltages(circuit: Circuit, node_voltages: np.ndarray) -> np.ndarray:
