@@ -102,21 +102,31 @@ def test_the_same_range_from_cli_file_and_api(row, capsys):
             with pytest.raises(ParameterError, match=row.name):
                 device_from_dict(FILE[row.name](value), "f")
         if row.cli_flag:
-            for command in ARRAY_COMMANDS:
-                with pytest.raises(SystemExit):
-                    cli.build_parser().parse_args([command, row.cli_flag, repr(value)])
-                err = capsys.readouterr().err
-                assert f"argument {row.cli_flag}:" in err and len(err.strip().splitlines()) == 1, err
+            cli_refuses(row, value, ARRAY_COMMANDS, capsys)
     good = inside(row)
     if row.name in API:
         API[row.name](good)
     if row.name in FILE:
         device_from_dict(FILE[row.name](good), "f")
     if row.cli_flag:
-        for command in ARRAY_COMMANDS:
-            args = cli.build_parser().parse_args([command, row.cli_flag, str(good)] + ["-o", "x"] * (command == "netlist"))
-            value = getattr(args, row.name)
-            assert (value[0] if isinstance(value, list) else value) == pytest.approx(good)
+        cli_reads(row, good, ARRAY_COMMANDS, row.name)
+
+
+def cli_refuses(row, value, commands, capsys) -> None:
+    """Each command refuses ``value`` for the row's option in one line naming the option."""
+    for command in commands:
+        with pytest.raises(SystemExit):
+            cli.build_parser().parse_args([command, row.cli_flag, repr(value)])
+        err = capsys.readouterr().err
+        assert f"argument {row.cli_flag}:" in err and len(err.strip().splitlines()) == 1, err
+
+
+def cli_reads(row, good, commands, dest: str) -> None:
+    """Each command reads ``good`` for the row's option into ``args.<dest>``."""
+    for command in commands:
+        args = cli.build_parser().parse_args([command, row.cli_flag, str(good)] + ["-o", "x"] * (command == "netlist"))
+        value = getattr(args, dest)
+        assert (value[0] if isinstance(value, list) else value) == pytest.approx(good)
 
 
 #: The temperature and access-transistor rows: (API call, the argparse destination).
@@ -135,16 +145,10 @@ def test_temperature_and_access_rows_bound_the_cli_and_the_api_alike(name, capsy
     for value in outside(row):
         with pytest.raises(ParameterError, match="must be"):
             api(value)
-        for command in PHYSICS_COMMANDS:
-            with pytest.raises(SystemExit):
-                cli.build_parser().parse_args([command, row.cli_flag, repr(value)])
-            err = capsys.readouterr().err
-            assert f"argument {row.cli_flag}:" in err and len(err.strip().splitlines()) == 1, err
+        cli_refuses(row, value, PHYSICS_COMMANDS, capsys)
     good = inside(row)
     api(good)
-    for command in PHYSICS_COMMANDS:
-        args = cli.build_parser().parse_args([command, row.cli_flag, str(good)] + ["-o", "x"] * (command == "netlist"))
-        assert getattr(args, dest) == pytest.approx(good)
+    cli_reads(row, good, PHYSICS_COMMANDS, dest)
 
 
 def test_a_device_file_spread_of_100_is_refused_like_the_cli(tmp_path):
