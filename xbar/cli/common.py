@@ -355,12 +355,8 @@ class ArrayOptions:
         v = dict(self.variation_values)
         scale = v.pop("variation_scale", 1.0)
         if self.variation_name == "typical":
-            t = Variation.typical()
-            v = {**{k: getattr(t, k) for k in ("device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma",
-                                               "cell_tmr_sigma")}, **v}
-        base = Variation(**v).scaled(scale)
-        return {k: getattr(base, k) for k in ("sigma", "device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma",
-                                              "cell_tmr_sigma")}
+            v = {**Variation.typical().sigma_fields(), **v}
+        return Variation(**v).scaled(scale).sigma_fields()
 
     def variation(self, seed: int):
         """The :class:`~xbar.device.variation.Variation` the options describe, drawn from ``seed``."""

@@ -25,6 +25,10 @@ TYPICAL_DEVICE_TMR_SIGMA = 0.03  #: device-to-device ln-spread of the TMR ratio,
 TYPICAL_CELL_TMR_SIGMA = 0.02    #: cell-to-cell ln-spread of the TMR ratio, assumed
 
 
+#: The names of the spreads a :class:`Variation` holds, as the circuit specification names them too.
+SIGMA_FIELDS = ("sigma", "device_ra_sigma", "cell_ra_sigma", "device_tmr_sigma", "cell_tmr_sigma")
+
+
 @dataclass(frozen=True)
 class Variation:
     """Seeded log-normal variation of every cell's R_P and R_AP (medians: the nominal values).
@@ -73,6 +77,11 @@ class Variation:
         s = check("variation_scale", scale)
         return Variation(s * self.sigma, self.seed, s * self.device_ra_sigma, s * self.cell_ra_sigma,
                          s * self.device_tmr_sigma, s * self.cell_tmr_sigma)
+
+    def sigma_fields(self) -> dict[str, float]:
+        """The five spreads by name (``sigma``, ``device_ra_sigma``, ..., ``cell_tmr_sigma``): the
+        :class:`~xbar.network.circuit_spec.CircuitSpec` keywords that hold them."""
+        return {k: getattr(self, k) for k in SIGMA_FIELDS}
 
     @property
     def correlated(self) -> bool:

@@ -186,15 +186,11 @@ def inference_point(dataset: str = "digits", seed: int = 0, cells: int = 3, thic
         from xbar.device.files import file_sha256
         if device_file is None or file_sha256(device_file) != device_sha256:
             raise ParameterError(f"device file {device_file} changed since the sweep started (sha256 differs)")
-    typical = Variation.typical()
+    correlated = {k: correlated_scale * v for k, v in Variation.typical().sigma_fields().items() if k != "sigma"}
     spec = CircuitSpec(n_cells=cells, thickness_nm=thickness_nm, wire_ohm=wire_ohm, sense=sense, ref_ohm=ref_ohm,
                        sigma=sigma, variation_seed=variation_seed, tile_rows=tile, tile_cols=tile, v_read=v_read,
                        adc_bits=adc_bits, scheme=scheme, calibration_images=calibration_images,
-                       fault_rate=fault_rate, device_ra_sigma=correlated_scale * typical.device_ra_sigma,
-                       cell_ra_sigma=correlated_scale * typical.cell_ra_sigma,
-                       device_tmr_sigma=correlated_scale * typical.device_tmr_sigma,
-                       cell_tmr_sigma=correlated_scale * typical.cell_tmr_sigma, device_file=device_file,
-                       v_half_volt=v_half_volt)
+                       fault_rate=fault_rate, device_file=device_file, v_half_volt=v_half_volt, **correlated)
     net = trained(dataset, seed=seed, hidden=hidden, epochs=epochs, data_dir=data_dir)
     rec = compare(net, load(dataset, data_dir), spec, n_test=n_test,
                   cache_dir=default_cache_dir())

@@ -59,13 +59,11 @@ def design_point(dataset: str = "digits", seed: int = 0, tile: int = 128, cells:
     from xbar.network.datasets import load
     from xbar.network.mlp import default_cache_dir, trained
     from xbar.util.validate import flag
-    spread = Variation.typical(seed=seed, scale=variation)
     spec = CircuitSpec(n_cells=cells, thickness_nm=thickness_nm, wire_ohm=wire_ohm, sense=sense, ref_ohm=ref_ohm,
                        tile_rows=tile, tile_cols=tile, v_read=v_read, adc_bits=adc_bits, mitigation=mitigation or "none",
                        variation_seed=seed, access=AccessTransistor() if flag("access", access) else None,
-                       temperature_c=temperature_c, device_ra_sigma=spread.device_ra_sigma,
-                       cell_ra_sigma=spread.cell_ra_sigma, device_tmr_sigma=spread.device_tmr_sigma,
-                       cell_tmr_sigma=spread.cell_tmr_sigma, fault_rate=fault_rate, v_half_volt=v_half_volt)
+                       temperature_c=temperature_c, fault_rate=fault_rate, v_half_volt=v_half_volt,
+                       **Variation.typical(seed=seed, scale=variation).sigma_fields())
     net = trained(dataset, seed=seed, data_dir=data_dir)
     rec = compare(net, load(dataset, data_dir), spec, n_test=n_test, cache_dir=default_cache_dir(), ir_samples=4)
     design = rec["design"]

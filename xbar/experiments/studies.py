@@ -90,16 +90,9 @@ def study_specs(base, studies=tuple(STUDIES)) -> list[tuple[str, str, object]]:
         points += [("faults", f"1 % {k.replace('_', '-')} cells", rep(base, fault_rate=0.01, fault_kind=k))
                    for k in FAULT_KINDS]
     if "correlated" in studies:
-        from xbar.device.variation import (
-            TYPICAL_CELL_RA_SIGMA,
-            TYPICAL_CELL_TMR_SIGMA,
-            TYPICAL_DEVICE_RA_SIGMA,
-            TYPICAL_DEVICE_TMR_SIGMA,
-        )
+        from xbar.device.variation import Variation
         points += [("correlated", f"{k:g} x typical RA/TMR spread",
-                    rep(base, sigma=0.0, device_ra_sigma=k * TYPICAL_DEVICE_RA_SIGMA,
-                        cell_ra_sigma=k * TYPICAL_CELL_RA_SIGMA, device_tmr_sigma=k * TYPICAL_DEVICE_TMR_SIGMA,
-                        cell_tmr_sigma=k * TYPICAL_CELL_TMR_SIGMA)) for k in CORRELATED_SCALES]
+                    rep(base, **Variation.typical(scale=k).sigma_fields())) for k in CORRELATED_SCALES]
     if "nonlinear" in studies:
         points += [("nonlinear", f"V_read {v:g} V, " + ("linear" if vh is None else f"V_h {vh:g} V"),
                     rep(base, v_read=v, v_half_volt=vh)) for vh in NONLINEAR_V_HALFS for v in NONLINEAR_V_READS]

@@ -65,8 +65,9 @@ class AnalogNetwork(PlacedNetwork):
         self.reference: AnalogNetwork | None = None
         #: Read pulse in seconds for :attr:`energy_j` (default: the paper's 30 ns).
         self.read_pulse_s = READ_PULSE_S
-        #: Exact DC read energy of the arrays, joule, summed over every analog (non-ideal) tile read since it
-        #: was set to 0.0 (None: not tracked; non-linear junctions are never tracked).
+        #: DC read energy of the arrays, joule, summed over every analog (non-ideal) tile read since it was set
+        #: to 0.0 (None: not tracked); exact for linear tiles, the zero-bias linearization for non-linear ones
+        #: (:meth:`~xbar.network.placed.PlacedNetwork.input_admittance`).
         self.energy_j: float | None = None
         #: Per layer (gain [out], offset [out]) from :meth:`calibrate`; empty: uncalibrated.
         self.calibration: list[tuple[np.ndarray, np.ndarray]] = []
