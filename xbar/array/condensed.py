@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from xbar.array.circuit import Circuit
+from xbar.array.spice_text import format_number
 from xbar.device.compound import device_transfer
 from xbar.util.errors import ParameterError
-from xbar.array.spice_text import format_number
 
 #: How a SPICE netlist writes the compound devices: as subcircuits (every cell and channel segment) or condensed.
 DEVICE_FORMS = ("full", "condensed")

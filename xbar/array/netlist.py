@@ -242,11 +242,11 @@ def netlist_text(circuit: Circuit | Crossbar, inputs=None, title: str | None = N
             body.append(f"* {g.title}")
             body.extend(f"{g.prefix}{lab} {names[a]} {names[b]} {f}"
                         for lab, a, b, f in zip(_labels(g.index), g.a.tolist(), g.b.tolist(), _values(g.farad)))
-    sub = subckt_name(n, channel, nonlinear=nonlinear, access=bool(access))
     if condensed:
         body.extend(condensed_lines(circuit, [names[k] for k in circuit.device_top.ravel().tolist()],
                                     _read_ports(circuit, names)))
     else:
+        sub = subckt_name(n, channel, nonlinear=nonlinear, access=bool(access))
         body.append(f"* devices X<i>_<j>: {sub} between row and column wire; cell resistances rc<k> "
                     + ("({rp<k>}, {rap<k>}: cell k parallel, antiparallel)" if xbar.device.cells
                        else "({rp}: parallel, {rap}: antiparallel)")

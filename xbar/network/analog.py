@@ -155,7 +155,7 @@ class AnalogNetwork(PlacedNetwork):
         args = [(self.crossbar(t), p, backend, timeout_s, self.spice_devices)  # 10x smaller than circuits
                 for t, p in zip(tiles, parts)]
         names = [f"xbar-tile-{self._key(t)}-{hashlib.sha256(p.tobytes()).hexdigest()[:16]}-{backend}"
-                 f"{'-condensed' if self.spice_devices == 'condensed' and backend != 'native' else ''}"
+                 f"{'-condensed' if self.spice_devices == 'condensed' and backend == 'ngspice' else ''}"
                  for t, p in zip(tiles, parts)]
         solved = gather(solve_tile, args, what=lambda i: f"layer {l} tile {tiles[i].index}", names=names, **options)
         return [self._solved(t, p, backend, *s) for t, p, s in zip(tiles, parts, solved)]
