@@ -38,6 +38,20 @@ def test_chord_matches_newton(cells, sense):
             assert np.all(fast.currents[1] == 0.0)
 
 
+@pytest.mark.parametrize("sense", ["tia", "resistor"])
+def test_outputs_read_off_the_back_substitution_are_the_dense_transfers(sense):
+    # The iteration's first steps take -B j from the node voltages the deviation drives (no dense product).
+    rng = np.random.default_rng(11)
+    c = build_circuit(array(16, 12, 3, sense, 0.4, seed=3))
+    solver = NewtonSolver(c)
+    solver.solve_batch(rng.uniform(0, 0.3, (2, 16)))
+    chord = solver._chord
+    j = rng.standard_normal((c.device_top.size, 5)) * 1e-6
+    dense = -(chord._b @ j)
+    assert np.abs(chord._node_outputs(chord.factor.solve(chord._inc_f @ j), j) - dense).max() \
+        <= 1e-12 * np.abs(dense).max()
+
+
 def test_chord_vs_ngspice_with_wires_open_cells_and_variation():
     rng = np.random.default_rng(4)
     c = build_circuit(open_cell_array((24, 20), 2.2, rng, row_wire_ohm=1.0, col_wire_ohm=1.0, driver_ohm=10.0))

@@ -46,7 +46,9 @@ MAX_CONTRACTION = 0.5
 #: (required) and the device voltages per input [devices, rows] (else a back-substitution per vector).
 DENSE_BYTES = 256 * 2 ** 20
 #: Input vectors per chunk of the iteration.
-CHUNK_VECTORS = 32
+CHUNK_VECTORS = 16
+#: Input vectors per block of linear device voltages (one pass of the dense transfer W per block).
+BLOCK_VECTORS = 128
 #: Non-linear cells per block of the deviation's element-wise passes (2048 x 32 doubles: 0.5 MB).
 DEVIATION_BLOCK = 2048
 
@@ -99,7 +101,22 @@ class ChordReads:
         self._inc_t = inc.T.tocsr()
         self._inc_f = inc[linear.free_nodes].tocsr()
         self._inc_ft = self._inc_f.T.tocsr()
+        self._out_free, self._out_dev = self._output_maps(inc)
         self._m = self._b = self._w_dev = None  # the dense transfers, made by the first :meth:`currents`
+
+    def _output_maps(self, inc: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+        """(P [cols, free], Q [cols, devices]) with -B j = P L_FF^-1 A_F j + Q j: the outputs of device sources j
+        read off the node voltages they drive. TIA: the current the held sense nodes take from their
+        neighbours and from devices on them; resistor sensing: the output node's voltage over R_ref."""
+        c, free = self.circuit, self.linear.free_nodes
+        if c.sense == "tia":
+            return (conductance_matrix(c)[c.sense_nodes][:, free].tocsr(), -inc[c.sense_nodes].tocsr())
+        pos = np.full(c.n_nodes, -1)
+        pos[free] = np.arange(len(free))
+        cols = len(c.output_nodes)
+        sel = sp.csr_matrix((np.full(cols, -1.0 / c.crossbar.ref_ohm), (np.arange(cols), pos[c.output_nodes])),
+                            shape=(cols, len(free)))
+        return sel, None
 
     def _transfers(self) -> None:
         """The effective matrix M [cols, rows], the output transfer B [cols, devices] (adjoint responses) and,
@@ -182,8 +199,9 @@ class ChordReads:
     def currents(self, x: np.ndarray, tol: float = 1e-12, max_steps: int = 60) -> tuple[np.ndarray, np.ndarray, int]:
         """Sense currents [batch, cols] for inputs x [batch, rows], converged flags [batch], back-substitutions done.
 
-        Vectors go through in chunks of :data:`CHUNK_VECTORS`: every array of a
-        step then stays within the CPU caches and the allocator's reusable memory.
+        The linear device voltages come in blocks of :data:`BLOCK_VECTORS` (one pass of the dense transfer
+        W per block); the iteration runs in chunks of :data:`CHUNK_VECTORS`, whose arrays stay in the CPU
+        caches next to the factorization.
         """
         if self._b is None:
             self._transfers()
@@ -192,48 +210,73 @@ class ChordReads:
         solves = 0
         if not self._spread.shape[0]:
             return out, done, solves
-        for s in range(0, len(x), CHUNK_VECTORS):
-            part = slice(s, s + CHUNK_VECTORS)
-            solves += self._iterate(x[part], out[part], done[part], tol, max_steps)
+        for lo in range(0, len(x), BLOCK_VECTORS):
+            block = np.arange(lo, min(lo + BLOCK_VECTORS, len(x)))
+            block = block[np.abs(x[block]).max(axis=1, initial=0.0) > 0]  # zero inputs: no junction current
+            if not len(block):
+                continue
+            v_lin = self._linear_device_voltages(x[block])
+            solves += 0 if self._w_dev is not None else len(block)
+            for s in range(0, len(block), CHUNK_VECTORS):
+                part = block[s:s + CHUNK_VECTORS]
+                y, ok, n = self._iterate(np.ascontiguousarray(v_lin[:, s:s + CHUNK_VECTORS]),
+                                         np.abs(out[part]).max(axis=1), tol, max_steps)
+                out[part] += y.T
+                done[part] = ok
+                solves += n
         return out, done, solves
 
-    def _iterate(self, x: np.ndarray, y_out: np.ndarray, done: np.ndarray, tol: float, max_steps: int) -> int:
-        """Chord steps for one chunk: adds the junctions' share to ``y_out`` [batch, cols] (holding the linear
-        currents) in place and clears ``done`` for vectors that stopped contracting. Returns back-substitutions."""
-        active = np.flatnonzero(np.abs(x).max(axis=1, initial=0.0) > 0)
-        if not len(active):
-            return 0
-        solves = 0 if self._w_dev is not None else len(active)
-        v_lin = self._linear_device_voltages(x[active])
-        v_dev = v_lin
-        scale = np.maximum(np.abs(y_out[active]).max(axis=1), 1e-300)
-        d = y_prev = change_prev = None
+    def _iterate(self, v_lin: np.ndarray, scale: np.ndarray, tol: float,
+                 max_steps: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """Chord steps for one chunk from its linear device voltages v_lin [devices, batch]: the junctions' share
+        of the outputs [cols, batch], converged flags [batch] and the back-substitutions done.
+
+        Each back-substitution also gives the outputs of the deviation it was driven by (:meth:`_node_outputs`),
+        so the dense transfer B is applied only from the third iterate on, where a vector can stop.
+        """
+        batch = v_lin.shape[1]
+        y_out = np.zeros((self._b.shape[0], batch))
+        done = np.zeros(batch, dtype=bool)
+        active = np.arange(batch)
+        scale = np.maximum(scale, 1e-300)
+        v_dev, d, y_prev, change_prev, solves = v_lin, None, None, None, 0
         for step in range(max_steps):
             v_cell = self._spread @ v_dev
             if d is not None and self._channel is not None:
                 v_cell -= self._channel @ d
             d = self.deviation(v_cell)
             j = self._gather @ d
-            y = -(self._b @ j)  # [cols, active]
-            if y_prev is not None:
+            if step >= 2:  # a stop is possible: this iterate's outputs by the dense transfer
+                y = -(self._b @ j)
                 change = np.abs(y - y_prev).max(axis=0)
-                if change_prev is not None:
-                    finished, slow = stop_rule(change, change_prev, step, tol, scale)
-                    stop = finished | slow
-                    if stop.any():
-                        y_out[active[finished]] += y[:, finished].T
-                        done[active[slow]] = False
-                        keep = ~stop
-                        active, v_lin, scale = active[keep], v_lin[:, keep], scale[keep]
-                        d, j, y, change = d[:, keep], j[:, keep], y[:, keep], change[keep]
-                        if not len(active):
-                            return solves
-                change_prev = change
-            y_prev = y
-            v_dev = v_lin - self._inc_ft @ self.factor.solve(self._inc_f @ j)
+                finished, slow = stop_rule(change, change_prev, step, tol, scale)
+                stop = finished | slow
+                if stop.any():
+                    y_out[:, active[finished]] = y[:, finished]
+                    done[active[finished]] = True
+                    keep = ~stop
+                    active, v_lin, scale = active[keep], v_lin[:, keep], scale[keep]
+                    d, j, change = d[:, keep], j[:, keep], change[keep]
+                    if not len(active):
+                        return y_out, done, solves
+                y_prev, change_prev = y[:, ~stop], change
+            sol = self.factor.solve(self._inc_f @ j)  # minus the free node voltages the deviation drives
             solves += len(active)
-        done[active] = False
-        return solves
+            if step < 2:
+                y = self._node_outputs(sol, j)
+                if y_prev is not None:
+                    change_prev = np.abs(y - y_prev).max(axis=0)
+                y_prev = y
+            v_dev = v_lin - self._inc_ft @ sol
+        return y_out, done, solves
+
+    def _node_outputs(self, sol: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """The outputs [cols, batch] driven by device sources j [devices, batch], -B j, from the back-substitution
+        ``sol`` = L_FF^-1 A_F j [free nodes, batch] that the next step needs anyway (free node voltages -sol)."""
+        y = self._out_free @ sol
+        if self._out_dev is not None:
+            y += self._out_dev @ j
+        return y
 
     def node_voltages(self, x: np.ndarray, tol: float = 1e-12, max_steps: int = 60) -> tuple[np.ndarray, np.ndarray]:
         """Node voltages [batch, n_nodes] for inputs x [batch, rows] and, per vector, whether they converged.

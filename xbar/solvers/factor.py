@@ -127,6 +127,10 @@ class SpdFactor:
         return self._lu.U.tocsc()[:, n - k:][n - k:].toarray()
 
 
+#: Most right-hand sides per CHOLMOD call.
+SOLVE_COLUMNS = 16
+
+
 class CholeskyFactor:
     """A sparse Cholesky factorization A = L L^T of an SPD matrix ``A`` [n, n] (CHOLMOD's own fill-reducing order).
 
@@ -150,6 +154,12 @@ class CholeskyFactor:
         """A^-1 rhs for rhs [n] or [n, k] (dense)."""
         b = np.ascontiguousarray(rhs, dtype=np.float64)
         x = np.empty_like(b)
-        if self.n:
+        if self.n and (b.ndim == 1 or b.shape[1] <= SOLVE_COLUMNS):
             self._chol.solve(b, x)
+        elif self.n:
+            for lo in range(0, b.shape[1], SOLVE_COLUMNS):
+                part = np.ascontiguousarray(b[:, lo:lo + SOLVE_COLUMNS])
+                out = np.empty_like(part)
+                self._chol.solve(part, out)
+                x[:, lo:lo + SOLVE_COLUMNS] = out
         return x
