@@ -19,13 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-FAKE = """#!/bin/sh
-if [ "$1" = "-v" ] && [ "$FAKE_MODE" = "hang-run" ]; then echo '** ngspice-99 : Compiled with KLU'; exit 0; fi
-echo $$ >> "$FAKE_PIDS"
-sleep 600 &
-echo $! >> "$FAKE_PIDS"
-sleep 600
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from stand_ins import FAKE_NGSPICE  # noqa: E402
+
 
 CASES = [  # (label, argv, stand-in mode)
     ("solve: -v probe hangs", ["solve", "--backend", "ngspice", "--rows", "2", "--cols", "2"], "hang"),
@@ -52,7 +48,7 @@ def run(repo: str, argv: list[str], mode: str, limit: float, cap: float, via: st
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         exe, tmp, pidfile = work / "ngspice", work / "tmp", work / "pids"
-        exe.write_text(FAKE)
+        exe.write_text(FAKE_NGSPICE)
         exe.chmod(0o755)
         tmp.mkdir()
         env = dict(os.environ, XBAR_NGSPICE=str(exe), TMPDIR=str(tmp), FAKE_PIDS=str(pidfile), FAKE_MODE=mode,

@@ -21,6 +21,8 @@ from xbar.device.compound import CompoundMTJ
 from xbar.util.errors import ParameterError, ResourceError, SolverError
 from xbar.solvers import solve
 
+from stand_ins import KILLED_WRITER
+
 DEV = CompoundMTJ(MTJ(10e3, 25e3), 2)
 
 
@@ -86,21 +88,12 @@ def test_an_exception_while_writing_keeps_the_old_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
 
-WRITER = """
-import sys, time
-from xbar.util.atomic import atomic_open
-with atomic_open(sys.argv[1], "wb") as f:
-    f.write(b"new" * 100000)
-    f.flush()
-    open(sys.argv[2], "w").close()
-    time.sleep(60)
-"""
 
 
 def test_kill_9_mid_write_keeps_the_old_file_and_the_next_write_clears_the_litter(tmp_path):
     path, started = tmp_path / "big.csv", tmp_path / "started"
     path.write_bytes(b"1,2,3\n4,5,6")
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(started)])
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path), str(started)])
     deadline = time.monotonic() + 30
     while not started.exists() and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -17,16 +17,11 @@ import pytest
 
 from xbar.util.errors import SolverError
 
+from stand_ins import FAKE_NGSPICE, KILLED_WRITER
+
 #: How much later than its limit a stopped run may end (the issue's bound).
 SLACK_S = 2.0
 
-FAKE = """#!/bin/sh
-if [ "$1" = "-v" ] && [ "$FAKE_MODE" = "hang-run" ]; then echo '** ngspice-99 : Compiled with KLU'; exit 0; fi
-echo $$ >> "$FAKE_PIDS"
-sleep 300 &
-echo $! >> "$FAKE_PIDS"
-sleep 300
-"""
 
 COMMANDS = {
     "solve": ["solve", "--backend", "ngspice", "--rows", "2", "--cols", "2"],
@@ -40,7 +35,7 @@ COMMANDS = {
 def fake(tmp_path):
     """Environment with the hanging stand-in as $XBAR_NGSPICE and a private temporary folder."""
     exe = tmp_path / "fake-ngspice"
-    exe.write_text(FAKE)
+    exe.write_text(FAKE_NGSPICE)
     exe.chmod(0o755)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
@@ -203,22 +198,13 @@ def test_litter_of_a_killed_run_is_removed_by_the_next_and_nothing_else(tmp_path
     assert {p.name for p in tmp.iterdir()} == keep
 
 
-WRITER = """
-import sys, time
-from xbar.util.atomic import atomic_open
-with atomic_open(sys.argv[1], "wb") as f:
-    f.write(b"new" * 100000)
-    f.flush()
-    open(sys.argv[2], "w").close()
-    time.sleep(60)
-"""
 
 
 @pytest.mark.bad_input
 def test_a_part_file_of_a_killed_write_is_removed_by_the_next_write_in_its_folder(tmp_path):
     out, started = tmp_path / "out", tmp_path / "started"
     out.mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(out / "big.csv"), str(started)])
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(out / "big.csv"), str(started)])
     deadline = time.monotonic() + 60
     while not started.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
