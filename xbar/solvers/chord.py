@@ -15,7 +15,10 @@ current condensed to its terminals (its channel nodes eliminated exactly, as
 in :func:`xbar.solvers.native.device_transfer`), C the device-to-device transfer
 of the linear network and B [cols, devices] its transfer to the sense outputs
 (the adjoint responses, :mod:`.adjoint`). Each step costs one back-substitution
-per vector with the one factorization: no new factorization and no Jacobian.
+per vector with the one factorization: no new factorization and no Jacobian. The
+outputs of an iterate, -B J, are read off the back-substitution its successor needs
+anyway (the sense currents of the node voltages J drives); B itself is applied only
+from the third iterate on, where a vector can stop.
 
 The iteration contracts by |C (dI/dV - g0)|: a device's own conductance against
 the low resistance of the wires that feed it, about 1.3e-3 per step at a 0.1 V
