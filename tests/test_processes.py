@@ -221,3 +221,35 @@ def test_a_part_file_of_a_killed_write_is_removed_by_the_next_write_in_its_folde
                          env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])))
     assert run.returncode == 0, run.stderr
     assert {p.name for p in out.iterdir()} == keep | {"other.csv", "other.csv.json"}
+
+
+def _interrupted_after(real):
+    """``real`` (tempfile.mkdtemp or mkstemp) that sends this process SIGINT once it has made its file."""
+    made = []
+
+    def call(*args, **kwargs):
+        out = real(*args, **kwargs)
+        made.append(out if isinstance(out, str) else out[1])
+        os.kill(os.getpid(), signal.SIGINT)
+        return out
+    return call, made
+
+
+def test_a_stop_while_a_scratch_folder_or_part_file_is_made_still_removes_it(tmp_path, monkeypatch):
+    # SIGINT right after the folder or file exists (the window a loaded machine stretches): held until
+    # its clean-up is armed, then raised inside it.
+    import tempfile
+    from xbar.util.atomic import write_text
+    from xbar.util.litter import scratch_dir
+
+    def in_scratch():
+        with scratch_dir("ngspice"):
+            pass
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for name, make in (("mkdtemp", in_scratch), ("mkstemp", lambda: write_text(tmp_path / "a.csv", "1,2\n"))):
+        call, made = _interrupted_after(getattr(tempfile, name))
+        monkeypatch.setattr(tempfile, name, call)
+        with pytest.raises(KeyboardInterrupt):
+            make()
+        assert made and not os.path.exists(made[0]), name
+    assert not (tmp_path / "a.csv").exists()

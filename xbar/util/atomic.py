@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-from xbar.util.litter import hold_lock, remove_stale_parts
+from xbar.util.litter import hold_lock, hold_stops, release_stops, remove_stale_parts
 
 
 def current_umask() -> int:
@@ -54,8 +54,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".part")
+    mask = hold_stops()  # a stop while the part file is made is raised where it is removed
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".part")
+        release_stops(mask)
         hold_lock(fd)
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, mode, **kwargs) as f:
@@ -64,7 +67,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
+        release_stops(mask)
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
 
 

@@ -20,6 +20,7 @@ import fcntl
 import os
 import re
 import shutil
+import signal
 import stat
 import tempfile
 import time
@@ -136,6 +137,22 @@ def hold_lock(fd: int) -> None:
 
 
 _SWEPT: set[tuple[str, str]] = set()
+#: The signals that stop a run (SIGINT, SIGTERM).
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+def hold_stops() -> set:
+    """Block SIGINT and SIGTERM in this thread; returns the mask to give :func:`release_stops`.
+
+    Made between the two, a file or folder is in hand before a stop (turned into an exception by a
+    handler) can be raised: release inside the ``try`` whose ``finally`` removes it, and again there.
+    """
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+
+
+def release_stops(mask: set) -> None:
+    """Restore the signal mask :func:`hold_stops` returned; a stop that came meanwhile is raised now."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 @contextlib.contextmanager
@@ -147,11 +164,17 @@ def scratch_dir(kind: str) -> Iterator[Path]:
     if (kind, parent) not in _SWEPT:
         _SWEPT.add((kind, parent))
         remove_stale_dirs(kind, parent)
-    path = tempfile.mkdtemp(prefix=f"xbar-{kind}-{os.getpid()}-", dir=parent)
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    mask = hold_stops()  # a stop while the folder is made is raised where it is removed
+    path = fd = None
     try:
+        path = tempfile.mkdtemp(prefix=f"xbar-{kind}-{os.getpid()}-", dir=parent)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        release_stops(mask)
         hold_lock(fd)
         yield Path(path)
     finally:
-        shutil.rmtree(path, ignore_errors=True)
-        os.close(fd)
+        release_stops(mask)
+        if path is not None:
+            shutil.rmtree(path, ignore_errors=True)
+        if fd is not None:
+            os.close(fd)
