@@ -21,10 +21,14 @@ import scipy.sparse as sp
 
 from xbar.array.circuit import Circuit
 from xbar.solvers.adjoint import adjoint_voltages
-from xbar.solvers.chord import CHUNK_VECTORS, DENSE_BYTES, stop_rule
+from xbar.solvers.chord import DENSE_BYTES, stop_rule
 from xbar.solvers.factor import CholeskyFactor
 from xbar.solvers.native import NativeSolver, incidence
 from xbar.solvers.stack import StackModel
+
+
+#: Input vectors per chunk of the iteration (each step applies the dense output transfer B to the chunk).
+CHUNK_VECTORS = 32
 
 
 def gather(nodes: np.ndarray, n_nodes: int) -> sp.csr_matrix:
