@@ -157,3 +157,18 @@ def test_designer_model_card_runs_in_ngspice_and_native_refuses():
 def test_model_card_refusals(text):
     with pytest.raises(ParameterError):
         parse_access_model(text, "m.lib")
+
+
+@pytest.mark.parametrize("v_read", [0.1, 0.3])
+def test_many_reads_through_stacks_of_non_linear_junctions_are_newtons(v_read):
+    # The stack chord on 1 ohm wires: the junctions' chains take one Newton update per step (converged in
+    # full on the first) and the linear part is refined as the plain chord's; against Newton at 1e-15.
+    from xbar.array.circuit import build_circuit
+    from xbar.solvers.stack_newton import StackNewtonSolver
+    xb = array(64, 64, 3, "tia", 0.5, 27.0, seed=4)
+    x = inputs(64, v_read, n=12, seed=5)
+    x[:, ::3] = 0.0  # rows at 0 V beside driven ones, as in MNIST
+    fast = make_solver(xb).solve_batch(x)
+    assert fast.solver["method"] == "chord" and fast.solver["newton_vectors"] == 0
+    # The stop rule estimates the error to 1e-12 of each vector's largest current (9e-13 here at 0.1 V).
+    assert rel(fast.currents, StackNewtonSolver(build_circuit(xb), tol=1e-15).solve(x).currents) <= 2e-12

@@ -104,37 +104,14 @@ class ChordReads:
         self._inc_t = inc.T.tocsr()
         self._inc_f = inc[linear.free_nodes].tocsr()
         self._inc_ft = self._inc_f.T.tocsr()
-        self._out_free, self._out_dev = self._output_maps(inc)
+        self._out_free, self._out_dev = node_output_maps(c, linear.free_nodes, inc)
         self._m = self._b = self._w_dev = None  # the dense transfers, made by the first :meth:`currents`
-
-    def _output_maps(self, inc: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
-        """(P [cols, free], Q [cols, devices]) with -B j = P L_FF^-1 A_F j + Q j: the outputs of device sources j
-        read off the node voltages they drive. TIA: the current the held sense nodes take from their
-        neighbours and from devices on them; resistor sensing: the output node's voltage over R_ref."""
-        c, free = self.circuit, self.linear.free_nodes
-        if c.sense == "tia":
-            return (conductance_matrix(c)[c.sense_nodes][:, free].tocsr(), -inc[c.sense_nodes].tocsr())
-        pos = np.full(c.n_nodes, -1)
-        pos[free] = np.arange(len(free))
-        cols = len(c.output_nodes)
-        sel = sp.csr_matrix((np.full(cols, -1.0 / c.crossbar.ref_ohm), (np.arange(cols), pos[c.output_nodes])),
-                            shape=(cols, len(free)))
-        return sel, None
 
     def _transfers(self) -> None:
         """The effective matrix M [cols, rows], the output transfer B [cols, devices] (adjoint responses) and,
         where it fits, the device voltages per input W [devices, rows]: 2 x 128 back-substitutions at 128x128."""
-        c, free = self.circuit, self.linear.free_nodes
-        w = adjoint_voltages(self.linear, self.factor)  # [cols, n_nodes]
-        if c.sense == "tia":
-            # One step of refinement on the branch-by-branch residual (as the native solver's node voltages):
-            # the back-substitutions alone leave ~1e-12 of the outputs on 1 ohm wires against 15 kohm devices.
-            w[:, free] -= self.factor.solve(kcl_residual(c, w)[:, free].T).T
-            # By reciprocity column j's current per volt on row r is the current the row's source draws in
-            # column j's adjoint problem: the effective matrix without a second factorization.
-            self._m = -(conductance_matrix(c)[c.input_nodes] @ w.T).T
-        else:
-            self._m = self.linear.effective_matrix()
+        c = self.circuit
+        self._m, w = linear_transfers(c, self.linear, self.factor)
         self._b = np.ascontiguousarray(w[:, c.device_top.ravel()] - w[:, c.device_read.ravel()])
         if _dense_fits(c.device_top.size, c.shape[0]):
             self._w_dev = self._device_transfer_per_input()
@@ -274,12 +251,8 @@ class ChordReads:
         return y_out, done, solves
 
     def _node_outputs(self, sol: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """The outputs [cols, batch] driven by device sources j [devices, batch], -B j, from the back-substitution
-        ``sol`` = L_FF^-1 A_F j [free nodes, batch] that the next step needs anyway (free node voltages -sol)."""
-        y = self._out_free @ sol
-        if self._out_dev is not None:
-            y += self._out_dev @ j
-        return y
+        """-B j [cols, batch] off the back-substitution ``sol`` = L_FF^-1 A_F j (:func:`node_outputs`)."""
+        return node_outputs(self._out_free, self._out_dev, sol, j)
 
     def node_voltages(self, x: np.ndarray, tol: float = 1e-12, max_steps: int = 60) -> tuple[np.ndarray, np.ndarray]:
         """Node voltages [batch, n_nodes] for inputs x [batch, rows] and, per vector, whether they converged.
@@ -323,6 +296,46 @@ class ChordReads:
             change_prev = change
         done[active] = False
         return v.T, done
+
+
+def linear_transfers(circuit: Circuit, linear: NativeSolver, factor: CholeskyFactor) -> tuple[np.ndarray, np.ndarray]:
+    """The zero-bias network's effective matrix M [cols, rows] and adjoint node voltages W [cols, n_nodes]
+    (the outputs' responses to sources at any pair of nodes: B = W[:, top] - W[:, read])."""
+    free = linear.free_nodes
+    w = adjoint_voltages(linear, factor)
+    if circuit.sense != "tia":
+        return linear.effective_matrix(), w
+    # One step of refinement on the branch-by-branch residual (as the native solver's node voltages):
+    # the back-substitutions alone leave ~1e-12 of the outputs on 1 ohm wires against 15 kohm devices.
+    w[:, free] -= factor.solve(kcl_residual(circuit, w)[:, free].T).T
+    # By reciprocity column j's current per volt on row r is the current the row's source draws in
+    # column j's adjoint problem: the effective matrix without a second factorization.
+    return -(conductance_matrix(circuit)[circuit.input_nodes] @ w.T).T, w
+
+
+def node_output_maps(circuit: Circuit, free: np.ndarray,
+                     inc: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+    """(P [cols, free], Q [cols, devices]) with -B j = P L_FF^-1 A_F j + Q j: the outputs of device sources j
+    (incidence ``inc`` [n_nodes, devices]) read off the node voltages they drive. TIA: the current the held
+    sense nodes take from their neighbours and from devices on them; resistor sensing: the output node's
+    voltage over R_ref."""
+    c = circuit
+    if c.sense == "tia":
+        return conductance_matrix(c)[c.sense_nodes][:, free].tocsr(), -inc[c.sense_nodes].tocsr()
+    pos = np.full(c.n_nodes, -1)
+    pos[free] = np.arange(len(free))
+    cols = len(c.output_nodes)
+    return sp.csr_matrix((np.full(cols, -1.0 / c.crossbar.ref_ohm), (np.arange(cols), pos[c.output_nodes])),
+                         shape=(cols, len(free))), None
+
+
+def node_outputs(p: sp.csr_matrix, q: sp.csr_matrix | None, sol: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The outputs [cols, batch] driven by device sources j [devices, batch], -B j, from the back-substitution
+    ``sol`` = L_FF^-1 A_F j [free nodes, batch] that a chord's next step needs anyway (:func:`node_output_maps`)."""
+    y = p @ sol
+    if q is not None:
+        y += q @ j
+    return y
 
 
 def _dense_fits(devices: int, width: int) -> bool:

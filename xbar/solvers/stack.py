@@ -85,12 +85,18 @@ class StackModel:
         ``i`` flows from top to read terminal; ``g_top`` = dI/dV_top and ``g_read`` = -dI/dV_read
         (both >= 0); ``state`` (the internal node voltages) warm-starts the next call.
         ``devices_first``: the arrays are [devices, batch] instead (the chord's layout).
-        ``one_step`` (linear junctions, with a ``state``): a single Newton update of the internal node,
-        for an outer iteration that converges it along with everything else (the chord).
+        ``one_step`` (with a ``state``): a single Newton update of the internal nodes, for an outer
+        iteration that converges them along with everything else (the chord); the current is then
+        the linear prediction at the updated nodes and ``g_top``, ``g_read`` are None (non-linear
+        junctions) as the chord does not use them.
         """
         scale = max(float(np.abs(v_top).max(initial=0.0)), float(np.abs(v_read).max(initial=0.0)), 1e-300)
         if self.linear:
             return self._solve_linear(v_top, v_read, state, scale, devices_first, one_step and state is not None)
+        if one_step and state is not None:
+            i, state = self._chain_step(v_top.T if devices_first else v_top, v_read.T if devices_first else v_read,
+                                        state)
+            return (i.T if devices_first else i), None, None, state
         if devices_first:
             i, g_top, g_read, state = self._solve_chain(v_top.T, v_read.T, state, scale)
             return i.T, g_top.T, g_read.T, state
@@ -141,6 +147,13 @@ class StackModel:
         if self.seg == 0:
             return [r / diag for r in rhs]
         return tridiagonal(diag, -self.gs, self.upper, rhs)
+
+    def _chain_step(self, v_top, v_read, x):
+        """One Newton update of chain ``x`` at these terminal voltages: (the transistor's current linearly
+        predicted at the updated internal node, the updated chain)."""
+        f, diag, (i_t, gd, _, _) = self._chain_system(v_top, v_read, x)
+        dx = self._chain_solve(diag, (f,))[0]
+        return i_t + gd * dx[0], x + dx
 
     def _solve_chain(self, v_top, v_read, x, scale):
         if x is None:

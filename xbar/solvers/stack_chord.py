@@ -20,8 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from xbar.array.circuit import Circuit
-from xbar.solvers.adjoint import adjoint_voltages
-from xbar.solvers.chord import DENSE_BYTES, stop_rule
+from xbar.solvers.chord import DENSE_BYTES, linear_transfers, stop_rule
 from xbar.solvers.factor import CholeskyFactor
 from xbar.solvers.native import NativeSolver, incidence
 from xbar.solvers.stack import StackModel
@@ -50,8 +49,7 @@ class StackChord:
         self._top_f = gather(top, c.n_nodes)[:, free].tocsr()
         self._read_f = gather(read, c.n_nodes)[:, free].tocsr()
         self._g0 = stacks.g0[:, None]
-        self._m = linear.effective_matrix()
-        w = adjoint_voltages(linear, factor)
+        self._m, w = linear_transfers(c, linear, factor)
         self._b = np.ascontiguousarray(w[:, top] - w[:, read])
         self._w = None
         if 2 * top.size * c.shape[0] * 8 <= DENSE_BYTES:
