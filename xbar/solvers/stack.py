@@ -85,17 +85,18 @@ class StackModel:
         ``i`` flows from top to read terminal; ``g_top`` = dI/dV_top and ``g_read`` = -dI/dV_read
         (both >= 0); ``state`` (the internal node voltages) warm-starts the next call.
         ``devices_first``: the arrays are [devices, batch] instead (the chord's layout).
-        ``one_step`` (with a ``state``): a single Newton update of the internal nodes, for an outer
-        iteration that converges them along with everything else (the chord); the current is then
-        the linear prediction at the updated nodes and ``g_top``, ``g_read`` are None (non-linear
-        junctions) as the chord does not use them.
+        ``one_step`` (the chord): with a ``state``, a single Newton update of the internal nodes, for an
+        outer iteration that converges them along with everything else, the current being the linear
+        prediction at the updated nodes; without one, converged in full. Non-linear junctions then
+        return ``g_top``, ``g_read`` as None: the chord does not use them.
         """
         scale = max(float(np.abs(v_top).max(initial=0.0)), float(np.abs(v_read).max(initial=0.0)), 1e-300)
         if self.linear:
             return self._solve_linear(v_top, v_read, state, scale, devices_first, one_step and state is not None)
-        if one_step and state is not None:
-            i, state = self._chain_step(v_top.T if devices_first else v_top, v_read.T if devices_first else v_read,
-                                        state)
+        if one_step:  # the chord: no derivatives; after the first call one Newton update per call
+            vt, vr = (v_top.T, v_read.T) if devices_first else (v_top, v_read)
+            i, state = (self._chain_step(vt, vr, state) if state is not None
+                        else self._solve_chain(vt, vr, None, scale, derivatives=False))
             return (i.T if devices_first else i), None, None, state
         if devices_first:
             i, g_top, g_read, state = self._solve_chain(v_top.T, v_read.T, state, scale)
@@ -155,17 +156,19 @@ class StackModel:
         dx = self._chain_solve(diag, (f,))[0]
         return i_t + gd * dx[0], x + dx
 
-    def _solve_chain(self, v_top, v_read, x, scale):
+    def _solve_chain(self, v_top, v_read, x, scale, derivatives: bool = True):
         if x is None:
             s = self._start(v_top, v_read)
             x = s[None] if self.seg == 0 else np.concatenate([s[None], v_top[None] - self.frac * (v_top - s)[None]])
         else:
             x = x.copy()
         for _ in range(LOCAL_MAX_ITERATIONS):
-            f, diag, _ = self._chain_system(v_top, v_read, x)
+            f, diag, (i_t, gd, _, _) = self._chain_system(v_top, v_read, x)
             dx = self._chain_solve(diag, (f,))[0]
             x += dx
             if np.abs(dx).max(initial=0.0) <= LOCAL_TOL * scale:
+                if not derivatives:  # (current, chain): the current predicted at the last update
+                    return i_t + gd * dx[0], x
                 _, diag, (i_t, gd, gsrc, top) = self._chain_system(v_top, v_read, x)
                 e_s = np.zeros_like(x)
                 e_s[0] = gsrc

@@ -14,18 +14,23 @@ def tridiagonal(diag: np.ndarray, lower: float, upper: np.ndarray, rhs: tuple) -
     n = diag.shape[0]
     c = np.empty_like(diag)
     m = np.empty_like(diag)
+    t = np.empty_like(diag[0])  # one scratch row: every update in place (the rows are large batches)
     m[0] = diag[0]
-    c[0] = -upper[0] / m[0]
+    np.divide(-upper[0], m[0], out=c[0])
     for k in range(1, n):
-        m[k] = diag[k] - lower * c[k - 1]
-        c[k] = -upper[k] / m[k]
+        np.multiply(c[k - 1], lower, out=t)
+        np.subtract(diag[k], t, out=m[k])
+        np.divide(-upper[k], m[k], out=c[k])
     out = []
     for r in rhs:
         d = np.empty_like(r)
-        d[0] = r[0] / m[0]
+        np.divide(r[0], m[0], out=d[0])
         for k in range(1, n):
-            d[k] = (r[k] - lower * d[k - 1]) / m[k]
+            np.multiply(d[k - 1], lower, out=t)
+            np.subtract(r[k], t, out=d[k])
+            d[k] /= m[k]
         for k in range(n - 2, -1, -1):
-            d[k] -= c[k] * d[k + 1]
+            np.multiply(c[k], d[k + 1], out=t)
+            d[k] -= t
         out.append(d)
     return out
