@@ -28,7 +28,7 @@ from xbar.array.circuit import Circuit, as_circuit
 from xbar.array.crossbar import Crossbar
 from xbar.network.mapping import Tile, tile_outputs
 from xbar.network.placed import PlacedNetwork
-from xbar.solvers import NativeSolver, make_solver
+from xbar.solvers import make_solver
 from xbar.solvers.newton import NewtonSolver, read_state
 from xbar.util.atomic import atomic_open
 from xbar.util.errors import ParameterError
@@ -307,8 +307,8 @@ def tile_ir_drop(circuit: Circuit | Crossbar, vt: np.ndarray, solver=None) -> tu
     mean per device [rows, cols] V, worst device current A), by a node-voltage solve (``solver``: the tile's own;
     non-linear junctions: the chord iteration, :meth:`NewtonSolver.read_voltages`)."""
     circuit = as_circuit(circuit)
-    if solver is None:
-        solver = NewtonSolver(circuit) if circuit.nonlinear else NativeSolver(circuit)
+    if solver is None:  # the solver this process would keep for the tile (access transistors: the stacks')
+        solver = make_solver(circuit)
     nodes = solver.read_voltages(vt) if isinstance(solver, NewtonSolver) else solver.node_voltages(vt)
     cells, currents = read_state(circuit, nodes)
     loss = np.abs(vt[:, :, None, None] - cells)  # [batch, rows, cols, cells]
@@ -325,8 +325,8 @@ def solve_tile(circuit: Circuit | Crossbar, vt: np.ndarray, backend: str,
     (``timeout_s`` bounds each SPICE run; default: the solver's own; ``devices``: ngspice's
     ``full`` or ``condensed`` devices).
     """
-    if backend == "native":
-        sol = NewtonSolver(as_circuit(circuit)).solve_batch(vt)
+    if backend == "native":  # the solver one process keeps for the tile (access transistors: the stacks')
+        sol = make_solver(as_circuit(circuit)).solve_batch(vt)
     else:
         options = {} if timeout_s is None else dict(timeout_s=timeout_s)
         if backend == "ngspice":
