@@ -172,3 +172,10 @@ def test_many_reads_through_stacks_of_non_linear_junctions_are_newtons(v_read):
     assert fast.solver["method"] == "chord" and fast.solver["newton_vectors"] == 0
     # The stop rule estimates the error to 1e-12 of each vector's largest current (9e-13 here at 0.1 V).
     assert rel(fast.currents, StackNewtonSolver(build_circuit(xb), tol=1e-15).solve(x).currents) <= 2e-12
+
+
+def test_the_junction_only_newton_solver_refuses_access_transistors():
+    from xbar.array.circuit import build_circuit
+    from xbar.solvers import NewtonSolver
+    with pytest.raises(ParameterError, match="StackNewtonSolver"):
+        NewtonSolver(build_circuit(array(4, 4, 2, "tia", 0.5, None)))

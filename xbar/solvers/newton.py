@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from xbar.array.circuit import Circuit, check_inputs
 from xbar.device.junction import junction_current
-from xbar.util.errors import SolverError
+from xbar.util.errors import ParameterError, SolverError
 from xbar.solvers.chord import ChordReads
 from xbar.solvers.factor import CholeskyFactor
 from xbar.solvers.native import NativeSolver, device_transfer, incidence
@@ -136,7 +136,13 @@ class NewtonSolver:
     and :attr:`inner_iterations` the preconditioned CG iterations of the whole call.
     """
 
+    #: Whether access transistors (device + transistor stacks) are modelled: :class:`StackNewtonSolver`'s.
+    models_stacks = False
+
     def __init__(self, circuit: Circuit, tol: float = 1e-12, max_iterations: int = 60, forcing: float = 1e-2):
+        if circuit.access is not None and not self.models_stacks:
+            raise ParameterError("NewtonSolver models the junctions only: a circuit with access transistors "
+                                 "takes StackNewtonSolver (make_solver picks it)")
         self.circuit = circuit
         self.forcing = float(forcing)
         self.tol = float(tol)

@@ -28,6 +28,8 @@ from xbar.solvers.stack_chord import StackChord, gather
 class StackNewtonSolver(NewtonSolver):
     """:class:`NewtonSolver` for circuits with access transistors (``circuit.access``)."""
 
+    models_stacks = True
+
     def __init__(self, circuit: Circuit, tol: float = 1e-12, max_iterations: int = 60, forcing: float = 1e-6):
         super().__init__(circuit, tol, max_iterations, forcing)
         self._stacks = StackModel(circuit)
