@@ -246,10 +246,14 @@ def test_a_stop_while_a_scratch_folder_or_part_file_is_made_still_removes_it(tmp
         with scratch_dir("ngspice"):
             pass
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    for name, make in (("mkdtemp", in_scratch), ("mkstemp", lambda: write_text(tmp_path / "a.csv", "1,2\n"))):
-        call, made = _interrupted_after(getattr(tempfile, name))
-        monkeypatch.setattr(tempfile, name, call)
-        with pytest.raises(KeyboardInterrupt):
-            make()
-        assert made and not os.path.exists(made[0]), name
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # a suite run in the background
+    try:                                                                  # inherits SIGINT ignored
+        for name, make in (("mkdtemp", in_scratch), ("mkstemp", lambda: write_text(tmp_path / "a.csv", "1\n"))):
+            call, made = _interrupted_after(getattr(tempfile, name))
+            monkeypatch.setattr(tempfile, name, call)
+            with pytest.raises(KeyboardInterrupt):
+                make()
+            assert made and not os.path.exists(made[0]), name
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert not (tmp_path / "a.csv").exists()
