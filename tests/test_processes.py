@@ -223,21 +223,10 @@ def test_a_part_file_of_a_killed_write_is_removed_by_the_next_write_in_its_folde
     assert {p.name for p in out.iterdir()} == keep | {"other.csv", "other.csv.json"}
 
 
-def _interrupted_after(real):
-    """``real`` (tempfile.mkdtemp or mkstemp) that sends this process SIGINT once it has made its file."""
-    made = []
-
-    def call(*args, **kwargs):
-        out = real(*args, **kwargs)
-        made.append(out if isinstance(out, str) else out[1])
-        os.kill(os.getpid(), signal.SIGINT)
-        return out
-    return call, made
-
-
 def test_a_stop_while_a_scratch_folder_or_part_file_is_made_still_removes_it(tmp_path, monkeypatch):
-    # SIGINT right after the folder or file exists (the window a loaded machine stretches): held until
-    # its clean-up is armed, then raised inside it.
+    # SIGINT the moment the folder or file exists (the window a loaded machine stretches), with a second
+    # thread alive (the signal may land on it): the stop is raised inside the block that removes it.
+    import threading
     import tempfile
     from xbar.util.atomic import write_text
     from xbar.util.litter import scratch_dir
@@ -245,15 +234,28 @@ def test_a_stop_while_a_scratch_folder_or_part_file_is_made_still_removes_it(tmp
     def in_scratch():
         with scratch_dir("ngspice"):
             pass
+    made = []
+
+    def interrupted(real):
+        def call(path, *args, **kwargs):
+            out = real(path, *args, **kwargs)
+            if "xbar-ngspice-" in str(path) or str(path).endswith(".part"):
+                made.append(str(path))
+                os.kill(os.getpid(), signal.SIGINT)
+            return out
+        return call
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    done = threading.Event()
+    threading.Thread(target=done.wait, daemon=True).start()
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # a suite run in the background
     try:                                                                  # inherits SIGINT ignored
-        for name, make in (("mkdtemp", in_scratch), ("mkstemp", lambda: write_text(tmp_path / "a.csv", "1\n"))):
-            call, made = _interrupted_after(getattr(tempfile, name))
-            monkeypatch.setattr(tempfile, name, call)
+        for name, make in (("mkdir", in_scratch), ("open", lambda: write_text(tmp_path / "a.csv", "1\n"))):
+            monkeypatch.setattr(os, name, interrupted(getattr(os, name)))
             with pytest.raises(KeyboardInterrupt):
                 make()
-            assert made and not os.path.exists(made[0]), name
+            monkeypatch.undo()
+            assert made and not os.path.exists(made[-1]), name
     finally:
         signal.signal(signal.SIGINT, previous)
-    assert not (tmp_path / "a.csv").exists()
+        done.set()
+    assert len(made) == 2 and not (tmp_path / "a.csv").exists()

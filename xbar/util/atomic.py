@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-from xbar.util.litter import hold_lock, hold_stops, release_stops, remove_stale_parts
+from xbar.util.litter import hold_lock, random_part, remove_stale_parts
 
 
 def current_umask() -> int:
@@ -54,11 +53,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(path.parent)
-    mask = hold_stops()  # a stop while the part file is made is raised where it is removed
-    tmp = None
+    # Named before it is made, inside the block that removes it (see litter.scratch_dir).
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{random_part()}.part"
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".part")
-        release_stops(mask)
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         hold_lock(fd)
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, mode, **kwargs) as f:
@@ -67,8 +65,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
-        release_stops(mask)
-        if tmp is not None and os.path.exists(tmp):
+        if os.path.lexists(tmp):
             os.unlink(tmp)
 
 

@@ -19,8 +19,8 @@ import contextlib
 import fcntl
 import os
 import re
+import secrets
 import shutil
-import signal
 import stat
 import tempfile
 import time
@@ -137,22 +137,13 @@ def hold_lock(fd: int) -> None:
 
 
 _SWEPT: set[tuple[str, str]] = set()
-#: The signals that stop a run (SIGINT, SIGTERM).
-_STOPS = {signal.SIGINT, signal.SIGTERM}
+#: The characters of the random part of a scratch name (as :func:`tempfile.mkdtemp`'s, see :data:`_RANDOM`).
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_"
 
 
-def hold_stops() -> set:
-    """Block SIGINT and SIGTERM in this thread; returns the mask to give :func:`release_stops`.
-
-    Made between the two, a file or folder is in hand before a stop (turned into an exception by a
-    handler) can be raised: release inside the ``try`` whose ``finally`` removes it, and again there.
-    """
-    return signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
-
-
-def release_stops(mask: set) -> None:
-    """Restore the signal mask :func:`hold_stops` returned; a stop that came meanwhile is raised now."""
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+def random_part() -> str:
+    """Eight random characters for a scratch or part file name (matching :data:`_RANDOM`)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(8))
 
 
 @contextlib.contextmanager
@@ -164,17 +155,17 @@ def scratch_dir(kind: str) -> Iterator[Path]:
     if (kind, parent) not in _SWEPT:
         _SWEPT.add((kind, parent))
         remove_stale_dirs(kind, parent)
-    mask = hold_stops()  # a stop while the folder is made is raised where it is removed
-    path = fd = None
+    # Named before it is made, inside the block that removes it: a stop (SIGINT or SIGTERM turned into an
+    # exception) at any point leaves nothing. A folder of that name can only be an earlier process's
+    # with this pid, i.e. stale: it is removed too.
+    path = os.path.join(parent, f"xbar-{kind}-{os.getpid()}-{random_part()}")
+    fd = None
     try:
-        path = tempfile.mkdtemp(prefix=f"xbar-{kind}-{os.getpid()}-", dir=parent)
+        os.mkdir(path, 0o700)
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        release_stops(mask)
         hold_lock(fd)
         yield Path(path)
     finally:
-        release_stops(mask)
-        if path is not None:
-            shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(path, ignore_errors=True)
         if fd is not None:
             os.close(fd)
