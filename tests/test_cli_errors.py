@@ -174,6 +174,8 @@ BAD = [
     (["infer", "--out", "A_FILE"], "--out"),
     (["infer", "--out", "A_FILE/sub/deeper"], "is a file, where a folder is needed"),
     (["infer", "--netlist-dir", "A_FILE"], "--netlist-dir"),
+    (["infer", "--vh", "0.5", "--study", "energy"], "analyse linear circuits only"),
+    (["infer", "--access", "--study", "readout"], "analyse linear circuits only"),
     (["infer", "--dataset", "mnist", "--data-dir", "A_FILE"], "is a file; give the folder of the IDX files"),
     (["reproduce", "--out", "A_FILE"], "is a file, where a folder is needed"),
     (["program", "--out", "A_FILE"], "is a file, where a folder is needed"),
