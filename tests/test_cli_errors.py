@@ -324,3 +324,15 @@ def test_the_real_command_gives_one_line_per_bad_invocation(files):
 def _root():
     from pathlib import Path
     return Path(xbar.__file__).resolve().parent.parent
+
+
+@pytest.mark.bad_input
+def test_read_noise_on_a_non_linear_spec_is_refused_where_it_enters():
+    # It ended in an AttributeError deep in the noise model (the non-linear tiles' solver has no factor).
+    from xbar.device.access import AccessTransistor
+    from xbar.network.circuit_spec import CircuitSpec
+    from xbar.util.errors import ParameterError
+    for kw in (dict(v_half_volt=0.5), dict(access=AccessTransistor())):
+        with pytest.raises(ParameterError, match="linear circuits only"):
+            CircuitSpec(n_cells=2, read_noise_t_s=1e-7, **kw)
+    assert CircuitSpec(n_cells=2, read_noise_t_s=1e-7).read_noise_t_s == 1e-7

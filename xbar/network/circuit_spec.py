@@ -174,6 +174,9 @@ class CircuitSpec:
         if self.access is not None:
             instance("access", self.access, AccessTransistor)
         put("temperature_c", lambda n, v: None if v is None else check_temperature(v))
+        if self.read_noise_t_s is not None and (not self.device().mtj.linear or self.access is not None):
+            raise ParameterError("read noise (read_noise_t_s) is modelled for linear circuits only: drop "
+                                 "v_half_volt (or the device file's) and the access transistor")
 
     def mitigations(self):
         """The :class:`~xbar.network.mitigation.Mitigation` that ``mitigation`` names."""
