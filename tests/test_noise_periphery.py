@@ -145,3 +145,16 @@ def test_bad_read_noise_time_refused():
     from xbar.network.circuit_spec import CircuitSpec
     with pytest.raises(ParameterError, match="read_noise_t_s"):
         CircuitSpec(read_noise_t_s=-1.0)
+
+
+@pytest.mark.bad_input
+def test_energy_noise_and_settling_refuse_non_linear_circuits_in_the_api():
+    # The CLI refused them; from Python a V_h circuit came back with the zero-bias network's numbers.
+    from xbar.analysis.readout import array_energy, array_noise, array_settling
+    from xbar.device.library import library_device
+    c = build_circuit(Crossbar(library_device(thickness_nm=1.9, n_cells=2, v_half_volt=0.5), np.ones((4, 4), int),
+                               row_wire_ohm=1.0))
+    x = np.full((1, 4), 0.1)
+    for call in (lambda: array_energy(c, x), lambda: array_noise(c, x), lambda: array_settling(c, x[0])):
+        with pytest.raises(ParameterError, match="linear circuits only: this one has non-linear junctions"):
+            call()

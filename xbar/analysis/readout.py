@@ -51,6 +51,15 @@ def row_capacitance(circuit: Circuit) -> np.ndarray:
     return c + n_cells * circuit.cell_farad
 
 
+def _linear_only(circuit: Circuit, what: str) -> None:
+    """A ParameterError for a circuit with non-linear junctions or access transistors: ``what`` assumes a
+    linear circuit (power quadratic in the inputs, a fixed small-signal network, linear transients)."""
+    if circuit.nonlinear:
+        raise ParameterError(f"{what} models linear circuits only: this one has "
+                             + ("access transistors" if circuit.access is not None else "non-linear junctions")
+                             + " (build it without v_half_volt and the access transistor)")
+
+
 def array_energy(circuit: Circuit, inputs, t_read_s: float = READ_PULSE_S, periphery: Periphery | None = None,
                  solver: NativeSolver | None = None) -> dict:
     """Mean energy of one read (one vector-matrix product) over the batch ``inputs`` [batch, rows].
@@ -60,6 +69,7 @@ def array_energy(circuit: Circuit, inputs, t_read_s: float = READ_PULSE_S, perip
     any batch costs at most ``rows`` solves. Returns per-part joules per read,
     the periphery model's, MACs per read (rows x cols devices) and fJ/MAC, TOPS/W.
     """
+    _linear_only(circuit, "the exact array energy")
     t = check_read_time(t_read_s)
     x = check_inputs(inputs, circuit.shape[0])
     solver = solver or NativeSolver(circuit)
@@ -118,6 +128,7 @@ def array_settling(circuit: Circuit, inputs, dt_s: float | None = None, band_rel
     column's settling time came out 75 ps instead of 19 ps. A column still outside the
     band when ``max_steps`` run out is a :class:`SolverError` (:func:`check_settled`).
     """
+    _linear_only(circuit, "the settling transient")
     x = check_inputs(inputs, circuit.shape[0])
     if len(x) != 1:
         raise ParameterError(f"a settling run takes one input vector, got {len(x)}")
@@ -179,6 +190,7 @@ def array_noise(circuit: Circuit, inputs, t_read_s: float = READ_PULSE_S,
     bandwidth, and the signal-to-noise ratio of the largest column current.
     """
     t = check_read_time(t_read_s)
+    _linear_only(circuit, "the read-noise model")
     x = check_inputs(inputs, circuit.shape[0])
     solver = solver or NativeSolver(circuit)
     psd = output_noise_psd(circuit, solver.node_voltages(x), adjoint_voltages(solver))
