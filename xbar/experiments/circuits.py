@@ -217,7 +217,7 @@ def run_infer(dataset: str, base: CircuitSpec, out_dir, studies=(), seed: int = 
     start = time.perf_counter()
     say = say or (lambda line: None)
     out = Path(out_dir)
-    if {"energy", "readout"} & set(studies) and (not base.device().mtj.linear or base.access is not None):
+    if {"energy", "readout"} & set(studies) and not base.linear:
         raise ParameterError("--study energy and readout analyse linear circuits only (exact array energy, noise "
                              "and settling): drop --vh (or the device file's v_half_volt) and --access; the "
                              "base report gives a non-linear run's read energy from its zero-bias admittance")

@@ -174,9 +174,14 @@ class CircuitSpec:
         if self.access is not None:
             instance("access", self.access, AccessTransistor)
         put("temperature_c", lambda n, v: None if v is None else check_temperature(v))
-        if self.read_noise_t_s is not None and (not self.device().mtj.linear or self.access is not None):
+        if self.read_noise_t_s is not None and not self.linear:
             raise ParameterError("read noise (read_noise_t_s) is modelled for linear circuits only: drop "
                                  "v_half_volt (or the device file's) and the access transistor")
+
+    @property
+    def linear(self) -> bool:
+        """Whether the circuits are linear: linear junctions (no V_h) and no access transistor."""
+        return self.device().mtj.linear and self.access is None
 
     def mitigations(self):
         """The :class:`~xbar.network.mitigation.Mitigation` that ``mitigation`` names."""

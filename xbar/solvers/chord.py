@@ -251,8 +251,12 @@ class ChordReads:
         return y_out, done, solves
 
     def _node_outputs(self, sol: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """-B j [cols, batch] off the back-substitution ``sol`` = L_FF^-1 A_F j (:func:`node_outputs`)."""
-        return node_outputs(self._out_free, self._out_dev, sol, j)
+        """The outputs [cols, batch] driven by device sources j [devices, batch], -B j, from the back-substitution
+        ``sol`` = L_FF^-1 A_F j [free nodes, batch] that the next step needs anyway (:func:`node_output_maps`)."""
+        y = self._out_free @ sol
+        if self._out_dev is not None:
+            y += self._out_dev @ j
+        return y
 
     def node_voltages(self, x: np.ndarray, tol: float = 1e-12, max_steps: int = 60) -> tuple[np.ndarray, np.ndarray]:
         """Node voltages [batch, n_nodes] for inputs x [batch, rows] and, per vector, whether they converged.
@@ -327,15 +331,6 @@ def node_output_maps(circuit: Circuit, free: np.ndarray,
     cols = len(c.output_nodes)
     return sp.csr_matrix((np.full(cols, -1.0 / c.crossbar.ref_ohm), (np.arange(cols), pos[c.output_nodes])),
                          shape=(cols, len(free))), None
-
-
-def node_outputs(p: sp.csr_matrix, q: sp.csr_matrix | None, sol: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """The outputs [cols, batch] driven by device sources j [devices, batch], -B j, from the back-substitution
-    ``sol`` = L_FF^-1 A_F j [free nodes, batch] that a chord's next step needs anyway (:func:`node_output_maps`)."""
-    y = p @ sol
-    if q is not None:
-        y += q @ j
-    return y
 
 
 def _dense_fits(devices: int, width: int) -> bool:
