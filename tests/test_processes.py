@@ -22,7 +22,6 @@ from stand_ins import FAKE_NGSPICE, KILLED_WRITER
 #: How much later than its limit a stopped run may end (the issue's bound).
 SLACK_S = 2.0
 
-
 COMMANDS = {
     "solve": ["solve", "--backend", "ngspice", "--rows", "2", "--cols", "2"],
     "settle": ["settle", "--backend", "ngspice", "--rows", "2", "--cols", "2"],
@@ -196,8 +195,6 @@ def test_litter_of_a_killed_run_is_removed_by_the_next_and_nothing_else(tmp_path
                           "--cols", "2"], env=dict(env, XBAR_NGSPICE="ngspice"), capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert {p.name for p in tmp.iterdir()} == keep
-
-
 
 
 @pytest.mark.bad_input
